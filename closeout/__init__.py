@@ -1,0 +1,1 @@
+"""Closeout: field-service work orders to invoices, exactly once, with a visible exception queue."""

@@ -1,0 +1,1 @@
+"""The exception queue: cases, decisions and their audit trail."""

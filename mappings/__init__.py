@@ -1,0 +1,1 @@
+"""Pure translations between outside shapes and the core records."""

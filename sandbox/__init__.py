@@ -1,0 +1,1 @@
+"""The local ledger sandbox: an imitation of the QuickBooks Online and Xero endpoints Closeout calls."""

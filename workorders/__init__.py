@@ -1,0 +1,1 @@
+"""The pure core: records, rules and ports. No I/O."""

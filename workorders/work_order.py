@@ -1,0 +1,220 @@
+"""The canonical work order: what happened in the field, in one shape for every source."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from decimal import Decimal
+
+from workorders.money import Money, Quantity, round_money
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
+        raise ValueError("datetimes must carry a time zone")
+    return value
+
+
+AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
+
+
+class JobType(StrEnum):
+    preventive = "preventive"
+    corrective = "corrective"
+    emergency = "emergency"
+    inspection = "inspection"
+    general_maintenance = "general_maintenance"
+    installation = "installation"
+
+
+class Priority(StrEnum):
+    low = "low"
+    normal = "normal"
+    high = "high"
+    urgent = "urgent"
+
+
+class WorkOrderStatus(StrEnum):
+    scheduled = "scheduled"
+    in_progress = "in_progress"
+    on_hold = "on_hold"
+    completed = "completed"
+    cancelled = "cancelled"
+    deleted = "deleted"
+
+
+class LineKind(StrEnum):
+    labour = "labour"
+    part = "part"
+    material = "material"
+    fee = "fee"
+    discount = "discount"
+
+
+class AttachmentKind(StrEnum):
+    photo_before = "photo_before"
+    photo_after = "photo_after"
+    photo = "photo"
+    signature = "signature"
+    document = "document"
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Address(_Record):
+    line1: str = ""
+    line2: str = ""
+    city: str = ""
+    region: str = ""
+    postal_code: str = ""
+    country: str = ""
+
+
+class Customer(_Record):
+    source_id: str
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    billing_address: Address = Address()
+
+
+class Site(_Record):
+    source_id: str = ""
+    name: str = ""
+    address: Address = Address()
+    timezone: str = "UTC"
+
+
+class Technician(_Record):
+    source_id: str
+    name: str
+    email: str | None = None
+    crew: str | None = None
+
+
+class Visit(_Record):
+    source_id: str
+    scheduled_start: AwareDatetime | None = None
+    scheduled_end: AwareDatetime | None = None
+    completed_at: AwareDatetime | None = None
+    technician_ids: tuple[str, ...] = ()
+
+
+class TimeEntry(_Record):
+    source_id: str
+    technician_id: str
+    start: AwareDatetime
+    end: AwareDatetime
+    billable: bool = True
+
+    @property
+    def hours(self) -> Decimal:
+        seconds = int((self.end - self.start).total_seconds())
+        return (Decimal(seconds) / Decimal(3600)).quantize(Decimal("0.0001"))
+
+
+class LineItem(_Record):
+    source_id: str
+    kind: LineKind
+    description: str
+    quantity: Quantity
+    unit_price: Money | None = None
+    unit_cost: Money | None = None
+    item_code: str | None = None
+    taxable: bool = True
+    service_date: date | None = None
+
+    @property
+    def amount(self) -> Decimal:
+        """Quantity times price, rounded to cents; a discount is always negative."""
+        if self.unit_price is None:
+            return Decimal(0)
+        value = round_money(self.quantity * self.unit_price)
+        return -abs(value) if self.kind is LineKind.discount else value
+
+
+class Note(_Record):
+    author: str
+    at: AwareDatetime
+    text: str
+    source: str = "source"
+
+
+class Attachment(_Record):
+    content_hash: str
+    file_name: str
+    kind: AttachmentKind
+    media_type: str = "application/octet-stream"
+    size_bytes: int = 0
+
+
+class Approval(_Record):
+    kind: str = Field(description="what was approved: work, amount, change_request, override")
+    approved_by: str
+    approved_at: AwareDatetime
+    reference: str = ""
+
+
+class ChangeRequest(_Record):
+    source_id: str
+    description: str
+    amount: Money = Decimal(0)
+    approved: bool = False
+
+
+class WorkOrder(_Record):
+    """One job as Closeout understands it. ``id`` is ``"{source}:{external_id}"`` and never changes."""
+
+    source: str
+    external_id: str
+    job_number: str
+    company: str
+    customer: Customer
+    site: Site = Site()
+    job_type: JobType
+    priority: Priority = Priority.normal
+    status: WorkOrderStatus
+    scope: str = ""
+    visits: tuple[Visit, ...] = ()
+    technicians: tuple[Technician, ...] = ()
+    time_entries: tuple[TimeEntry, ...] = ()
+    line_items: tuple[LineItem, ...] = ()
+    notes: tuple[Note, ...] = ()
+    attachments: tuple[Attachment, ...] = ()
+    approvals: tuple[Approval, ...] = ()
+    change_requests: tuple[ChangeRequest, ...] = ()
+    currency: str = "USD"
+    po_number: str | None = None
+    completed_at: AwareDatetime | None = None
+    updated_at: AwareDatetime
+    version: int = 0
+
+    @property
+    def id(self) -> str:
+        return f"{self.source}:{self.external_id}"
+
+    @property
+    def subtotal(self) -> Decimal:
+        return sum((line.amount for line in self.line_items), Decimal(0))
+
+    def content_hash(self) -> str:
+        """A hash of what the job says, not of when we saw it: equal content, equal hash."""
+        body = self.model_dump(mode="json", exclude={"version"})
+        text = json.dumps(body, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def with_version(self, version: int) -> "WorkOrder":
+        return self.model_copy(update={"version": version})
+
+
+def snapshot(order: WorkOrder) -> dict[str, Any]:
+    """The JSON form stored beside each version and shown on cases."""
+    return order.model_dump(mode="json")
