@@ -1,0 +1,80 @@
+"""Rich renderings of run summaries, cases and audits for the terminal."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from closeout.audit import AuditReport
+from closeout.steps.counts import StepCounts
+from exceptions_queue.cases import Case
+
+
+def show_run(console: Console, counts: StepCounts) -> None:
+    table = Table(title="What this run did", show_header=False, title_justify="left")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for row in counts.as_rows():
+        table.add_row(row["measure"], row["value"])
+    console.print(table)
+    if counts.invoices:
+        invoices = Table(title=f"Invoices created in the ledger ({len(counts.invoices)})", title_justify="left")
+        for column in ("doc number", "customer", "amount", "ledger id"):
+            invoices.add_column(column, justify="right" if column == "amount" else "left")
+        for row in counts.invoices:
+            invoices.add_row(row["job"], row["customer"], row["amount"], row["ledger_id"])
+        console.print(invoices)
+    else:
+        console.print("[bold]No new invoices[/]: every ready job was already invoiced in an earlier run.")
+
+
+def show_cases(console: Console, cases: list[Case], *, title: str = "Cases") -> None:
+    if not cases:
+        console.print(f"{title}: none.")
+        return
+    table = Table(title=f"{title} ({len(cases)})", title_justify="left")
+    for column in ("id", "kind", "severity", "status", "subject", "why"):
+        table.add_column(column, overflow="fold")
+    for case in cases:
+        table.add_row(str(case.id), case.kind.value, case.severity.value, case.status.value, case.subject, case.summary)
+    console.print(table)
+
+
+def show_case(console: Console, case: Case) -> None:
+    console.print(f"[bold]Case #{case.id}[/] {case.kind.value} ({case.severity.value}, {case.status.value})")
+    console.print(f"  subject:  {case.subject}")
+    console.print(f"  company:  {case.company}")
+    console.print(f"  why:      {case.summary}")
+    if case.assignee:
+        console.print(f"  assignee: {case.assignee}")
+    if case.suggested_actions:
+        console.print(f"  can do:   {', '.join(case.suggested_actions)}")
+    console.print("  evidence:")
+    console.print_json(data=case.evidence)
+    console.print("  history:")
+    for entry in case.history:
+        console.print(f"    {entry.at:%Y-%m-%d %H:%M:%S} {entry.actor}: {entry.action} {entry.note}")
+
+
+def show_audit(console: Console, report: AuditReport) -> None:
+    table = Table(title="Audit", show_header=False, title_justify="left")
+    table.add_column("check")
+    table.add_column("value", justify="right")
+    rows = [
+        ("jobs seen", report.jobs_seen),
+        ("work orders", report.work_orders),
+        ("invoices pushed", report.invoices_pushed),
+        ("ledger invoices found", report.ledger_invoices_found),
+        ("duplicates found in the ledger", len(report.duplicates_in_ledger)),
+        ("pushed but missing in the ledger", len(report.missing_in_ledger)),
+        ("open cases", report.open_cases),
+        *((f"jobs ending in: {place}", n) for place, n in sorted(report.accounted.items())),
+        ("jobs still pending", len(report.pending)),
+        ("jobs unaccounted for", len(report.unaccounted)),
+        ("every job accounted for", "yes" if report.every_job_accounted_for else "NO"),
+    ]
+    for name, value in rows:
+        table.add_row(name, str(value))
+    console.print(table)
+    verdict = "[green]all invariants hold[/]" if report.ok else "[red]an invariant failed[/]"
+    console.print(f"Audit: {verdict}")

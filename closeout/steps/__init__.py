@@ -1,0 +1,1 @@
+"""The pipeline's steps as plain functions over the app: the flows call them inside tasks."""

@@ -1,0 +1,55 @@
+"""Counts each step returns, added up into the run summary people read on the dashboard."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+
+@dataclass
+class StepCounts:
+    pulled: int = 0
+    new_payloads: int = 0
+    changed: int = 0
+    evaluated: int = 0
+    ready: int = 0
+    no_invoice: int = 0
+    blocked: int = 0
+    drafts: int = 0
+    pushed: int = 0
+    pushed_amount: Decimal = Decimal(0)
+    rejected: int = 0
+    uncertain: int = 0
+    cases_opened: Counter = field(default_factory=Counter)
+    cases_resolved: int = 0
+    invoices: list[dict] = field(default_factory=list)
+
+    def __add__(self, other: "StepCounts") -> "StepCounts":
+        merged = StepCounts()
+        for name in ("pulled", "new_payloads", "changed", "evaluated", "ready", "no_invoice", "blocked", "drafts",
+                     "pushed", "pushed_amount", "rejected", "uncertain", "cases_resolved"):
+            setattr(merged, name, getattr(self, name) + getattr(other, name))
+        merged.cases_opened = self.cases_opened + other.cases_opened
+        merged.invoices = self.invoices + other.invoices
+        return merged
+
+    def as_rows(self) -> list[dict[str, str]]:
+        """The summary as a two-column table (for the Prefect artifact and the CLI)."""
+        rows = [
+            ("jobs pulled", self.pulled),
+            ("new or changed payloads", self.new_payloads),
+            ("work orders changed", self.changed),
+            ("work orders evaluated", self.evaluated),
+            ("ready to invoice", self.ready),
+            ("no invoice needed", self.no_invoice),
+            ("blocked by rules", self.blocked),
+            ("drafts prepared", self.drafts),
+            ("invoices pushed", self.pushed),
+            ("amount invoiced", f"{self.pushed_amount:.2f}"),
+            ("rejected by the ledger", self.rejected),
+            ("uncertain pushes", self.uncertain),
+            ("cases resolved by themselves", self.cases_resolved),
+        ]
+        rows += [(f"cases opened: {kind}", count) for kind, count in sorted(self.cases_opened.items())]
+        return [{"measure": name, "value": str(value)} for name, value in rows]

@@ -1,0 +1,52 @@
+"""Intake: land every raw payload, map it, store the work order or open a case; the cursor moves last."""
+
+from __future__ import annotations
+
+from closeout.config import CompanyConfig, SourceConfig
+from closeout.steps.counts import StepCounts
+from closeout.wiring import App
+from exceptions_queue.service import CaseQueue
+from workorders.anomalies import Anomaly, AnomalyCode
+
+
+def cursor_name(company: CompanyConfig, source: SourceConfig) -> str:
+    return f"{company.id}/{source.kind}/{source.name}"
+
+
+def pull_source(app: App, company: CompanyConfig, source: SourceConfig) -> StepCounts:
+    """Pull every page changed since the cursor; each page commits with its cursor, so a crash loses nothing."""
+    counts = StepCounts()
+    stream = cursor_name(company, source)
+    with app.store.unit_of_work() as uow:
+        cursor = uow.cursors.get(stream)
+    for page in app.source_for(source).fetch_pages(cursor=cursor):
+        with app.store.unit_of_work() as uow:
+            queue = CaseQueue(uow.cases)
+            for job in page.jobs:
+                counts.pulled += 1
+                landed = uow.raw.land(
+                    source=job.source, stream=job.stream, external_id=job.external_id,
+                    locator=job.locator, payload=job.payload,
+                )
+                counts.new_payloads += landed.is_new
+                result = app.map_payload(source.kind, dict(job.payload), company)
+                if isinstance(result, Anomaly):
+                    _, opened = queue.open_case(result)
+                    counts.cases_opened[result.code.value] += opened
+                    continue
+                saved = uow.work_orders.save(result)
+                counts.changed += saved.changed
+                counts.cases_resolved += _resolve_payload_cases(queue, uow, saved.order.id)
+            if page.next_cursor is not None:
+                uow.cursors.set(stream, page.next_cursor)
+            uow.commit()
+    return counts
+
+
+def _resolve_payload_cases(queue: CaseQueue, uow, work_order_id: str) -> int:
+    """A payload that maps now clears the 'invalid payload' case its earlier content opened."""
+    case = uow.cases.find_open(kind=AnomalyCode.source_payload_invalid, subject=work_order_id)
+    if case is None:
+        return 0
+    queue.close_if_cleared(case, note="the job now maps cleanly from the source")
+    return 1

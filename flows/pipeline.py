@@ -1,0 +1,83 @@
+"""The closeout-pipeline flow: pull every source, prepare drafts, push them, publish the run summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_table_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+
+from closeout.config import CompanyConfig, SourceConfig
+from closeout.steps.counts import StepCounts
+from closeout.steps.intake import pull_source
+from closeout.steps.prepare import prepare_batch
+from closeout.steps.push import push_batch
+from closeout.wiring import App, open_app
+from connectors.errors import RetriableError
+
+
+def is_retriable(task, task_run, state) -> bool:
+    """Retry only what the other side said may work later (timeouts, 429, 5xx)."""
+    try:
+        state.result()
+    except RetriableError:
+        return True
+    except Exception:  # noqa: BLE001 - anything else is not worth retrying
+        return False
+    return False
+
+
+RETRY = {"retries": 3, "retry_delay_seconds": [2, 10, 30], "retry_condition_fn": is_retriable, "cache_policy": NO_CACHE}
+
+
+@task(name="pull-source", task_run_name="pull {company.id} {source.name}", **RETRY)
+def pull_source_task(app: App, company: CompanyConfig, source: SourceConfig) -> StepCounts:
+    return pull_source(app, company, source)
+
+
+@task(name="prepare-drafts", task_run_name="prepare drafts (batch {batch})", cache_policy=NO_CACHE)
+def prepare_drafts_task(app: App, batch: int, run_id: str) -> StepCounts:
+    return prepare_batch(app, run_id=run_id)
+
+
+@task(name="push-invoices", task_run_name="push {company.id} to {company.ledger.kind} (batch {batch})", **RETRY)
+def push_invoices_task(app: App, company: CompanyConfig, batch: int) -> StepCounts:
+    return push_batch(app, company)
+
+
+@task(name="publish-summary", cache_policy=NO_CACHE)
+def publish_summary_task(counts: StepCounts) -> None:
+    create_table_artifact(key="closeout-run-summary", table=counts.as_rows(), description="What this run did")
+    if counts.invoices:
+        create_table_artifact(key="closeout-invoices-pushed", table=counts.invoices,
+                              description="Invoices this run created in the ledger")
+
+
+def run_pipeline(app: App) -> StepCounts:
+    """The recipe, usable from any flow that already holds an open app."""
+    run_id = str(flow_run.get_id() or "local")
+    counts = StepCounts()
+    for company in app.companies():
+        for source in company.sources:
+            counts += pull_source_task(app, company, source)
+    batch = 0
+    while (step := prepare_drafts_task(app, batch, run_id)).evaluated:
+        counts += step
+        batch += 1
+    for company in app.companies():
+        batch = 0
+        while (step := push_invoices_task(app, company, batch)).pushed + step.rejected + step.uncertain:
+            counts += step
+            batch += 1
+    publish_summary_task(counts)
+    get_run_logger().info("Run summary: %s", {row["measure"]: row["value"] for row in counts.as_rows()})
+    return counts
+
+
+@flow(name="closeout-pipeline", log_prints=True)
+def closeout_pipeline(config_path: str | None = None) -> StepCounts:
+    """Pull → normalise and apply rules → push, for every company in the config."""
+    with open_app(config_path=Path(config_path) if config_path else None) as app:
+        return run_pipeline(app)

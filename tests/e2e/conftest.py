@@ -1,0 +1,28 @@
+"""Prefect's test harness for flow tests: one temporary API server for the whole session."""
+
+import os
+
+import pytest
+
+# Before the harness spawns its server: batch the task-run recorder, and no telemetry (no internet here).
+os.environ.setdefault("PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE", "100")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
+@pytest.fixture(scope="session")
+def prefect_api():
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120), temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
+
+
+@pytest.fixture
+def workspace(tmp_path, monkeypatch):
+    """An empty Closeout workspace (SQLite store, sandbox state) for one test."""
+    home = tmp_path / "workspace"
+    monkeypatch.setenv("CLOSEOUT_HOME", str(home))
+    monkeypatch.delenv("CLOSEOUT_DATABASE_URL", raising=False)
+    monkeypatch.delenv("CLOSEOUT_CONFIG", raising=False)
+    return home
