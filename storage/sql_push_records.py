@@ -1,0 +1,147 @@
+"""Push records: one row per draft and ledger, claimed by workers so no draft is ever sent twice at once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from storage.tables import insert_for, push_records
+from workorders.drafts import InvoiceDraft
+from workorders.push import PushRecord, PushStatus
+
+_p = push_records
+CLAIMABLE = (PushStatus.ready.value, PushStatus.uncertain.value)
+_ORDER = (_p.c.created_at, _p.c.idempotency_key)
+
+
+def _record(row: Mapping[str, Any]) -> PushRecord:
+    return PushRecord(
+        idempotency_key=row["idempotency_key"],
+        company=row["company"],
+        ledger=row["ledger"],
+        work_order_id=row["work_order_id"],
+        work_order_version=row["work_order_version"],
+        doc_number=row["doc_number"],
+        amount=row["amount"],
+        status=PushStatus(row["status"]),
+        draft=InvoiceDraft.model_validate(row["draft"]),
+        ledger_id=row["ledger_id"],
+        attempts=row["attempts"],
+        last_error=row["last_error"],
+        updated_at=row["updated_at"],
+    )
+
+
+class SqlPushRecords:
+    def __init__(self, session: Session, *, clock: Callable[[], datetime]) -> None:
+        self._session = session
+        self._clock = clock
+
+    def add_ready(self, draft: InvoiceDraft) -> PushRecord:
+        """Record the draft as ready; the same idempotency key again returns the first record untouched."""
+        now = self._clock()
+        self._session.execute(
+            insert_for(self._session, _p)
+            .values(
+                idempotency_key=draft.idempotency_key,
+                company=draft.company,
+                ledger=draft.ledger,
+                work_order_id=draft.work_order_id,
+                work_order_version=draft.work_order_version,
+                doc_number=draft.doc_number,
+                amount=draft.total,
+                status=PushStatus.ready.value,
+                draft=draft.model_dump(mode="json"),
+                ledger_id=None,
+                attempts=0,
+                last_error="",
+                created_at=now,
+                updated_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=[_p.c.idempotency_key])
+        )
+        row = self._session.execute(sa.select(_p).where(_p.c.idempotency_key == draft.idempotency_key)).mappings()
+        return _record(row.one())
+
+    def claim(self, *, ledger: str, company: str | None = None, limit: int = 30) -> list[PushRecord]:
+        """Move up to ``limit`` ready or uncertain records to ``pushing`` (attempts + 1), oldest first.
+
+        One statement: on PostgreSQL the chosen rows are locked ``FOR UPDATE SKIP LOCKED``, so concurrent
+        workers take disjoint rows; SQLite runs one writer at a time. ``attempts > 1`` on a claimed record
+        means an earlier attempt may have reached the ledger: look it up there before sending it again.
+        """
+        if limit <= 0:
+            return []
+        claimable = _p.c.status.in_(CLAIMABLE)
+        chosen = sa.select(_p.c.idempotency_key).where(claimable & (_p.c.ledger == ledger))
+        if company is not None:
+            chosen = chosen.where(_p.c.company == company)
+        chosen = chosen.order_by(*_ORDER).limit(limit).with_for_update(skip_locked=True)
+        rows = self._session.execute(
+            sa.update(_p)
+            .where(_p.c.idempotency_key.in_(chosen.scalar_subquery()) & claimable)
+            .values(status=PushStatus.pushing.value, attempts=_p.c.attempts + 1, updated_at=self._clock())
+            .returning(*_p.c)
+        ).mappings()
+        return [_record(row) for row in sorted(rows, key=lambda row: (row["created_at"], row["idempotency_key"]))]
+
+    def mark(self, key: str, status: PushStatus, *, ledger_id: str | None = None, error: str = "") -> PushRecord:
+        """Set the status (and the ledger's id when given, and the last error); a pushed record stays pushed.
+
+        Leaving ``pushed`` would let the same version be invoiced twice, so it raises ``ValueError``.
+        """
+        status = PushStatus(status)
+        guard = _p.c.idempotency_key == key
+        if status is not PushStatus.pushed:  # checked in the UPDATE itself, so no other worker slips between
+            guard = guard & (_p.c.status != PushStatus.pushed.value)
+        values: dict[str, Any] = {"status": status.value, "last_error": error, "updated_at": self._clock()}
+        if ledger_id is not None:
+            values["ledger_id"] = ledger_id
+        row = self._session.execute(sa.update(_p).where(guard).values(**values).returning(*_p.c)).mappings().first()
+        if row is not None:
+            return _record(row)
+        if self.get(key) is None:
+            raise LookupError(f"no push record {key}")
+        raise ValueError(f"push record {key} was pushed; it cannot become {status}")
+
+    def release_stale(self, older_than: timedelta, *, ledger: str | None = None) -> int:
+        """Move records left in ``pushing`` longer than ``older_than`` (a worker died) to ``uncertain``.
+
+        Uncertain, not ready: the lost attempt may have reached the ledger, so it is looked up before any resend.
+        Returns how many records moved.
+        """
+        now = self._clock()
+        stale = (_p.c.status == PushStatus.pushing.value) & (_p.c.updated_at < now - older_than)
+        if ledger is not None:
+            stale = stale & (_p.c.ledger == ledger)
+        result = self._session.execute(
+            sa.update(_p)
+            .where(stale)
+            .values(
+                status=PushStatus.uncertain.value,
+                last_error=f"left in pushing for over {older_than}; look it up in the ledger before resending",
+                updated_at=now,
+            )
+        )
+        return result.rowcount
+
+    def get(self, key: str) -> PushRecord | None:
+        row = self._session.execute(sa.select(_p).where(_p.c.idempotency_key == key)).mappings().one_or_none()
+        return None if row is None else _record(row)
+
+    def for_work_order(self, work_order_id: str) -> list[PushRecord]:
+        """Every push record of every version of the work order, oldest version first."""
+        rows = self._session.execute(
+            sa.select(_p).where(_p.c.work_order_id == work_order_id).order_by(_p.c.work_order_version, *_ORDER)
+        ).mappings()
+        return [_record(row) for row in rows]
+
+    def all(self, *, status: PushStatus | None = None) -> list[PushRecord]:
+        query = sa.select(_p).order_by(*_ORDER)
+        if status is not None:
+            query = query.where(_p.c.status == PushStatus(status).value)
+        return [_record(row) for row in self._session.execute(query).mappings()]

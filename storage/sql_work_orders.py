@@ -1,0 +1,114 @@
+"""Work order versions: a new row only when the content changes, each row a full snapshot."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from storage.tables import rule_decisions, work_order_versions
+from workorders.ports import SavedWorkOrder
+from workorders.work_order import WorkOrder, snapshot
+
+LATEST_PAGE = 500
+_v = work_order_versions
+
+
+def _latest_versions() -> sa.Subquery:
+    return (
+        sa.select(_v.c.work_order_id, sa.func.max(_v.c.version).label("version"))
+        .group_by(_v.c.work_order_id)
+        .subquery("latest")
+    )
+
+
+def _joined_to(latest: sa.Subquery) -> sa.ColumnElement[bool]:
+    return (_v.c.work_order_id == latest.c.work_order_id) & (_v.c.version == latest.c.version)
+
+
+class SqlWorkOrders:
+    def __init__(self, session: Session, *, clock: Callable[[], datetime]) -> None:
+        self._session = session
+        self._clock = clock
+
+    def save(self, order: WorkOrder) -> SavedWorkOrder:
+        """Store version n+1 when the content hash differs from version n; versions start at 1.
+
+        The incoming ``order.version`` is ignored: the store alone numbers versions. Two writers saving
+        the same order at once cannot both win: (id, version) is the primary key.
+        """
+        content_hash = order.content_hash()
+        latest = self._session.execute(
+            sa.select(_v.c.version, _v.c.content_hash)
+            .where(_v.c.work_order_id == order.id)
+            .order_by(_v.c.version.desc())
+            .limit(1)
+        ).first()
+        if latest is not None and latest.content_hash == content_hash:
+            return SavedWorkOrder(order=order.with_version(latest.version), changed=False)
+        stored = order.with_version(latest.version + 1 if latest is not None else 1)
+        self._session.execute(
+            sa.insert(_v).values(
+                work_order_id=stored.id,
+                version=stored.version,
+                company=stored.company,
+                job_number=stored.job_number,
+                status=stored.status.value,
+                content_hash=content_hash,
+                snapshot=snapshot(stored),
+                stored_at=self._clock(),
+            )
+        )
+        return SavedWorkOrder(order=stored, changed=True)
+
+    def get(self, work_order_id: str, version: int | None = None) -> WorkOrder | None:
+        """That version, or the latest one when ``version`` is None."""
+        query = sa.select(_v.c.snapshot).where(_v.c.work_order_id == work_order_id)
+        if version is None:
+            query = query.order_by(_v.c.version.desc()).limit(1)
+        else:
+            query = query.where(_v.c.version == version)
+        document = self._session.execute(query).scalar_one_or_none()
+        return None if document is None else WorkOrder.model_validate(document)
+
+    def versions(self, work_order_id: str) -> list[WorkOrder]:
+        """Every stored version, oldest first."""
+        documents = self._session.execute(
+            sa.select(_v.c.snapshot).where(_v.c.work_order_id == work_order_id).order_by(_v.c.version)
+        ).scalars()
+        return [WorkOrder.model_validate(document) for document in documents]
+
+    def latest(self, *, company: str | None = None) -> Iterator[WorkOrder]:
+        """The latest version of every work order (of one company if given), by id, a page at a time."""
+        latest = _latest_versions()
+        query = sa.select(_v.c.work_order_id, _v.c.snapshot).join(latest, _joined_to(latest))
+        if company is not None:
+            query = query.where(_v.c.company == company)
+        query = query.order_by(_v.c.work_order_id).limit(LATEST_PAGE)
+        after: str | None = None
+        while True:
+            page = self._session.execute(query if after is None else query.where(_v.c.work_order_id > after)).all()
+            for row in page:
+                yield WorkOrder.model_validate(row.snapshot)
+            if len(page) < LATEST_PAGE:
+                return
+            after = page[-1].work_order_id
+
+    def pending_evaluation(self, *, limit: int = 1000) -> list[WorkOrder]:
+        """Latest versions with no rule decision for that very version, oldest stored first.
+
+        An older version left unevaluated is skipped on purpose: only what the source says now is billed.
+        """
+        latest = _latest_versions()
+        d = rule_decisions.c
+        decided = sa.exists().where((d.work_order_id == _v.c.work_order_id) & (d.work_order_version == _v.c.version))
+        documents = self._session.execute(
+            sa.select(_v.c.snapshot)
+            .join(latest, _joined_to(latest))
+            .where(~decided)
+            .order_by(_v.c.stored_at, _v.c.work_order_id)
+            .limit(limit)
+        ).scalars()
+        return [WorkOrder.model_validate(document) for document in documents]

@@ -1,0 +1,161 @@
+"""The store's tables (SQLAlchemy Core); ``migrations/versions`` creates exactly these, by hand."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from storage.column_types import Money, UtcDateTime, id_type, json_type
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+raw_payloads = sa.Table(
+    "raw_payloads",
+    metadata,
+    sa.Column("id", id_type(), primary_key=True, autoincrement=True),
+    sa.Column("source", sa.String(64), nullable=False),
+    sa.Column("stream", sa.String(128), nullable=False),
+    sa.Column("external_id", sa.String(255), nullable=False),
+    sa.Column("locator", sa.Text(), nullable=False),
+    sa.Column("payload", json_type(), nullable=False),
+    sa.Column("payload_hash", sa.String(64), nullable=False),
+    # Arrival order within one job: the highest revision is the job's current content, even when an
+    # earlier content comes back (A, B, A) and its existing row is revived instead of copied.
+    sa.Column("revision", sa.Integer(), nullable=False),
+    sa.Column("received_at", UtcDateTime(), nullable=False),
+    sa.Column("last_received_at", UtcDateTime(), nullable=False),
+    sa.UniqueConstraint("source", "external_id", "payload_hash"),
+    sa.Index(None, "source", "external_id", "revision", unique=True),
+)
+
+work_order_versions = sa.Table(
+    "work_order_versions",
+    metadata,
+    sa.Column("work_order_id", sa.String(300), nullable=False),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.Column("company", sa.String(128), nullable=False),
+    sa.Column("job_number", sa.String(128), nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("snapshot", json_type(), nullable=False),
+    sa.Column("stored_at", UtcDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint("work_order_id", "version"),
+    sa.Index(None, "company"),
+)
+
+rule_decisions = sa.Table(
+    "rule_decisions",
+    metadata,
+    sa.Column("id", id_type(), primary_key=True, autoincrement=True),
+    sa.Column("rule_id", sa.String(128), nullable=False),
+    sa.Column("rule_version", sa.Integer(), nullable=False),
+    sa.Column("work_order_id", sa.String(300), nullable=False),
+    sa.Column("work_order_version", sa.Integer(), nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("reason", sa.Text(), nullable=False),
+    sa.Column("evidence", json_type(), nullable=False),
+    sa.Column("run_id", sa.String(128), nullable=False),
+    sa.Column("decided_at", UtcDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(
+        ["work_order_id", "work_order_version"],
+        ["work_order_versions.work_order_id", "work_order_versions.version"],
+    ),
+    sa.Index(None, "work_order_id", "work_order_version"),
+    sa.Index(None, "outcome"),
+)
+
+push_records = sa.Table(
+    "push_records",
+    metadata,
+    sa.Column("idempotency_key", sa.String(64), nullable=False),
+    sa.Column("company", sa.String(128), nullable=False),
+    sa.Column("ledger", sa.String(32), nullable=False),
+    sa.Column("work_order_id", sa.String(300), nullable=False),
+    sa.Column("work_order_version", sa.Integer(), nullable=False),
+    sa.Column("doc_number", sa.String(64), nullable=False),
+    sa.Column("amount", Money(), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("draft", json_type(), nullable=False),
+    sa.Column("ledger_id", sa.String(128), nullable=True),
+    sa.Column("attempts", sa.Integer(), nullable=False),
+    sa.Column("last_error", sa.Text(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint("idempotency_key"),
+    sa.ForeignKeyConstraint(
+        ["work_order_id", "work_order_version"],
+        ["work_order_versions.work_order_id", "work_order_versions.version"],
+    ),
+    sa.Index(None, "ledger", "status", "company"),
+    sa.Index(None, "work_order_id"),
+)
+
+cursors = sa.Table(
+    "cursors",
+    metadata,
+    sa.Column("stream", sa.String(255), nullable=False),
+    sa.Column("value", sa.Text(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint("stream"),
+)
+
+cases = sa.Table(
+    "cases",
+    metadata,
+    sa.Column("id", id_type(), primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("severity", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("company", sa.String(128), nullable=False),
+    sa.Column("subject", sa.String(500), nullable=False),
+    sa.Column("summary", sa.Text(), nullable=False),
+    sa.Column("work_order_id", sa.String(300), nullable=True),
+    sa.Column("work_order_version", sa.Integer(), nullable=True),
+    sa.Column("evidence", json_type(), nullable=False),
+    sa.Column("suggested_actions", json_type(), nullable=False),
+    sa.Column("assignee", sa.String(255), nullable=True),
+    sa.Column("tags", json_type(), nullable=False),
+    sa.Column("opened_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.Index(None, "kind", "subject", "status"),
+    sa.Index(None, "status"),
+    sa.Index(None, "company"),
+    sa.Index(None, "work_order_id"),
+)
+
+case_history = sa.Table(
+    "case_history",
+    metadata,
+    sa.Column("case_id", id_type(), nullable=False),
+    sa.Column("seq", sa.Integer(), nullable=False),
+    sa.Column("at", UtcDateTime(), nullable=False),
+    sa.Column("actor", sa.String(255), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("note", sa.Text(), nullable=False),
+    sa.Column("before", json_type(), nullable=False),
+    sa.Column("after", json_type(), nullable=False),
+    sa.PrimaryKeyConstraint("case_id", "seq"),
+    sa.ForeignKeyConstraint(["case_id"], ["cases.id"]),
+)
+
+
+def insert_for(session: sa.orm.Session, table: sa.Table) -> Any:
+    """The dialect's own INSERT, which knows ``ON CONFLICT`` (SQLite and PostgreSQL spell it alike)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql_insert(table)
+    if dialect == "sqlite":
+        return sqlite_insert(table)
+    raise NotImplementedError(f"the store runs on SQLite or PostgreSQL, not {dialect}")

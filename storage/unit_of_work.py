@@ -1,0 +1,124 @@
+"""SqlStore and its units of work: one Session, one transaction, every repository sharing it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.sql_cases import SqlCases
+from storage.sql_decisions import SqlDecisions
+from storage.sql_landing import SqlCursors, SqlRawLanding
+from storage.sql_push_records import SqlPushRecords
+from storage.sql_work_orders import SqlWorkOrders
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class SqlUnitOfWork:
+    """``workorders.ports.UnitOfWork`` on one Session: nothing is visible to others until ``commit``.
+
+    After a commit the next statement opens a new transaction, so one unit of work may commit page by
+    page. Leaving the ``with`` block rolls back whatever was not committed and returns the connection.
+    """
+
+    def __init__(self, sessions: sessionmaker[Session], *, clock: Callable[[], datetime]) -> None:
+        self.session = sessions()
+        self.raw = SqlRawLanding(self.session, clock=clock)
+        self.work_orders = SqlWorkOrders(self.session, clock=clock)
+        self.decisions = SqlDecisions(self.session, clock=clock)
+        self.push_records = SqlPushRecords(self.session, clock=clock)
+        self.cursors = SqlCursors(self.session, clock=clock)
+        self.cases = SqlCases(self.session)
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def rollback(self) -> None:
+        self.session.rollback()
+
+    def __enter__(self) -> SqlUnitOfWork:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.session.rollback()
+        finally:
+            self.session.close()
+
+
+class _EachCallCommits:
+    """A repository whose every method call runs in its own unit of work and commits at once.
+
+    For the app's one-off reads (audit counts, listings); work that must be atomic uses ``unit_of_work()``.
+    """
+
+    def __init__(self, store: SqlStore, name: str, repository: type) -> None:
+        self._store = store
+        self._name = name
+        self._repository = repository
+
+    def __getattr__(self, method: str) -> Callable[..., Any]:
+        if method.startswith("_") or not callable(getattr(self._repository, method, None)):
+            raise AttributeError(f"{self._repository.__name__} has no method {method!r}")
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with self._store.unit_of_work() as uow:
+                result = getattr(getattr(uow, self._name), method)(*args, **kwargs)
+                if isinstance(result, Iterator):
+                    result = iter(list(result))
+                uow.commit()
+                return result
+
+        return call
+
+
+class SqlStore:
+    """The store on one engine. ``unit_of_work()`` for transactions; ``raw``, ``cases``, ... for one-off calls."""
+
+    def __init__(self, engine: Engine, *, clock: Callable[[], datetime] | None = None) -> None:
+        self.engine = engine
+        self._clock = clock or _utcnow
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    def unit_of_work(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self._sessions, clock=self._clock)
+
+    @property
+    def raw(self) -> SqlRawLanding:
+        return cast(SqlRawLanding, _EachCallCommits(self, "raw", SqlRawLanding))
+
+    @property
+    def work_orders(self) -> SqlWorkOrders:
+        return cast(SqlWorkOrders, _EachCallCommits(self, "work_orders", SqlWorkOrders))
+
+    @property
+    def decisions(self) -> SqlDecisions:
+        return cast(SqlDecisions, _EachCallCommits(self, "decisions", SqlDecisions))
+
+    @property
+    def push_records(self) -> SqlPushRecords:
+        return cast(SqlPushRecords, _EachCallCommits(self, "push_records", SqlPushRecords))
+
+    @property
+    def cursors(self) -> SqlCursors:
+        return cast(SqlCursors, _EachCallCommits(self, "cursors", SqlCursors))
+
+    @property
+    def cases(self) -> SqlCases:
+        return cast(SqlCases, _EachCallCommits(self, "cases", SqlCases))
+
+    def close(self) -> None:
+        """Close every pooled connection; the store is not used afterwards."""
+        self.engine.dispose()
+
+    def __enter__(self) -> SqlStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
