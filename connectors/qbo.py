@@ -1,0 +1,230 @@
+"""QuickBooks Online ledger on the python-quickbooks SDK; every SDK and requests error is typed in ``_translate``."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import requests
+from quickbooks import QuickBooks
+from quickbooks import exceptions as qbx
+from quickbooks.objects.base import EmailAddress
+from quickbooks.objects.customer import Customer
+from quickbooks.objects.invoice import Invoice
+from quickbooks.utils import build_choose_clause
+from urllib3.exceptions import NewConnectionError
+
+from connectors.errors import (AuthError, ConnectorError, FatalError, RejectedError, RetriableError,
+                               UncertainOutcomeError)
+
+SYSTEM = "quickbooks"
+THROTTLE_WAIT = 60.0  # Intuit: "wait 60 seconds before retrying"; no Retry-After is sent
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class LedgerInvoice:
+    ledger_id: str
+    doc_number: str
+    total: Decimal
+    customer_ref: str
+
+
+class _BearerSession(requests.Session):
+    """The SDK's ``qb.session``: a bearer token, a default timeout, the HTTP status of this thread's last call.
+
+    The SDK only needs ``session.access_token`` and ``session.request()`` (it adds ``Authorization:
+    Bearer`` itself), so a plain requests.Session replaces the OAuth2Session that refuses http:// unless
+    OAUTHLIB_INSECURE_TRANSPORT is set process-wide. TLS verification stays on; ``trust_env`` is off, so
+    no proxy, netrc or CA-bundle environment variable changes where or how the token is sent.
+    """
+
+    def __init__(self, access_token: str, timeout: float) -> None:
+        super().__init__()
+        self.access_token = access_token
+        self.trust_env = False
+        self._timeout = timeout
+        self._last = threading.local()
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", self._timeout)
+        self._last.status = None
+        response = super().request(method, url, *args, **kwargs)
+        self._last.status = response.status_code
+        return response
+
+    @property
+    def last_status(self) -> int | None:
+        return getattr(self._last, "status", None)
+
+    def forget_status(self) -> None:
+        self._last.status = None
+
+    def __repr__(self) -> str:
+        return "<_BearerSession token=***>"
+
+
+def _never_sent(exc: requests.ConnectionError) -> bool:
+    """True when the connection was refused or never opened, so the request cannot have taken effect."""
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(exc, requests.ConnectTimeout) or isinstance(reason, NewConnectionError)
+
+
+def _translate(exc: Exception, *, operation: str, status: int | None = None, creating: bool = False,
+               secret: str = "") -> ConnectorError:
+    """The one place SDK and requests errors become ours.
+
+    ``status`` is the HTTP status of the failed call if one came back; ``creating`` marks an invoice
+    create, where a timeout, dropped connection, 5xx, or an unreadable 2xx answer means the invoice may
+    exist: UncertainOutcomeError. ``secret`` (the access token) is scrubbed from every message.
+    """
+    def scrub(text: Any) -> str:
+        text = str(text or "")
+        return (text.replace(secret, "***") if secret else text)[:1000]
+
+    where = {"system": SYSTEM, "operation": operation}
+    unanswered = UncertainOutcomeError if creating else RetriableError
+    if isinstance(exc, ConnectorError):
+        return exc
+    if isinstance(exc, requests.exceptions.SSLError):
+        return FatalError(f"TLS failure: {scrub(exc)}", **where)
+    if isinstance(exc, requests.ConnectionError) and _never_sent(exc):
+        return RetriableError(f"cannot connect: {scrub(exc)}", **where)
+    if isinstance(exc, (requests.Timeout, requests.ConnectionError, requests.exceptions.ChunkedEncodingError)):
+        return unanswered(f"no answer ({type(exc).__name__}): {scrub(exc)}", **where)
+    if isinstance(exc, requests.RequestException):
+        return FatalError(f"request failed: {scrub(exc)}", **where)
+    unreadable = UncertainOutcomeError if creating and status is not None and 200 <= status < 300 else FatalError
+    if not isinstance(exc, qbx.QuickbooksException):
+        return unreadable(f"unexpected {type(exc).__name__}: {scrub(exc)}", **where)
+
+    message, detail, code = scrub(exc.message), scrub(exc.detail), str(exc.error_code or "")
+    match = re.search(r"status code '(\d+)'", message)
+    status = int(match.group(1)) if match else status
+    if status in (401, 403) or isinstance(exc, qbx.AuthorizationException):
+        return AuthError(f"QuickBooks refused the credentials ({status or code})", code=code, detail=detail, **where)
+    if status == 429 or code == "3001" or "ThrottleExceeded" in message + detail:
+        return RetriableError("QuickBooks throttled the request", retry_after=THROTTLE_WAIT, code=code or "3001",
+                              detail=detail or message, **where)
+    if (status or 0) >= 500 or isinstance(exc, qbx.SevereException):
+        return unanswered(f"QuickBooks server error ({status or code}): {message}", code=code, detail=detail, **where)
+    if "Error reading json response" in message or code == "10000":
+        return unreadable(f"unexpected answer ({status}): {message}", code=code, detail=detail, **where)
+    if isinstance(exc, qbx.UnsupportedException) or not code:
+        return FatalError(f"{message}", code=code, detail=detail, **where)
+    return RejectedError(message, code=code, detail=detail, **where)
+
+
+class QuickBooksLedger:
+    """One QBO company (realm) through python-quickbooks; satisfies ``workorders.ports.Ledger``.
+
+    ``base_url`` is the API root, e.g. ``https://quickbooks.api.intuit.com/v3`` or
+    ``http://127.0.0.1:PORT/v3`` for the sandbox. Every method raises only ``connectors.errors`` types.
+    """
+
+    name = "quickbooks"
+
+    def __init__(self, *, base_url: str, realm_id: str, access_token: str, minorversion: int = 75,
+                 timeout: float = 30.0, page_size: int = 100) -> None:
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ValueError(f"base_url must be an http(s) URL, got {base_url!r}")
+        if parts.scheme == "http" and parts.hostname not in LOOPBACK:
+            raise ValueError("http:// is only allowed for a loopback sandbox; use https://")
+        if not realm_id or not access_token:
+            raise ValueError("realm_id and access_token are required")
+        if not 1 <= page_size <= 1000:
+            raise ValueError("page_size must be 1..1000 (QBO's MAXRESULTS limit)")
+        self.realm_id, self.page_size = realm_id, page_size
+        self._token = access_token
+        self._session = _BearerSession(access_token, timeout)
+        self._qb = QuickBooks(company_id=realm_id, minorversion=minorversion, use_decimal=True)
+        self._qb.api_url_v3 = base_url.rstrip("/")
+        self._qb.session = self._session
+
+    def __repr__(self) -> str:
+        return f"QuickBooksLedger(realm_id={self.realm_id!r}, base_url={self._qb.api_url_v3!r})"
+
+    def close(self) -> None:
+        """Release pooled HTTP connections; the ledger may still be used afterwards (it reconnects)."""
+        self._session.close()
+
+    def _call(self, operation: str, action: Callable[[], T], *, creating: bool = False) -> T:
+        self._session.forget_status()
+        try:
+            return action()
+        except Exception as exc:
+            raise _translate(exc, operation=operation, status=self._session.last_status, creating=creating,
+                             secret=self._token) from exc
+
+    def find_customers(self, *, name: str, email: str | None) -> list[str]:
+        """Ids of active customers whose primary email is ``email`` (any case), else whose DisplayName is ``name``."""
+        if email:
+            found = self._call("find_customers", lambda: Customer.filter(PrimaryEmailAddr=email, qb=self._qb))
+            ids = [c.Id for c in found
+                   if c.PrimaryEmailAddr and str(c.PrimaryEmailAddr.Address).casefold() == email.casefold()]
+            if ids:
+                return ids
+        found = self._call("find_customers", lambda: Customer.filter(DisplayName=name, qb=self._qb))
+        return [c.Id for c in found if c.DisplayName == name]
+
+    def create_customer(self, *, name: str, email: str | None) -> str:
+        """Create a customer with DisplayName ``name``; a taken name → RejectedError code 6240."""
+        customer = Customer()
+        customer.DisplayName = name
+        if email:
+            customer.PrimaryEmailAddr = EmailAddress()
+            customer.PrimaryEmailAddr.Address = email
+        saved = self._call("create_customer", lambda: customer.save(qb=self._qb))
+        return str(saved.Id)
+
+    def create_invoice(self, payload: Mapping[str, Any], *, idempotency_key: str) -> LedgerInvoice:
+        """Create the invoice ``payload`` (mappings.qbo_invoice) with QBO ``requestid=idempotency_key``.
+
+        A repeated key gets QBO's replay of the first answer (same id). A timeout, dropped connection or
+        5xx after sending → UncertainOutcomeError: look the doc number up with ``find_invoices`` first.
+        """
+        if not idempotency_key or len(idempotency_key) > 50:
+            raise ValueError("QBO requestid must be 1-50 characters")
+        if payload.get("Id"):
+            raise ValueError("create_invoice creates; the payload must not carry an Id")
+        invoice = Invoice.from_json(dict(payload))
+        saved = self._call("create_invoice", lambda: invoice.save(qb=self._qb, request_id=idempotency_key),
+                           creating=True)
+        return _ledger_invoice(saved)
+
+    def find_invoices(self, doc_numbers: Sequence[str]) -> list[LedgerInvoice]:
+        """Invoices whose DocNumber is exactly one of ``doc_numbers`` (queried 50 at a time)."""
+        wanted = list(dict.fromkeys(d for d in doc_numbers if d))
+        found: list[LedgerInvoice] = []
+        for start in range(0, len(wanted), 50):
+            clause = build_choose_clause(wanted[start:start + 50], "DocNumber")
+            page = self._call("find_invoices", lambda: Invoice.where(clause, max_results=1000, qb=self._qb))
+            found += [_ledger_invoice(inv) for inv in page if inv.DocNumber in wanted]
+        return found
+
+    def list_invoices(self) -> Iterator[LedgerInvoice]:
+        """Every invoice of the realm in Id order, fetched ``page_size`` at a time."""
+        position = 1
+        while True:
+            page = self._call("list_invoices", lambda: Invoice.where(
+                "", order_by="Id", start_position=position, max_results=self.page_size, qb=self._qb))
+            yield from (_ledger_invoice(inv) for inv in page)
+            if len(page) < self.page_size:
+                return
+            position += len(page)
+
+
+def _ledger_invoice(invoice: Invoice) -> LedgerInvoice:
+    return LedgerInvoice(
+        ledger_id=str(invoice.Id),
+        doc_number=invoice.DocNumber or "",
+        total=Decimal(str(invoice.TotalAmt or 0)),
+        customer_ref=str(invoice.CustomerRef.value) if invoice.CustomerRef else "",
+    )

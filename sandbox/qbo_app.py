@@ -1,0 +1,183 @@
+"""An ASGI imitation of the QuickBooks Online v3 API under ``/v3/company/{realm}/...``, state in SQLite.
+
+Endpoints (python-quickbooks 0.9.12 talks to these unchanged; ``minorversion`` is accepted and ignored):
+
+    POST /v3/company/{realm}/query            body = SQL, Content-Type application/text
+    GET  /v3/company/{realm}/query?query=SQL
+    POST /v3/company/{realm}/customer|item|invoice[?requestid=..][&include=allowduplicatedocnum]
+         create without Id; update with Id + SyncToken (stale → 5010; ``sparse: true`` merges)
+    GET  /v3/company/{realm}/customer|item|invoice|taxcode|account/{id}     unknown → 610
+
+Every API call needs ``Authorization: Bearer <token>``. Any non-empty token is accepted except one that
+starts with ``expired`` or ``invalid``; a missing or refused token gets Intuit's 401 body (§1.2).
+A POST with ``requestid`` stores (realm, requestid) → (status, body) and replays it exactly, even for a
+different body. Faults follow ledgers.md §1.2: 6140 duplicate DocNumber, 6240 duplicate name, 5010
+stale SyncToken, 2020 missing field, 2500 unknown Item/Customer/TaxCode, 6000 no lines, 6070 Amount
+≠ Qty × UnitPrice, 2050 DocNumber over 21 characters, 4000/4001 bad query, 610 unknown id.
+
+Each realm is created on first use and seeded with:
+
+    Items     1 Labour (Service, 95.00)       2 Parts (NonInventory)      3 Materials (NonInventory)
+              4 Service fee (Service, 75.00)  5 Discount (Service)        6 After-hours labour (Service, 142.50)
+              7 Travel (Service, 45.00)
+    TaxCodes  TAX (taxable), NON (non-taxable); a line without TaxCodeRef is NON. No tax is computed:
+              TxnTaxDetail.TotalTax is 0 and TotalAmt is the exact Decimal sum of the line Amounts.
+    Accounts  1 Services, 2 Sales of Product Income, 3 Discounts given (Income), 4 Inventory Asset,
+              5 Cost of Goods Sold
+Customers and invoices start empty; their ids count up from "1". A new invoice without DueDate is due
+30 days after TxnDate (which defaults to today). DocNumber is never generated (custom numbers on).
+
+Admin (no auth): ``GET /_sandbox/qbo/{realm}/stats`` → invoices, customers, requests served,
+duplicate_doc_numbers, invoice_total; ``POST /_sandbox/qbo/{realm}/faults`` with
+``{"kind": "throttle" | "server_error" | "slow", "count": 1, "seconds": 0}`` makes the realm's next
+``count`` API calls answer the XML 429 throttle body, a 500 SystemFault, or (slow) do the work and
+commit, then wait ``seconds`` before answering; ``GET /_sandbox/health``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from sandbox.qbo_entities import WRITABLE, save_entity
+from sandbox.qbo_query import parse_query, run_query
+from sandbox.qbo_store import FAULT_KINDS, QboStore, RealmView
+from sandbox.qbo_wire import QboFault, Reply, loads, not_found, ok, system_fault, throttled, unauthorized
+
+ENTITIES = {name.lower(): name for name in ("Customer", "Item", "Invoice", "TaxCode", "Account")}
+_REFUSED_TOKENS = ("expired", "invalid")
+
+
+def _authorized(request: Request) -> bool:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    token = token.strip()
+    return scheme.lower() == "bearer" and bool(token) and not token.lower().startswith(_REFUSED_TOKENS)
+
+
+def _response(reply: Reply) -> Response:
+    return Response(reply.body, status_code=reply.status, media_type=reply.content_type)
+
+
+def _unsupported(detail: str) -> QboFault:
+    return QboFault("500", "Unsupported Operation", detail)
+
+
+class QboApi:
+    """The request handlers; each API call is one store transaction (see QboStore)."""
+
+    def __init__(self, store: QboStore) -> None:
+        self.store = store
+
+    def _run(self, realm: str, request_id: str | None, work: Callable[[RealmView], Reply]) -> tuple[Reply, float]:
+        with self.store.transaction() as db:
+            view = self.store.open_realm(db, realm)
+            fault = self.store.pop_fault(db, realm)
+            if fault and fault.kind == "throttle":
+                return throttled(), 0.0
+            if fault and fault.kind == "server_error":
+                return system_fault(), 0.0
+            delay = fault.seconds if fault else 0.0
+            stored = self.store.reply_for(db, realm, request_id) if request_id else None
+            if stored:
+                return stored, delay
+            try:
+                reply = work(view)
+            except QboFault as exc:
+                reply = exc.reply()
+            if request_id:
+                self.store.save_reply(db, realm, request_id, reply)
+            return reply, delay
+
+    async def _serve(self, request: Request, work: Callable[[RealmView], Reply], *,
+                     replayable: bool = False) -> Response:
+        if not _authorized(request):
+            return _response(unauthorized())
+        request_id = request.query_params.get("requestid") if replayable else None
+        reply, delay = await run_in_threadpool(self._run, request.path_params["realm"], request_id, work)
+        if delay:
+            await asyncio.sleep(delay)
+        return _response(reply)
+
+    async def query(self, request: Request) -> Response:
+        if request.method == "GET":
+            sql = request.query_params.get("query", "")
+        else:
+            sql = (await request.body()).decode("utf-8", "replace")
+
+        def work(view: RealmView) -> Reply:
+            parsed = parse_query(sql)
+            name = ENTITIES.get(parsed.entity.lower())
+            if not name:
+                raise QboFault("4001", "Invalid query",
+                               f"QueryValidationError: Invalid context declaration : {parsed.entity}")
+            return ok({"QueryResponse": run_query(parsed, name, view.rows(name))})
+
+        return await self._serve(request, work)
+
+    async def write(self, request: Request) -> Response:
+        entity = ENTITIES.get(request.path_params["entity"].lower())
+        params = dict(request.query_params)
+        raw = await request.body()
+
+        def work(view: RealmView) -> Reply:
+            if entity not in WRITABLE:
+                raise _unsupported(f"Operation create/update is not supported for {request.path_params['entity']}.")
+            if params.get("operation", "update") != "update":
+                raise _unsupported(f"Operation {params['operation']} is not supported by the sandbox.")
+            try:
+                body = loads(raw)
+            except ValueError:
+                raise QboFault("2010", "Request has invalid or unsupported property", "The body is not JSON") from None
+            return ok({entity: save_entity(view, entity, body, params)})
+
+        return await self._serve(request, work, replayable=True)
+
+    async def read(self, request: Request) -> Response:
+        entity = ENTITIES.get(request.path_params["entity"].lower())
+        ident = request.path_params["ident"]
+
+        def work(view: RealmView) -> Reply:
+            found = view.get(entity, ident) if entity else None
+            if found is None:
+                raise not_found(entity or request.path_params["entity"], ident)
+            return ok({entity: found})
+
+        return await self._serve(request, work)
+
+    async def stats(self, request: Request) -> Response:
+        return JSONResponse(await run_in_threadpool(self.store.stats, request.path_params["realm"]))
+
+    async def add_fault(self, request: Request) -> Response:
+        try:
+            spec = loads(await request.body())
+            kind, count, seconds = spec["kind"], int(spec.get("count", 1)), float(spec.get("seconds", 0))
+            if kind not in FAULT_KINDS or count < 1 or seconds < 0:
+                raise ValueError(kind)
+        except (ValueError, KeyError, TypeError):
+            return JSONResponse({"error": f"expected {{'kind': one of {FAULT_KINDS}, 'count': n >= 1, 'seconds': s}}"},
+                                status_code=400)
+        await run_in_threadpool(lambda: self.store.add_fault(request.path_params["realm"], kind, count=count,
+                                                             seconds=seconds))
+        return JSONResponse({"realm": request.path_params["realm"], "kind": kind, "count": count}, status_code=201)
+
+
+async def _health(request: Request) -> Response:
+    return JSONResponse({"ok": True})
+
+
+def qbo_routes(store: QboStore) -> list[Route]:
+    """The QBO API and admin routes over ``store``, for mounting beside other sandboxes in one app."""
+    api = QboApi(store)
+    return [
+        Route("/v3/company/{realm}/query", api.query, methods=["GET", "POST"]),
+        Route("/v3/company/{realm}/{entity}", api.write, methods=["POST"]),
+        Route("/v3/company/{realm}/{entity}/{ident}", api.read, methods=["GET"]),
+        Route("/_sandbox/qbo/{realm}/stats", api.stats, methods=["GET"]),
+        Route("/_sandbox/qbo/{realm}/faults", api.add_fault, methods=["POST"]),
+        Route("/_sandbox/health", _health, methods=["GET"]),
+    ]

@@ -1,0 +1,72 @@
+"""Serve the ledger sandbox: blocking for ``closeout sandbox``, or in a background thread for tests and demos."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import uvicorn
+from starlette.applications import Starlette
+
+from sandbox.qbo_app import qbo_routes
+from sandbox.qbo_store import QboStore
+
+START_TIMEOUT = 10.0
+
+
+def create_app(state_dir: Path) -> Starlette:
+    """The sandbox app: every ledger imitation over state kept in ``state_dir`` (created if missing)."""
+    return Starlette(routes=qbo_routes(QboStore(Path(state_dir))))
+
+
+def serve_sandbox(*, host: str = "127.0.0.1", port: int, state_dir: Path) -> None:
+    """Serve the sandbox until interrupted (Ctrl-C). The QBO API root is ``http://{host}:{port}/v3``."""
+    uvicorn.run(create_app(state_dir), host=host, port=port, log_level="warning", lifespan="off")
+
+
+def _answers(url: str) -> bool:
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: never via a proxy
+    try:
+        with opener.open(url, timeout=1) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+@contextmanager
+def running_sandbox(state_dir: Path, *, port: int = 0) -> Iterator[str]:
+    """Run the sandbox on 127.0.0.1 in a daemon thread; yield its base URL (``http://127.0.0.1:54321``).
+
+    ``port=0`` picks a free port. Returns only once the server answers; on exit the server stops and the
+    port is released. Raises RuntimeError if it does not come up within START_TIMEOUT seconds.
+    """
+    # proto must say TCP, or asyncio skips TCP_NODELAY on accepted connections and Nagle adds ~40 ms a call
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    # log_config=None: an embedded server must not reconfigure the host's logging. uvicorn's dictConfig
+    # flushes and closes every existing handler, which deadlocks against Prefect's API log handler.
+    config = uvicorn.Config(
+        create_app(state_dir), log_config=None, log_level="warning", access_log=False, lifespan="off",
+        timeout_graceful_shutdown=2,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="closeout-sandbox", daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while not (server.started and _answers(base_url + "/_sandbox/health")):
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the ledger sandbox did not start on {base_url}")
+            time.sleep(0.02)
+        yield base_url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
