@@ -1,4 +1,4 @@
-"""Prefect's test harness for flow tests: one temporary API server for the whole session."""
+"""Fixtures for every test package: Prefect's test harness (one temporary API server a session) and a workspace."""
 
 import os
 

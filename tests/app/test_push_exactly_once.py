@@ -1,0 +1,88 @@
+"""Exactly one invoice per work order version, even when the ledger's answer to a create was lost."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+
+from closeout.settings import Settings
+from closeout.steps.intake import pull_source
+from closeout.steps.prepare import prepare_batch
+from closeout.steps.push import push_batch
+from closeout.wiring import open_app
+from closeout.workspace import install_demo_config
+from mappings.qbo_invoice import to_qbo_invoice
+from workorders.push import PushStatus
+
+
+@pytest.fixture
+def prepared_app(workspace):
+    with open_app(config_path=install_demo_config(Settings().resolved_home())) as app:
+        company = app.config.company("northwind")
+        for source in company.sources:
+            pull_source(app, company, source)
+        while prepare_batch(app, run_id="test").evaluated:
+            pass
+        yield app, company
+
+
+def push_all(app, company) -> None:
+    while (step := push_batch(app, company, limit=30)).pushed + step.rejected + step.uncertain:
+        pass
+
+
+def test_an_uncertain_push_whose_invoice_did_land_is_found_in_the_ledger_and_not_sent_again(prepared_app):
+    app, company = prepared_app
+    ledger = app.ledger_for(company)
+    with app.store.unit_of_work() as uow:
+        record = uow.push_records.claim(ledger=company.ledger.kind, company=company.id, limit=1)[0]
+        uow.commit()
+    # The create reached the ledger but its answer was lost: the ledger has the invoice, we only know "uncertain".
+    # It landed under another request id, so the ledger's requestid replay cannot save us: only the look-up can.
+    customer = ledger.create_customer(name=record.draft.customer_name, email=record.draft.customer_email)
+    landed = ledger.create_invoice(to_qbo_invoice(record.draft, customer_ref=customer),
+                                   idempotency_key="an-earlier-request-id")
+    with app.store.unit_of_work() as uow:
+        uow.push_records.mark(record.idempotency_key, PushStatus.uncertain, error="read timeout")
+        uow.commit()
+
+    push_all(app, company)
+
+    with app.store.unit_of_work() as uow:
+        after = uow.push_records.get(record.idempotency_key)
+        ready = uow.push_records.all(status=PushStatus.ready)
+    by_doc = Counter(invoice.doc_number for invoice in ledger.list_invoices())
+    assert after.status is PushStatus.pushed
+    assert after.ledger_id == landed.ledger_id
+    assert by_doc[record.doc_number] == 1
+    assert max(by_doc.values()) == 1
+    assert ready == []
+
+
+def test_a_worker_killed_after_sending_leaves_nothing_to_send_twice_once_its_claims_are_released(prepared_app):
+    app, company = prepared_app
+    ledger = app.ledger_for(company)
+    with app.store.unit_of_work() as uow:
+        claimed = uow.push_records.claim(ledger=company.ledger.kind, company=company.id, limit=5)
+        uow.commit()
+    # The worker sent all five, then died before recording anything: the rows stay "pushing".
+    for record in claimed:
+        customers = ledger.find_customers(name=record.draft.customer_name, email=record.draft.customer_email)
+        customer = customers[0] if customers else ledger.create_customer(
+            name=record.draft.customer_name, email=record.draft.customer_email)
+        ledger.create_invoice(to_qbo_invoice(record.draft, customer_ref=customer),
+                              idempotency_key=record.idempotency_key)
+    with app.store.unit_of_work() as uow:
+        released = uow.push_records.release_stale(timedelta(0))
+        uow.commit()
+
+    push_all(app, company)
+
+    invoices = list(ledger.list_invoices())
+    with app.store.unit_of_work() as uow:
+        pushed = uow.push_records.all(status=PushStatus.pushed)
+    assert released == 5
+    assert len(invoices) == len(pushed) > 5
+    assert len({invoice.doc_number for invoice in invoices}) == len(invoices)
