@@ -23,16 +23,18 @@ class MappingTables(BaseModel):
 
     items: dict[str, str] = {}
     default_items: dict[str, str] = {}
+    income_accounts: dict[str, str] = {}
+    """Optional: line kind → ledger income account, for ledgers whose items do not carry one."""
     tax_codes: dict[str, str] = {}
     customers: dict[str, str] = {}
     doc_number_prefix: str = ""
 
-    @field_validator("default_items")
+    @field_validator("default_items", "income_accounts")
     @classmethod
     def _kinds_are_line_kinds(cls, value: dict[str, str]) -> dict[str, str]:
         unknown = sorted(set(value) - {k.value for k in LineKind})
         if unknown:
-            raise ValueError(f"default_items keys must be line kinds ({', '.join(LineKind)}); unknown: {unknown}")
+            raise ValueError(f"keys must be line kinds ({', '.join(LineKind)}); unknown: {unknown}")
         return value
 
     @field_validator("tax_codes")

@@ -14,6 +14,10 @@ The format is documented for users in ``docs/csv-format.md``; in short:
 * Per row: ``technician, notes, line_kind (labour|part|material|fee|discount), item_code, description,
   quantity, unit_price, unit_cost, taxable (yes/no, default yes), hours_start, hours_end``. A labour row's
   hours become a time entry; its quantity may be left empty and is then the hours worked.
+* ``billing`` (billable|warranty|no_charge, default billable); ``photos_before``, ``photos_after``: photo
+  file names or links, several separated by ``;`` — recorded as attachments by reference.
+* A labour row with hours but neither quantity nor unit_price is recorded time only: Closeout bills it from
+  the company's rate card (rule ``labour_from_time_entries``).
 * ``signed_by``/``signed_at`` become an ``Approval(kind="sign_off")``: a CSV carries no signature image, so
   no signature attachment is invented. ``approved_by``/``approved_at`` become ``Approval(kind="amount")``.
 * Numbers are decimal strings (``12.50``, ``1,250.00``); date-times are ISO 8601 (``2026-11-03 14:30``,
@@ -22,6 +26,7 @@ The format is documented for users in ``docs/csv-format.md``; in short:
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -35,7 +40,7 @@ from pydantic import ValidationError
 from workorders.anomalies import Anomaly, AnomalyCode
 from workorders.money import to_decimal
 from workorders.work_order import (
-    Address, Approval, Customer, JobType, LineItem, LineKind, Note, Priority, Site, Technician, TimeEntry, WorkOrder,
+    Address, Approval, Attachment, AttachmentKind, Billing, Customer, JobType, LineItem, LineKind, Note, Priority, Site, Technician, TimeEntry, WorkOrder,
     WorkOrderStatus,
 )
 
@@ -44,7 +49,7 @@ REQUIRED = ("job_id", "customer_id", "customer_name", "job_type", "status", "upd
 JOB_LEVEL = (
     "job_number", "customer_id", "customer_name", "customer_email", "site_name", "site_address", "job_type",
     "priority", "status", "completed_at", "updated_at", "timezone", "crew", "signed_by", "signed_at",
-    "approved_by", "approved_at", "po_number", "currency",
+    "approved_by", "approved_at", "po_number", "currency", "billing", "photos_before", "photos_after",
 )
 LINE_VALUES = ("item_code", "description", "quantity", "unit_price", "unit_cost", "taxable", "hours_start", "hours_end")
 SYNONYMS = {
@@ -189,12 +194,13 @@ def _build(reader: _Reader, *, company: str, default_timezone: str) -> WorkOrder
     currency = job["currency"].upper()
     if not (len(currency) == 3 and currency.isalpha()):
         reader.job_problem("currency", f"{job['currency']!r} is not an ISO 4217 code (like USD)")
+    billing = reader.job_choice("billing", Billing) if job.get("billing") else Billing.billable
     approvals = tuple(
         a for a in (_approval(reader, "sign_off", "signed"), _approval(reader, "amount", "approved")) if a
     )
     technicians = _technicians(reader)
     lines, entries = _lines(reader, technicians)
-    if reader.problems or job_type is None or status is None or priority is None or updated_at is None:
+    if reader.problems or None in (job_type, status, priority, updated_at, billing):
         return None
     try:
         return WorkOrder(
@@ -203,7 +209,8 @@ def _build(reader: _Reader, *, company: str, default_timezone: str) -> WorkOrder
             customer=Customer(source_id=job["customer_id"], name=job["customer_name"], email=job.get("customer_email")),
             site=Site(name=job.get("site_name", ""), address=Address(line1=job.get("site_address", "")),
                       timezone=zone_name),
-            technicians=technicians, time_entries=entries, line_items=lines, approvals=approvals,
+            technicians=technicians, time_entries=entries, line_items=lines, approvals=approvals, billing=billing,
+            attachments=_photos(job),
             notes=_notes(reader, completed_at or updated_at), po_number=job.get("po_number"),
             completed_at=completed_at, updated_at=updated_at,
         )
@@ -223,6 +230,17 @@ def _approval(reader: _Reader, kind: str, prefix: str) -> Approval | None:
         reader.job_problem(missing, f"{prefix}_by and {prefix}_at go together; this one is empty")
         return None
     return Approval(kind=kind, approved_by=by, approved_at=at) if at else None
+
+
+def _photos(job: dict[str, str]) -> tuple[Attachment, ...]:
+    """Photos named in the CSV, by reference: the hash identifies the reference, the image stays where it is."""
+    found = []
+    for column, kind in (("photos_before", AttachmentKind.photo_before), ("photos_after", AttachmentKind.photo_after)):
+        for name in (part.strip() for part in job.get(column, "").split(";")):
+            if name:
+                digest = hashlib.sha256(f"csv-photo:{name}".encode()).hexdigest()
+                found.append(Attachment(content_hash=digest, file_name=name, kind=kind, media_type="text/uri-list"))
+    return tuple(found)
 
 
 def _technicians(reader: _Reader) -> tuple[Technician, ...]:
@@ -245,6 +263,9 @@ def _lines(reader: _Reader, technicians: tuple[Technician, ...]) -> tuple[tuple[
         kind = reader.choice(row, "line_kind", values["line_kind"], LineKind)
         source_id = f"{reader.job.get('job_id')}:{len(lines) + 1}"
         span = _hours(reader, row, values, kind)
+        time_only = bool(span) and not values["quantity"] and not values["unit_price"]
+        if time_only:  # recorded time only: no line here, billed from the rate card by the rules
+            source_id = f"{reader.job.get('job_id')}:time:{row}"
         if span:
             worker = _slug(_cell(entry, "technician")) if _cell(entry, "technician") else None
             worker = worker or (technicians[0].source_id if technicians else None)
@@ -252,6 +273,8 @@ def _lines(reader: _Reader, technicians: tuple[Technician, ...]) -> tuple[tuple[
                 reader.problem(row, "technician", "hours were given but no technician worked them")
             else:
                 entries.append(TimeEntry(source_id=source_id, technician_id=worker, start=span[0], end=span[1]))
+        if time_only:
+            continue
         line = _line(reader, row, values, kind, source_id, span)
         if line is not None:
             lines.append(line)

@@ -18,7 +18,8 @@ DOC_NUMBER_LIMIT = 21
 def build_draft(order: WorkOrder, *, tables: MappingTables, ledger: str) -> InvoiceDraft | Anomaly:
     """The invoice one ledger should receive for ``order``, or one anomaly naming every missing mapping.
 
-    Discount lines get a negative unit price, so the draft's total equals ``order.subtotal``. Call it only
+    ``order`` is the order as the rules left it (``Evaluation.order``: labour lines from time entries
+    included), so the draft bills exactly what the decisions explain. Discount lines get a negative unit price, so the draft's total equals ``order.subtotal``. Call it only
     for orders the rules found ready; a line without a price is still answered with an anomaly, not a crash.
     """
     unpriced = [line.source_id for line in order.line_items if line.unit_price is None]
@@ -95,7 +96,8 @@ def _draft_line(line: LineItem, tables: MappingTables, txn_date: date) -> DraftL
     return DraftLine(
         description=line.description, quantity=line.quantity,
         unit_price=-abs(price) if line.kind is LineKind.discount else price,
-        item_ref=tables.item_for(line.item_code, line.kind) or "", tax_code=tables.tax_code_for(line.taxable) or "",
+        item_ref=tables.item_for(line.item_code, line.kind) or "",
+        income_account=tables.income_accounts.get(line.kind.value), tax_code=tables.tax_code_for(line.taxable) or "",
         service_date=line.service_date or txn_date, kind=line.kind.value,
     )
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from storage.tables import rule_decisions, work_order_versions
 from workorders.ports import SavedWorkOrder
-from workorders.work_order import WorkOrder, snapshot
+from workorders.work_order import WorkOrder, WorkOrderStatus, snapshot
 
 LATEST_PAGE = 500
 _v = work_order_versions
@@ -112,3 +112,34 @@ class SqlWorkOrders:
             .limit(limit)
         ).scalars()
         return [WorkOrder.model_validate(document) for document in documents]
+
+    def possible_duplicates(self, order: WorkOrder, *, limit: int = 50) -> list[WorkOrder]:
+        """Latest versions of the company's other completed jobs finished within about two days of ``order``.
+
+        A coarse net for the ``duplicate_job`` rule, which compares customer, site, day and amount itself:
+        the store narrows by company, status and completion time (within the database), the rule decides.
+        """
+        moment = order.completed_at or order.updated_at
+        if order.status is not WorkOrderStatus.completed or moment is None:
+            return []
+        latest = _latest_versions()
+        # The date part of the stored ISO text, whatever offset the source gave: two days either side is wide enough.
+        completed = sa.func.substr(_v.c.snapshot["completed_at"].as_string(), 1, 10)
+        low, high = ((moment - timedelta(days=2)).date().isoformat(), (moment + timedelta(days=2)).date().isoformat())
+        documents = self._session.execute(
+            sa.select(_v.c.snapshot)
+            .join(latest, _joined_to(latest))
+            .where(_v.c.company == order.company, _v.c.work_order_id != order.id,
+                   _v.c.status == WorkOrderStatus.completed.value, completed >= low, completed <= high)
+            .order_by(_v.c.work_order_id)
+            .limit(limit)
+        ).scalars()
+        return [WorkOrder.model_validate(document) for document in documents]
+
+    def ids_for_job_number(self, job_number: str, *, company: str | None = None) -> list[str]:
+        """Ids of the work orders people call by this job number (several sources may share one)."""
+        query = sa.select(_v.c.work_order_id).where(_v.c.job_number == job_number).distinct()
+        if company is not None:
+            query = query.where(_v.c.company == company)
+        return sorted(self._session.execute(query).scalars())
+

@@ -49,6 +49,14 @@ class WorkOrderStatus(StrEnum):
     deleted = "deleted"
 
 
+class Billing(StrEnum):
+    """Whether the customer pays: warranty and no-charge work is done, logged, and never invoiced."""
+
+    billable = "billable"
+    warranty = "warranty"
+    no_charge = "no_charge"
+
+
 class LineKind(StrEnum):
     labour = "labour"
     part = "part"
@@ -191,6 +199,7 @@ class WorkOrder(_Record):
     attachments: tuple[Attachment, ...] = ()
     approvals: tuple[Approval, ...] = ()
     change_requests: tuple[ChangeRequest, ...] = ()
+    billing: Billing = Billing.billable
     currency: str = "USD"
     po_number: str | None = None
     completed_at: AwareDatetime | None = None
@@ -208,6 +217,8 @@ class WorkOrder(_Record):
     def content_hash(self) -> str:
         """A hash of what the job says, not of when we saw it: equal content, equal hash."""
         body = self.model_dump(mode="json", exclude={"version"})
+        if body.get("billing") == Billing.billable.value:
+            del body["billing"]  # hashes from before the field existed stay the same: no spurious new versions
         text = json.dumps(body, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
 

@@ -16,7 +16,8 @@ from pathlib import Path
 COLUMNS = (
     "job_id,job_number,customer_id,customer_name,customer_email,site_name,site_address,job_type,priority,status,"
     "completed_at,updated_at,timezone,technician,crew,line_kind,item_code,description,quantity,unit_price,unit_cost,"
-    "taxable,hours_start,hours_end,signed_by,signed_at,approved_by,approved_at,notes,po_number,currency"
+    "taxable,hours_start,hours_end,signed_by,signed_at,approved_by,approved_at,notes,po_number,currency,billing,"
+    "photos_before,photos_after"
 ).split(",")
 CREWS = {
     "A": ("Crew A — Dana Ruiz", ("Dana Ruiz", "Marco Diaz")),
@@ -119,10 +120,12 @@ TEMPLATES = {  # name: (job type, crews, lines as (code, quantity or labour hour
     )),
     "furnace-replacement": ("installation", "A", (("LAB-STD", "5"), ("LAB-STD", "4"), ("EQUIP-FURN-80", "1"))),
     "vrf-branch-box": ("installation", "A", (("LAB-STD", "4"), ("EQUIP-VRF-9", "1"), ("MAT-MISC", "2"))),
-    "warranty-callback": ("corrective", "AB", ()),
+    "warranty-callback": ("corrective", "AB", (("LAB-STD", "1"), ("CAP-45-5", "1"))),
+    "callback-no-lines": ("corrective", "AB", ()),
 }
 SPECIAL_ONLY = (
     "rtu-replacement", "boardroom-av", "mini-split", "furnace-replacement", "vrf-branch-box", "warranty-callback",
+    "callback-no-lines",
 )
 JOB_TYPES = ("preventive", "corrective", "emergency", "inspection", "general_maintenance", "installation")
 CLEAN = {t: [n for n, (kind, _, _) in TEMPLATES.items() if kind == t and n not in SPECIAL_ONLY] for t in JOB_TYPES}
@@ -134,7 +137,10 @@ SPECIALS = {  # position: (template, what is wrong with it)
     15: ("heat-pump-pm", "cancelled"), 44: ("gas-safety", "cancelled"),
     57: ("rtu-inspection", "scheduled"), 59: ("projector-service", "scheduled"),
     38: ("vrf-branch-box", "unmapped_item"), 18: ("leak-recharge", "bad_quantity"),
-    51: ("no-heat-igniter", "customer_disagrees"), 30: ("warranty-callback", "no_lines"),
+    51: ("no-heat-igniter", "customer_disagrees"), 30: ("warranty-callback", "warranty"),
+    55: ("callback-no-lines", "no_lines"), 7: ("capacitor", "hours_mismatch"), 20: ("no-heat-sensor", "no_note"),
+    25: ("furnace-tune-up", "duplicate"), 35: ("thermostat-install", "no_after_photo"),
+    40: ("thermostat-check", "time_only"), 49: ("contactor", "no_email"), 53: ("contactor", "below_cost"),
 }
 JOBS, PER_WEEK, FIRST_MONDAY = 60, 20, datetime(2026, 11, 2)
 APPROVER = "Morgan Hale (operations manager)"
@@ -180,8 +186,24 @@ def job_rows(position: int, rng: random.Random) -> list[dict[str, str]]:
         next(r for r in rows if r.get("line_kind") == "part")["unit_price"] = ""
     if special == "bad_quantity":
         next(r for r in rows if r.get("line_kind") == "material")["quantity"] = "two"
-    if position % 6 == 1 and status == "completed":
+    if status == "completed" and special != "no_note":
         rows[0]["notes"] = NOTES[position % len(NOTES)]
+    if status == "completed" and job_type == "installation":
+        job["photos_before"] = f"photos/J{20461 + position}-before.jpg"
+        if special != "no_after_photo":
+            job["photos_after"] = f"photos/J{20461 + position}-after-1.jpg; photos/J{20461 + position}-after-2.jpg"
+    if special == "warranty":
+        job["billing"] = "warranty"
+    if special == "no_email":
+        job["customer_email"] = ""
+    if special == "hours_mismatch":
+        next(r for r in rows if r.get("line_kind") == "labour")["quantity"] = "3"
+    if special == "below_cost":
+        next(r for r in rows if r.get("line_kind") == "part")["unit_price"] = "12.00"
+    if special == "time_only":
+        labour = next(r for r in rows if r.get("line_kind") == "labour")
+        labour |= {"quantity": "", "unit_price": "", "unit_cost": "", "item_code": "", "description": "",
+                   "hours_end": stamp(datetime.fromisoformat(labour["hours_start"]) + timedelta(minutes=67))}
     result = [{column: (job | row).get(column, "") for column in COLUMNS} for row in rows]
     if special == "customer_disagrees":
         result[1]["customer_name"] = "Harbor Point Apts."
@@ -203,17 +225,26 @@ def line_rows(lines: tuple[tuple[str, str], ...], start: datetime, lead: str, he
     return rows
 
 
+def duplicate_rows(position: int, previous: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The job before, entered again under a new id and number: same customer, site, day and amount."""
+    return [row | {"job_id": f"J{20461 + position}", "job_number": str(1001 + position)} for row in previous]
+
+
 def write_jobs(folder: Path) -> list[Path]:
     rng = random.Random(2026_11)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
+    previous: list[dict[str, str]] = []
     for week in range(JOBS // PER_WEEK):
         path = folder / f"northwind-2026-11-week{week + 1}.csv"
         with path.open("w", encoding="utf-8", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=COLUMNS)
             writer.writeheader()
             for position in range(week * PER_WEEK, (week + 1) * PER_WEEK):
-                writer.writerows(job_rows(position, rng))
+                special = SPECIALS.get(position, ("", ""))[1]
+                rows = duplicate_rows(position, previous) if special == "duplicate" else job_rows(position, rng)
+                writer.writerows(rows)
+                previous = rows
         paths.append(path)
     return paths
 

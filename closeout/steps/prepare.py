@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from closeout.config import CompanyConfig
+from closeout.mapping_overrides import effective_tables
 from closeout.steps.counts import StepCounts
 from closeout.wiring import App
+from exceptions_queue.cases import CaseStatus
 from exceptions_queue.service import CaseQueue
 from mappings.drafts import build_draft
-from exceptions_queue.cases import CaseStatus
 from workorders.anomalies import Anomaly, AnomalyCode
+from workorders.drafts import InvoiceDraft
 from workorders.push import PushStatus
-from workorders.rules import evaluate
+from workorders.rules import Evaluation, InvoicedVersion, RuleContext, evaluate
 from workorders.work_order import WorkOrder
 
 # Kinds a newer version of the same work order can clear by itself.
@@ -25,7 +28,7 @@ def prepare_batch(app: App, *, run_id: str, limit: int = 500) -> StepCounts:
         for order in uow.work_orders.pending_evaluation(limit=limit):
             counts.evaluated += 1
             company = app.config.company(order.company)
-            evaluation = evaluate(order, company.rules, run_id=run_id)
+            evaluation = judge(uow, company, order, run_id=run_id)
             uow.decisions.add(evaluation.decisions)
             verdict = str(evaluation.verdict)
             if verdict == "blocked":
@@ -38,11 +41,7 @@ def prepare_batch(app: App, *, run_id: str, limit: int = 500) -> StepCounts:
                 counts.no_invoice += 1
                 continue
             counts.ready += 1
-            earlier = _earlier_invoice(uow, order)
-            if earlier is not None:
-                _open(queue, _changed_after_invoiced(order, earlier), counts)
-                continue
-            draft = build_draft(order, tables=company.mappings, ledger=company.ledger.kind)
+            draft = draft_for(uow, company, evaluation)
             if isinstance(draft, Anomaly):
                 _open(queue, draft, counts)
                 continue
@@ -50,6 +49,34 @@ def prepare_batch(app: App, *, run_id: str, limit: int = 500) -> StepCounts:
             counts.drafts += 1
         uow.commit()
     return counts
+
+
+def rule_context(uow, company: CompanyConfig, order: WorkOrder, *, unstored: tuple[WorkOrder, ...] = ()) -> RuleContext:
+    """What the rules may know beyond the order: the ledger's currency, earlier invoices, look-alike jobs.
+
+    ``unstored`` are jobs read but not stored (a preview) that may be look-alikes too.
+    """
+    invoiced = tuple(
+        InvoicedVersion(version=r.work_order_version, ledger=r.ledger, doc_number=r.doc_number, status=r.status.value,
+                        amount=r.amount, ledger_id=r.ledger_id)
+        for r in uow.push_records.for_work_order(order.id)
+        if r.status in _INVOICED and r.work_order_version != order.version
+    )
+    return RuleContext(ledger_currency=company.currency, invoiced=invoiced,
+                       possible_duplicates=tuple(uow.work_orders.possible_duplicates(order)) + tuple(
+                           other for other in unstored if other.id != order.id))
+
+
+def judge(uow, company: CompanyConfig, order: WorkOrder, *, run_id: str,
+          unstored: tuple[WorkOrder, ...] = ()) -> Evaluation:
+    """The company's rules on one version, with its context; pure apart from the reads. Stores nothing."""
+    context = rule_context(uow, company, order, unstored=unstored)
+    return evaluate(order, company.rules, run_id=run_id, context=context)
+
+
+def draft_for(uow, company: CompanyConfig, evaluation: Evaluation) -> InvoiceDraft | Anomaly:
+    """The draft of a ready evaluation, built from the order as the rules left it, through today's mappings."""
+    return build_draft(evaluation.order, tables=effective_tables(uow, company), ledger=company.ledger.kind)
 
 
 def _open(queue: CaseQueue, anomaly: Anomaly, counts: StepCounts) -> None:
@@ -64,28 +91,3 @@ def _clear_older_cases(queue: CaseQueue, uow, order: WorkOrder) -> int:
             queue.close_if_cleared(case, note=f"version {order.version} of the job no longer trips this")
             cleared += 1
     return cleared
-
-
-def _earlier_invoice(uow, order: WorkOrder):
-    """A push of an older version: the job changed after it was (or was about to be) invoiced."""
-    for record in uow.push_records.for_work_order(order.id):
-        if record.work_order_version != order.version and record.status in _INVOICED:
-            return record
-    return None
-
-
-def _changed_after_invoiced(order: WorkOrder, record) -> Anomaly:
-    return Anomaly(
-        code=AnomalyCode.changed_after_invoiced,
-        subject=f"{order.id}@v{order.version}",
-        company=order.company,
-        summary=(
-            f"Job {order.job_number} changed after version {record.work_order_version} was invoiced "
-            f"({record.doc_number}, {record.amount}); Closeout will not send a second invoice by itself."
-        ),
-        evidence={"invoiced_version": record.work_order_version, "doc_number": record.doc_number,
-                  "ledger_id": record.ledger_id, "new_version": order.version, "new_subtotal": str(order.subtotal)},
-        work_order_id=order.id,
-        work_order_version=order.version,
-        suggested_actions=("credit_and_reissue", "ignore_change"),
-    )

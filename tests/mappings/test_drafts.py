@@ -167,3 +167,13 @@ def test_the_demo_mapping_tables_load_and_map_every_demo_code_but_the_unmapped_o
 def test_malformed_tables_text_is_a_value_error():
     with pytest.raises(ValueError, match="not valid TOML"):
         parse_mapping_tables("items = {")
+
+
+def test_income_accounts_by_line_kind_are_carried_when_the_company_maps_them():
+    tables = TABLES.model_copy(update={"income_accounts": {"labour": "4010", "part": "4020"}})
+    lines = drafted(tables=tables).lines
+    assert [(ln.kind, ln.income_account) for ln in lines] == [
+        ("labour", "4010"), ("part", "4020"), ("fee", None), ("discount", None)]
+    assert all(ln.income_account is None for ln in drafted().lines)
+    with pytest.raises(ValidationError, match="unknown: \\['labor'\\]"):
+        MappingTables(income_accounts={"labor": "4010"})

@@ -10,7 +10,7 @@ import pytest
 
 
 from workorders.work_order import (
-    Approval, Customer, JobType, LineItem, LineKind, WorkOrder, WorkOrderStatus,
+    Approval, Customer, JobType, LineItem, LineKind, Note, TimeEntry, WorkOrder, WorkOrderStatus,
 )
 
 AT = datetime(2026, 11, 3, 20, 40, tzinfo=UTC)
@@ -31,16 +31,25 @@ class Build:
         return Approval(kind=kind, approved_by="Grace Kim", approved_at=AT)
 
     @staticmethod
+    def entry(start: datetime, minutes: int, source_id: str = "T1", **fields: Any) -> TimeEntry:
+        """A time entry of ``minutes`` from ``start`` (aware)."""
+        from datetime import timedelta
+
+        return TimeEntry(source_id=source_id, technician_id=fields.pop("technician_id", "dana"), start=start,
+                         end=start + timedelta(minutes=minutes), **fields)
+
+    @staticmethod
     def order(**changes: Any) -> WorkOrder:
-        """A completed, signed-off, priced corrective job of 214.00 USD; keyword arguments replace fields."""
+        """A completed, signed-off, priced corrective job of 214.00 USD with a note; keyword arguments replace fields."""
         fields: dict[str, Any] = {
             "source": "csv", "external_id": "J1", "job_number": "1001", "company": "northwind",
             "customer": Customer(source_id="C-1", name="Maple Street Bakery"), "job_type": JobType.corrective,
             "status": WorkOrderStatus.completed, "completed_at": AT, "updated_at": AT, "version": 3,
             "line_items": (
-                Build.line("labour", "125.00", source_id="J1:1"), Build.line("part", "89.00", source_id="J1:2"),
+                Build.line("labour", "125.00", source_id="J1:1"), Build.line("part", "89.00", source_id="J1:2", item_code="CAP-45-5"),
             ),
             "approvals": (Build.approval("sign_off"),),
+            "notes": (Note(author="Dana Ruiz", at=AT, text="Replaced the capacitor."),),
         }
         return WorkOrder(**(fields | changes))
 

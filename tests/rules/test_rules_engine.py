@@ -15,12 +15,13 @@ DEFAULTS = RuleSettings()
 def test_every_rule_records_a_decision_stamped_with_rule_order_and_run(build):
     order = build.order()
     evaluation = evaluate(order, DEFAULTS, run_id="run-7")
-    assert [d.rule_id for d in evaluation.decisions] == [r.id for r in DEFAULT_RULES]
-    for decision, item in zip(evaluation.decisions, DEFAULT_RULES):
+    assert [d.rule_id for d in evaluation.decisions] == [r.id for r in DEFAULT_RULES if r.id != "photos_before_after"]
+    for decision, item in zip(evaluation.decisions, [r for r in DEFAULT_RULES if r.id != "photos_before_after"]):
         assert (decision.rule_version, decision.work_order_id, decision.work_order_version, decision.run_id) == (
             item.version, "csv:J1", 3, "run-7"
         )
     assert all(d.outcome is Outcome.passed for d in evaluation.decisions)
+    assert "photos_before_after" not in [d.rule_id for d in evaluation.decisions]  # installations only
 
 
 def test_a_clean_completed_job_is_ready_with_no_anomalies(build):
@@ -29,7 +30,7 @@ def test_a_clean_completed_job_is_ready_with_no_anomalies(build):
 
 
 def test_a_blocked_job_yields_one_anomaly_naming_every_blocking_rule(build):
-    order = build.order(approvals=(), line_items=(build.line("part", None, description="Capacitor"),))
+    order = build.order(approvals=(), line_items=(build.line("part", None, description="Capacitor", item_code="C"),))
     evaluation = evaluate(order, DEFAULTS, run_id="r")
     assert evaluation.verdict is Verdict.blocked
     (anomaly,) = evaluation.anomalies
@@ -38,7 +39,7 @@ def test_a_blocked_job_yields_one_anomaly_naming_every_blocking_rule(build):
         "csv:J1@v3", "northwind", "csv:J1", 3
     )
     assert anomaly.summary.startswith("Job 1001 (Maple Street Bakery) is blocked by sign_off_required: ")
-    assert "; line_items_priced: 1 line(s) without a price: 'Capacitor'" in anomaly.summary
+    assert "; line_items_priced: 1 line(s) without a price: 'Capacitor' (C)" in anomaly.summary
     assert [d["rule_id"] for d in anomaly.evidence["decisions"]] == ["sign_off_required", "line_items_priced"]
     assert {"approve_override", "fix_at_source", "request_sign_off"} <= set(anomaly.suggested_actions)
 
@@ -88,7 +89,7 @@ def test_a_rule_that_raises_blocks_the_job_with_the_error_and_the_other_rules_st
     first = evaluation.decisions[0]
     assert (first.rule_id, first.outcome) == ("fragile", Outcome.block)
     assert first.reason == "rule fragile failed: ZeroDivisionError: division by zero"
-    assert len(evaluation.decisions) == 1 + len(DEFAULT_RULES)
+    assert len(evaluation.decisions) == len(DEFAULT_RULES)  # fragile, and every default rule but photos
 
 
 def test_a_rule_that_returns_something_other_than_a_check_blocks_the_job(build):
@@ -135,7 +136,7 @@ def test_evaluating_twice_gives_the_same_evaluation(build):
 
 def test_every_built_in_rule_has_a_unique_snake_case_id_and_says_why_it_exists():
     ids = [item.id for item in DEFAULT_RULES]
-    assert len(set(ids)) == len(ids) == 6
+    assert len(set(ids)) == len(ids) == 17
     assert all(re.fullmatch(r"[a-z][a-z0-9_]*", i) for i in ids)
     assert all(item.why and item.version >= 1 and item.check.__doc__ for item in DEFAULT_RULES)
 
@@ -151,3 +152,79 @@ def test_rule_settings_refuse_a_float_threshold_and_unknown_keys():
         RuleSettings(approval_threshold=7500.0)
     with pytest.raises(ValidationError):
         RuleSettings(require_signoff=False)
+
+
+def test_a_transform_is_recorded_and_the_later_rules_see_the_transformed_order(build):
+    from workorders.rules import transformed
+
+    @rule("add_fee")
+    def check_add_fee(order, settings):
+        """Exists to add a line."""
+        fee = build.line("fee", "1000.00", source_id="J1:fee")
+        return transformed("added a fee", order.model_copy(update={"line_items": order.line_items + (fee,)}),
+                           before={"lines": len(order.line_items)}, after={"lines": len(order.line_items) + 1})
+
+    evaluation = evaluate(build.order(), RuleSettings(approval_threshold="1000"), run_id="r",
+                          rules=(check_add_fee, *DEFAULT_RULES))
+    first = evaluation.decisions[0]
+    assert (first.outcome, first.evidence) == (Outcome.transform, {"before": {"lines": 2}, "after": {"lines": 3}})
+    assert evaluation.order.subtotal == 1214 and evaluation.verdict is Verdict.blocked
+    assert [d.rule_id for d in evaluation.blocking] == ["approval_over_amount"]
+
+
+def test_a_transform_into_another_job_is_refused(build):
+    from workorders.rules import transformed
+
+    @rule("identity_thief")
+    def check_thief(order, settings):
+        """Exists to swap the job."""
+        return transformed("swapped", order.model_copy(update={"external_id": "J2"}))
+
+    evaluation = evaluate(build.order(), DEFAULTS, run_id="r", rules=(check_thief,))
+    assert evaluation.decisions[0].outcome is Outcome.block and evaluation.order == build.order()
+
+
+def test_an_invoiced_job_that_changed_opens_a_changed_after_invoiced_case_even_when_cancelled(build):
+    from workorders.rules import InvoicedVersion, RuleContext
+
+    context = RuleContext(invoiced=(InvoicedVersion(version=2, ledger="quickbooks", doc_number="NW-1001",
+                                                    status="pushed", amount="214.00"),))
+    evaluation = evaluate(build.order(status=WorkOrderStatus.cancelled), DEFAULTS, run_id="r", context=context)
+    assert evaluation.verdict is Verdict.blocked
+    (anomaly,) = evaluation.anomalies
+    assert anomaly.code is AnomalyCode.changed_after_invoiced
+    assert anomaly.summary.startswith("Job 1001 (Maple Street Bakery) changed after version 2 was invoiced")
+    assert anomaly.suggested_actions == ("credit_and_reissue", "ignore_change")
+
+
+def test_a_job_changed_after_invoicing_opens_only_that_case_and_its_other_blocks_stay_on_record(build):
+    from workorders.rules import InvoicedVersion, RuleContext
+
+    context = RuleContext(invoiced=(InvoicedVersion(version=1, ledger="quickbooks", doc_number="NW-1001",
+                                                    status="pushed", amount="1"),))
+    evaluation = evaluate(build.order(approvals=()), DEFAULTS, run_id="r", context=context)
+    assert [a.code for a in evaluation.anomalies] == [AnomalyCode.changed_after_invoiced]
+    assert [d.rule_id for d in evaluation.blocking] == ["not_invoiced_before", "sign_off_required"]
+
+
+def test_a_rule_disabled_in_its_own_table_is_skipped_and_job_types_can_be_narrowed(build):
+    settings = RuleSettings(job_note_present={"enabled": False}, sign_off_required={"job_types": ["installation"]})
+    evaluation = evaluate(build.order(notes=(), approvals=()), settings, run_id="r")
+    assert evaluation.verdict is Verdict.ready and evaluation.skipped == ("job_note_present",)
+    assert "sign_off_required" not in [d.rule_id for d in evaluation.decisions]
+
+
+def test_warnings_are_recorded_but_do_not_block(build):
+    from decimal import Decimal
+
+    cheap = build.line("part", "1.00", unit_cost=Decimal("5.00"), item_code="X", source_id="J1:2")
+    evaluation = evaluate(build.order(line_items=(build.line("labour", "125.00", source_id="J1:1"), cheap)),
+                          DEFAULTS, run_id="r")
+    assert evaluation.verdict is Verdict.ready
+    assert {d.rule_id: d.outcome for d in evaluation.decisions}["part_below_cost"] is Outcome.warn
+
+
+def test_every_built_in_rule_has_its_own_settings_table():
+    from workorders.rules import rule_ids
+
+    assert set(rule_ids()) == {item.id for item in DEFAULT_RULES}

@@ -158,3 +158,30 @@ def test_outcome_counts_count_every_decision_by_outcome_value(store, make_order)
 def test_a_decision_about_a_version_that_was_never_stored_is_refused(store, make_order):
     with store.unit_of_work() as uow, pytest.raises(sa.exc.IntegrityError):
         uow.decisions.add([decision(make_order().with_version(1))])
+
+
+def test_possible_duplicates_are_the_companys_other_completed_jobs_finished_around_the_same_day(store, make_order):
+    chicago = timezone(timedelta(hours=-6))
+    with store.unit_of_work() as uow:
+        mine = uow.work_orders.save(make_order("J-1")).order
+        uow.work_orders.save(make_order("J-2", completed_at=datetime(2025, 2, 28, 20, 0, tzinfo=chicago)))
+        uow.work_orders.save(make_order("J-3", completed_at=datetime(2025, 3, 9, 9, 0, tzinfo=UTC)))
+        uow.work_orders.save(make_order("J-4", status=WorkOrderStatus.scheduled, completed_at=None))
+        uow.work_orders.save(make_order("J-5", company="other"))
+        uow.work_orders.save(make_order("J-6"))
+        uow.work_orders.save(make_order("J-6", status=WorkOrderStatus.cancelled))
+        found = uow.work_orders.possible_duplicates(mine)
+        none_for_open = uow.work_orders.possible_duplicates(make_order("J-7", status=WorkOrderStatus.scheduled))
+    assert [order.id for order in found] == ["jobber:J-2"]
+    assert none_for_open == []
+
+
+def test_work_orders_are_found_by_their_human_job_number(store, make_order):
+    with store.unit_of_work() as uow:
+        uow.work_orders.save(make_order("J-1", job_number="1001"))
+        uow.work_orders.save(make_order("J-1", job_number="1001", scope="changed"))
+        uow.work_orders.save(make_order("J-2", job_number="1001", company="other"))
+        uow.work_orders.save(make_order("J-3", job_number="1002"))
+        assert uow.work_orders.ids_for_job_number("1001") == ["jobber:J-1", "jobber:J-2"]
+        assert uow.work_orders.ids_for_job_number("1001", company="acme") == ["jobber:J-1"]
+        assert uow.work_orders.ids_for_job_number("999") == []

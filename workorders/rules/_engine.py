@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 
 from workorders.anomalies import Anomaly, AnomalyCode
 from workorders.decisions import Outcome, RuleDecision
-from workorders.rules._model import Check, Rule, RuleSettings, blocked
+from workorders.rules._model import NO_CONTEXT, Check, Rule, RuleContext, RuleSettings, blocked
 from workorders.rules.billing import DEFAULT_RULES
 from workorders.work_order import WorkOrder
 
@@ -23,7 +23,10 @@ class Verdict(StrEnum):
 
 
 class Evaluation(BaseModel):
-    """The rules' answer for one work order version: every decision, the verdict, and the anomalies to queue."""
+    """The rules' answer for one work order version: every decision, the verdict, and the anomalies to queue.
+
+    ``order`` is the work order as it will be billed: the stored version with every transform applied.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -31,6 +34,7 @@ class Evaluation(BaseModel):
     work_order_version: int
     verdict: Verdict
     decisions: tuple[RuleDecision, ...]
+    order: WorkOrder
     anomalies: tuple[Anomaly, ...] = ()
     skipped: tuple[str, ...] = ()
     """Rule ids the company disabled: not evaluated, named so 'why was this not checked?' has an answer."""
@@ -46,71 +50,98 @@ def evaluate(
     *,
     run_id: str,
     rules: Sequence[Rule] = DEFAULT_RULES,
+    context: RuleContext = NO_CONTEXT,
     decided_at: datetime | None = None,
 ) -> Evaluation:
-    """Run every enabled rule that applies to the order's job type; never raises for any order.
+    """Run every enabled rule that applies to the order's job type, in order; never raises for any order.
 
-    The verdict is ``no_invoice`` if any rule says so (a cancelled job needs no case, whatever else is
-    wrong with it), else ``blocked`` if any rule blocks, else ``ready``. A blocked order yields exactly one
-    ``rule_blocked`` anomaly carrying the blocking decisions.
+    A ``transform`` replaces the order the later rules see. The verdict is ``no_invoice`` if any rule says
+    so (a cancelled job needs no case, whatever else is wrong with it) unless a rule that beats it blocks,
+    else ``blocked`` if any rule blocks, else ``ready``. Blocks open one ``rule_blocked`` anomaly carrying
+    the blocking decisions, plus one anomaly per rule with a case kind of its own.
     """
     decisions: list[RuleDecision] = []
     skipped: list[str] = []
+    by_id = {r.id: r for r in rules}
+    current = order
     for item in rules:
-        if item.id in settings.disabled:
+        if not item.enabled_for(settings):
             skipped.append(item.id)
-        elif item.applies_to(order):
-            found = run_check(item, order, settings)
-            decisions.append(
-                RuleDecision(
-                    rule_id=item.id, rule_version=item.version, work_order_id=order.id,
-                    work_order_version=order.version, outcome=found.outcome, reason=found.reason,
-                    evidence=dict(found.evidence), run_id=run_id, decided_at=decided_at,
-                )
+            continue
+        if not item.applies_to(current, settings):
+            continue
+        found = run_check(item, current, settings, context)
+        if found.outcome is Outcome.transform and found.result is not None:
+            current = found.result
+        decisions.append(
+            RuleDecision(
+                rule_id=item.id, rule_version=item.version, work_order_id=order.id,
+                work_order_version=order.version, outcome=found.outcome, reason=found.reason,
+                evidence=dict(found.evidence), run_id=run_id, decided_at=decided_at,
             )
-    outcomes = {d.outcome for d in decisions}
-    if Outcome.no_invoice in outcomes:
-        verdict = Verdict.no_invoice
-    elif Outcome.block in outcomes:
+        )
+    blocking = [d for d in decisions if d.outcome is Outcome.block]
+    overriding = [d for d in blocking if by_id[d.rule_id].beats_no_invoice]
+    if overriding:
         verdict = Verdict.blocked
+        blocking = overriding
+    elif any(d.outcome is Outcome.no_invoice for d in decisions):
+        verdict = Verdict.no_invoice
     else:
-        verdict = Verdict.ready
-    anomalies = (_blocked_anomaly(order, decisions, rules),) if verdict is Verdict.blocked else ()
+        verdict = Verdict.blocked if blocking else Verdict.ready
+    anomalies = _anomalies(order, blocking, by_id) if verdict is Verdict.blocked else ()
     return Evaluation(
         work_order_id=order.id, work_order_version=order.version, verdict=verdict,
-        decisions=tuple(decisions), anomalies=anomalies, skipped=tuple(skipped),
+        decisions=tuple(decisions), order=current, anomalies=anomalies, skipped=tuple(skipped),
     )
 
 
-def run_check(item: Rule, order: WorkOrder, settings: RuleSettings) -> Check:
+def run_check(item: Rule, order: WorkOrder, settings: RuleSettings, context: RuleContext = NO_CONTEXT) -> Check:
     """A rule that crashes blocks the order with the error as its reason: a bug must not bill, nor stop the run."""
     try:
-        found = item.check(order, settings)
+        found = item.check(order, settings, context)
     except Exception as exc:  # noqa: BLE001 - the point: any failure of a rule is a decision, not a crash
         error = type(exc).__name__
         return blocked(f"rule {item.id} failed: {error}: {exc}", error=error, message=str(exc))
     well_formed = isinstance(found, Check) and isinstance(found.outcome, Outcome) and isinstance(found.reason, str)
     if not well_formed or not isinstance(found.evidence, Mapping):
         return blocked(f"rule {item.id} returned a malformed result: {found!r:.200}", returned=repr(found)[:200])
+    if found.outcome is Outcome.transform and not _same_job(found.result, order):
+        return blocked(f"rule {item.id} transformed into something that is not this job", returned=repr(found)[:200])
     try:  # evidence is stored and shown as JSON: anything else (a Decimal, a date) becomes its text now
         evidence = json.loads(json.dumps(dict(found.evidence), default=str))
     except (TypeError, ValueError) as exc:
         return blocked(f"rule {item.id} gave evidence that is not JSON: {exc}", returned=repr(found)[:200])
-    return Check(found.outcome, found.reason, evidence)
+    return Check(found.outcome, found.reason, evidence, found.result)
 
 
-def _blocked_anomaly(order: WorkOrder, decisions: list[RuleDecision], rules: Sequence[Rule]) -> Anomaly:
-    blocking = [d for d in decisions if d.outcome is Outcome.block]
-    actions_by_rule = {r.id: r.actions for r in rules}
-    actions = tuple(dict.fromkeys(a for d in blocking for a in actions_by_rule.get(d.rule_id, ())))
-    reasons = "; ".join(f"{d.rule_id}: {d.reason}" for d in blocking)
+def _same_job(result: object, order: WorkOrder) -> bool:
+    """A transform may change what is billed, never which job and version it is."""
+    return isinstance(result, WorkOrder) and (result.id, result.version, result.company) == (
+        order.id, order.version, order.company)
+
+
+def _anomalies(order: WorkOrder, blocking: list[RuleDecision], rules: Mapping[str, Rule]) -> tuple[Anomaly, ...]:
+    """One ``rule_blocked`` anomaly for the ordinary blocks, and one per rule that opens its own kind of case."""
+    found: list[Anomaly] = []
+    grouped = [d for d in blocking if d.rule_id not in rules or rules[d.rule_id].case_kind is AnomalyCode.rule_blocked]
+    if grouped:
+        reasons = "; ".join(f"{d.rule_id}: {d.reason}" for d in grouped)
+        summary = f"Job {order.job_number} ({order.customer.name}) is blocked by {reasons}"
+        found.append(_anomaly(order, AnomalyCode.rule_blocked, summary, grouped, rules))
+    for decision in blocking:
+        item = rules.get(decision.rule_id)
+        if item is not None and item.case_kind is not AnomalyCode.rule_blocked:
+            summary = f"Job {order.job_number} ({order.customer.name}) {decision.reason}"
+            found.append(_anomaly(order, item.case_kind, summary, [decision], rules))
+    return tuple(found)
+
+
+def _anomaly(order: WorkOrder, code: AnomalyCode, summary: str, decisions: list[RuleDecision],
+             rules: Mapping[str, Rule]) -> Anomaly:
+    actions = tuple(dict.fromkeys(a for d in decisions for a in (rules[d.rule_id].actions if d.rule_id in rules else ())))
     return Anomaly(
-        code=AnomalyCode.rule_blocked,
-        subject=f"{order.id}@v{order.version}",
-        company=order.company,
-        summary=f"Job {order.job_number} ({order.customer.name}) is blocked by {reasons}",
-        evidence={"decisions": [d.model_dump(mode="json") for d in blocking]},
-        work_order_id=order.id,
-        work_order_version=order.version,
-        suggested_actions=actions,
+        code=code, subject=f"{order.id}@v{order.version}", company=order.company, summary=summary,
+        evidence={"decisions": [d.model_dump(mode="json") for d in decisions]},
+        work_order_id=order.id, work_order_version=order.version, suggested_actions=actions,
     )

@@ -2,41 +2,72 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from workorders.anomalies import AnomalyCode
 from workorders.decisions import Outcome
 from workorders.money import Money
+from workorders.rules._settings import RuleSettings
 from workorders.work_order import JobType, WorkOrder
 
 DEFAULT_ACTIONS = ("approve_override", "fix_at_source")
 
 
-class RuleSettings(BaseModel):
-    """One company's rule settings. Add a field here (with a default) when a rule needs a new knob."""
+class InvoicedVersion(BaseModel):
+    """An earlier version of the same work order that was invoiced (or is on its way to the ledger)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True)
 
-    require_sign_off: bool = True
-    approval_threshold: Money = Decimal("5000")
-    disabled: frozenset[str] = frozenset()
+    version: int
+    ledger: str
+    doc_number: str
+    status: str
+    amount: Money
+    ledger_id: str | None = None
+
+
+class RuleContext(BaseModel):
+    """What a rule may know beyond the order itself, fetched by the caller so rules stay pure.
+
+    ``possible_duplicates`` are other work orders of the same company the store thinks could be the same
+    job (same company, completed around the same day); the rule decides. ``invoiced`` are this order's
+    other versions that already went to a ledger.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    ledger_currency: str | None = None
+    invoiced: tuple[InvoicedVersion, ...] = ()
+    possible_duplicates: tuple[WorkOrder, ...] = ()
+
+
+NO_CONTEXT = RuleContext()
 
 
 @dataclass(frozen=True)
 class Check:
-    """What a rule found; the engine adds who (rule, version), about what (work order, version) and when (run)."""
+    """What a rule found; the engine adds who (rule, version), about what (work order, version) and when (run).
+
+    A ``transform`` carries the changed order in ``result``; later rules and the draft see that order.
+    """
 
     outcome: Outcome
     reason: str
     evidence: Mapping[str, Any] = field(default_factory=dict)
+    result: WorkOrder | None = None
 
 
 def passed(reason: str, **evidence: Any) -> Check:
     return Check(Outcome.passed, reason, evidence)
+
+
+def warned(reason: str, **evidence: Any) -> Check:
+    return Check(Outcome.warn, reason, evidence)
 
 
 def blocked(reason: str, **evidence: Any) -> Check:
@@ -47,12 +78,22 @@ def no_invoice(reason: str, **evidence: Any) -> Check:
     return Check(Outcome.no_invoice, reason, evidence)
 
 
-CheckFn = Callable[[WorkOrder, RuleSettings], Check]
+def transformed(reason: str, result: WorkOrder, **evidence: Any) -> Check:
+    """The order as it should be billed; ``evidence`` must hold what changed, before and after."""
+    return Check(Outcome.transform, reason, evidence, result)
+
+
+CheckFn = Callable[[WorkOrder, RuleSettings, RuleContext], Check]
 
 
 @dataclass(frozen=True)
 class Rule:
-    """A named, versioned check. Bump ``version`` whenever what ``check`` decides changes."""
+    """A named, versioned check. Bump ``version`` whenever what ``check`` decides changes.
+
+    ``case_kind`` is the kind of case a block opens (most rules: ``rule_blocked``). A rule with
+    ``beats_no_invoice`` blocks even a job that would otherwise need no invoice (a cancelled job that was
+    already invoiced needs a person, not silence).
+    """
 
     id: str
     version: int
@@ -60,21 +101,39 @@ class Rule:
     check: CheckFn
     job_types: frozenset[JobType] = frozenset()
     actions: tuple[str, ...] = DEFAULT_ACTIONS
+    case_kind: AnomalyCode = AnomalyCode.rule_blocked
+    beats_no_invoice: bool = False
 
-    def applies_to(self, order: WorkOrder) -> bool:
-        return not self.job_types or order.job_type in self.job_types
+    def applies_to(self, order: WorkOrder, settings: RuleSettings | None = None) -> bool:
+        """Whether the rule runs for this order: the company's job types for it if set, else the rule's own."""
+        configured = settings.section(self.id).job_types if settings is not None else None
+        job_types = frozenset(configured) if configured is not None else self.job_types
+        return not job_types or order.job_type in job_types
+
+    def enabled_for(self, settings: RuleSettings) -> bool:
+        return self.id not in settings.disabled and settings.section(self.id).enabled
 
 
 def rule(
-    rule_id: str, *, version: int = 1, job_types: tuple[JobType, ...] = (), actions: tuple[str, ...] = DEFAULT_ACTIONS
-) -> Callable[[CheckFn], Rule]:
-    """Make a check function a ``Rule``; its docstring's first line is the rule's ``why``."""
+    rule_id: str, *, version: int = 1, job_types: tuple[JobType, ...] = (), actions: tuple[str, ...] = DEFAULT_ACTIONS,
+    case_kind: AnomalyCode = AnomalyCode.rule_blocked, beats_no_invoice: bool = False,
+) -> Callable[[Callable[..., Check]], Rule]:
+    """Make a check function a ``Rule``; its docstring's first line is the rule's ``why``.
 
-    def wrap(check: CheckFn) -> Rule:
+    The function takes ``(order, settings, context)``; one that needs no context may take ``(order, settings)``.
+    """
+
+    def wrap(check: Callable[..., Check]) -> Rule:
         lines = (check.__doc__ or "").strip().splitlines()
         why = lines[0] if lines else ""
         if not why:
             raise TypeError(f"rule {rule_id} needs a docstring saying why it exists")
-        return Rule(id=rule_id, version=version, why=why, check=check, job_types=frozenset(job_types), actions=actions)
+        fn: CheckFn = check
+        if len(inspect.signature(check).parameters) == 2:
+            def fn(order: WorkOrder, settings: RuleSettings, context: RuleContext = NO_CONTEXT) -> Check:
+                return check(order, settings)
+            fn.__doc__ = check.__doc__
+        return Rule(id=rule_id, version=version, why=why, check=fn, job_types=frozenset(job_types), actions=actions,
+                    case_kind=case_kind, beats_no_invoice=beats_no_invoice)
 
     return wrap

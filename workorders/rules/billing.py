@@ -1,9 +1,15 @@
-"""The built-in rules that decide whether a work order is ready to become an invoice."""
+"""Whether a job is billable at all, the amount approval, and the default rule set in the order it runs."""
 
 from __future__ import annotations
 
 from workorders.rules._model import Check, RuleSettings, blocked, no_invoice, passed, rule
-from workorders.work_order import AttachmentKind, LineKind, WorkOrder, WorkOrderStatus
+from workorders.rules.evidence import check_note, check_photos, check_sign_off
+from workorders.rules.integrity import (
+    check_billing_email, check_change_requests, check_currency, check_duplicate, check_not_invoiced,
+)
+from workorders.rules.labour import check_labour
+from workorders.rules.lines import check_below_cost, check_billable_lines, check_item_codes, check_priced
+from workorders.work_order import Billing, WorkOrder, WorkOrderStatus
 
 OPEN_STATUSES = (WorkOrderStatus.scheduled, WorkOrderStatus.in_progress, WorkOrderStatus.on_hold)
 GONE_STATUSES = (WorkOrderStatus.cancelled, WorkOrderStatus.deleted)
@@ -27,32 +33,12 @@ def check_completed(order: WorkOrder, settings: RuleSettings) -> Check:
     return passed("job is completed", status=order.status.value)
 
 
-@rule("sign_off_required", actions=("request_sign_off", "approve_override", "fix_at_source"))
-def check_sign_off(order: WorkOrder, settings: RuleSettings) -> Check:
-    """Finance bills only work the customer accepted: a signature or a recorded sign-off is the proof disputes need."""
-    if not settings.require_sign_off:
-        return passed("the company does not require a customer sign-off")
-    if order.status is not WorkOrderStatus.completed:
-        return passed(f"no sign-off expected before completion (status {order.status.value})")
-    signatures = [a.file_name for a in order.attachments if a.kind is AttachmentKind.signature]
-    sign_offs = [f"{a.approved_by} at {a.approved_at.isoformat()}" for a in order.approvals if a.kind == "sign_off"]
-    if signatures or sign_offs:
-        return passed("customer signed off", signatures=signatures, sign_offs=sign_offs)
-    return blocked("completed without a customer sign-off (no signature, no sign_off approval)")
-
-
-@rule("line_items_priced")
-def check_priced(order: WorkOrder, settings: RuleSettings) -> Check:
-    """A line without a price would be billed at nothing, silently; someone must price it at the source."""
-    unpriced = [
-        {"line": line.source_id, "kind": line.kind.value, "item_code": line.item_code, "description": line.description}
-        for line in order.line_items
-        if line.unit_price is None
-    ]
-    if not unpriced:
-        return passed(f"all {len(order.line_items)} lines have a price")
-    names = ", ".join(f"{u['description']!r}" + (f" ({u['item_code']})" if u["item_code"] else "") for u in unpriced)
-    return blocked(f"{len(unpriced)} line(s) without a price: {names}", unpriced=unpriced)
+@rule("no_charge_no_invoice")
+def check_no_charge(order: WorkOrder, settings: RuleSettings) -> Check:
+    """Warranty and no-charge work is done for free: it gets no invoice, and the log says so."""
+    if order.billing is Billing.billable:
+        return passed("the job is billable", billing=order.billing.value)
+    return no_invoice(f"{order.billing.value.replace('_', '-')} job: no invoice", billing=order.billing.value)
 
 
 @rule("approval_over_amount", actions=("record_approval", "approve_override", "fix_at_source"))
@@ -69,18 +55,14 @@ def check_amount_approved(order: WorkOrder, settings: RuleSettings) -> Check:
     return blocked(reason, **evidence)
 
 
-@rule("has_billable_lines")
-def check_billable_lines(order: WorkOrder, settings: RuleSettings) -> Check:
-    """A completed job with nothing to bill is lines not yet entered, or free warranty work: a person says which."""
-    if order.status is not WorkOrderStatus.completed:
-        return passed(f"lines are not expected yet (status {order.status.value})")
-    billable = [line.source_id for line in order.line_items if line.kind is not LineKind.discount]
-    if billable:
-        return passed(f"{len(billable)} billable line(s)")
-    return blocked("completed with no billable lines", lines=len(order.line_items))
-
-
 DEFAULT_RULES = (
-    check_cancelled, check_completed, check_sign_off, check_priced, check_amount_approved, check_billable_lines,
+    check_cancelled, check_completed, check_no_charge, check_not_invoiced,
+    check_labour,
+    check_sign_off, check_photos, check_note,
+    check_priced, check_item_codes, check_below_cost, check_change_requests,
+    check_amount_approved, check_duplicate, check_billing_email, check_currency, check_billable_lines,
 )
-"""Every rule ``evaluate`` runs unless told otherwise, in the order their decisions are recorded."""
+"""Every rule ``evaluate`` runs unless told otherwise, in the order their decisions are recorded.
+
+Transforms come first, so every later rule (and the draft) sees the order as it will be billed.
+"""

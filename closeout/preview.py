@@ -1,0 +1,150 @@
+"""`closeout preview`: the invoices the next run would send, with their totals, computed without sending or storing.
+
+Three places are looked at: drafts already prepared and waiting for the ledger, work orders stored but not
+yet evaluated, and jobs waiting in CSV drop folders that have not been pulled. Rules and mappings run on
+them in memory; nothing is written, no cursor moves, nothing reaches a ledger. Sources reached over an API
+are not read here (reading them can rotate their credentials), nor are mailboxes: evidence that mail would
+add (a sign-off, photos) counts only once a run has imported it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from rich.console import Console
+from rich.table import Table
+
+from closeout.config import CompanyConfig
+from closeout.steps.intake import cursor_name
+from closeout.steps.prepare import draft_for, judge
+from closeout.wiring import App
+from workorders.anomalies import Anomaly
+from workorders.drafts import InvoiceDraft
+from workorders.push import PushStatus
+from workorders.work_order import WorkOrder
+
+PREPARED, STORED, IN_SOURCE = "prepared, waiting to push", "stored, not evaluated yet", "in the source, not pulled yet"
+PREVIEW_RUN = "preview"
+
+
+@dataclass(frozen=True)
+class Held:
+    """A job the next run would not invoice, and why."""
+
+    company: str
+    subject: str
+    where: str
+    why: str
+
+
+@dataclass
+class Preview:
+    drafts: list[tuple[str, InvoiceDraft]] = field(default_factory=list)
+    held: list[Held] = field(default_factory=list)
+    not_read: list[str] = field(default_factory=list)
+
+    def totals(self) -> dict[tuple[str, str], tuple[int, Decimal]]:
+        """(company, currency) → (number of invoices, their total)."""
+        sums: dict[tuple[str, str], list] = defaultdict(lambda: [0, Decimal(0)])
+        for _, draft in self.drafts:
+            entry = sums[(draft.company, draft.currency)]
+            entry[0] += 1
+            entry[1] += draft.total
+        return {key: (n, total) for key, (n, total) in sorted(sums.items())}
+
+    def as_dict(self) -> dict:
+        return {
+            "drafts": [{"where": where, **draft.model_dump(mode="json")} for where, draft in self.drafts],
+            "held": [held.__dict__ for held in self.held],
+            "totals": [{"company": c, "currency": cur, "invoices": n, "total": str(t)}
+                       for (c, cur), (n, t) in self.totals().items()],
+            "not_read": self.not_read,
+        }
+
+
+def preview_run(app: App, *, company: str | None = None) -> Preview:
+    """What the next run would invoice, per company; the unit of work is rolled back, never committed."""
+    preview = Preview()
+    companies = [c for c in app.companies() if company is None or c.id == company]
+    with app.store.unit_of_work() as uow:
+        seen: set[str] = set()
+        for record in uow.push_records.all(status=PushStatus.ready):
+            if record.company in {c.id for c in companies}:
+                preview.drafts.append((PREPARED, record.draft))
+                seen.add(record.work_order_id)
+        for order in uow.work_orders.pending_evaluation(limit=100_000):
+            if order.company in {c.id for c in companies} and order.id not in seen:
+                _judge(uow, app.config.company(order.company), order, STORED, preview)
+                seen.add(order.id)
+        for config in companies:
+            _read_sources(app, uow, config, preview, seen)
+        uow.rollback()
+    return preview
+
+
+def _judge(uow, company: CompanyConfig, order: WorkOrder, where: str, preview: Preview,
+           unstored: tuple[WorkOrder, ...] = ()) -> None:
+    evaluation = judge(uow, company, order, run_id=PREVIEW_RUN, unstored=unstored)
+    subject = f"job {order.job_number} ({order.id}) v{order.version}"
+    if str(evaluation.verdict) == "blocked":
+        why = "; ".join(f"{d.rule_id}: {d.reason}" for d in evaluation.blocking)
+        preview.held.append(Held(order.company, subject, where, f"blocked by {why}"))
+    elif str(evaluation.verdict) == "no_invoice":
+        why = "; ".join(f"{d.rule_id}: {d.reason}" for d in evaluation.decisions if d.outcome.value == "no_invoice")
+        preview.held.append(Held(order.company, subject, where, f"no invoice: {why}"))
+    else:
+        draft = draft_for(uow, company, evaluation)
+        if isinstance(draft, Anomaly):
+            preview.held.append(Held(order.company, subject, where, f"{draft.code.value}: {draft.summary}"))
+        else:
+            preview.drafts.append((where, draft))
+
+
+def _read_sources(app: App, uow, company: CompanyConfig, preview: Preview, seen: set[str]) -> None:
+    """Map every new job of the company's CSV sources first, so look-alikes among them are compared too."""
+    unread: list[WorkOrder] = []
+    for source in company.sources:
+        if source.kind != "csv":
+            preview.not_read.append(f"{company.id}/{source.kind}/{source.name}")
+            continue
+        cursor = uow.cursors.get(cursor_name(company, source))
+        for page in app.source_for(source, company).fetch_pages(cursor=cursor):
+            for job in page.jobs:
+                mapped = app.map_payload(source.kind, dict(job.payload), company)
+                if isinstance(mapped, Anomaly):
+                    preview.held.append(Held(company.id, mapped.subject, IN_SOURCE, f"{mapped.code.value}: {mapped.summary}"))
+                    continue
+                stored = uow.work_orders.get(mapped.id)
+                if mapped.id in seen or (stored is not None and stored.content_hash() == mapped.content_hash()):
+                    continue  # nothing new: the store already holds (and has handled) this content
+                seen.add(mapped.id)
+                unread.append(mapped.with_version(stored.version + 1 if stored else 1))
+    for order in unread:
+        _judge(uow, company, order, IN_SOURCE, preview, unstored=tuple(unread))
+
+
+def show_preview(console: Console, preview: Preview) -> None:
+    if preview.drafts:
+        table = Table(title=f"Invoices the next run would send ({len(preview.drafts)}); nothing was sent",
+                      title_justify="left")
+        for column in ("doc number", "company", "customer", "lines", "total", "where it is now"):
+            table.add_column(column, justify="right" if column in ("lines", "total") else "left")
+        for where, draft in preview.drafts:
+            table.add_row(draft.doc_number, draft.company, draft.customer_name, str(len(draft.lines)),
+                          f"{draft.total} {draft.currency}", where)
+        console.print(table)
+    else:
+        console.print("No invoice would be sent: nothing new is ready.")
+    for (company, currency), (count, total) in preview.totals().items():
+        console.print(f"  {company}: {count} invoice(s), total [bold]{total} {currency}[/]")
+    if preview.held:
+        held = Table(title=f"Jobs the next run would not invoice ({len(preview.held)})", title_justify="left")
+        for column in ("job", "where it is now", "why"):
+            held.add_column(column, overflow="fold")
+        for item in preview.held:
+            held.add_row(item.subject, item.where, item.why)
+        console.print(held)
+    for name in preview.not_read:
+        console.print(f"  not read: source {name} (API sources are read by the run, not by preview)")

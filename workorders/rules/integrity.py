@@ -1,0 +1,117 @@
+"""Integrity: one invoice per job, no look-alike billed twice, a reachable customer, the ledger's currency."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal
+
+from workorders.anomalies import AnomalyCode
+from workorders.rules._model import Check, RuleContext, RuleSettings, blocked, passed, rule, warned
+from workorders.rules.labour import site_zone
+from workorders.work_order import WorkOrder, WorkOrderStatus
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+GONE = (WorkOrderStatus.cancelled, WorkOrderStatus.deleted)
+
+
+def work_day(order: WorkOrder) -> date:
+    """The day the work was finished where it was done."""
+    return (order.completed_at or order.updated_at).astimezone(site_zone(order)).date()
+
+
+def _norm(text: str | None) -> str:
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", (text or "").lower()).split())
+
+
+@rule("not_invoiced_before", case_kind=AnomalyCode.changed_after_invoiced, beats_no_invoice=True,
+      actions=("credit_and_reissue", "ignore_change"))
+def check_not_invoiced(order: WorkOrder, settings: RuleSettings, context: RuleContext) -> Check:
+    """A job that changed after it was invoiced needs a person: never a silent second invoice, nor a silent credit."""
+    earlier = sorted((i for i in context.invoiced if i.version != order.version), key=lambda i: i.version)
+    if not earlier:
+        return passed("no other version of this job was invoiced")
+    last = earlier[-1]
+    reason = (f"changed after version {last.version} was invoiced ({last.doc_number}, {last.amount}); "
+              "Closeout will not send a second invoice by itself")
+    return blocked(reason, invoiced_version=last.version, doc_number=last.doc_number, ledger_id=last.ledger_id,
+                   ledger=last.ledger, push_status=last.status, new_version=order.version,
+                   new_status=order.status.value, new_subtotal=str(order.subtotal))
+
+
+@rule("change_requests_approved", actions=("record_approval", "approve_override", "fix_at_source"))
+def check_change_requests(order: WorkOrder, settings: RuleSettings) -> Check:
+    """Work beyond the agreed scope is billed only once the customer approved the change.
+
+    A change request with no amount (a customer's "while you're there…") bills nothing: it is a warning, so
+    someone prices or dismisses it, not a block on the work that was agreed.
+    """
+    approved_refs = {a.reference for a in order.approvals if a.kind == "change_request" and a.reference}
+    pending = [{"change_request": cr.source_id, "description": cr.description[:200], "amount": str(cr.amount)}
+               for cr in order.change_requests if not cr.approved and cr.source_id not in approved_refs]
+    priced = [p for p in pending if Decimal(p["amount"]) != 0]
+    if priced:
+        names = ", ".join(f"{p['change_request']} ({p['amount']})" for p in priced)
+        return blocked(f"{len(priced)} change request(s) with an amount not approved: {names}", pending=pending)
+    if pending:
+        return warned(f"{len(pending)} change request(s) without an amount and not approved; nothing of them is "
+                      "billed", pending=pending)
+    return passed(f"all {len(order.change_requests)} change request(s) approved")
+
+
+@rule("duplicate_job", actions=("ignore_duplicate", "cancel_at_source"))
+def check_duplicate(order: WorkOrder, settings: RuleSettings, context: RuleContext) -> Check:
+    """The same job arriving twice (two sources, a re-export) must be billed once; the later arrival waits for a person.
+
+    Same customer (name or billing email), same site, same work day and the same amount make a look-alike.
+    """
+    if order.status is not WorkOrderStatus.completed:
+        return passed(f"only completed jobs are compared (status {order.status.value})")
+    alike = sorted((c for c in context.possible_duplicates if _same_job(order, c)), key=lambda c: (c.updated_at, c.id))
+    earlier = [c for c in alike if (c.updated_at, c.id) < (order.updated_at, order.id)]
+    evidence = {"day": work_day(order).isoformat(), "subtotal": str(order.subtotal),
+                "look_alikes": [{"work_order": c.id, "job_number": c.job_number, "source": c.source,
+                                 "version": c.version} for c in alike]}
+    if earlier:
+        first = earlier[0]
+        reason = (f"looks like job {first.job_number} ({first.id}): same customer, site, day "
+                  f"{evidence['day']} and amount {order.subtotal}")
+        return blocked(reason, **evidence)
+    if alike:
+        return passed(f"the first of {len(alike) + 1} look-alike jobs; the later ones wait", **evidence)
+    return passed("no other job of this customer, site, day and amount", **evidence)
+
+
+def _same_job(order: WorkOrder, other: WorkOrder) -> bool:
+    if other.id == order.id or other.company != order.company or other.status in GONE:
+        return False
+    same_customer = _norm(order.customer.name) == _norm(other.customer.name) or (
+        bool(order.customer.email) and _norm(order.customer.email) == _norm(other.customer.email))
+    same_site = (_norm(order.site.name), _norm(order.site.address.line1)) == (
+        _norm(other.site.name), _norm(other.site.address.line1))
+    return same_customer and same_site and work_day(order) == work_day(other) and order.subtotal == other.subtotal
+
+
+@rule("billing_email_present", actions=("fix_at_source", "approve_override"))
+def check_billing_email(order: WorkOrder, settings: RuleSettings) -> Check:
+    """A company that sends invoices by email needs the customer's billing address, or the invoice goes nowhere."""
+    if not settings.send_invoices_by_email:
+        return passed("the company does not send invoices by email")
+    email = (order.customer.email or "").strip()
+    if not email:
+        return blocked(f"customer {order.customer.name!r} has no billing email", customer=order.customer.source_id)
+    if not EMAIL.match(email):
+        return blocked(f"customer billing email {email!r} is not an email address", customer=order.customer.source_id)
+    return passed(f"invoice will be emailed to {email}", email=email)
+
+
+@rule("currency_matches_ledger", actions=("fix_at_source",))
+def check_currency(order: WorkOrder, settings: RuleSettings, context: RuleContext) -> Check:
+    """The ledger books in one currency; an invoice in another would be booked at the wrong value."""
+    ledger = (context.ledger_currency or "").upper()
+    if not ledger:
+        return passed("the ledger's currency is not known here", currency=order.currency)
+    if order.currency.upper() == ledger:
+        return passed(f"job and ledger are both in {ledger}", currency=order.currency, ledger_currency=ledger)
+    return blocked(f"job is in {order.currency} but the ledger books in {ledger}", currency=order.currency,
+                   ledger_currency=ledger)
