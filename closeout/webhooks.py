@@ -1,0 +1,153 @@
+"""The webhook receiver (``closeout webhooks``): verify the signature, answer at once, pull the named job after.
+
+``POST /webhooks/{company}/{source}`` where ``source`` is a configured source's name. Jobber signs with
+``X-Jobber-Hmac-SHA256`` = Base64(HMAC-SHA256(the app's client secret, raw body)) and expects an answer
+within one second; its payload names only the item (``data.webHookEvent.itemId``), so the job is
+re-fetched by id. A bad or missing signature gets 401 and nothing is stored, logged with the body, or
+pulled. A good one gets 202 at once and the job is pulled in the background (FastAPI background task,
+after the response is sent) through the same landing and mapping as a scheduled run: as a run of the
+Prefect deployment ``closeout-pull-job/webhooks`` when a Prefect API is configured, directly otherwise. Deliveries are
+at-least-once; a repeated one re-lands identical content, which landing ignores.
+
+Housecall Pro signs with ``Api-Signature`` = hex HMAC-SHA256(the webhook secret, ``Api-Timestamp + "." +
+body``); its ``job.*`` events carry the job, which is pulled by id because line items are a separate call.
+
+Jobber topics that name a job (``JOB_CREATE``, ``JOB_UPDATE``, ``JOB_CLOSED``) trigger a pull; others are
+acknowledged and ignored (visit and timesheet changes reach us when the job's next update does).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import os
+from collections.abc import Callable
+
+from fastapi import BackgroundTasks, FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from closeout.config import CompanyConfig, ConfigError, HousecallProSourceConfig, JobberSourceConfig, SourceConfig
+from closeout.secrets import read_secret
+from closeout.steps.intake import pull_job
+from closeout.wiring import App
+
+log = logging.getLogger("closeout.webhooks")
+JOB_TOPICS = {"JOB_CREATE", "JOB_UPDATE", "JOB_CLOSED"}
+Puller = Callable[[CompanyConfig, SourceConfig, str], None]
+
+
+def jobber_signature(secret: str, body: bytes) -> str:
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def housecallpro_signature(secret: str, timestamp: str, body: bytes) -> str:
+    return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+def _jobber_valid(secret: str, body: bytes, headers) -> bool:
+    given = headers.get("X-Jobber-Hmac-SHA256", "")
+    return bool(given) and hmac.compare_digest(given, jobber_signature(secret, body))
+
+
+def _housecallpro_valid(secret: str, body: bytes, headers) -> bool:
+    given, timestamp = headers.get("Api-Signature", ""), headers.get("Api-Timestamp", "")
+    return bool(given and timestamp) and hmac.compare_digest(given, housecallpro_signature(secret, timestamp, body))
+
+
+def _jobber_item(event: dict) -> tuple[str, str | None]:
+    hook = event["data"]["webHookEvent"]
+    topic = str(hook["topic"])
+    return topic, (str(hook["itemId"]) if topic in JOB_TOPICS else None)
+
+
+def _housecallpro_item(event: dict) -> tuple[str, str | None]:
+    """Housecall Pro sends the whole job; we still pull it, because its line items are a separate call."""
+    topic = str(event["event"])
+    job = event.get("job")
+    return topic, (str(job["id"]) if topic.startswith("job.") and isinstance(job, dict) and job.get("id") else None)
+
+
+def build_webhook_app(app: App, *, pull: Puller | None = None, config_path: str | None = None) -> FastAPI:
+    """The receiver over an open ``App``; ``pull`` runs after the answer.
+
+    By default the pull is a run of the ``closeout-pull-job/webhooks`` deployment when a Prefect API is
+    configured (``PREFECT_API_URL``), so it is visible and retried on the dashboard; otherwise, or when the
+    deployment cannot be started, ``pull_job`` runs directly in this process.
+    """
+    api = FastAPI(title="Closeout webhooks", docs_url=None, redoc_url=None)
+
+    def default_pull(company: CompanyConfig, source: SourceConfig, job_id: str) -> None:
+        if os.environ.get("PREFECT_API_URL") and _start_deployment_run(company, source, job_id, config_path):
+            return
+        _pull_logged(app, company, source, job_id)
+
+    puller = pull or default_pull
+
+    @api.post("/webhooks/{company_id}/{source_name}")
+    async def receive(company_id: str, source_name: str, request: Request, tasks: BackgroundTasks) -> JSONResponse:
+        found = _source(app, company_id, source_name)
+        if found is None:
+            return JSONResponse({"error": "no such company and source"}, status_code=404)
+        company, source = found
+        body = await request.body()
+        if isinstance(source, JobberSourceConfig):
+            secret_kind, verify, read_item = "client-secret", _jobber_valid, _jobber_item
+        elif isinstance(source, HousecallProSourceConfig):
+            secret_kind, verify, read_item = "webhook-secret", _housecallpro_valid, _housecallpro_item
+        else:
+            return JSONResponse({"error": f"{source.kind} sources take no webhooks"}, status_code=404)
+        try:
+            secret = read_secret(f"{source.name}-{secret_kind}", company.id)
+        except Exception:  # noqa: BLE001 - a receiver without its secret must refuse, never accept unverified
+            log.error("webhook for %s/%s refused: the %s is not configured", company.id, source.name, secret_kind)
+            return JSONResponse({"error": "receiver not configured"}, status_code=503)
+        if not verify(secret, body, request.headers):
+            log.warning("webhook for %s/%s refused: bad signature", company.id, source.name)
+            return JSONResponse({"error": "bad signature"}, status_code=401)
+        try:
+            topic, item = read_item(json.loads(body))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return JSONResponse({"error": "not a webhook event Closeout knows"}, status_code=400)
+        if item is None:
+            return JSONResponse({"accepted": False, "topic": topic, "reason": "topic not pulled"}, status_code=200)
+        tasks.add_task(puller, company, source, item)
+        return JSONResponse({"accepted": True, "topic": topic, "job": item}, status_code=202)
+
+    return api
+
+
+def _source(app: App, company_id: str, source_name: str) -> tuple[CompanyConfig, SourceConfig] | None:
+    try:
+        company = app.config.company(company_id)
+    except ConfigError:
+        return None
+    source = next((s for s in company.sources if s.name == source_name), None)
+    return (company, source) if source is not None else None
+
+
+def _start_deployment_run(company: CompanyConfig, source: SourceConfig, job_id: str, config_path: str | None) -> bool:
+    """Ask Prefect for a run of the pull-job deployment (without waiting for it); False when that fails."""
+    try:
+        from prefect.deployments import run_deployment
+
+        from closeout.pull_job_flow import DEPLOYMENT
+
+        run = run_deployment(DEPLOYMENT, timeout=0, parameters={
+            "company_id": company.id, "source_name": source.name, "job_id": job_id, "config_path": config_path})
+        log.info("webhook pull of %s job %s: Prefect flow run %s", source.name, job_id, run.id)
+        return True
+    except Exception as exc:  # noqa: BLE001 - no Prefect, no deployment: pull here instead, nothing is lost
+        log.warning("could not start %s (%s); pulling %s job %s directly", "closeout-pull-job", exc, source.name, job_id)
+        return False
+
+
+def _pull_logged(app: App, company: CompanyConfig, source: SourceConfig, job_id: str) -> None:
+    """Pull one job; a failure is logged (the next scheduled run picks the job up), never raised at Jobber."""
+    try:
+        counts = pull_job(app, company, source, job_id)
+        log.info("webhook pull of %s job %s: %s changed", source.name, job_id, counts.changed)
+    except Exception as exc:  # noqa: BLE001 - the answer is already sent; the scheduled pull is the safety net
+        log.error("webhook pull of %s job %s failed: %s", source.name, job_id, exc)

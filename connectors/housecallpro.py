@@ -1,0 +1,119 @@
+"""Housecall Pro as a source: REST v1 with a company API key, jobs newest-updated first down to a watermark.
+
+Facts this follows (shared/reference/sources.md §2): ``Authorization: Token <api key>`` (not Bearer);
+``GET /jobs`` has no updated_at filter, so we ask ``sort_by=updated_at&sort_direction=desc`` and stop at the
+first job older than the watermark minus an overlap; paging is ``page`` (1-based) / ``page_size`` with
+``total_pages`` in the answer; line items are a separate call per job (``GET /jobs/{id}/line_items``);
+appointments and attachments come with ``expand[]``. Rate limits are undocumented: HTTP 429 (with
+``Retry-After``) is retriable. The landed payload is ``{"job": …, "line_items": […]}``.
+
+Cursor (JSON): ``{"watermark": iso, "high": iso, "page": n}``; mid-run pages carry where to resume.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from connectors.errors import FatalError, RetriableError
+from connectors.source_http import SourceJob, SourcePage, read_json, send
+
+SYSTEM = "housecallpro"
+DEFAULT_API = "https://api.housecallpro.com"
+EXPAND = [("expand[]", "appointments"), ("expand[]", "attachments")]
+
+
+class HousecallProSource:
+    """Reads jobs and their line items (never writes) through the connector's own ``httpx.Client``."""
+
+    def __init__(self, *, client: httpx.Client, api_key: str, api_url: str = DEFAULT_API, name: str = SYSTEM,
+                 page_size: int = 100, overlap: timedelta = timedelta(minutes=5)) -> None:
+        self.client, self._api_key = client, api_key
+        self.api_url, self.name = api_url.rstrip("/"), name
+        self.page_size, self.overlap = max(1, min(page_size, 200)), overlap
+
+    def fetch_pages(self, *, cursor: str | None) -> Iterator[SourcePage]:
+        state = _read_cursor(cursor)
+        watermark, high, page = state.get("watermark"), state.get("high"), int(state.get("page") or 1)
+        cutoff = _parse_time(watermark) - self.overlap if watermark else None
+        first_ids: set[str] = set()
+        while True:
+            params = [("page", page), ("page_size", self.page_size), ("sort_by", "updated_at"),
+                      ("sort_direction", "desc"), *EXPAND]
+            body = self._get("/jobs", "list jobs", params=params)
+            jobs_in_page = [j for j in body.get("jobs") or [] if isinstance(j, dict)]
+            if body.get("page") not in (None, page) or (jobs_in_page and str(jobs_in_page[0].get("id")) in first_ids):
+                raise FatalError(f"Housecall Pro answered page {page} with a page already read; stopping rather than "
+                                 "looping", system=self.name, operation="list jobs", code="repeated_cursor")
+            if jobs_in_page:
+                first_ids.add(str(jobs_in_page[0].get("id")))
+            jobs, reached = [], False
+            for job in jobs_in_page:
+                updated = _parse_time(job.get("updated_at"))
+                if cutoff is not None and updated < cutoff:
+                    reached = True
+                    break
+                jobs.append(self._with_lines(job))
+                high = max(high, job["updated_at"], key=_parse_time) if high else job["updated_at"]
+            more = not reached and bool(jobs_in_page) and page < int(body.get("total_pages") or 0)
+            state = ({"watermark": watermark, "high": high, "page": page + 1} if more
+                     else {"watermark": high or watermark, "high": None, "page": None})
+            yield SourcePage(jobs=tuple(jobs), next_cursor=json.dumps(state, sort_keys=True))
+            if not more:
+                return
+            page += 1
+
+    def fetch_job(self, job_id: str) -> SourcePage:
+        """One job by id (a webhook named it), with its line items; no cursor."""
+        job = self._get(f"/jobs/{job_id}", "read job", params=EXPAND, missing_is_rejected=True)
+        return SourcePage(jobs=(self._with_lines(job),), next_cursor=None)
+
+    def check(self) -> str:
+        body = self._get("/jobs", "list jobs", params=[("page", 1), ("page_size", 1)])
+        return f"Housecall Pro API key accepted ({body.get('total_items', '?')} jobs visible)"
+
+    def _with_lines(self, job: dict[str, Any]) -> SourceJob:
+        job_id = str(job.get("id") or "")
+        if not job_id:
+            raise FatalError("Housecall Pro sent a job without an id", system=self.name, operation="list jobs",
+                             code="no_id")
+        lines = self._get(f"/jobs/{job_id}/line_items", "read line items").get("line_items")
+        payload = {"job": job, "line_items": lines if isinstance(lines, list) else []}
+        return SourceJob(source=SYSTEM, stream=f"{self.name}/jobs", external_id=job_id,
+                         locator=f"housecallpro job {job.get('invoice_number') or '?'} ({job_id})", payload=payload)
+
+    def _get(self, path: str, operation: str, *, params: Any = None, missing_is_rejected: bool = False) -> dict:
+        response = send(self.client, "GET", f"{self.api_url}{path}", system=self.name, operation=operation,
+                        params=params, headers={"Authorization": f"Token {self._api_key}", "Accept": "application/json"},
+                        missing_is_rejected=missing_is_rejected)
+        body = read_json(response, system=self.name, operation=operation)
+        if not isinstance(body, dict):
+            raise RetriableError("answered with JSON that is not an object", system=self.name, operation=operation,
+                                 code="malformed_json")
+        return body
+
+
+def _parse_time(text: Any) -> datetime:
+    try:
+        value = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        raise FatalError(f"Housecall Pro sent updated_at {text!r}, not an ISO 8601 time", system=SYSTEM,
+                         operation="list jobs", code="bad_timestamp") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _read_cursor(cursor: str | None) -> dict[str, Any]:
+    if not cursor:
+        return {}
+    try:
+        state = json.loads(cursor)
+        if isinstance(state, dict) and set(state) <= {"watermark", "high", "page"}:
+            return state
+    except ValueError:
+        pass
+    raise FatalError(f"Housecall Pro cursor {cursor[:80]!r} is not ours; clear it to read every job again",
+                     system=SYSTEM, operation="read cursor", code="bad_cursor")

@@ -1,0 +1,169 @@
+"""A ServiceTitan job with its appointments, assignments, invoices, customer and location to a WorkOrder, or a case.
+
+Decisions, each with its reason:
+
+* Invoice money and quantities are decimal *strings*: read as exact Decimals. An item's ``total`` must equal
+  quantity × price to the cent, else the job is a case. Items of every invoice of the job are billed.
+* Item types: Service → labour (a priced task), Material → material, Equipment → part, PriceModifier →
+  discount when negative, fee otherwise. ``salesTax`` is left to the ledger's tax code and kept as a note.
+* ``jobStatus``: Scheduled/Dispatched → scheduled, InProgress/Working → in_progress, Hold → on_hold,
+  Completed → completed, Canceled → cancelled. Deleted jobs appear only in the export feeds (not read yet).
+* Visits are the appointments; each visit's technicians are the assignments to it.
+* A merged customer or location (``mergedToId``) was followed by the connector: the work order carries the
+  surviving record, and a note names the merged ids so nobody wonders where the old id went.
+* ServiceTitan documents every time as UTC; a time without a zone is still read in the company's zone,
+  the rule for all sources.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
+from mappings.source_values import PayloadError, decimal_from, invalid_payload, text_from, time_from
+from workorders.anomalies import Anomaly
+from workorders.money import round_money
+from workorders.work_order import (
+    Address, Customer, JobType, LineItem, LineKind, Note, Site, Technician, Visit, WorkOrder, WorkOrderStatus,
+)
+
+SOURCE = "servicetitan"
+STATUSES = {
+    "scheduled": WorkOrderStatus.scheduled, "dispatched": WorkOrderStatus.scheduled,
+    "inprogress": WorkOrderStatus.in_progress, "working": WorkOrderStatus.in_progress,
+    "hold": WorkOrderStatus.on_hold, "completed": WorkOrderStatus.completed, "canceled": WorkOrderStatus.cancelled,
+}
+KINDS = {"service": LineKind.labour, "material": LineKind.material, "equipment": LineKind.part}
+
+
+def map_servicetitan_job(
+    payload: Mapping[str, Any], *, company: str, default_timezone: str, currency: str = "USD"
+) -> WorkOrder | Anomaly:
+    """Never raises for bad input: any unreadable field gives one anomaly naming it, with the payload kept."""
+    job = payload.get("job") if isinstance(payload, Mapping) else None
+    external_id = text_from(job.get("id")) if isinstance(job, Mapping) else ""
+    try:
+        if not isinstance(job, Mapping) or not external_id:
+            raise PayloadError("job.id", "not a ServiceTitan job (no job id)")
+        return _build(payload, job, external_id, company=company, zone=default_timezone, currency=currency)
+    except PayloadError as exc:
+        problem = str(exc)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        problem = f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+    return invalid_payload(source=SOURCE, external_id=external_id or None, company=company, problem=problem,
+                           payload=payload)
+
+
+def _list(payload: Mapping[str, Any], name: str) -> list[Mapping[str, Any]]:
+    value = payload.get(name)
+    return [item for item in value if isinstance(item, Mapping)] if isinstance(value, list) else []
+
+
+def _build(payload: Mapping[str, Any], job: Mapping[str, Any], external_id: str, *, company: str, zone: str,
+           currency: str) -> WorkOrder:
+    updated_at = time_from(job.get("modifiedOn"), "job.modifiedOn", zone=zone, required=True)
+    completed_at = time_from(job.get("completedOn"), "job.completedOn", zone=zone)
+    raw_status = "".join(text_from(job.get("jobStatus")).lower().split())
+    if raw_status not in STATUSES:
+        raise PayloadError("job.jobStatus", f"{text_from(job.get('jobStatus')) or '(empty)'!r} is not a ServiceTitan "
+                           "job status Closeout knows")
+    status = STATUSES[raw_status]
+    if status is WorkOrderStatus.completed and completed_at is None:
+        raise PayloadError("job.completedOn", "the job is completed but has no completion time")
+    assignments = _list(payload, "assignments")
+    technicians = {text_from(a.get("technicianId")): Technician(source_id=text_from(a.get("technicianId")),
+                                                                 name=text_from(a.get("technicianName")) or "?")
+                   for a in assignments if a.get("technicianId") is not None}
+    visits = tuple(
+        Visit(source_id=text_from(a.get("id")) or f"{external_id}:{i}",
+              scheduled_start=time_from(a.get("start"), f"appointments[{i}].start", zone=zone),
+              scheduled_end=time_from(a.get("end"), f"appointments[{i}].end", zone=zone),
+              completed_at=(time_from(a.get("end"), f"appointments[{i}].end", zone=zone)
+                            if text_from(a.get("status")).lower() == "done" else None),
+              technician_ids=tuple(text_from(s.get("technicianId")) for s in assignments
+                                   if text_from(s.get("appointmentId")) == text_from(a.get("id"))))
+        for i, a in enumerate(_list(payload, "appointments")))
+    lines, notes = [], []
+    for n, invoice in enumerate(_list(payload, "invoices")):
+        for i, item in enumerate(invoice.get("items") or []):
+            lines.append(_line(item, f"invoices[{n}].items[{i}]", text_from(invoice.get("id"))))
+        tax = decimal_from(invoice.get("salesTax"), f"invoices[{n}].salesTax", required=False)
+        if tax:
+            notes.append(Note(author=SOURCE, at=updated_at, source=SOURCE,
+                              text=f"source sales tax {tax} on invoice {text_from(invoice.get('referenceNumber'))} "
+                                   "(left to the ledger's tax code)"))
+    customer, location = payload.get("customer"), payload.get("location")
+    for label, record in (("customer", customer), ("location", location)):
+        if isinstance(record, Mapping) and record.get("mergedFrom"):
+            merged = ", ".join(str(m) for m in record["mergedFrom"])
+            notes.append(Note(author=SOURCE, at=updated_at, source=SOURCE,
+                              text=f"{label} {merged} was merged into {text_from(record.get('id'))}"))
+    return WorkOrder(
+        source=SOURCE, external_id=external_id, job_number=text_from(job.get("jobNumber")) or external_id,
+        company=company, customer=_customer(customer, job), site=_site(location, zone), job_type=_job_type(job),
+        status=status, scope=text_from(job.get("summary")), visits=visits, technicians=tuple(technicians.values()),
+        line_items=tuple(lines), notes=tuple(notes), currency=currency, completed_at=completed_at,
+        updated_at=updated_at,
+    )
+
+
+def _job_type(job: Mapping[str, Any]) -> JobType:
+    summary = text_from(job.get("summary")).lower()
+    for word, job_type in (("install", JobType.installation), ("inspect", JobType.inspection),
+                           ("maint", JobType.preventive), ("emergency", JobType.emergency)):
+        if word in summary:
+            return job_type
+    return JobType.corrective
+
+
+def _address(value: Any) -> Address:
+    a = value if isinstance(value, Mapping) else {}
+    return Address(line1=text_from(a.get("street")), line2=text_from(a.get("unit")), city=text_from(a.get("city")),
+                   region=text_from(a.get("state")), postal_code=text_from(a.get("zip")),
+                   country=text_from(a.get("country")))
+
+
+def _customer(value: Any, job: Mapping[str, Any]) -> Customer:
+    if not isinstance(value, Mapping) or value.get("id") is None:
+        raise PayloadError("customer", f"customer {job.get('customerId')!r} of the job could not be read")
+    if not text_from(value.get("name")):
+        raise PayloadError("customer.name", "the customer has no name")
+    return Customer(source_id=text_from(value["id"]), name=text_from(value["name"]),
+                    billing_address=_address(value.get("address")))
+
+
+def _site(value: Any, zone: str) -> Site:
+    if not isinstance(value, Mapping):
+        return Site(timezone=zone)
+    return Site(source_id=text_from(value.get("id")), name=text_from(value.get("name")),
+                address=_address(value.get("address")), timezone=zone)
+
+
+def _line(item: Any, where: str, invoice_id: str) -> LineItem:
+    if not isinstance(item, Mapping):
+        raise PayloadError(where, "not an object")
+    quantity = decimal_from(item.get("quantity"), f"{where}.quantity")
+    price = decimal_from(item.get("price"), f"{where}.price")
+    total = decimal_from(item.get("total"), f"{where}.total", required=False)
+    kind_text = text_from(item.get("type")).lower()
+    if kind_text == "pricemodifier":
+        kind = LineKind.discount if (total if total is not None else price) < 0 else LineKind.fee
+    elif kind_text in KINDS:
+        kind = KINDS[kind_text]
+    else:
+        raise PayloadError(f"{where}.type", f"{text_from(item.get('type')) or '(empty)'!r} is not an item type "
+                           "Closeout knows")
+    if total is not None and round_money(quantity * price) != round_money(total):
+        raise PayloadError(f"{where}.total", f"{total} is not quantity {quantity} × price {price}")
+    if quantity < 0 or (price < 0 and kind is not LineKind.discount):
+        raise PayloadError(where, "a negative quantity or price on a line that is not a discount")
+    service_date = time_from(item.get("serviceDate"), f"{where}.serviceDate", zone="UTC")
+    return LineItem(source_id=f"{invoice_id}:{text_from(item.get('id'))}", kind=kind,
+                    description=text_from(item.get("description")) or text_from(item.get("skuName")) or kind.value,
+                    quantity=quantity, unit_price=abs(price),
+                    unit_cost=decimal_from(item.get("cost"), f"{where}.cost", required=False),
+                    item_code=text_from(item.get("skuName")) or None, taxable=bool(item.get("taxable", True)),
+                    service_date=service_date.date() if service_date else None)

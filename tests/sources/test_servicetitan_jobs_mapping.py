@@ -1,0 +1,84 @@
+"""map_servicetitan_job: decimal strings to exact money, appointments and assignments, modifiers, merges, bad jobs."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from mappings.servicetitan_jobs import map_servicetitan_job
+from source_fakes import load_fixture
+from workorders.anomalies import Anomaly
+from workorders.work_order import LineKind, WorkOrder, WorkOrderStatus
+
+
+def _payload(**job_changes):
+    fixture = load_fixture("servicetitan_job.json")
+    fixture["job"].update(job_changes)
+    return {"job": fixture["job"], "appointments": fixture["appointments"]["data"],
+            "assignments": fixture["assignments"]["data"], "invoices": fixture["invoices"]["data"],
+            "customer": fixture["customer"], "location": fixture["location"]}
+
+
+def _map(payload):
+    return map_servicetitan_job(payload, company="acme", default_timezone="America/Chicago", currency="USD")
+
+
+def test_the_reference_job_maps_with_exact_money_and_both_appointments():
+    order = _map(_payload())
+    assert isinstance(order, WorkOrder) and order.id == "servicetitan:88120011"
+    assert order.status is WorkOrderStatus.completed and order.customer.name == "Morgan Lee"
+    assert order.site.address.line1 == "77 Birch Ln"
+    service, material = order.line_items
+    assert (service.kind, service.quantity, service.unit_price, service.taxable) == (
+        LineKind.labour, Decimal("1.0000"), Decimal("139.00"), False)
+    assert (material.kind, material.item_code, material.unit_cost) == (LineKind.material, "IGN-HSI", Decimal("22.00"))
+    assert order.subtotal == Decimal("289.00")
+    assert [v.source_id for v in order.visits] == ["90011", "90044"]
+    assert order.visits[0].technician_ids == ("4410",) and order.visits[1].technician_ids == ()
+    assert [t.name for t in order.technicians] == ["Lee Park"]
+    assert any("12.38" in note.text for note in order.notes)
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("Scheduled", WorkOrderStatus.scheduled), ("InProgress", WorkOrderStatus.in_progress),
+    ("Hold", WorkOrderStatus.on_hold), ("Canceled", WorkOrderStatus.cancelled),
+])
+def test_job_statuses_map_to_closeout_statuses(raw, expected):
+    assert _map(_payload(jobStatus=raw)).status is expected
+
+
+def test_a_negative_price_modifier_is_a_discount_and_a_positive_one_a_fee():
+    payload = _payload()
+    payload["invoices"][0]["items"] += [
+        {"id": 3, "description": "Member discount", "quantity": "1", "price": "-20.00", "total": "-20.00",
+         "type": "PriceModifier", "skuName": "DISC-MEMBER", "taxable": False},
+        {"id": 4, "description": "After-hours", "quantity": "1", "price": "45.00", "total": "45.00",
+         "type": "PriceModifier", "skuName": "AH-FEE", "taxable": False}]
+    order = _map(payload)
+    assert [line.kind for line in order.line_items][2:] == [LineKind.discount, LineKind.fee]
+    assert order.subtotal == Decimal("314.00")
+
+
+def test_a_merged_customer_is_the_surviving_record_and_a_note_names_the_merged_id():
+    payload = _payload()
+    payload["customer"] = {**payload["customer"], "id": 5519999, "name": "Morgan & Sam Lee", "mergedFrom": ["5510021"]}
+    order = _map(payload)
+    assert order.customer.source_id == "5519999"
+    assert any("5510021 was merged into 5519999" in note.text for note in order.notes)
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"jobStatus": "Vanished"}, "jobStatus"), ({"modifiedOn": None}, "modifiedOn"), ({"completedOn": None}, "completedOn"),
+])
+def test_an_unmappable_job_is_a_case_naming_the_field_with_the_payload_kept(change, field):
+    payload = _payload(**change)
+    result = _map(payload)
+    assert isinstance(result, Anomaly) and field in result.summary and result.evidence["payload"] == payload
+
+
+def test_an_item_total_that_disagrees_with_quantity_times_price_is_a_case():
+    payload = _payload()
+    payload["invoices"][0]["items"][1]["total"] = "151.00"
+    result = _map(payload)
+    assert isinstance(result, Anomaly) and "items[1].total" in result.summary
