@@ -1,0 +1,119 @@
+"""Mail in the store: messages (deduplicated on Message-ID plus content hash), attachments, matches and polls."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from storage.tables import mail_attachments, mail_matches, mail_messages, mail_polls
+
+_m, _a, _x, _p = mail_messages, mail_attachments, mail_matches, mail_polls
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    pk: int
+    company: str
+    mailbox: str
+    message_id: str
+    subject: str
+    from_address: str
+    status: str
+    raw_path: str
+    work_order_id: str | None = None
+    job_number: str = ""
+    method: str = ""
+    confidence: float = 0.0
+    explanation: str = ""
+
+
+class SqlMessages:
+    def __init__(self, session: Session, *, clock: Callable[[], datetime]) -> None:
+        self._session = session
+        self._clock = clock
+
+    def find(self, *, company: str, message_id: str, content_hash: str) -> int | None:
+        """The row of a message already stored (the same Message-ID with the same content), if any."""
+        return self._session.execute(
+            sa.select(_m.c.id).where((_m.c.company == company) & (_m.c.message_id == message_id)
+                                     & (_m.c.content_hash == content_hash))
+        ).scalar_one_or_none()
+
+    def add(self, *, company: str, mailbox: str, folder: str, uid_validity: int, uid: int, message_id: str,
+            content_hash: str, subject: str, from_address: str, sent_at: datetime | None, status: str,
+            raw_path: str, problems: Sequence[str]) -> int:
+        return self._session.execute(
+            sa.insert(_m).values(
+                company=company, mailbox=mailbox, folder=folder, uid_validity=uid_validity, uid=uid,
+                message_id=message_id[:500], content_hash=content_hash, subject=subject, from_address=from_address[:320],
+                sent_at=sent_at, status=status, raw_path=raw_path, problems=list(problems), received_at=self._clock(),
+            ).returning(_m.c.id)
+        ).scalar_one()
+
+    def add_attachments(self, message_pk: int, rows: Iterable[dict[str, Any]]) -> None:
+        values = [{"message_pk": message_pk, "seq": seq, **row} for seq, row in enumerate(rows, start=1)]
+        if values:
+            self._session.execute(sa.insert(_a), values)
+
+    def add_match(self, message_pk: int, *, work_order_id: str, job_number: str, method: str, confidence: float,
+                  explanation: str, evidence: dict[str, Any]) -> None:
+        self._session.execute(sa.insert(_x).values(
+            message_pk=message_pk, work_order_id=work_order_id, job_number=job_number, method=method,
+            confidence=confidence, explanation=explanation, evidence=evidence, matched_at=self._clock()))
+
+    def thread_hits(self, *, company: str, message_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """Message-ID → (work order id, job number) for the matched messages among ``message_ids``."""
+        if not message_ids:
+            return {}
+        rows = self._session.execute(
+            sa.select(_m.c.message_id, _x.c.work_order_id, _x.c.job_number)
+            .join(_x, _x.c.message_pk == _m.c.id)
+            .where((_m.c.company == company) & _m.c.message_id.in_(list(message_ids)))
+        )
+        return {row.message_id: (row.work_order_id, row.job_number) for row in rows}
+
+    def evidence_for(self, work_order_id: str) -> list[dict[str, Any]]:
+        """The evidence of every message matched to this work order, in the order they were matched."""
+        return list(self._session.execute(
+            sa.select(_x.c.evidence).where(_x.c.work_order_id == work_order_id).order_by(_x.c.message_pk)
+        ).scalars())
+
+    def list(self, *, company: str | None = None, work_order_id: str | None = None,
+             statuses: Sequence[str] = ()) -> list[StoredMessage]:
+        query = sa.select(_m, _x.c.work_order_id, _x.c.job_number, _x.c.method, _x.c.confidence, _x.c.explanation).outerjoin(
+            _x, _x.c.message_pk == _m.c.id)
+        if company is not None:
+            query = query.where(_m.c.company == company)
+        if work_order_id is not None:
+            query = query.where(_x.c.work_order_id == work_order_id)
+        if statuses:
+            query = query.where(_m.c.status.in_(list(statuses)))
+        return [StoredMessage(pk=r.id, company=r.company, mailbox=r.mailbox, message_id=r.message_id,
+                              subject=r.subject, from_address=r.from_address, status=r.status, raw_path=r.raw_path,
+                              work_order_id=r.work_order_id, job_number=r.job_number or "", method=r.method or "", confidence=r.confidence or 0.0,
+                              explanation=r.explanation or "")
+                for r in self._session.execute(query.order_by(_m.c.id))]
+
+    def attachments(self, message_pk: int) -> list[dict[str, Any]]:
+        rows = self._session.execute(sa.select(_a).where(_a.c.message_pk == message_pk).order_by(_a.c.seq))
+        return [dict(row._mapping) for row in rows]
+
+    def record_poll(self, *, company: str, mailbox: str, outcome: str, detail: str = "", fetched: int = 0) -> None:
+        self._session.execute(sa.insert(_p).values(company=company, mailbox=mailbox, outcome=outcome,
+                                                   detail=detail, fetched=fetched, at=self._clock()))
+
+    def last_poll(self, *, company: str, mailbox: str, outcome: str | None = None) -> datetime | None:
+        query = sa.select(sa.func.max(_p.c.at)).where((_p.c.company == company) & (_p.c.mailbox == mailbox))
+        if outcome is not None:
+            query = query.where(_p.c.outcome == outcome)
+        value = self._session.execute(query).scalar_one_or_none()
+        return value
+
+    def first_poll(self, *, company: str, mailbox: str) -> datetime | None:
+        return self._session.execute(sa.select(sa.func.min(_p.c.at)).where(
+            (_p.c.company == company) & (_p.c.mailbox == mailbox))).scalar_one_or_none()
