@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -13,6 +14,7 @@ from urllib.parse import urlsplit
 import requests
 from quickbooks import QuickBooks
 from quickbooks import exceptions as qbx
+from quickbooks.batch import BatchManager
 from quickbooks.objects.base import EmailAddress
 from quickbooks.objects.customer import Customer
 from quickbooks.objects.invoice import Invoice
@@ -25,6 +27,7 @@ from connectors.errors import (AuthError, ConnectorError, FatalError, RejectedEr
 SYSTEM = "quickbooks"
 THROTTLE_WAIT = 60.0  # Intuit: "wait 60 seconds before retrying"; no Retry-After is sent
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+MAX_BATCH = 30  # QBO: at most 30 items per batch request (ledgers.md §1.1)
 T = TypeVar("T")
 
 
@@ -199,6 +202,31 @@ class QuickBooksLedger:
                            creating=True)
         return _ledger_invoice(saved)
 
+    def create_invoices(self, items: Sequence[tuple[Mapping[str, Any], str]]) -> list[LedgerInvoice | RejectedError]:
+        """Create up to ``MAX_BATCH`` invoices in one batch call; one result per item, in order: the invoice,
+        or the RejectedError for that item (its Fault's code and message, e.g. 6140 for a taken DocNumber).
+
+        The SDK's ``batch_create`` sends no requestid and random bIds, so this builds the request with the
+        SDK's BatchManager, numbers the bIds 0..n-1 and posts it with ``requestid`` derived from the items'
+        keys: a resent batch is replayed by QBO and its answer still matches. Whole-call failures raise as
+        ``create_invoice`` does.
+        """
+        if not 1 <= len(items) <= MAX_BATCH:
+            raise ValueError(f"a QBO batch holds 1-{MAX_BATCH} invoices")
+        invoices = [Invoice.from_json(dict(payload)) for payload, _ in items]
+        batch = BatchManager("create").list_to_batch_request(invoices)
+        for index, item in enumerate(batch.BatchItemRequest):
+            item.bId = str(index)
+        key = "co-batch-" + hashlib.sha256("|".join(key for _, key in items).encode()).hexdigest()[:40]
+        url = f"{self._qb.api_url}/company/{self.realm_id}/batch"
+        answer = self._call("create_invoices", lambda: self._qb.post(url, batch.to_json(), request_id=key),
+                            creating=True)
+        by_bid = {str(item.get("bId")): item for item in (answer or {}).get("BatchItemResponse", [])}
+        if sorted(by_bid) != sorted(str(index) for index in range(len(items))):
+            raise UncertainOutcomeError(f"QuickBooks answered bIds {sorted(by_bid)} for {len(items)} items: look "
+                                        "each one up", system=SYSTEM, operation="create_invoices")
+        return [_batch_result(by_bid[str(index)], secret=self._token) for index in range(len(items))]
+
     def find_invoices(self, doc_numbers: Sequence[str]) -> list[LedgerInvoice]:
         """Invoices whose DocNumber is exactly one of ``doc_numbers`` (queried 50 at a time)."""
         wanted = list(dict.fromkeys(d for d in doc_numbers if d))
@@ -219,6 +247,16 @@ class QuickBooksLedger:
             if len(page) < self.page_size:
                 return
             position += len(page)
+
+
+def _batch_result(item: Mapping[str, Any], *, secret: str) -> LedgerInvoice | RejectedError:
+    fault = item.get("Fault")
+    if fault:
+        error = (fault.get("Error") or [{}])[0]
+        message = str(error.get("Message") or "QuickBooks refused the invoice").replace(secret, "***")
+        return RejectedError(message, code=str(error.get("code") or ""), detail=str(error.get("Detail") or ""),
+                             system=SYSTEM, operation="create_invoices")
+    return _ledger_invoice(Invoice.from_json(item["Invoice"]))
 
 
 def _ledger_invoice(invoice: Invoice) -> LedgerInvoice:

@@ -7,6 +7,7 @@ Endpoints (python-quickbooks 0.9.12 talks to these unchanged; ``minorversion`` i
     POST /v3/company/{realm}/customer|item|invoice[?requestid=..][&include=allowduplicatedocnum]
          create without Id; update with Id + SyncToken (stale → 5010; ``sparse: true`` merges)
     GET  /v3/company/{realm}/customer|item|invoice|taxcode|account/{id}     unknown → 610
+    POST /v3/company/{realm}/batch[?requestid=..]   up to 30 create/update items, answered by bId (qbo_batch)
 
 Every API call needs ``Authorization: Bearer <token>``. Any non-empty token is accepted except one that
 starts with ``expired`` or ``invalid``; a missing or refused token gets Intuit's 401 body (§1.2).
@@ -29,9 +30,12 @@ Customers and invoices start empty; their ids count up from "1". A new invoice w
 
 Admin (no auth): ``GET /_sandbox/qbo/{realm}/stats`` → invoices, customers, requests served,
 duplicate_doc_numbers, invoice_total; ``POST /_sandbox/qbo/{realm}/faults`` with
-``{"kind": "throttle" | "server_error" | "slow", "count": 1, "seconds": 0}`` makes the realm's next
-``count`` API calls answer the XML 429 throttle body, a 500 SystemFault, or (slow) do the work and
-commit, then wait ``seconds`` before answering; ``GET /_sandbox/health``.
+``{"kind": "throttle" | "server_error" | "slow" | "reset" | "lost_response", "count": 1, "seconds": 0}``
+makes the realm's next ``count`` API calls answer the XML 429 throttle body, a 500 SystemFault, (slow)
+do the work and commit, then wait ``seconds`` before answering, (reset) drop the connection without
+doing anything, or (lost_response) do the work, commit it, and drop the connection instead of
+answering; ``POST /_sandbox/qbo/{realm}/chaos`` ``{"rate": 0.03, "kinds": [...], "seconds": 0.05}``
+fails each later call at random instead (sandbox.chaos); ``GET /_sandbox/health``.
 """
 
 from __future__ import annotations
@@ -44,13 +48,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from sandbox.broken_response import BrokenResponse
+from sandbox.qbo_batch import run_batch
 from sandbox.qbo_entities import WRITABLE, save_entity
 from sandbox.qbo_query import parse_query, run_query
 from sandbox.qbo_store import FAULT_KINDS, QboStore, RealmView
+from sandbox.rate_limits import RateLimits
 from sandbox.qbo_wire import QboFault, Reply, loads, not_found, ok, system_fault, throttled, unauthorized
 
 ENTITIES = {name.lower(): name for name in ("Customer", "Item", "Invoice", "TaxCode", "Account")}
 _REFUSED_TOKENS = ("expired", "invalid")
+_BROKEN = Reply(0, "", "application/json")
+"""Marker reply: answer with a BrokenResponse (the reset and lost_response faults)."""
 
 
 def _authorized(request: Request) -> bool:
@@ -70,8 +79,8 @@ def _unsupported(detail: str) -> QboFault:
 class QboApi:
     """The request handlers; each API call is one store transaction (see QboStore)."""
 
-    def __init__(self, store: QboStore) -> None:
-        self.store = store
+    def __init__(self, store: QboStore, limits: RateLimits) -> None:
+        self.store, self.limits = store, limits
 
     def _run(self, realm: str, request_id: str | None, work: Callable[[RealmView], Reply]) -> tuple[Reply, float]:
         with self.store.transaction() as db:
@@ -81,7 +90,9 @@ class QboApi:
                 return throttled(), 0.0
             if fault and fault.kind == "server_error":
                 return system_fault(), 0.0
-            delay = fault.seconds if fault else 0.0
+            if fault and fault.kind == "reset":
+                return _BROKEN, 0.0
+            delay = fault.seconds if fault and fault.kind == "slow" else 0.0
             stored = self.store.reply_for(db, realm, request_id) if request_id else None
             if stored:
                 return stored, delay
@@ -91,17 +102,27 @@ class QboApi:
                 reply = exc.reply()
             if request_id:
                 self.store.save_reply(db, realm, request_id, reply)
-            return reply, delay
+        if fault and fault.kind == "lost_response":
+            return _BROKEN, 0.0
+        return reply, delay
 
     async def _serve(self, request: Request, work: Callable[[RealmView], Reply], *,
-                     replayable: bool = False) -> Response:
+                     replayable: bool = False) -> Response | BrokenResponse:
         if not _authorized(request):
             return _response(unauthorized())
-        request_id = request.query_params.get("requestid") if replayable else None
-        reply, delay = await run_in_threadpool(self._run, request.path_params["realm"], request_id, work)
-        if delay:
-            await asyncio.sleep(delay)
-        return _response(reply)
+        realm = request.path_params["realm"]
+        if self.limits.acquire("qbo", realm) is not None:
+            return _response(throttled())
+        try:
+            request_id = request.query_params.get("requestid") if replayable else None
+            reply, delay = await run_in_threadpool(self._run, realm, request_id, work)
+            if reply is _BROKEN:
+                return BrokenResponse()
+            if delay:
+                await asyncio.sleep(delay)
+            return _response(reply)
+        finally:
+            self.limits.release("qbo", realm)
 
     async def query(self, request: Request) -> Response:
         if request.method == "GET":
@@ -137,6 +158,18 @@ class QboApi:
 
         return await self._serve(request, work, replayable=True)
 
+    async def batch(self, request: Request) -> Response | BrokenResponse:
+        raw = await request.body()
+
+        def work(view: RealmView) -> Reply:
+            try:
+                body = loads(raw)
+            except ValueError:
+                raise QboFault("2010", "Request has invalid or unsupported property", "The body is not JSON") from None
+            return run_batch(view, body)
+
+        return await self._serve(request, work, replayable=True)
+
     async def read(self, request: Request) -> Response:
         entity = ENTITIES.get(request.path_params["entity"].lower())
         ident = request.path_params["ident"]
@@ -166,18 +199,33 @@ class QboApi:
         return JSONResponse({"realm": request.path_params["realm"], "kind": kind, "count": count}, status_code=201)
 
 
+    async def set_chaos(self, request: Request) -> Response:
+        try:
+            spec = loads(await request.body())
+            rate, seconds = float(spec["rate"]), float(spec.get("seconds", 0))
+            kinds = tuple(spec.get("kinds") or FAULT_KINDS)
+            await run_in_threadpool(lambda: self.store.set_chaos(request.path_params["realm"], rate=rate, kinds=kinds,
+                                                                 seconds=seconds))
+        except (ValueError, KeyError, TypeError):
+            return JSONResponse({"error": f"expected {{'rate': 0..1, 'kinds': some of {FAULT_KINDS}, 'seconds': s}}"},
+                                status_code=400)
+        return JSONResponse({"rate": rate, "kinds": list(kinds)}, status_code=201)
+
+
 async def _health(request: Request) -> Response:
     return JSONResponse({"ok": True})
 
 
-def qbo_routes(store: QboStore) -> list[Route]:
+def qbo_routes(store: QboStore, limits: RateLimits | None = None) -> list[Route]:
     """The QBO API and admin routes over ``store``, for mounting beside other sandboxes in one app."""
-    api = QboApi(store)
+    api = QboApi(store, limits or RateLimits())
     return [
         Route("/v3/company/{realm}/query", api.query, methods=["GET", "POST"]),
+        Route("/v3/company/{realm}/batch", api.batch, methods=["POST"]),
         Route("/v3/company/{realm}/{entity}", api.write, methods=["POST"]),
         Route("/v3/company/{realm}/{entity}/{ident}", api.read, methods=["GET"]),
         Route("/_sandbox/qbo/{realm}/stats", api.stats, methods=["GET"]),
         Route("/_sandbox/qbo/{realm}/faults", api.add_fault, methods=["POST"]),
+        Route("/_sandbox/qbo/{realm}/chaos", api.set_chaos, methods=["POST"]),
         Route("/_sandbox/health", _health, methods=["GET"]),
     ]

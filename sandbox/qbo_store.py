@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from sandbox.chaos import CHAOS_SCHEMA, draw_chaos, set_chaos
 from sandbox.qbo_wire import Reply, dumps, loads, now_stamp
 
 _SCHEMA = """
@@ -45,7 +47,7 @@ SEED_ITEMS = [
 ]
 SEED_TAX_CODES = [("TAX", "TAX", "Taxable", True), ("NON", "NON", "Non-taxable", False)]
 
-FAULT_KINDS = ("throttle", "server_error", "slow")
+FAULT_KINDS = ("throttle", "server_error", "slow", "reset", "lost_response")
 _BUSY_TIMEOUT = 30.0
 
 
@@ -132,6 +134,7 @@ class QboStore:
 
     def __init__(self, state_dir: Path) -> None:
         state_dir.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
         self.path = state_dir / "qbo.sqlite3"
         deadline = time.monotonic() + _BUSY_TIMEOUT
         while True:  # switching to WAL takes an exclusive lock and does not wait for a busy one: retry
@@ -139,7 +142,7 @@ class QboStore:
             try:
                 if db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
                     db.execute("PRAGMA journal_mode=WAL")
-                db.executescript(_SCHEMA)
+                db.executescript(_SCHEMA + CHAOS_SCHEMA)
                 return
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) or time.monotonic() > deadline:
@@ -153,20 +156,25 @@ class QboStore:
         db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: commits survive a crash of the process
         return db
 
+    def _thread_connection(self) -> sqlite3.Connection:
+        """This thread's connection, kept open: closing the last connection checkpoints the WAL (an fsync,
+        ~7 ms a call), so a connection per call made every sandbox request slow."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = self._connect()
+        return db
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One ``BEGIN IMMEDIATE`` transaction: committed on success, rolled back on any exception."""
-        db = self._connect()
+        db = self._thread_connection()
+        db.execute("BEGIN IMMEDIATE")
         try:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
-        finally:
-            db.close()
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
 
     def open_realm(self, db: sqlite3.Connection, realm: str) -> RealmView:
         """Count one request for ``realm``, creating and seeding the realm on first use."""
@@ -184,9 +192,17 @@ class QboStore:
             "SELECT seq, kind, seconds FROM faults WHERE realm = ? AND remaining > 0 ORDER BY seq LIMIT 1", (realm,)
         ).fetchone()
         if not row:
-            return None
+            drawn = draw_chaos(db, "qbo", realm)
+            return InjectedFault(*drawn) if drawn else None
         db.execute("UPDATE faults SET remaining = remaining - 1 WHERE seq = ?", (row[0],))
         return InjectedFault(row[1], row[2])
+
+    def set_chaos(self, realm: str, *, rate: float, kinds: tuple[str, ...] = FAULT_KINDS, seconds: float = 0.0) -> None:
+        """Fail each later API call of ``realm`` with probability ``rate`` (see sandbox.chaos)."""
+        if set(kinds) - set(FAULT_KINDS):
+            raise ValueError(f"unknown fault kinds; expected some of {FAULT_KINDS}")
+        with self.transaction() as db:
+            set_chaos(db, "qbo", realm, rate=rate, kinds=tuple(kinds), seconds=seconds)
 
     def add_fault(self, realm: str, kind: str, *, count: int = 1, seconds: float = 0.0) -> None:
         """Make the next ``count`` API requests of ``realm`` fail this way (queued after earlier faults)."""

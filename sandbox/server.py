@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -12,21 +13,44 @@ from pathlib import Path
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from sandbox.qbo_app import qbo_routes
 from sandbox.qbo_store import QboStore
+from sandbox.rate_limits import RateLimits
+from sandbox.xero_app import xero_routes
+from sandbox.xero_store import XeroStore
 
 START_TIMEOUT = 10.0
 
 
-def create_app(state_dir: Path) -> Starlette:
-    """The sandbox app: every ledger imitation over state kept in ``state_dir`` (created if missing)."""
-    return Starlette(routes=qbo_routes(QboStore(Path(state_dir))))
+def create_app(state_dir: Path, *, limits: RateLimits | None = None) -> Starlette:
+    """The sandbox app: every ledger imitation over state kept in ``state_dir`` (created if missing).
+
+    ``limits`` (shared by both ledgers) is off unless enabled; ``POST /_sandbox/limits`` with
+    ``{"enabled": true, "time_scale": 60}`` switches it at run time (see sandbox.rate_limits).
+    """
+    limits = limits or RateLimits()
+
+    async def configure_limits(request: Request) -> Response:
+        try:
+            spec = json.loads(await request.body())
+            limits.configure(enabled=bool(spec["enabled"]), time_scale=float(spec.get("time_scale", 1)))
+        except (ValueError, KeyError, TypeError):
+            return JSONResponse({"error": "expected {'enabled': true|false, 'time_scale': x > 0}"}, status_code=400)
+        return JSONResponse({"enabled": limits.enabled, "time_scale": limits.time_scale})
+
+    routes = qbo_routes(QboStore(Path(state_dir)), limits) + xero_routes(XeroStore(Path(state_dir)), limits)
+    return Starlette(routes=routes + [Route("/_sandbox/limits", configure_limits, methods=["POST"])])
 
 
-def serve_sandbox(*, host: str = "127.0.0.1", port: int, state_dir: Path) -> None:
-    """Serve the sandbox until interrupted (Ctrl-C). The QBO API root is ``http://{host}:{port}/v3``."""
-    uvicorn.run(create_app(state_dir), host=host, port=port, log_level="warning", lifespan="off")
+def serve_sandbox(*, host: str = "127.0.0.1", port: int, state_dir: Path, rate_limits: bool = False,
+                  time_scale: float = 1.0) -> None:
+    """Serve the sandbox until interrupted (Ctrl-C): QBO under ``http://{host}:{port}/v3``, Xero under ``/api.xro/2.0``."""
+    limits = RateLimits(enabled=rate_limits, time_scale=time_scale)
+    uvicorn.run(create_app(state_dir, limits=limits), host=host, port=port, log_level="warning", lifespan="off")
 
 
 def _answers(url: str) -> bool:

@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
 
 from closeout.config import CompanyConfig
 from closeout.steps.counts import StepCounts
 from closeout.wiring import App
-from connectors.errors import FatalError, RejectedError, RetriableError
+from connectors.errors import FatalError, RejectedError, RetriableError, UncertainOutcomeError
 from exceptions_queue.service import CaseQueue
 from mappings.qbo_invoice import to_qbo_invoice
+from mappings.xero_invoice import to_xero_invoice
 from workorders.anomalies import Anomaly, AnomalyCode
 from workorders.push import PushRecord, PushStatus
 
 DUPLICATE_DOC_NUMBER = "6140"
+DUPLICATE_CODES = {DUPLICATE_DOC_NUMBER, "duplicate_invoice_number"}
+"""QBO's 6140 and XeroLedger's code for "Invoice # must be unique.": an earlier attempt may have landed."""
+DUPLICATE_NAME_CODES = {"6240", "duplicate_name"}
+"""QBO's 6240 and XeroLedger's code for a taken customer name: another worker may just have created it."""
+STALE_AFTER = timedelta(minutes=10)
+"""A record ``pushing`` for longer than this lost its worker (one create takes seconds, a timeout 30 s)."""
+MAX_THROTTLE_WAIT = 120.0
+"""The longest a push waits in-process when the ledger says "too many requests"; a longer ask re-raises."""
+THROTTLE_RETRIES = 3
 
 
 @dataclass(frozen=True)
@@ -25,13 +39,25 @@ class PushOutcome:
     found_on_lookup: bool = False
 
 
-def push_batch(app: App, company: CompanyConfig, *, limit: int = 30) -> StepCounts:
-    """Claim up to ``limit`` drafts of one company and push them; a retriable failure re-raises after saving state."""
+def push_batch(app: App, company: CompanyConfig, *, limit: int = 30, stale_after: timedelta = STALE_AFTER,
+               sleep: Callable[[float], None] = time.sleep) -> StepCounts:
+    """Claim up to ``limit`` drafts of one company and push them; a retriable failure re-raises after saving state.
+
+    First, records a dead worker left in ``pushing`` for over ``stale_after`` become ``uncertain``, so they
+    are claimed again and looked up in the ledger before anything is resent. A throttled call (429) waits
+    the ledger's Retry-After with ``sleep`` and is sent again (see ThrottledLedger).
+    """
     counts = StepCounts()
     with app.store.unit_of_work() as uow:
+        uow.push_records.release_stale(stale_after, ledger=company.ledger.kind)
         records = uow.push_records.claim(ledger=company.ledger.kind, company=company.id, limit=limit)
         uow.commit()
-    pusher = _Pusher(app, company)
+    pusher = _Pusher(app, company, sleep=sleep)
+    if len(records) > 1 and hasattr(pusher.ledger.ledger, "create_invoices"):
+        from closeout.steps.push_together import push_together  # it builds on this module
+
+        push_together(app, pusher, records, counts)
+        return counts
     for index, record in enumerate(records):
         try:
             outcome = pusher.push(record)
@@ -45,15 +71,53 @@ def push_batch(app: App, company: CompanyConfig, *, limit: int = 30) -> StepCoun
     return counts
 
 
+class ThrottledLedger:
+    """A ledger whose calls, when refused with a wait (429, ``RetriableError.retry_after``), wait and go again.
+
+    A 429 means the ledger did not process the request, so even a create is safe to resend (and its
+    idempotency key would catch a double anyway). An UncertainOutcomeError is never retried here: it is
+    looked up first by the push step. Waits over ``max_wait`` and the ``retries + 1``-th refusal re-raise,
+    leaving the retry to the flow. ``waited`` sums the seconds slept.
+    """
+
+    def __init__(self, ledger: Any, *, sleep: Callable[[float], None] = time.sleep,
+                 max_wait: float = MAX_THROTTLE_WAIT, retries: int = THROTTLE_RETRIES) -> None:
+        self.ledger, self._sleep, self._max_wait, self._retries = ledger, sleep, max_wait, retries
+        self.waited = 0.0
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self.ledger, name)
+        if not callable(attribute):
+            return attribute
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            for attempt in range(self._retries + 1):
+                try:
+                    return attribute(*args, **kwargs)
+                except UncertainOutcomeError:
+                    raise
+                except RetriableError as exc:
+                    wait = exc.retry_after
+                    if wait is None or wait > self._max_wait or attempt == self._retries:
+                        raise
+                    self.waited += wait
+                    self._sleep(wait)
+            raise AssertionError("unreachable")
+
+        return call
+
+
 class _Pusher:
-    def __init__(self, app: App, company: CompanyConfig) -> None:
-        self.ledger = app.ledger_for(company)
+    """Pushes one record at a time (the pipeline's ``push_batch`` and a replay's ``push_keys`` share it)."""
+
+    def __init__(self, app: App, company: CompanyConfig, *, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.ledger = ThrottledLedger(app.ledger_for(company), sleep=sleep)
         self.company = company
         self.sent = False
         self._customers: dict[str, str | Anomaly] = {}
 
-    def push(self, record: PushRecord) -> PushOutcome:
-        self.sent = False
+    def prepare(self, record: PushRecord) -> PushOutcome | dict[str, Any]:
+        """The ledger payload to send, or the outcome without sending (found by look-up, or a customer case)."""
         if record.attempts > 1:
             found = self._look_up(record)
             if found is not None:
@@ -61,17 +125,28 @@ class _Pusher:
         customer = self._customer_ref(record)
         if isinstance(customer, Anomaly):
             return PushOutcome(status=PushStatus.rejected, error=customer.summary, anomaly=customer)
-        payload = to_qbo_invoice(record.draft, customer_ref=customer)
+        return invoice_payload(self.company, record, customer)
+
+    def push(self, record: PushRecord) -> PushOutcome:
+        """Look up (if an earlier attempt may have landed), resolve the customer, create: one record's push."""
+        self.sent = False
+        payload = self.prepare(record)
+        if isinstance(payload, PushOutcome):
+            return payload
         try:
             self.sent = True
             invoice = self.ledger.create_invoice(payload, idempotency_key=record.idempotency_key)
         except RejectedError as exc:
-            if exc.code == DUPLICATE_DOC_NUMBER:
-                found = self._look_up(record)
-                if found is not None:
-                    return found
-            return PushOutcome(status=PushStatus.rejected, error=exc.message, anomaly=_rejected(record, exc))
+            return self.refused(record, exc)
         return PushOutcome(status=PushStatus.pushed, ledger_id=invoice.ledger_id)
+
+    def refused(self, record: PushRecord, exc: RejectedError) -> PushOutcome:
+        """The ledger refused the invoice: its doc number may be taken by our own earlier attempt, else a case."""
+        if exc.code in DUPLICATE_CODES:
+            found = self._look_up(record)
+            if found is not None:
+                return found
+        return PushOutcome(status=PushStatus.rejected, error=exc.message, anomaly=_rejected(record, exc))
 
     def _look_up(self, record: PushRecord) -> PushOutcome | None:
         """An earlier attempt may have landed: find it by doc number before sending anything again."""
@@ -100,9 +175,27 @@ class _Pusher:
             return _customer_anomaly(record, AnomalyCode.ambiguous_customer, found,
                                      f"{len(found)} customers in the ledger match {draft.customer_name!r}")
         if self.company.ledger.create_customers:
-            return self.ledger.create_customer(name=draft.customer_name, email=draft.customer_email)
+            try:
+                return self.ledger.create_customer(name=draft.customer_name, email=draft.customer_email)
+            except RejectedError as exc:
+                if exc.code not in DUPLICATE_NAME_CODES:
+                    return _rejected(record, exc)  # the ledger refused the customer: a case with its message
+            # another worker created this customer a moment ago: use it if it is the only match
+            found = self.ledger.find_customers(name=draft.customer_name, email=draft.customer_email)
+            if len(found) == 1:
+                return found[0]
+            return _customer_anomaly(record, AnomalyCode.ambiguous_customer, found,
+                                     f"{len(found)} customers in the ledger match {draft.customer_name!r}")
         return _customer_anomaly(record, AnomalyCode.unknown_customer, [],
                                  f"the ledger has no customer {draft.customer_name!r} and may not create one")
+
+
+def invoice_payload(company: CompanyConfig, record: PushRecord, customer: str) -> dict[str, Any]:
+    """The ledger's own invoice body for ``record``: QBO's Invoice JSON or Xero's ACCREC invoice."""
+    if company.ledger.kind == "xero":
+        return to_xero_invoice(record.draft, contact_id=customer, line_amount_types=company.ledger.line_amount_types,
+                               status=company.ledger.invoice_status)
+    return to_qbo_invoice(record.draft, customer_ref=customer)
 
 
 def _save(app: App, record: PushRecord, outcome: PushOutcome, counts: StepCounts) -> None:

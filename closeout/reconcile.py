@@ -1,0 +1,125 @@
+"""Reconciliation: what the push records say was invoiced against what each ledger actually holds.
+
+Findings (``Finding.kind``):
+
+    missing_in_ledger      a pushed record's ledger id is not among the ledger's invoices (deleted there)
+    voided_in_ledger       the ledger's invoice is VOIDED or DELETED (Xero reports the status)
+    amount_mismatch        the ledger's amount before tax differs from the pushed draft's total
+    customer_mismatch      the draft named a mapped customer and the ledger's invoice bills another one
+    duplicate_doc_number   two live ledger invoices carry one doc number
+
+Each finding opens (or finds open) a ``reconciliation_mismatch`` case, so running it twice adds nothing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from closeout.wiring import App
+from exceptions_queue.service import CaseQueue
+from workorders.anomalies import Anomaly, AnomalyCode
+from workorders.push import PushRecord, PushStatus
+
+GONE = {"VOIDED", "DELETED"}
+
+
+@dataclass(frozen=True)
+class Finding:
+    company: str
+    kind: str
+    doc_number: str
+    ledger_id: str = ""
+    expected: str = ""
+    found: str = ""
+    work_order_id: str | None = None
+    work_order_version: int | None = None
+
+    def anomaly(self, ledger: str) -> Anomaly:
+        subject = f"reconcile:{self.company}:{self.kind}:{self.doc_number}:{self.ledger_id}"
+        return Anomaly(
+            code=AnomalyCode.reconciliation_mismatch, subject=subject, company=self.company,
+            summary=f"{ledger} invoice {self.doc_number}: {self.kind.replace('_', ' ')}"
+                    + (f" (expected {self.expected}, found {self.found})" if self.expected or self.found else ""),
+            evidence={**asdict(self), "ledger": ledger}, work_order_id=self.work_order_id,
+            work_order_version=self.work_order_version,
+            suggested_actions=("check_in_ledger", "replay", "ignore"),
+        )
+
+
+@dataclass
+class ReconcileReport:
+    companies: list[str] = field(default_factory=list)
+    records_checked: int = 0
+    ledger_invoices: int = 0
+    findings: list[Finding] = field(default_factory=list)
+    cases_opened: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per finding: the table artifact's and the CLI's shape."""
+        return [{"company": f.company, "finding": f.kind, "doc number": f.doc_number, "ledger id": f.ledger_id,
+                 "expected": f.expected, "found": f.found, "work order": f.work_order_id or ""}
+                for f in self.findings]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"companies": self.companies, "records_checked": self.records_checked,
+                "ledger_invoices": self.ledger_invoices, "cases_opened": self.cases_opened, "ok": self.ok,
+                "findings": [asdict(f) for f in self.findings]}
+
+
+def compare(company: str, records: list[PushRecord], invoices: list[Any]) -> list[Finding]:
+    """Pure comparison of one company's pushed records with its ledger invoices (``LedgerInvoice``-shaped)."""
+    findings: list[Finding] = []
+    by_id = {invoice.ledger_id: invoice for invoice in invoices}
+    for record in records:
+        base = dict(company=company, doc_number=record.doc_number, ledger_id=record.ledger_id or "",
+                    work_order_id=record.work_order_id, work_order_version=record.work_order_version)
+        invoice = by_id.get(record.ledger_id or "")
+        if invoice is None:
+            findings.append(Finding(kind="missing_in_ledger", **base))
+            continue
+        status = str(getattr(invoice, "status", "") or "")
+        if status in GONE:
+            findings.append(Finding(kind="voided_in_ledger", found=status, **base))
+            continue
+        if invoice.total != record.amount:
+            findings.append(Finding(kind="amount_mismatch", expected=str(record.amount), found=str(invoice.total),
+                                    **base))
+        mapped = record.draft.customer_ref
+        if mapped and invoice.customer_ref != mapped:
+            findings.append(Finding(kind="customer_mismatch", expected=mapped, found=invoice.customer_ref, **base))
+    live: dict[str, list[Any]] = defaultdict(list)
+    for invoice in invoices:
+        if invoice.doc_number and str(getattr(invoice, "status", "") or "") not in GONE:
+            live[invoice.doc_number].append(invoice)
+    for doc_number, same in sorted(live.items()):
+        if len(same) > 1:
+            ids = ", ".join(sorted(invoice.ledger_id for invoice in same))
+            findings.append(Finding(company=company, kind="duplicate_doc_number", doc_number=doc_number,
+                                    ledger_id=ids, expected="1", found=str(len(same))))
+    return findings
+
+
+def reconcile(app: App, *, company_id: str | None = None) -> ReconcileReport:
+    """Compare every (or one) company's pushed records with its ledger; open a case per finding."""
+    report = ReconcileReport()
+    companies = [app.config.company(company_id)] if company_id else list(app.companies())
+    for company in companies:
+        with app.store.unit_of_work() as uow:
+            records = [r for r in uow.push_records.all(status=PushStatus.pushed) if r.company == company.id]
+        invoices = list(app.ledger_for(company).list_invoices())
+        findings = compare(company.id, records, invoices)
+        with app.store.unit_of_work() as uow:
+            queue = CaseQueue(uow.cases)
+            report.cases_opened += sum(queue.open_case(f.anomaly(company.ledger.kind))[1] for f in findings)
+            uow.commit()
+        report.companies.append(company.id)
+        report.records_checked += len(records)
+        report.ledger_invoices += len(invoices)
+        report.findings += findings
+    return report

@@ -1,0 +1,59 @@
+"""Push many drafts in one ledger request (QBO batch of 30, Xero up to 50 a PUT), each item with its own outcome.
+
+The same exactly-once steps as one-by-one: every record is looked up first when an earlier attempt may
+have landed, customers are resolved before anything is sent, and a request whose answer is lost leaves
+all its records ``uncertain`` (each is looked up by doc number before it is ever sent again).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from closeout.steps.counts import StepCounts
+from closeout.steps.push import PushOutcome, _Pusher, _save
+from closeout.wiring import App
+from connectors.errors import ConnectorError, RejectedError
+from workorders.push import PushRecord, PushStatus
+
+BATCH_SIZES = {"quickbooks": 30, "xero": 50}
+
+
+def push_together(app: App, pusher: _Pusher, records: Sequence[PushRecord], counts: StepCounts) -> None:
+    """Prepare every record, then send the payloads in ledger-sized requests; re-raise a request's failure
+    after saving every record's state (sent ones ``uncertain``, unsent ones ``ready``)."""
+    prepared: list[tuple[PushRecord, dict]] = []
+    for index, record in enumerate(records):
+        try:
+            payload = pusher.prepare(record)
+        except ConnectorError as exc:
+            _release(app, [record, *(r for r, _ in prepared), *records[index + 1:]], str(exc), counts)
+            raise
+        if isinstance(payload, PushOutcome):
+            _save(app, record, payload, counts)
+        else:
+            prepared.append((record, payload))
+    size = BATCH_SIZES.get(pusher.company.ledger.kind, 50)
+    chunks = [prepared[start:start + size] for start in range(0, len(prepared), size)]
+    for number, chunk in enumerate(chunks):
+        try:
+            results = pusher.ledger.create_invoices([(payload, record.idempotency_key) for record, payload in chunk])
+        except ConnectorError as exc:
+            for record, _ in chunk:
+                _save(app, record, PushOutcome(status=PushStatus.uncertain, error=str(exc)), counts)
+            _release(app, [record for later in chunks[number + 1:] for record, _ in later], str(exc), counts)
+            raise
+        for position, ((record, _), result) in enumerate(zip(chunk, results, strict=True)):
+            try:
+                outcome = (pusher.refused(record, result) if isinstance(result, RejectedError)
+                           else PushOutcome(status=PushStatus.pushed, ledger_id=result.ledger_id))
+            except ConnectorError as exc:  # the look-up after a duplicate number failed: it may be ours
+                for rest, _ in chunk[position:]:
+                    _save(app, rest, PushOutcome(status=PushStatus.uncertain, error=str(exc)), counts)
+                _release(app, [record for later in chunks[number + 1:] for record, _ in later], str(exc), counts)
+                raise
+            _save(app, record, outcome, counts)
+
+
+def _release(app: App, records: Sequence[PushRecord], error: str, counts: StepCounts) -> None:
+    for record in records:
+        _save(app, record, PushOutcome(status=PushStatus.ready, error=f"released: {error}"), counts)

@@ -1,0 +1,288 @@
+"""Xero ledger on the xero-python SDK (15.2.0); every SDK and urllib3 error is typed in ``_translate``."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlsplit
+
+import urllib3
+from xero_python.accounting import AccountingApi
+from xero_python.accounting.models import (Contact, Contacts, CurrencyCode, Invoice, Invoices, LineAmountTypes,
+                                           LineItem)
+from xero_python.api_client import ApiClient, Configuration
+from xero_python.api_client.oauth2 import OAuth2Token
+from xero_python.exceptions import (AccountingBadRequestException, ApiException, ApiSSLException,
+                                    HTTPStatusException, RateLimitException)
+
+from connectors.errors import (AuthError, ConnectorError, FatalError, RejectedError, RetriableError,
+                               UncertainOutcomeError)
+
+SYSTEM = "xero"
+DEFAULT_RETRY_AFTER = 60.0  # Xero's minute limit, when a 429 comes without Retry-After
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+LOOKUP_CHUNK = 25
+DUPLICATE_INVOICE_NUMBER = "duplicate_invoice_number"
+MAX_BATCH = 50  # Xero: "we recommend you … batch elements in bundles of up to 50" (no hard cap; ledgers.md §2.1)
+_CONFIGURATION_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class LedgerInvoice:
+    """``total`` is Xero's SubTotal: the invoice before tax, which is what a draft's total means."""
+
+    ledger_id: str
+    doc_number: str
+    total: Decimal
+    customer_ref: str
+    status: str = ""
+
+
+def _scrub(text: Any, secret: str) -> str:
+    text = str(text or "")
+    return (text.replace(secret, "***") if secret else text)[:1000]
+
+
+def _error_message(exc: AccountingBadRequestException) -> tuple[str, str]:
+    data = exc.error_data
+    message = str(getattr(data, "message", None) or "Xero refused the request")
+    details = []
+    for element in getattr(data, "elements", None) or []:
+        details += [str(v.message) for v in (getattr(element, "validation_errors", None) or [])]
+    return (details[0] if details else message), "; ".join(details)
+
+
+def _translate(exc: Exception, *, operation: str, creating: bool = False, secret: str = "") -> ConnectorError:
+    """The one place SDK and urllib3 errors become ours; ``creating`` marks an invoice create, where an
+    unanswered or 5xx request may still have taken effect (UncertainOutcomeError)."""
+    where = {"system": SYSTEM, "operation": operation}
+    unanswered = UncertainOutcomeError if creating else RetriableError
+    if isinstance(exc, ConnectorError):
+        return exc
+    if isinstance(exc, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError)):
+        return RetriableError(f"cannot connect: {_scrub(exc, secret)}", **where)
+    if isinstance(exc, (ApiSSLException, urllib3.exceptions.SSLError)):
+        return FatalError(f"TLS failure: {_scrub(exc, secret)}", **where)
+    if isinstance(exc, (urllib3.exceptions.ReadTimeoutError, urllib3.exceptions.ProtocolError,
+                        urllib3.exceptions.TimeoutError)):
+        return unanswered(f"no answer ({type(exc).__name__}): {_scrub(exc, secret)}", **where)
+    if isinstance(exc, RateLimitException):
+        wait = exc.headers.get("Retry-After") if exc.headers else None
+        problem = exc.headers.get("X-Rate-Limit-Problem", "") if exc.headers else ""
+        return RetriableError(f"Xero rate limit reached ({problem or 'unknown'})", code=f"rate_limit_{problem}".rstrip("_"),
+                              retry_after=float(wait) if wait else DEFAULT_RETRY_AFTER, **where)
+    if isinstance(exc, AccountingBadRequestException):
+        message, detail = _error_message(exc)
+        return RejectedError(_scrub(message, secret), code="validation_error", detail=_scrub(detail, secret), **where)
+    if isinstance(exc, HTTPStatusException):
+        body = _scrub(exc.body.decode("utf-8", "replace") if isinstance(exc.body, bytes) else exc.body, secret)
+        if exc.status in (401, 403):
+            return AuthError(f"Xero refused the credentials ({exc.status})", code=str(exc.status), detail=body, **where)
+        if exc.status >= 500:
+            return unanswered(f"Xero server error ({exc.status})", code=str(exc.status), detail=body, **where)
+        return FatalError(f"unexpected answer ({exc.status})", code=str(exc.status), detail=body, **where)
+    if isinstance(exc, ApiException):
+        return FatalError(f"request failed: {_scrub(exc, secret)}", **where)
+    if isinstance(exc, urllib3.exceptions.HTTPError):
+        return unanswered(f"no answer ({type(exc).__name__}): {_scrub(exc, secret)}", **where)
+    kind = UncertainOutcomeError if creating else FatalError
+    return kind(f"unexpected {type(exc).__name__}: {_scrub(exc, secret)}", **where)
+
+
+def _where_equals(field: str, values: Sequence[str]) -> str:
+    def quoted(value: str) -> str:
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    return " OR ".join(f"{field}=={quoted(value)}" for value in values)
+
+
+def _ledger_invoice(invoice: Invoice) -> LedgerInvoice:
+    return LedgerInvoice(
+        ledger_id=str(invoice.invoice_id), doc_number=invoice.invoice_number or "",
+        total=Decimal(str(invoice.sub_total if invoice.sub_total is not None else 0)).quantize(Decimal("0.01")),
+        customer_ref=str(invoice.contact.contact_id) if invoice.contact else "",
+        status=str(getattr(invoice.status, "value", invoice.status) or ""),
+    )
+
+
+def _sdk_invoice(payload: Mapping[str, Any]) -> Invoice:
+    """The SDK model for a ``mappings.xero_invoice`` payload (SDK models validate enums client-side)."""
+    lines = [LineItem(description=line.get("Description"), quantity=line.get("Quantity"),
+                      unit_amount=line.get("UnitAmount"), item_code=line.get("ItemCode"),
+                      account_code=line.get("AccountCode"), tax_type=line.get("TaxType"),
+                      line_amount=line.get("LineAmount"))
+             for line in payload.get("LineItems", [])]
+    return Invoice(type=payload.get("Type", "ACCREC"), contact=Contact(contact_id=payload["Contact"]["ContactID"]),
+                   invoice_number=payload.get("InvoiceNumber"), reference=payload.get("Reference"),
+                   date=payload.get("Date"), due_date=payload.get("DueDate"), status=payload.get("Status"),
+                   line_amount_types=LineAmountTypes(payload.get("LineAmountTypes", "Exclusive")),
+                   currency_code=CurrencyCode(payload["CurrencyCode"]) if payload.get("CurrencyCode") else None,
+                   line_items=lines)
+
+
+class XeroLedger:
+    """One Xero organisation (tenant) through xero-python; satisfies ``workorders.ports.Ledger``.
+
+    ``base_url`` is the API root, ``https://api.xero.com/api.xro/2.0`` or ``http://127.0.0.1:PORT/api.xro/2.0``
+    for the sandbox. Every method raises only ``connectors.errors`` types. urllib3's own retries are off:
+    a resend is decided by the push step, after a lookup, never silently by the transport.
+    """
+
+    name = "xero"
+
+    def __init__(self, *, base_url: str, tenant_id: str, access_token: str, timeout: float = 30.0,
+                 page_size: int = 100) -> None:
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ValueError(f"base_url must be an http(s) URL, got {base_url!r}")
+        if parts.scheme == "http" and parts.hostname not in LOOPBACK:
+            raise ValueError("http:// is only allowed for a loopback sandbox; use https://")
+        if not tenant_id or not access_token:
+            raise ValueError("tenant_id and access_token are required")
+        if not 1 <= page_size <= 1000:
+            raise ValueError("page_size must be 1..1000 (Xero's pageSize limit)")
+        self.tenant_id, self.page_size, self.base_url = tenant_id, page_size, base_url.rstrip("/")
+        self._token = access_token
+        self._timeout = (timeout, timeout)
+        # no expires_at: the SDK never tries to refresh this token itself (ledgers.md §3.2)
+        token = {"access_token": access_token, "token_type": "Bearer", "expires_in": 1800,
+                 "scope": ["accounting.transactions", "accounting.contacts", "accounting.settings"]}
+        with _CONFIGURATION_LOCK:  # Configuration is a metaclass singleton: reset it around our construction
+            Configuration.set_default(None)
+            configuration = Configuration(oauth2_token=OAuth2Token(client_id="closeout", client_secret="unused"))
+            Configuration.set_default(None)
+        client = ApiClient(configuration, oauth2_token_getter=lambda: token, oauth2_token_saver=lambda _: None)
+        client.rest_client.pool_manager = urllib3.PoolManager(num_pools=4, maxsize=4, retries=False)
+        self._api = AccountingApi(client, base_url=self.base_url)
+
+    def __repr__(self) -> str:
+        return f"XeroLedger(tenant_id={self.tenant_id!r}, base_url={self.base_url!r})"
+
+    def close(self) -> None:
+        self._api.api_client.rest_client.pool_manager.clear()
+
+    def _call(self, operation: str, method: str, *args: Any, creating: bool = False, **kwargs: Any) -> Any:
+        try:
+            return getattr(self._api, method)(self.tenant_id, *args, _request_timeout=self._timeout, **kwargs)
+        except Exception as exc:
+            raise _translate(exc, operation=operation, creating=creating, secret=self._token) from exc
+
+    def find_customers(self, *, name: str, email: str | None) -> list[str]:
+        """ContactIDs of active contacts whose EmailAddress is ``email`` (any case), else whose Name is ``name``."""
+        if email:
+            found = self._call("find_customers", "get_contacts", where=_where_equals("EmailAddress", [email]))
+            ids = [str(c.contact_id) for c in found.contacts or []
+                   if (c.email_address or "").casefold() == email.casefold() and _active(c)]
+            if ids:
+                return ids
+        found = self._call("find_customers", "get_contacts", where=_where_equals("Name", [name]))
+        return [str(c.contact_id) for c in found.contacts or [] if c.name == name and _active(c)]
+
+    def create_customer(self, *, name: str, email: str | None) -> str:
+        """Create a contact named ``name``; a taken name → RejectedError code ``duplicate_name``."""
+        contact = Contact(name=name, email_address=email) if email else Contact(name=name)
+        saved = self._call("create_customer", "create_contacts", Contacts(contacts=[contact]), summarize_errors=False)
+        created = saved.contacts[0]
+        if created.has_validation_errors or created.validation_errors:
+            messages = [str(v.message) for v in created.validation_errors or []]
+            code = "duplicate_name" if any("already assigned" in m for m in messages) else "validation_error"
+            raise RejectedError(messages[0] if messages else "Xero refused the contact", code=code,
+                                detail="; ".join(messages), system=SYSTEM, operation="create_customer")
+        return str(created.contact_id)
+
+    def create_invoice(self, payload: Mapping[str, Any], *, idempotency_key: str) -> LedgerInvoice:
+        """Create the invoice ``payload`` (mappings.xero_invoice) with ``Idempotency-Key: idempotency_key``.
+
+        Xero replays the first answer to a repeated key for 6 minutes only, so an UncertainOutcomeError
+        (timeout, dropped connection, 5xx) is resolved with ``find_invoices`` before any resend. A refused
+        invoice → RejectedError with Xero's message; code ``duplicate_invoice_number`` when the number is taken.
+        """
+        if not idempotency_key or len(idempotency_key) > 128:
+            raise ValueError("Xero Idempotency-Key must be 1-128 characters")
+        if payload.get("InvoiceID"):
+            raise ValueError("create_invoice creates; the payload must not carry an InvoiceID")
+        try:
+            invoice = _sdk_invoice(payload)
+        except (KeyError, ValueError) as exc:
+            raise ValueError(f"not a Xero invoice payload: {exc}") from exc
+        saved = self._call("create_invoice", "create_invoices", Invoices(invoices=[invoice]), summarize_errors=False,
+                           idempotency_key=idempotency_key, creating=True)
+        result = _created_or_refused(saved.invoices[0])
+        if isinstance(result, RejectedError):
+            raise result
+        return result
+
+    def create_invoices(self, items: Sequence[tuple[Mapping[str, Any], str]]) -> list[LedgerInvoice | RejectedError]:
+        """Create up to ``MAX_BATCH`` invoices in one PUT; one result per item, in order: the invoice, or the
+        RejectedError for that element (code ``duplicate_invoice_number`` when its number is taken).
+
+        The request's Idempotency-Key is derived from the items' keys, so resending the same batch replays.
+        A whole-request failure raises as ``create_invoice`` does (UncertainOutcomeError when it may have
+        landed: look every item up before resending any).
+        """
+        if not 1 <= len(items) <= MAX_BATCH:
+            raise ValueError(f"a Xero batch holds 1-{MAX_BATCH} invoices")
+        try:
+            invoices = [_sdk_invoice(payload) for payload, _ in items]
+        except (KeyError, ValueError) as exc:
+            raise ValueError(f"not a Xero invoice payload: {exc}") from exc
+        key = "co-batch-" + hashlib.sha256("|".join(key for _, key in items).encode()).hexdigest()[:48]
+        saved = self._call("create_invoices", "create_invoices", Invoices(invoices=invoices), summarize_errors=False,
+                           idempotency_key=key, creating=True)
+        answered = saved.invoices or []
+        numbers = [payload.get("InvoiceNumber") for payload, _ in items]
+        if [created.invoice_number for created in answered] != numbers:
+            raise UncertainOutcomeError(f"Xero answered {len(answered)} elements for {len(items)} sent, or out of "
+                                        "order: look each one up", system=SYSTEM, operation="create_invoices")
+        return [_created_or_refused(created) for created in answered]
+
+    def find_invoices(self, doc_numbers: Sequence[str]) -> list[LedgerInvoice]:
+        """Sales invoices (not deleted) whose InvoiceNumber is exactly one of ``doc_numbers``, 25 per ``where`` query.
+
+        ``where`` rather than ``InvoiceNumbers=``: that parameter is comma-separated, and a number may hold a comma.
+        """
+        wanted = list(dict.fromkeys(d for d in doc_numbers if d))
+        found: list[LedgerInvoice] = []
+        for start in range(0, len(wanted), LOOKUP_CHUNK):
+            chunk = wanted[start:start + LOOKUP_CHUNK]
+            page = self._call("find_invoices", "get_invoices", where=_where_equals("InvoiceNumber", chunk))
+            found += [_ledger_invoice(inv) for inv in page.invoices or []
+                      if inv.invoice_number in chunk and _is_sale(inv) and _status(inv) != "DELETED"]
+        return found
+
+    def list_invoices(self) -> Iterator[LedgerInvoice]:
+        """Every sales invoice of the organisation, ``page_size`` per page."""
+        page = 1
+        while True:
+            answer = self._call("list_invoices", "get_invoices", where='Type=="ACCREC"', page=page,
+                                page_size=self.page_size)
+            invoices = answer.invoices or []
+            yield from (_ledger_invoice(inv) for inv in invoices)
+            if len(invoices) < self.page_size:
+                return
+            page += 1
+
+
+def _created_or_refused(created: Invoice) -> LedgerInvoice | RejectedError:
+    if created.has_errors or created.validation_errors:
+        messages = [str(v.message) for v in created.validation_errors or []]
+        code = DUPLICATE_INVOICE_NUMBER if any("must be unique" in m for m in messages) else "validation_error"
+        return RejectedError(messages[0] if messages else "Xero refused the invoice", code=code,
+                             detail="; ".join(messages), system=SYSTEM, operation="create_invoice")
+    return _ledger_invoice(created)
+
+
+def _status(invoice: Invoice) -> str:
+    return str(getattr(invoice.status, "value", invoice.status) or "")
+
+
+def _is_sale(invoice: Invoice) -> bool:
+    return str(getattr(invoice.type, "value", invoice.type) or "") == "ACCREC"
+
+
+def _active(contact: Contact) -> bool:
+    return str(getattr(contact.contact_status, "value", contact.contact_status) or "ACTIVE") == "ACTIVE"

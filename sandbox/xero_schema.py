@@ -1,0 +1,72 @@
+"""Request bodies checked against Xero's official OpenAPI schemas, so the sandbox cannot drift from Xero.
+
+``xero_openapi_schemas.json`` holds the ``components/schemas`` of XeroAPI/Xero-OpenAPI ``xero_accounting.yaml``
+(info.version 16.1.0) reachable from Invoices, Contacts and Items, with descriptions and examples dropped.
+Refresh it from a newer spec with ``python -m sandbox.xero_schema path/to/xero_accounting.yaml``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft4Validator
+
+SCHEMA_FILE = Path(__file__).with_name("xero_openapi_schemas.json")
+ROOTS = ("Invoices", "Contacts", "Items")
+
+
+@cache
+def _validator(root: str) -> Draft4Validator:
+    document = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    return Draft4Validator({"$ref": f"#/components/schemas/{root}", "components": document["components"]})
+
+
+def body_problems(root: str, body: Any) -> list[str]:
+    """Every way ``body`` breaks the spec's ``root`` schema (``Invoices``, ``Contacts``, ``Items``), as text."""
+    if root not in ROOTS:
+        raise ValueError(f"no schema root {root!r}")
+    problems = []
+    for error in sorted(_validator(root).iter_errors(body), key=lambda e: list(map(str, e.absolute_path))):
+        where = ".".join(str(part) for part in error.absolute_path) or "body"
+        problems.append(f"{where}: {error.message}")
+    return problems
+
+
+def extract_schemas(spec_path: Path) -> dict[str, Any]:
+    """The schemas reachable from ``ROOTS`` in a full spec, in the shape of ``SCHEMA_FILE``."""
+    import yaml
+
+    spec = yaml.load(spec_path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    schemas = spec["components"]["schemas"]
+
+    def refs(node: Any):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                yield from ([value] if key == "$ref" else refs(value))
+        elif isinstance(node, list):
+            for value in node:
+                yield from refs(value)
+
+    def strip(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: strip(v) for k, v in node.items() if k not in ("example", "description")}
+        return [strip(v) for v in node] if isinstance(node, list) else node
+
+    needed: set[str] = set()
+    stack = list(ROOTS)
+    while stack:
+        name = stack.pop()
+        if name not in needed:
+            needed.add(name)
+            stack += [ref.split("/")[-1] for ref in refs(schemas[name])]
+    return {"source": f"XeroAPI/Xero-OpenAPI xero_accounting.yaml info.version {spec['info']['version']}, "
+                      "components/schemas reachable from Invoices, Contacts, Items; descriptions and examples dropped",
+            "components": {"schemas": {name: strip(schemas[name]) for name in sorted(needed)}}}
+
+
+if __name__ == "__main__":
+    SCHEMA_FILE.write_text(json.dumps(extract_schemas(Path(sys.argv[1])), indent=1, sort_keys=True, default=str))

@@ -1,0 +1,219 @@
+"""SQLite state of the Xero sandbox: tenants (seeded on first use), documents, Idempotency-Key replies, faults."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sandbox.chaos import CHAOS_SCHEMA, draw_chaos, set_chaos
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS xero_tenants (tenant TEXT PRIMARY KEY, requests INTEGER NOT NULL DEFAULT 0,
+    next_number INTEGER NOT NULL DEFAULT 1);
+CREATE TABLE IF NOT EXISTS xero_docs (tenant TEXT NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL,
+    seq INTEGER NOT NULL, number TEXT, body TEXT NOT NULL, PRIMARY KEY (tenant, kind, id));
+CREATE INDEX IF NOT EXISTS xero_docs_number ON xero_docs (tenant, kind, number);
+CREATE TABLE IF NOT EXISTS xero_replies (tenant TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL,
+    status INTEGER NOT NULL, body TEXT NOT NULL, created REAL NOT NULL, PRIMARY KEY (tenant, key));
+CREATE TABLE IF NOT EXISTS xero_refresh_tokens (token TEXT PRIMARY KEY, client_id TEXT NOT NULL,
+    expires_in INTEGER NOT NULL, used INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS xero_access_tokens (token TEXT PRIMARY KEY, expires_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS xero_faults (seq INTEGER PRIMARY KEY AUTOINCREMENT, tenant TEXT NOT NULL,
+    kind TEXT NOT NULL, remaining INTEGER NOT NULL, seconds REAL NOT NULL DEFAULT 0);
+"""
+
+# Seeded into every new tenant: (code, name, sales account, unit price). Documented in sandbox.xero_app.
+SEED_ITEMS = [
+    ("LABOUR", "Labour", "200", "95.00"),
+    ("PARTS", "Parts", "200", "0"),
+    ("MATERIALS", "Materials", "200", "0"),
+    ("FEE", "Service fee", "260", "75.00"),
+    ("DISCOUNT", "Discount", "200", "0"),
+]
+ACCOUNT_CODES = {"200": "Sales", "260": "Other Revenue", "400": "Advertising"}
+TAX_RATES = {"OUTPUT": Decimal("0.15"), "NONE": Decimal("0"), "EXEMPTOUTPUT": Decimal("0"), "ZERORATEDOUTPUT": Decimal("0")}
+"""Sales tax types the sandbox knows, with their rates (an NZ-style organisation: GST 15 % on income)."""
+
+FAULT_KINDS = ("throttle", "server_error", "slow", "reset", "lost_response")
+REPLAY_SECONDS = 6 * 60  # Xero keeps an Idempotency-Key's answer for 6 minutes
+_BUSY_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class InjectedFault:
+    kind: str  # one of FAULT_KINDS
+    seconds: float
+
+
+@dataclass(frozen=True)
+class StoredReply:
+    fingerprint: str
+    status: int
+    body: str
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, default=lambda v: float(v) if isinstance(v, Decimal) else str(v), separators=(",", ":"))
+
+
+def loads(text: str | bytes) -> Any:
+    return json.loads(text, parse_float=Decimal)
+
+
+def fingerprint(method: str, path: str, body: bytes) -> str:
+    return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + body).hexdigest()
+
+
+class TenantView:
+    """The documents of one tenant inside one open transaction."""
+
+    def __init__(self, db: sqlite3.Connection, tenant: str) -> None:
+        self.db, self.tenant = db, tenant
+
+    def get(self, kind: str, ident: str) -> dict[str, Any] | None:
+        row = self.db.execute("SELECT body FROM xero_docs WHERE tenant = ? AND kind = ? AND id = ?",
+                              (self.tenant, kind, ident.lower())).fetchone()
+        return loads(row[0]) if row else None
+
+    def all(self, kind: str) -> list[dict[str, Any]]:
+        cur = self.db.execute("SELECT body FROM xero_docs WHERE tenant = ? AND kind = ? ORDER BY seq",
+                              (self.tenant, kind))
+        return [loads(body) for (body,) in cur]
+
+    def by_number(self, kind: str, number: str) -> dict[str, Any] | None:
+        row = self.db.execute("SELECT body FROM xero_docs WHERE tenant = ? AND kind = ? AND number = ?",
+                              (self.tenant, kind, number)).fetchone()
+        return loads(row[0]) if row else None
+
+    def put(self, kind: str, ident: str, body: dict[str, Any], *, number: str | None = None) -> None:
+        seq = self.db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM xero_docs WHERE tenant = ?",
+                              (self.tenant,)).fetchone()[0]
+        self.db.execute(
+            "INSERT INTO xero_docs (tenant, kind, id, seq, number, body) VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (tenant, kind, id) DO UPDATE SET number = excluded.number, body = excluded.body",
+            (self.tenant, kind, ident.lower(), seq, number, dumps(body)))
+
+    def next_invoice_number(self) -> str:
+        number = self.db.execute("SELECT next_number FROM xero_tenants WHERE tenant = ?", (self.tenant,)).fetchone()[0]
+        self.db.execute("UPDATE xero_tenants SET next_number = next_number + 1 WHERE tenant = ?", (self.tenant,))
+        return f"INV-{number:04d}"
+
+
+class XeroStore:
+    """One SQLite file under ``state_dir``; every API call is one ``BEGIN IMMEDIATE`` transaction."""
+
+    def __init__(self, state_dir: Path) -> None:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self.path = state_dir / "xero.sqlite3"
+        deadline = time.monotonic() + _BUSY_TIMEOUT
+        while True:  # switching to WAL takes an exclusive lock and does not wait for a busy one: retry
+            db = self._connect()
+            try:
+                if db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                    db.execute("PRAGMA journal_mode=WAL")
+                db.executescript(_SCHEMA + CHAOS_SCHEMA)
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+            finally:
+                db.close()
+            time.sleep(0.05)
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: commits survive a crash of the process
+        return db
+
+    def _thread_connection(self) -> sqlite3.Connection:
+        """This thread's connection, kept open: closing the last connection checkpoints the WAL (an fsync,
+        ~7 ms a call), so a connection per call made every sandbox request slow."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = self._connect()
+        return db
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        db = self._thread_connection()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def open_tenant(self, db: sqlite3.Connection, tenant: str) -> TenantView:
+        view = TenantView(db, tenant)
+        created = db.execute("INSERT OR IGNORE INTO xero_tenants (tenant) VALUES (?)", (tenant,)).rowcount
+        db.execute("UPDATE xero_tenants SET requests = requests + 1 WHERE tenant = ?", (tenant,))
+        if created:
+            for code, name, account, price in SEED_ITEMS:
+                ident = str(uuid.uuid5(uuid.NAMESPACE_URL, f"xero-sandbox/{tenant}/item/{code}"))
+                view.put("Item", ident, {"ItemID": ident, "Code": code, "Name": name, "IsSold": True,
+                                         "IsPurchased": False,
+                                         "SalesDetails": {"UnitPrice": Decimal(price), "AccountCode": account}},
+                         number=code)
+        return view
+
+    def reply_for(self, db: sqlite3.Connection, tenant: str, key: str) -> StoredReply | None:
+        row = db.execute("SELECT fingerprint, status, body, created FROM xero_replies WHERE tenant = ? AND key = ?",
+                         (tenant, key)).fetchone()
+        if row is None or time.time() - row[3] > REPLAY_SECONDS:
+            return None
+        return StoredReply(row[0], row[1], row[2])
+
+    def save_reply(self, db: sqlite3.Connection, tenant: str, key: str, reply: StoredReply) -> None:
+        db.execute("INSERT OR REPLACE INTO xero_replies (tenant, key, fingerprint, status, body, created) "
+                   "VALUES (?, ?, ?, ?, ?, ?)", (tenant, key, reply.fingerprint, reply.status, reply.body, time.time()))
+
+    def add_fault(self, tenant: str, kind: str, *, count: int = 1, seconds: float = 0.0) -> None:
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault {kind!r}; expected one of {FAULT_KINDS}")
+        with self.transaction() as db:
+            db.execute("INSERT INTO xero_faults (tenant, kind, remaining, seconds) VALUES (?, ?, ?, ?)",
+                       (tenant, kind, count, seconds))
+
+    def pop_fault(self, db: sqlite3.Connection, tenant: str) -> InjectedFault | None:
+        row = db.execute("SELECT seq, kind, seconds FROM xero_faults WHERE tenant = ? AND remaining > 0 "
+                         "ORDER BY seq LIMIT 1", (tenant,)).fetchone()
+        if row is None:
+            drawn = draw_chaos(db, "xero", tenant)
+            return InjectedFault(*drawn) if drawn else None
+        db.execute("UPDATE xero_faults SET remaining = remaining - 1 WHERE seq = ?", (row[0],))
+        return InjectedFault(row[1], row[2])
+
+    def set_chaos(self, tenant: str, *, rate: float, kinds: tuple[str, ...] = FAULT_KINDS, seconds: float = 0.0) -> None:
+        """Fail each later API call of ``tenant`` with probability ``rate`` (see sandbox.chaos)."""
+        if set(kinds) - set(FAULT_KINDS):
+            raise ValueError(f"unknown fault kinds; expected some of {FAULT_KINDS}")
+        with self.transaction() as db:
+            set_chaos(db, "xero", tenant, rate=rate, kinds=tuple(kinds), seconds=seconds)
+
+    def stats(self, tenant: str) -> dict[str, Any]:
+        with self.transaction() as db:
+            view = TenantView(db, tenant)
+            invoices = view.all("Invoice")
+            numbers = [inv.get("InvoiceNumber") for inv in invoices]
+            requests = db.execute("SELECT requests FROM xero_tenants WHERE tenant = ?", (tenant,)).fetchone()
+        return {"tenant": tenant, "invoices": len(invoices), "contacts": len(view_rows(self, tenant, "Contact")),
+                "requests": requests[0] if requests else 0,
+                "duplicate_invoice_numbers": len(numbers) - len(set(numbers)),
+                "invoice_total": str(sum((Decimal(str(inv["Total"])) for inv in invoices), Decimal(0)))}
+
+
+def view_rows(store: XeroStore, tenant: str, kind: str) -> list[dict[str, Any]]:
+    with store.transaction() as db:
+        return TenantView(db, tenant).all(kind)
