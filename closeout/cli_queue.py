@@ -1,0 +1,149 @@
+"""The queue's commands: `closeout cases assign|resolve|ignore|reopen|replay`, `closeout users ...`, `closeout ui`."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sys
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+
+from closeout.cli import ConfigOption, JsonOption, _store, _user_errors, app, cases_app, console
+from closeout.settings import Settings
+from exceptions_queue.desk import DecisionError
+from exceptions_queue.service import CaseQueue, CaseTransitionError
+from exceptions_queue.users import Role, UserError
+
+users_app = typer.Typer(help="People who sign in to the queue's web UI.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+ActorOption = Annotated[str | None, typer.Option("--as", help="who decides (default: cli:<your login>)")]
+NoteOption = Annotated[str, typer.Option("--note", "-m", help="why: kept in the case's history")]
+PASSWORD_VARIABLE = "CLOSEOUT_PASSWORD"
+
+
+def _actor(given: str | None) -> str:
+    return given or f"cli:{getpass.getuser()}"
+
+
+@contextmanager
+def _decisions():
+    """Decision mistakes (an ignore without a reason, reopening an open case) are one clear line, exit 2."""
+    with _user_errors():
+        try:
+            yield
+        except (CaseTransitionError, DecisionError, UserError) as exc:
+            console.print(f"[red]error:[/] {exc}")
+            raise typer.Exit(2) from None
+
+
+def _decide(case_id: int, as_json: bool, change) -> None:
+    with _decisions(), _store(Settings()) as store, store.unit_of_work() as uow:
+        case = change(CaseQueue(uow.cases, clock=uow.clock))
+        uow.commit()
+    if as_json:
+        print(json.dumps(case.model_dump(mode="json"), indent=2))
+    else:
+        last = case.history[-1]
+        console.print(f"case #{case.id}: {case.status} (assignee {case.assignee or 'nobody'}) — {last.action}"
+                      f"{': ' + last.note if last.note else ''}")
+
+
+@cases_app.command("assign")
+def cases_assign(case_id: int, assignee: str, actor: ActorOption = None, as_json: JsonOption = False) -> None:
+    """Give a case to someone; an open case becomes in progress."""
+    _decide(case_id, as_json, lambda q: q.assign(case_id, actor=_actor(actor), assignee=assignee))
+
+
+@cases_app.command("resolve")
+def cases_resolve(case_id: int, note: NoteOption = "", actor: ActorOption = None, as_json: JsonOption = False) -> None:
+    """Mark a case resolved (say what you did with --note)."""
+    _decide(case_id, as_json, lambda q: q.resolve(case_id, actor=_actor(actor), note=note))
+
+
+@cases_app.command("ignore")
+def cases_ignore(case_id: int, note: NoteOption = "", actor: ActorOption = None, as_json: JsonOption = False) -> None:
+    """Ignore a case; --note with the reason is required. `cases reopen` undoes it."""
+    _decide(case_id, as_json, lambda q: q.ignore(case_id, actor=_actor(actor), note=note))
+
+
+@cases_app.command("reopen")
+def cases_reopen(case_id: int, note: NoteOption = "", actor: ActorOption = None, as_json: JsonOption = False) -> None:
+    """Open a resolved or ignored case again."""
+    _decide(case_id, as_json, lambda q: q.reopen(case_id, actor=_actor(actor), note=note))
+
+
+@cases_app.command("replay")
+def cases_replay(case_id: int, config: ConfigOption = None, actor: ActorOption = None, as_json: JsonOption = False) -> None:
+    """Run the downstream steps (rules, draft, push) for this case's work order only, and show the outcome."""
+    from closeout.steps.replay_case import replay_case
+    from closeout.wiring import open_app
+
+    with _decisions(), open_app(config_path=config) as application:
+        result = replay_case(application, case_id, actor=_actor(actor))
+    if as_json:
+        print(json.dumps({"case": case_id, "outcome": result.outcome, "message": result.message,
+                          "resolved": result.resolved, "ledger_id": result.ledger_id}, indent=2))
+    else:
+        console.print(f"case #{case_id}: {result.outcome} — {result.message}")
+
+
+@users_app.command("add")
+def users_add(
+    username: str,
+    role: Annotated[Role, typer.Option(help="viewer, coordinator, finance or admin")] = Role.coordinator,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from stdin")] = False,
+) -> None:
+    """Add a user (or reset one's role and password). The password is asked for, read from stdin, or $CLOSEOUT_PASSWORD."""
+    from closeout.users import add_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = os.environ.get(PASSWORD_VARIABLE) or typer.prompt("password", hide_input=True,
+                                                                      confirmation_prompt=True)
+    with _decisions(), _store(Settings()) as store:
+        user = add_user(store, username, role, password, actor=_actor(None))
+    console.print(f"{user.username} can sign in as {user.role}.")
+
+
+@users_app.command("list")
+def users_list(as_json: JsonOption = False) -> None:
+    """Everyone who can sign in, with their role."""
+    with _user_errors(), _store(Settings()) as store, store.unit_of_work() as uow:
+        people = uow.users.all()
+    if as_json:
+        print(json.dumps([p.model_dump(mode="json") for p in people], indent=2))
+        return
+    for person in people:
+        console.print(f"{person.username:24} {person.role}")
+
+
+@users_app.command("token")
+def users_token(username: str, label: Annotated[str, typer.Option(help="what the token is for")] = "script") -> None:
+    """Issue a bearer token for the JSON API; it is printed once and only its digest is kept."""
+    from closeout.users import create_token
+
+    with _decisions(), _store(Settings()) as store:
+        print(create_token(store, username, label=label, actor=_actor(None)))
+
+
+@app.command()
+def ui(
+    port: Annotated[int, typer.Option(help="port")] = 8700,
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    config: ConfigOption = None,
+    secure_cookies: Annotated[bool, typer.Option(help="set when served over HTTPS")] = False,
+) -> None:
+    """Serve the exception queue's web UI (sign in with a user from `closeout users add`)."""
+    from closeout.ui import serve_ui
+
+    console.print(f"Closeout queue on http://{host}:{port}/ ; Ctrl-C stops it.")
+    with _user_errors():
+        serve_ui(host=host, port=port, config_path=config, secure_cookies=secure_cookies)
+
+
+__all__ = ["users_app"]

@@ -1,0 +1,177 @@
+"""StoreDesk: the queue desk on the app's store, what the UI, the JSON API and the CLI call to work cases."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from closeout.mapping_overrides import MappingOverrideError, check_override, effective_tables
+from closeout.steps.replay_case import replay_as_system, replay_case
+from closeout.wiring import App
+from exceptions_queue.cases import Case, CaseKind, CaseStatus
+from exceptions_queue.desk import AuditEntry, CaseContext, CaseFilters, DecisionError, count_by, filter_cases
+from exceptions_queue.service import CaseQueue, CaseTransitionError
+from exceptions_queue.users import Role, User, UserError, check_username, hash_password, token_digest, verify_password
+
+# Verifying against this when a username is unknown makes sign-in take as long either way.
+_DUMMY_HASH = hash_password("not-a-real-password-ever")
+
+
+class StoreDesk:
+    """Each call is one unit of work; decisions check the person's role before touching anything."""
+
+    def __init__(self, app: App, *, clock: Callable[[], datetime] | None = None) -> None:
+        self.app = app
+        self._clock = clock or (lambda: datetime.now(UTC))
+
+    def list_cases(self, filters: CaseFilters) -> list[Case]:
+        with self.app.store.unit_of_work() as uow:
+            found = uow.cases.list(statuses=filters.statuses, kinds=filters.kinds, company=filters.company or None,
+                                   limit=2000)
+        return filter_cases(found, filters, now=self._clock())
+
+    def count_open(self) -> dict[str, Any]:
+        with self.app.store.unit_of_work() as uow:
+            open_cases = uow.cases.list(statuses=(CaseStatus.open, CaseStatus.in_progress), limit=100_000)
+            by_status = uow.cases.count_by_status()
+        return {"status": {str(k): v for k, v in by_status.items()}, "kind": count_by(open_cases, "kind"),
+                "company": count_by(open_cases, "company"), "severity": count_by(open_cases, "severity"),
+                "assignee": count_by(open_cases, "assignee")}
+
+    def context(self, case_id: int) -> CaseContext:
+        with self.app.store.unit_of_work() as uow:
+            case = self._queue(uow).get(case_id)
+            context = CaseContext(case=case, can_replay=case.work_order_id is not None and case.is_open)
+            if case.work_order_id is not None:
+                order = uow.work_orders.get(case.work_order_id, case.work_order_version)
+                if order is not None:
+                    context.work_order = order.model_dump(mode="json")
+                decisions = uow.decisions.for_work_order(case.work_order_id, case.work_order_version)
+                context.decisions = [d.model_dump(mode="json") for d in decisions]
+                context.push_records = [r.model_dump(mode="json", exclude={"draft"})
+                                        for r in uow.push_records.for_work_order(case.work_order_id)]
+            if case.kind is CaseKind.missing_mapping and case.company:
+                tables = effective_tables(uow, self.app.config.company(case.company))
+                context.mapping_tables = {"items": dict(tables.items), "default_items": dict(tables.default_items),
+                                          "tax_codes": dict(tables.tax_codes)}
+        return context
+
+    def decide(self, case_id: int, decision: str, *, actor: User, fields: dict[str, str]) -> Case:
+        """One of the named decisions (see ``DECISIONS``); the reason/note/assignee/tag come in ``fields``."""
+        _must_decide(actor)
+        if decision not in DECISIONS:
+            raise DecisionError(f"unknown decision {decision!r}")
+        with self.app.store.unit_of_work() as uow:
+            try:
+                case = DECISIONS[decision](self._queue(uow), case_id, actor.username, fields)
+            except CaseTransitionError as exc:
+                raise DecisionError(str(exc)) from None
+            uow.commit()
+        return case
+
+    def add_mapping(self, case_id: int, *, actor: User, table: str, key: str, value: str) -> Case:
+        """Store the mapping for the case's company, note it on the case, replay it, then any others it clears."""
+        _must_decide(actor)
+        try:
+            table, key, value = check_override(table, key, value)
+        except MappingOverrideError as exc:
+            raise DecisionError(str(exc)) from None
+        with self.app.store.unit_of_work() as uow:
+            queue = self._queue(uow)
+            case = queue.get(case_id)
+            if not case.company:
+                raise DecisionError(f"case #{case_id} names no company to map for")
+            previous = uow.mapping_overrides.put(company=case.company, table=table, key=key, value=value,
+                                                 actor=actor.username)
+            before = {f"{table}[{key}]": previous}
+            after = {f"{table}[{key}]": value}
+            queue.record(case_id, actor=actor.username, action="mapping_added", note=f"{table}: {key} → {value}",
+                         before=before, after=after)
+            uow.audit.append(actor=actor.username, action="mapping_added", subject=f"{case.company}/{table}/{key}",
+                             note=f"from case #{case_id}", before=before, after=after)
+            uow.commit()
+        if case.is_open and case.work_order_id is not None:
+            replay_case(self.app, case_id, actor=actor.username)
+        self._replay_cleared(case, table, key)
+        return self.context(case_id).case
+
+    def replay(self, case_id: int, *, actor: User) -> Case:
+        _must_decide(actor)
+        replay_case(self.app, case_id, actor=actor.username)
+        return self.context(case_id).case
+
+    def audit_trail(self, *, limit: int = 200) -> list[AuditEntry]:
+        with self.app.store.unit_of_work() as uow:
+            return uow.audit.recent(limit=limit)
+
+    def authenticate(self, username: str, password: str) -> User | None:
+        try:
+            name = check_username(username)
+        except UserError:
+            verify_password(password, _DUMMY_HASH)
+            return None
+        with self.app.store.unit_of_work() as uow:
+            stored = uow.users.password_hash(name)
+            user = uow.users.get(name)
+        if not verify_password(password, stored or _DUMMY_HASH) or stored is None:
+            return None
+        return user
+
+    def user(self, username: str) -> User | None:
+        with self.app.store.unit_of_work() as uow:
+            return uow.users.get(username)
+
+    def user_for_token(self, token: str) -> User | None:
+        with self.app.store.unit_of_work() as uow:
+            return uow.users.user_for_token(token_digest(token))
+
+    def users(self) -> list[User]:
+        with self.app.store.unit_of_work() as uow:
+            return uow.users.all()
+
+    def add_user(self, username: str, role: Role, password: str, *, actor: User) -> User:
+        if not actor.can_manage_users:
+            raise PermissionError("only an admin manages users")
+        from closeout.users import add_user
+
+        return add_user(self.app.store, username, role, password, actor=actor.username)
+
+    def _queue(self, uow) -> CaseQueue:
+        return CaseQueue(uow.cases, clock=uow.clock)
+
+    def _replay_cleared(self, fixed: Case, table: str, key: str) -> None:
+        """Other open missing-mapping cases of the company that needed only this entry are replayed too."""
+        with self.app.store.unit_of_work() as uow:
+            others = uow.cases.list(statuses=(CaseStatus.open, CaseStatus.in_progress),
+                                    kinds=(CaseKind.missing_mapping,), company=fixed.company)
+        for other in others:
+            if other.id == fixed.id:
+                continue
+            needs = {(m.get("table"), m.get("key")) for m in other.evidence.get("missing", [])}
+            if (table, key) in needs:
+                replay_as_system(self.app, other.id, because=f"{table}[{key}] was added on case #{fixed.id}")
+
+
+def _must_decide(actor: User) -> None:
+    if not actor.can_decide:
+        raise PermissionError(f"{actor.username} is a {actor.role}: viewers cannot take decisions")
+
+
+def _field(fields: dict[str, str], name: str) -> str:
+    return (fields.get(name) or "").strip()
+
+
+DECISIONS: dict[str, Callable[[CaseQueue, int, str, dict[str, str]], Case]] = {
+    "resolve": lambda q, i, a, f: q.resolve(i, actor=a, note=_field(f, "note")),
+    "ignore": lambda q, i, a, f: q.ignore(i, actor=a, note=_field(f, "note")),
+    "undo_ignore": lambda q, i, a, f: q.undo_ignore(i, actor=a, note=_field(f, "note")),
+    "reopen": lambda q, i, a, f: q.reopen(i, actor=a, note=_field(f, "note")),
+    "start": lambda q, i, a, f: q.start(i, actor=a),
+    "assign": lambda q, i, a, f: q.assign(i, actor=a, assignee=_field(f, "assignee") or a),
+    "unassign": lambda q, i, a, f: q.unassign(i, actor=a),
+    "tag": lambda q, i, a, f: q.tag(i, actor=a, tag=_field(f, "tag")),
+    "untag": lambda q, i, a, f: q.untag(i, actor=a, tag=_field(f, "tag")),
+    "comment": lambda q, i, a, f: q.comment(i, actor=a, note=_field(f, "note")),
+    "approve_override": lambda q, i, a, f: q.approve_override(i, actor=a, reason=_field(f, "note")),
+}

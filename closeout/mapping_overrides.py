@@ -1,0 +1,40 @@
+"""Mapping tables as a company's drafts see them: the config's tables with the queue's overrides on top."""
+
+from __future__ import annotations
+
+from closeout.config import CompanyConfig
+from mappings.company_tables import TAX_KEYS, MappingTables
+from workorders.work_order import LineKind
+
+EDITABLE_TABLES = ("items", "default_items", "tax_codes", "customers")
+
+
+class MappingOverrideError(ValueError):
+    """The mapping entry cannot be added as asked (the message says which part is wrong)."""
+
+
+def effective_tables(uow, company: CompanyConfig) -> MappingTables:
+    """``company.mappings`` with every stored override merged over it (an override wins over the file)."""
+    overrides = uow.mapping_overrides.for_company(company.id)
+    if not overrides:
+        return company.mappings
+    base = company.mappings
+    merged = {table: {**getattr(base, table), **entries} for table, entries in overrides.items()
+              if table in EDITABLE_TABLES}
+    return base.model_copy(update=merged)
+
+
+def check_override(table: str, key: str, value: str) -> tuple[str, str, str]:
+    """The entry trimmed, or a clear error: the same rules the config file's tables follow."""
+    table, key, value = table.strip(), key.strip(), value.strip()
+    if table not in EDITABLE_TABLES:
+        raise MappingOverrideError(f"table must be one of {', '.join(EDITABLE_TABLES)}, not {table!r}")
+    if not key or not value:
+        raise MappingOverrideError("both the source key and the ledger value are needed")
+    if len(key) > 255 or len(value) > 255:
+        raise MappingOverrideError("keys and values are at most 255 characters")
+    if table == "tax_codes" and key not in TAX_KEYS:
+        raise MappingOverrideError(f"tax_codes keys are {' or '.join(TAX_KEYS)}, not {key!r}")
+    if table == "default_items" and key not in {k.value for k in LineKind}:
+        raise MappingOverrideError(f"default_items keys are line kinds ({', '.join(LineKind)}), not {key!r}")
+    return table, key, value

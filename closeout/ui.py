@@ -1,0 +1,25 @@
+"""Wiring for the queue's web UI: the desk on the app's store, the cookie secret from the workspace, uvicorn."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from closeout.desk import StoreDesk
+from closeout.users import ui_secret
+from closeout.wiring import App, open_app
+from exceptions_queue.web import create_app
+
+
+def build_ui(app: App, *, secure_cookies: bool = False) -> FastAPI:
+    return create_app(StoreDesk(app), secret_key=ui_secret(app.home), secure_cookies=secure_cookies)
+
+
+def serve_ui(*, host: str, port: int, config_path: Path | None, secure_cookies: bool = False) -> None:
+    """Serve until interrupted; the ledger sandbox (when the config uses it) runs alongside for replays."""
+    import uvicorn
+
+    with open_app(config_path=config_path) as app:
+        uvicorn.run(build_ui(app, secure_cookies=secure_cookies), host=host, port=port, log_level="warning",
+                    proxy_headers=False)

@@ -1,0 +1,54 @@
+"""Queue users on the store: add or reset one, issue API tokens, and the UI's cookie-signing secret."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from exceptions_queue.users import Role, User, UserError, check_username, hash_password, new_api_token, token_digest
+
+SECRET_FILE = "ui-secret"
+SECRET_VARIABLE = "CLOSEOUT_UI_SECRET"
+
+
+def add_user(store, username: str, role: Role, password: str, *, actor: str) -> User:
+    """Create the user or reset its role and password; the audit trail records who did it (never the password)."""
+    name = check_username(username)
+    digest = hash_password(password)
+    with store.unit_of_work() as uow:
+        existed = uow.users.get(name)
+        user = uow.users.add(name, Role(role), digest)
+        uow.audit.append(actor=actor, action="user_reset" if existed else "user_added", subject=f"user:{name}",
+                         before={"role": existed.role.value} if existed else {}, after={"role": user.role.value})
+        uow.commit()
+    return user
+
+
+def create_token(store, username: str, *, label: str, actor: str) -> str:
+    """A new bearer token for the user's scripts; returned once, stored only as a digest."""
+    name = check_username(username)
+    token = new_api_token()
+    with store.unit_of_work() as uow:
+        if uow.users.get(name) is None:
+            raise UserError(f"no user {name!r}: add it first with `closeout users add`")
+        uow.users.add_token(name, token_digest(token), label)
+        uow.audit.append(actor=actor, action="token_issued", subject=f"user:{name}", note=label)
+        uow.commit()
+    return token
+
+
+def ui_secret(home: Path) -> str:
+    """``$CLOSEOUT_UI_SECRET``, else a random key kept in the workspace (0600), made on first use."""
+    configured = os.environ.get(SECRET_VARIABLE, "").strip()
+    if configured:
+        return configured
+    path = home / SECRET_FILE
+    if path.exists():
+        return path.read_text().strip()
+    home.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(secret)
+    return secret

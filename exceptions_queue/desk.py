@@ -1,0 +1,96 @@
+"""The port the web UI and the CLI work the queue through, and the pure filtering of a case list."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from exceptions_queue.cases import Case, CaseKind, CaseStatus
+from exceptions_queue.users import Role, User
+
+AGES = {"1h": timedelta(hours=1), "1d": timedelta(days=1), "3d": timedelta(days=3), "7d": timedelta(days=7)}
+"""Age filter choices: cases opened longer ago than this."""
+
+
+class CaseFilters(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    statuses: tuple[CaseStatus, ...] = (CaseStatus.open, CaseStatus.in_progress)
+    kinds: tuple[CaseKind, ...] = ()
+    company: str | None = None
+    assignee: str | None = None
+    tag: str | None = None
+    older_than: str | None = None
+
+
+class CaseContext(BaseModel):
+    """Everything a person needs to decide about one case, gathered from around the product."""
+
+    case: Case
+    work_order: dict[str, Any] | None = None
+    decisions: list[dict[str, Any]] = []
+    push_records: list[dict[str, Any]] = []
+    mapping_tables: dict[str, dict[str, str]] = {}
+    can_replay: bool = False
+
+
+class AuditEntry(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    at: datetime
+    actor: str
+    action: str
+    note: str = ""
+    case_id: int | None = None
+    subject: str = ""
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+
+
+class DecisionError(ValueError):
+    """A decision that cannot be taken as asked; the message is shown to the person who asked."""
+
+
+class QueueDesk(Protocol):
+    """What the UI may ask of the product. ``closeout.desk.StoreDesk`` implements it on the store."""
+
+    def list_cases(self, filters: CaseFilters) -> list[Case]: ...
+    def count_open(self) -> dict[str, Any]: ...
+    def context(self, case_id: int) -> CaseContext: ...
+    def decide(self, case_id: int, decision: str, *, actor: User, fields: dict[str, str]) -> Case: ...
+    def add_mapping(self, case_id: int, *, actor: User, table: str, key: str, value: str) -> Case: ...
+    def replay(self, case_id: int, *, actor: User) -> Case: ...
+    def audit_trail(self, *, limit: int = 200) -> list[AuditEntry]: ...
+    def authenticate(self, username: str, password: str) -> User | None: ...
+    def user(self, username: str) -> User | None: ...
+    def user_for_token(self, token: str) -> User | None: ...
+    def users(self) -> list[User]: ...
+    def add_user(self, username: str, role: Role, password: str, *, actor: User) -> User: ...
+
+
+def filter_cases(cases: Iterable[Case], filters: CaseFilters, *, now: datetime) -> list[Case]:
+    """The filters the repository does not apply itself: assignee, tag and age."""
+    cutoff = now - AGES[filters.older_than] if filters.older_than in AGES else None
+    found = []
+    for case in cases:
+        if filters.assignee == "-" and case.assignee:
+            continue
+        if filters.assignee not in (None, "", "-") and case.assignee != filters.assignee:
+            continue
+        if filters.tag and filters.tag not in case.tags:
+            continue
+        if cutoff is not None and case.opened_at > cutoff:
+            continue
+        found.append(case)
+    return found
+
+
+def count_by(cases: Sequence[Case], field: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for case in cases:
+        key = str(getattr(case, field) or "")
+        counts[key] = counts.get(key, 0) + 1
+    return dict(sorted(counts.items()))

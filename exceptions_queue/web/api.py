@@ -1,0 +1,56 @@
+"""The JSON API for scripts: bearer tokens only (no cookies, so no CSRF), same decisions as the pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from exceptions_queue.desk import DecisionError, QueueDesk
+from exceptions_queue.web.security import bearer_user
+
+
+def router(desk: QueueDesk) -> APIRouter:
+    api = APIRouter(prefix="/api")
+
+    @api.get("/cases")
+    def list_cases(request: Request) -> list[dict[str, Any]]:
+        from exceptions_queue.web.app import filters_from
+
+        bearer_user(request, desk)
+        found = desk.list_cases(filters_from(request.query_params.multi_items()))
+        return [case.model_dump(mode="json", exclude={"history"}) for case in found]
+
+    @api.get("/cases/{case_id}")
+    def show_case(request: Request, case_id: int) -> Any:
+        bearer_user(request, desk)
+        try:
+            return desk.context(case_id).model_dump(mode="json")
+        except LookupError:
+            return JSONResponse({"error": f"no case #{case_id}"}, status_code=404)
+
+    @api.post("/cases/{case_id}/decisions")
+    async def decide(request: Request, case_id: int) -> Any:
+        """Body: ``{"decision": "assign", "assignee": "dana"}``; also note / tag; or ``replay``/``add_mapping``."""
+        user = bearer_user(request, desk)
+        body = await request.json()
+        if not isinstance(body, dict):
+            return JSONResponse({"error": "send a JSON object"}, status_code=422)
+        fields = {k: str(v) for k, v in body.items() if isinstance(v, str | int)}
+        decision = fields.pop("decision", "")
+        try:
+            if decision == "replay":
+                case = desk.replay(case_id, actor=user)
+            elif decision == "add_mapping":
+                case = desk.add_mapping(case_id, actor=user, table=fields.get("table", ""),
+                                        key=fields.get("key", ""), value=fields.get("value", ""))
+            else:
+                case = desk.decide(case_id, decision, actor=user, fields=fields)
+        except DecisionError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=422)
+        except LookupError:
+            return JSONResponse({"error": f"no case #{case_id}"}, status_code=404)
+        return case.model_dump(mode="json")
+
+    return api

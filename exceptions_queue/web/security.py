@@ -1,0 +1,80 @@
+"""Who is asking: signed-session users, bearer-token scripts, CSRF tokens, and the headers every page sends."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from urllib.parse import parse_qs
+
+from fastapi import Request
+
+from exceptions_queue.desk import QueueDesk
+from exceptions_queue.users import User
+
+CSRF_FIELD = "csrf_token"
+SECURITY_HEADERS = {
+    # No script runs on these pages, and nothing from outside (email, payloads, ledger text) can add one.
+    "Content-Security-Policy": ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+                                "frame-ancestors 'none'; base-uri 'none'"),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+
+
+class NotSignedInError(Exception):
+    """The request carries no valid session or token."""
+
+
+class CsrfError(Exception):
+    """A form arrived without the session's CSRF token."""
+
+
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token, made on first use; every form carries it in a hidden field."""
+    token = request.session.get("csrf")
+    if not token:
+        token = secrets.token_urlsafe(32)
+        request.session["csrf"] = token
+    return token
+
+
+async def read_form(request: Request) -> dict[str, list[str]]:
+    """The url-encoded form, after checking its CSRF token against the session's (constant time)."""
+    body = (await request.body()).decode("utf-8", errors="replace")
+    form = parse_qs(body, keep_blank_values=True, max_num_fields=5000)
+    sent = (form.get(CSRF_FIELD) or [""])[0]
+    expected = request.session.get("csrf") or ""
+    if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+        raise CsrfError()
+    return form
+
+
+def first(form: dict[str, list[str]], name: str) -> str:
+    return (form.get(name) or [""])[0]
+
+
+def session_user(request: Request, desk: QueueDesk) -> User:
+    """The signed-in user; a session naming a user who no longer exists counts as signed out."""
+    username = request.session.get("user")
+    user = desk.user(username) if username else None
+    if user is None:
+        raise NotSignedInError()
+    return user
+
+
+def bearer_user(request: Request, desk: QueueDesk) -> User:
+    """The user a script's ``Authorization: Bearer`` token belongs to."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    user = desk.user_for_token(token.strip()) if scheme.lower() == "bearer" and token.strip() else None
+    if user is None:
+        raise NotSignedInError()
+    return user
+
+
+def sign_in(request: Request, user: User) -> None:
+    """A fresh session (new CSRF token) so a token planted before sign-in is worth nothing after it."""
+    request.session.clear()
+    request.session["user"] = user.username
+    request.session["csrf"] = secrets.token_urlsafe(32)
