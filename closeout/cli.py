@@ -24,6 +24,8 @@ app = typer.Typer(help="Closeout: field-service jobs to invoices, exactly once, 
                   no_args_is_help=True, pretty_exceptions_enable=False)
 cases_app = typer.Typer(help="The exception queue.", no_args_is_help=True)
 app.add_typer(cases_app, name="cases")
+mail_app = typer.Typer(help="Mail: import exported mailboxes (IMAP mailboxes are read by the flows).", no_args_is_help=True)
+app.add_typer(mail_app, name="mail")
 console = Console()
 
 ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="company config file (TOML)")]
@@ -47,9 +49,14 @@ def _user_errors() -> Iterator[None]:
 
 
 def _run(config: Path | None):
+    from closeout.config import load_config
+    from closeout.wiring import resolve_config_path
     from flows.pipeline import closeout_pipeline
 
-    return closeout_pipeline(config_path=str(config) if config else None)
+    # Check the config before a flow run exists: a mistake is the user's, not a failed run on the dashboard.
+    path = resolve_config_path(Settings(), config)
+    load_config(path)
+    return closeout_pipeline(config_path=str(path))
 
 
 @app.command()
@@ -64,6 +71,13 @@ def demo(config: ConfigOption = None) -> None:
     with _user_errors():
         counts = _run(config)
         show_run(console, counts)
+        from closeout.cli_rules import show_decisions
+
+        show_decisions(console, settings)
+        with _store(settings) as store:
+            from closeout.mail_presenter import show_mail
+
+            show_mail(console, store)
         with _store(settings) as store, store.unit_of_work() as uow:
             open_cases = uow.cases.list(statuses=(CaseStatus.open, CaseStatus.in_progress))
         show_cases(console, open_cases, title="Open cases for a coordinator")
@@ -101,13 +115,33 @@ def audit(config: ConfigOption = None, as_json: JsonOption = False) -> None:
 @app.command()
 def sandbox(
     port: Annotated[int, typer.Option(help="port on 127.0.0.1")] = 8765,
+    rate_limits: Annotated[bool, typer.Option(help="apply QBO's and Xero's per-company rate limits")] = False,
+    time_scale: Annotated[float, typer.Option(help="with --rate-limits: 60 makes a 'minute' last one second")] = 1.0,
 ) -> None:
-    """Serve the local ledger sandbox (QuickBooks Online under /v3) over the workspace's state."""
+    """Serve the local ledger sandbox (QuickBooks Online under /v3, Xero under /api.xro/2.0) over the workspace's state."""
     from sandbox.server import serve_sandbox
 
     state = Settings().resolved_home() / "sandbox"
-    console.print(f"Ledger sandbox on http://127.0.0.1:{port}/v3 (state in {state}); Ctrl-C stops it.")
-    serve_sandbox(host="127.0.0.1", port=port, state_dir=state)
+    console.print(f"Ledger sandbox: QuickBooks http://127.0.0.1:{port}/v3, Xero http://127.0.0.1:{port}/api.xro/2.0 "
+                  f"(state in {state}); Ctrl-C stops it.")
+    serve_sandbox(host="127.0.0.1", port=port, state_dir=state, rate_limits=rate_limits, time_scale=time_scale)
+
+
+@mail_app.command("import")
+def mail_import(
+    path: Annotated[Path, typer.Argument(help="a Maildir folder (with cur/ and new/) or an mbox file")],
+    company: Annotated[str | None, typer.Option(help="company id; needed when the config has several")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Ingest a Maildir folder or an mbox file into the workspace: attach what matches, queue the rest."""
+    from closeout.steps.mail import import_mail
+    from closeout.wiring import open_app
+
+    with _user_errors(), open_app(config_path=config) as opened:
+        counts = import_mail(opened, path, company_id=company)
+    for row in counts.as_rows():
+        console.print(f"{row['measure']:>34}: {row['value']}")
+    console.print("Next: [bold]closeout run[/] re-evaluates the jobs that gained notes, photos or sign-offs.")
 
 
 @cases_app.command("list")
@@ -159,3 +193,10 @@ def _audit(settings: Settings, config: Path | None):
 
     with open_app(settings=settings, config_path=config) as application:
         return run_audit(application)
+
+
+# The queue's decision, user and UI commands live beside this file; importing registers them.
+from closeout import cli_queue  # noqa: E402,F401
+from closeout import cli_sources  # noqa: E402,F401  (doctor, replay, webhooks, fake-jobber)
+from closeout import cli_ledgers  # noqa: E402,F401  (reconcile)
+from closeout import cli_rules  # noqa: E402,F401  (rules, explain, preview)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from closeout.mailbox_config import MailboxConfig
 from mappings.company_tables import MappingTables
 from workorders.rules import RuleSettings
 
@@ -22,17 +23,75 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class SourceConfig(_Strict):
+class CsvSourceConfig(_Strict):
     kind: Literal["csv"]
     name: str = "csv"
     path: Path = Field(description="the drop folder; relative paths are relative to the config file")
 
 
+class JobberSourceConfig(_Strict):
+    """Jobber GraphQL. Credentials are never in this file: ``{name}-client-id``, ``{name}-client-secret`` and
+    the first ``{name}-refresh-token`` come from env vars or Prefect Secret blocks (``closeout.secrets``)."""
+
+    kind: Literal["jobber"]
+    name: str = Field(default="jobber", pattern=r"^[a-z0-9][a-z0-9-]*$")
+    api_url: str = Field(default="https://api.getjobber.com", description="API root; a fake Jobber's URL for the demo")
+    api_version: str = Field(default="2025-01-20", pattern=r"^\d{4}-\d{2}-\d{2}$",
+                             description="pinned X-JOBBER-GRAPHQL-VERSION")
+    page_size: int = Field(default=25, ge=1, le=100)
+    overlap_minutes: int = Field(default=5, ge=0, description="re-read jobs this much older than the watermark")
+
+
+class HousecallProSourceConfig(_Strict):
+    """Housecall Pro REST v1. ``{name}-api-key`` (and ``{name}-webhook-secret`` for webhooks) come from env vars
+    or Prefect Secret blocks, never from this file."""
+
+    kind: Literal["housecallpro"]
+    name: str = Field(default="housecallpro", pattern=r"^[a-z0-9][a-z0-9-]*$")
+    api_url: str = "https://api.housecallpro.com"
+    page_size: int = Field(default=100, ge=1, le=200)
+    overlap_minutes: int = Field(default=5, ge=0)
+
+
+class ServiceTitanSourceConfig(_Strict):
+    """ServiceTitan REST v2 for one tenant. ``{name}-client-id``, ``{name}-client-secret`` and ``{name}-app-key``
+    come from env vars or Prefect Secret blocks, never from this file."""
+
+    kind: Literal["servicetitan"]
+    name: str = Field(default="servicetitan", pattern=r"^[a-z0-9][a-z0-9-]*$")
+    tenant: str = Field(pattern=r"^[0-9]+$", description="the tenant id")
+    api_url: str = "https://api.servicetitan.io"
+    auth_url: str = "https://auth.servicetitan.io"
+    page_size: int = Field(default=50, ge=1, le=5000)
+
+
+SourceConfig = Annotated[
+    CsvSourceConfig | JobberSourceConfig | HousecallProSourceConfig | ServiceTitanSourceConfig,
+    Field(discriminator="kind"),
+]
+"""One source of a company, by ``kind``."""
+
+
 class LedgerConfig(_Strict):
-    kind: Literal["quickbooks"] = "quickbooks"
+    """The company's ledger: QuickBooks Online (``realm_id``) or Xero (``tenant_id``)."""
+
+    kind: Literal["quickbooks", "xero"] = "quickbooks"
     api_url: str = Field(default=SANDBOX, description='the API root, or "sandbox" for the local ledger sandbox')
-    realm_id: str
+    realm_id: str = Field(default="", description="QuickBooks company (realm) id; required when kind is quickbooks")
+    tenant_id: str = Field(default="", description="Xero organisation (tenant) id; required when kind is xero")
     create_customers: bool = Field(default=False, description="create a customer the ledger does not know")
+    line_amount_types: Literal["Exclusive", "Inclusive", "NoTax"] = Field(
+        default="Exclusive", description="Xero: whether the jobs' unit prices exclude or include tax")
+    invoice_status: Literal["DRAFT", "AUTHORISED"] = Field(
+        default="AUTHORISED", description="Xero: the status new invoices get")
+
+    @model_validator(mode="after")
+    def _names_its_company(self) -> "LedgerConfig":
+        if self.kind == "quickbooks" and not self.realm_id:
+            raise ValueError("realm_id is required for a quickbooks ledger")
+        if self.kind == "xero" and not self.tenant_id:
+            raise ValueError("tenant_id is required for a xero ledger")
+        return self
 
     @property
     def uses_sandbox(self) -> bool:
@@ -46,6 +105,7 @@ class CompanyConfig(_Strict):
     currency: str = "USD"
     ledger: LedgerConfig
     sources: tuple[SourceConfig, ...] = ()
+    mailboxes: tuple[MailboxConfig, ...] = ()
     rules: RuleSettings = RuleSettings()
     mappings: MappingTables = MappingTables()
 
@@ -82,6 +142,10 @@ def load_config(path: Path) -> CloseoutConfig:
         for source in company.get("sources", []):
             if "path" in source:
                 source["path"] = str((base / source["path"]).resolve())
+        for mailbox in company.get("mailboxes", []):
+            for key in ("path", "ca_file"):
+                if mailbox.get(key):
+                    mailbox[key] = str((base / mailbox[key]).resolve())
     try:
         return CloseoutConfig.model_validate(raw)
     except ValidationError as exc:

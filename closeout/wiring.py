@@ -5,19 +5,35 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from closeout.config import CloseoutConfig, CompanyConfig, ConfigError, SourceConfig, load_config
-from closeout.secrets import SANDBOX_ACCESS_TOKEN, read_secret
+import httpx
+
+from closeout.config import (
+    CloseoutConfig, CompanyConfig, ConfigError, CsvSourceConfig, HousecallProSourceConfig, JobberSourceConfig,
+    ServiceTitanSourceConfig, SourceConfig, load_config,
+)
+from closeout.secrets import SANDBOX_ACCESS_TOKEN, FileTokenStore, read_secret
 from closeout.settings import Settings
 from connectors.csv_drop import CsvDropSource
+from connectors.housecallpro import HousecallProSource
+from connectors.jobber import JobberSource
+from connectors.servicetitan import ServiceTitanSource
 from connectors.qbo import QuickBooksLedger
+from connectors.xero import XeroLedger
 from mappings.csv_jobs import map_csv_job
+from mappings.housecallpro_jobs import map_housecallpro_job
+from mappings.jobber_jobs import map_jobber_job
+from mappings.servicetitan_jobs import map_servicetitan_job
 from sandbox.server import running_sandbox
 from storage import SqlStore, open_store
 
-MAPPERS: dict[str, Callable[..., Any]] = {"csv": map_csv_job}
+MAPPERS: dict[str, Callable[..., Any]] = {
+    "csv": map_csv_job, "jobber": map_jobber_job, "housecallpro": map_housecallpro_job,
+    "servicetitan": map_servicetitan_job,
+}
 """Source kind → pure mapping from its raw payload to a WorkOrder or an Anomaly."""
 
 
@@ -30,28 +46,71 @@ class App:
     store: SqlStore
     home: Path
     sandbox_url: str | None = None
-    _ledgers: dict[str, QuickBooksLedger] = field(default_factory=dict)
+    _ledgers: dict[str, QuickBooksLedger | XeroLedger] = field(default_factory=dict)
 
     def companies(self) -> tuple[CompanyConfig, ...]:
         return self.config.companies
 
-    def ledger_for(self, company: CompanyConfig) -> QuickBooksLedger:
+    def ledger_for(self, company: CompanyConfig) -> QuickBooksLedger | XeroLedger:
         if company.id not in self._ledgers:
             self._ledgers[company.id] = build_ledger(company, sandbox_url=self.sandbox_url)
         return self._ledgers[company.id]
 
-    def source_for(self, source: SourceConfig) -> CsvDropSource:
+    def source_for(self, source: SourceConfig, company: CompanyConfig | None = None) -> Any:
+        """The connector for a configured source; API sources need their company (for credentials)."""
+        if company is None and not isinstance(source, CsvSourceConfig):
+            raise ConfigError(f"source {source.name!r} needs its company to read credentials")
+        if isinstance(source, JobberSourceConfig):
+            return build_jobber(source, company, home=self.home)
+        if isinstance(source, HousecallProSourceConfig):
+            return HousecallProSource(
+                client=httpx.Client(timeout=httpx.Timeout(30.0, connect=10.0)),
+                api_key=read_secret(f"{source.name}-api-key", company.id), api_url=source.api_url, name=source.name,
+                page_size=source.page_size, overlap=timedelta(minutes=source.overlap_minutes),
+            )
+        if isinstance(source, ServiceTitanSourceConfig):
+            return ServiceTitanSource(
+                client=httpx.Client(timeout=httpx.Timeout(100.0, connect=10.0)), tenant=source.tenant,
+                app_key=read_secret(f"{source.name}-app-key", company.id),
+                client_id=read_secret(f"{source.name}-client-id", company.id),
+                client_secret=read_secret(f"{source.name}-client-secret", company.id),
+                api_url=source.api_url, auth_url=source.auth_url, name=source.name, page_size=source.page_size,
+            )
         return CsvDropSource(source.path, name=source.name)
 
     def map_payload(self, kind: str, payload: dict, company: CompanyConfig) -> Any:
-        return MAPPERS[kind](payload, company=company.id, default_timezone=company.timezone)
+        # API payloads carry no currency: it is the company's, from config (CSV rows state their own).
+        extra = {} if kind == "csv" else {"currency": company.currency}
+        return MAPPERS[kind](payload, company=company.id, default_timezone=company.timezone, **extra)
 
 
-def build_ledger(company: CompanyConfig, *, sandbox_url: str | None) -> QuickBooksLedger:
+def build_jobber(source: JobberSourceConfig, company: CompanyConfig, *, home: Path) -> JobberSource:
+    """A JobberSource with its own httpx.Client and the workspace token file (see ``FileTokenStore``)."""
+    tokens = FileTokenStore(
+        home / "tokens" / f"{company.id}-{source.name}.json",
+        first_refresh_token=lambda: read_secret(f"{source.name}-refresh-token", company.id),
+    )
+    return JobberSource(
+        client=httpx.Client(timeout=httpx.Timeout(30.0, connect=10.0)), tokens=tokens,
+        client_id=read_secret(f"{source.name}-client-id", company.id),
+        client_secret=read_secret(f"{source.name}-client-secret", company.id),
+        api_url=source.api_url, version=source.api_version, name=source.name, page_size=source.page_size,
+        overlap=timedelta(minutes=source.overlap_minutes),
+    )
+
+
+def build_ledger(company: CompanyConfig, *, sandbox_url: str | None) -> QuickBooksLedger | XeroLedger:
+    """The company's ledger connector; a sandbox ledger gets the sandbox token, a real one its secret."""
     ledger = company.ledger
+    if ledger.uses_sandbox and sandbox_url is None:
+        raise ConfigError("the ledger sandbox is not running")
+    if ledger.kind == "xero":
+        if ledger.uses_sandbox:
+            return XeroLedger(base_url=f"{sandbox_url}/api.xro/2.0", tenant_id=ledger.tenant_id,
+                              access_token=SANDBOX_ACCESS_TOKEN)
+        return XeroLedger(base_url=ledger.api_url, tenant_id=ledger.tenant_id,
+                          access_token=read_secret("xero-access-token", company.id))
     if ledger.uses_sandbox:
-        if sandbox_url is None:
-            raise ConfigError("the ledger sandbox is not running")
         return QuickBooksLedger(base_url=f"{sandbox_url}/v3", realm_id=ledger.realm_id, access_token=SANDBOX_ACCESS_TOKEN)
     return QuickBooksLedger(
         base_url=ledger.api_url, realm_id=ledger.realm_id, access_token=read_secret("qbo-access-token", company.id)

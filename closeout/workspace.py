@@ -21,5 +21,9 @@ def install_demo_config(home: Path) -> Path:
     text = BUNDLED_DEMO_CONFIG.read_text(encoding="utf-8")
     text = text.replace('mappings_file = "mapping_tables.toml"', f'mappings_file = "{demo_dir / "mapping_tables.toml"}"')
     text = text.replace('path = "jobs"', f'path = "{demo_dir / "jobs"}"')
+    text = text.replace('mappings_file = "xero_mapping_tables.toml"',
+                        f'mappings_file = "{demo_dir / "xero_mapping_tables.toml"}"')
+    text = text.replace('path = "jobs-harbour"', f'path = "{demo_dir / "jobs-harbour"}"')
+    text = text.replace('path = "mail/northwind"', f'path = "{demo_dir / "mail" / "northwind"}"')
     target.write_text(f"{DEMO_MARKER} (written by `closeout demo`; edit freely)\n{text}", encoding="utf-8")
     return target

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
@@ -10,12 +11,14 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from closeout.config import CompanyConfig, SourceConfig
+from closeout.queue_report import publish_queue_report
 from closeout.steps.counts import StepCounts
 from closeout.steps.intake import pull_source
 from closeout.steps.prepare import prepare_batch
 from closeout.steps.push import push_batch
 from closeout.wiring import App, open_app
 from connectors.errors import RetriableError
+from flows.ingest_mail import ingest_company_mail
 
 
 def is_retriable(task, task_run, state) -> bool:
@@ -55,13 +58,20 @@ def publish_summary_task(counts: StepCounts) -> None:
                               description="Invoices this run created in the ledger")
 
 
+@task(name="publish-queue-report", cache_policy=NO_CACHE)
+def publish_queue_report_task(app: App, since: datetime) -> dict[str, int]:
+    return publish_queue_report(app, since=since)
+
+
 def run_pipeline(app: App) -> StepCounts:
     """The recipe, usable from any flow that already holds an open app."""
+    started = datetime.now(UTC)
     run_id = str(flow_run.get_id() or "local")
     counts = StepCounts()
     for company in app.companies():
         for source in company.sources:
             counts += pull_source_task(app, company, source)
+        counts += ingest_company_mail(app, company).as_step_counts()  # after the pull: mail matches those jobs
     batch = 0
     while (step := prepare_drafts_task(app, batch, run_id)).evaluated:
         counts += step
@@ -72,6 +82,7 @@ def run_pipeline(app: App) -> StepCounts:
             counts += step
             batch += 1
     publish_summary_task(counts)
+    publish_queue_report_task(app, started)
     get_run_logger().info("Run summary: %s", {row["measure"]: row["value"] for row in counts.as_rows()})
     return counts
 

@@ -148,6 +148,54 @@ case_history = sa.Table(
     sa.Column("after", json_type(), nullable=False),
     sa.PrimaryKeyConstraint("case_id", "seq"),
     sa.ForeignKeyConstraint(["case_id"], ["cases.id"]),
+    sa.Index(None, "at"),
+)
+
+# The queue's people and decisions (migration 0003_queue_users).
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("username", sa.String(64), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("password_hash", sa.String(255), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint("username"),
+)
+
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("username", sa.String(64), nullable=False),
+    sa.Column("label", sa.String(255), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint("digest"),
+    sa.ForeignKeyConstraint(["username"], ["users.username"]),
+)
+
+mapping_overrides = sa.Table(
+    "mapping_overrides",
+    metadata,
+    sa.Column("company", sa.String(128), nullable=False),
+    sa.Column("table_name", sa.String(32), nullable=False),
+    sa.Column("key", sa.String(255), nullable=False),
+    sa.Column("value", sa.String(255), nullable=False),
+    sa.Column("added_by", sa.String(255), nullable=False),
+    sa.Column("added_at", UtcDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint("company", "table_name", "key"),
+)
+
+audit_events = sa.Table(
+    "audit_events",
+    metadata,
+    sa.Column("id", id_type(), primary_key=True, autoincrement=True),
+    sa.Column("at", UtcDateTime(), nullable=False),
+    sa.Column("actor", sa.String(255), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("subject", sa.String(500), nullable=False),
+    sa.Column("note", sa.Text(), nullable=False),
+    sa.Column("before", json_type(), nullable=False),
+    sa.Column("after", json_type(), nullable=False),
 )
 
 
@@ -159,3 +207,70 @@ def insert_for(session: sa.orm.Session, table: sa.Table) -> Any:
     if dialect == "sqlite":
         return sqlite_insert(table)
     raise NotImplementedError(f"the store runs on SQLite or PostgreSQL, not {dialect}")
+
+# Mail (migration 0004_mail): messages read from mailboxes, their attachments, their matches, and each poll.
+mail_messages = sa.Table(
+    "mail_messages",
+    metadata,
+    sa.Column("id", id_type(), primary_key=True, autoincrement=True),
+    sa.Column("company", sa.String(128), nullable=False),
+    sa.Column("mailbox", sa.String(128), nullable=False),
+    sa.Column("folder", sa.String(255), nullable=False),
+    sa.Column("uid_validity", sa.BigInteger(), nullable=False),
+    sa.Column("uid", sa.BigInteger(), nullable=False),
+    sa.Column("message_id", sa.String(500), nullable=False),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("subject", sa.Text(), nullable=False),
+    sa.Column("from_address", sa.String(320), nullable=False),
+    sa.Column("sent_at", UtcDateTime(), nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("raw_path", sa.Text(), nullable=False),
+    sa.Column("problems", json_type(), nullable=False),
+    sa.Column("received_at", UtcDateTime(), nullable=False),
+    sa.UniqueConstraint("company", "message_id", "content_hash"),
+    sa.Index(None, "company", "message_id"),
+)
+
+mail_attachments = sa.Table(
+    "mail_attachments",
+    metadata,
+    sa.Column("message_pk", id_type(), nullable=False),
+    sa.Column("seq", sa.Integer(), nullable=False),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("file_name", sa.String(255), nullable=False),
+    sa.Column("media_type", sa.String(128), nullable=False),
+    sa.Column("size_bytes", sa.BigInteger(), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("skipped", sa.Text(), nullable=False),
+    sa.PrimaryKeyConstraint("message_pk", "seq"),
+    sa.ForeignKeyConstraint(["message_pk"], ["mail_messages.id"]),
+)
+
+mail_matches = sa.Table(
+    "mail_matches",
+    metadata,
+    sa.Column("message_pk", id_type(), nullable=False),
+    sa.Column("work_order_id", sa.String(300), nullable=False),
+    sa.Column("job_number", sa.String(128), nullable=False),
+    sa.Column("method", sa.String(32), nullable=False),
+    sa.Column("confidence", sa.Float(), nullable=False),
+    sa.Column("explanation", sa.Text(), nullable=False),
+    sa.Column("evidence", json_type(), nullable=False),
+    sa.Column("matched_at", UtcDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint("message_pk"),
+    sa.ForeignKeyConstraint(["message_pk"], ["mail_messages.id"]),
+    sa.Index(None, "work_order_id"),
+)
+
+mail_polls = sa.Table(
+    "mail_polls",
+    metadata,
+    sa.Column("id", id_type(), primary_key=True, autoincrement=True),
+    sa.Column("company", sa.String(128), nullable=False),
+    sa.Column("mailbox", sa.String(128), nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("detail", sa.Text(), nullable=False),
+    sa.Column("fetched", sa.Integer(), nullable=False),
+    sa.Column("at", UtcDateTime(), nullable=False),
+    sa.Index(None, "company", "mailbox", "outcome", "at"),
+)

@@ -9,10 +9,14 @@ from typing import Any, cast
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.sql_audit import SqlAuditLog
 from storage.sql_cases import SqlCases
 from storage.sql_decisions import SqlDecisions
 from storage.sql_landing import SqlCursors, SqlRawLanding
+from storage.sql_messages import SqlMessages
+from storage.sql_overrides import SqlMappingOverrides
 from storage.sql_push_records import SqlPushRecords
+from storage.sql_users import SqlUsers
 from storage.sql_work_orders import SqlWorkOrders
 
 
@@ -35,6 +39,11 @@ class SqlUnitOfWork:
         self.push_records = SqlPushRecords(self.session, clock=clock)
         self.cursors = SqlCursors(self.session, clock=clock)
         self.cases = SqlCases(self.session)
+        self.messages = SqlMessages(self.session, clock=clock)
+        self.clock = clock
+        self.users = SqlUsers(self.session, clock=clock)
+        self.mapping_overrides = SqlMappingOverrides(self.session, clock=clock)
+        self.audit = SqlAuditLog(self.session, clock=clock)
 
     def commit(self) -> None:
         self.session.commit()

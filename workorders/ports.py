@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -113,6 +114,12 @@ class WorkOrders(Protocol):
     def pending_evaluation(self, *, limit: int = 1000) -> list[WorkOrder]:
         """Latest versions that have no rule decisions yet."""
 
+    def possible_duplicates(self, order: WorkOrder, *, limit: int = 50) -> list[WorkOrder]:
+        """Latest versions of the company's other completed jobs finished around the same time (for the rules)."""
+
+    def ids_for_job_number(self, job_number: str, *, company: str | None = None) -> list[str]:
+        """Ids of the work orders with this human job number."""
+
 
 class Decisions(Protocol):
     def add(self, decisions: Sequence[RuleDecision]) -> None: ...
@@ -133,6 +140,12 @@ class PushRecords(Protocol):
         """
 
     def mark(self, key: str, status: PushStatus, *, ledger_id: str | None = None, error: str = "") -> PushRecord: ...
+
+    def release_stale(self, older_than: timedelta, *, ledger: str | None = None) -> int:
+        """Move records left in ``pushing`` longer than ``older_than`` (their worker died) to ``uncertain``.
+
+        Uncertain, not ready: the lost attempt may have reached the ledger, so it is looked up before any resend.
+        """
 
     def get(self, key: str) -> PushRecord | None: ...
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from closeout.config import CompanyConfig, SourceConfig
 from closeout.steps.counts import StepCounts
+from closeout.steps.mail import merge_mail_evidence
 from closeout.wiring import App
 from exceptions_queue.service import CaseQueue
 from workorders.anomalies import Anomaly, AnomalyCode
@@ -19,28 +20,43 @@ def pull_source(app: App, company: CompanyConfig, source: SourceConfig) -> StepC
     stream = cursor_name(company, source)
     with app.store.unit_of_work() as uow:
         cursor = uow.cursors.get(stream)
-    for page in app.source_for(source).fetch_pages(cursor=cursor):
+    for page in app.source_for(source, company).fetch_pages(cursor=cursor):
         with app.store.unit_of_work() as uow:
-            queue = CaseQueue(uow.cases)
-            for job in page.jobs:
-                counts.pulled += 1
-                landed = uow.raw.land(
-                    source=job.source, stream=job.stream, external_id=job.external_id,
-                    locator=job.locator, payload=job.payload,
-                )
-                counts.new_payloads += landed.is_new
-                result = app.map_payload(source.kind, dict(job.payload), company)
-                if isinstance(result, Anomaly):
-                    _, opened = queue.open_case(result)
-                    counts.cases_opened[result.code.value] += opened
-                    continue
-                saved = uow.work_orders.save(result)
-                counts.changed += saved.changed
-                counts.cases_resolved += _resolve_payload_cases(queue, uow, saved.order.id)
+            take_jobs(app, uow, company, source, page.jobs, counts)
             if page.next_cursor is not None:
                 uow.cursors.set(stream, page.next_cursor)
             uow.commit()
     return counts
+
+
+def pull_job(app: App, company: CompanyConfig, source: SourceConfig, external_id: str) -> StepCounts:
+    """Pull one job a webhook named (``fetch_job``), the same way a page is taken; the cursor does not move."""
+    counts = StepCounts()
+    page = app.source_for(source, company).fetch_job(external_id)
+    with app.store.unit_of_work() as uow:
+        take_jobs(app, uow, company, source, page.jobs, counts)
+        uow.commit()
+    return counts
+
+
+def take_jobs(app: App, uow, company: CompanyConfig, source: SourceConfig, jobs, counts: StepCounts) -> None:
+    """Land each job as received, then map it: a work order is saved, a payload that does not map opens a case."""
+    queue = CaseQueue(uow.cases)
+    for job in jobs:
+        counts.pulled += 1
+        landed = uow.raw.land(
+            source=job.source, stream=job.stream, external_id=job.external_id,
+            locator=job.locator, payload=job.payload,
+        )
+        counts.new_payloads += landed.is_new
+        result = app.map_payload(source.kind, dict(job.payload), company)
+        if isinstance(result, Anomaly):
+            _, opened = queue.open_case(result)
+            counts.cases_opened[result.code.value] += opened
+            continue
+        saved = uow.work_orders.save(merge_mail_evidence(uow, result))  # keep what mail added to the job
+        counts.changed += saved.changed
+        counts.cases_resolved += _resolve_payload_cases(queue, uow, saved.order.id)
 
 
 def _resolve_payload_cases(queue: CaseQueue, uow, work_order_id: str) -> int:

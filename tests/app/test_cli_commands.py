@@ -73,7 +73,9 @@ def test_a_second_demo_adds_zero_invoices(demo_workspace):
 def test_cases_list_and_show_explain_each_open_case(demo_workspace):
     listed = json.loads(invoke("cases", "list", "--json").output)
     assert listed and all(case["status"] == "open" for case in listed)
-    missing = next(case for case in listed if case["kind"] == "missing_mapping")
+    northwind = json.loads(invoke("cases", "list", "--company", "northwind", "--kind", "missing_mapping", "--json").output)
+    assert northwind and all(case["company"] == "northwind" for case in northwind)
+    missing = northwind[0]
 
     shown = invoke("cases", "show", str(missing["id"]))
 

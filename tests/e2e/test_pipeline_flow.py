@@ -57,7 +57,7 @@ def test_a_second_run_sends_no_new_invoice_and_the_ledger_count_stays_the_same(p
     assert report.ledger_invoices_found == first.pushed
 
 
-def test_each_run_publishes_its_summary_as_a_table_artifact(prefect_api, demo_config):
+def test_each_run_publishes_its_summary_and_the_open_cases_as_table_artifacts(prefect_api, demo_config):
     from prefect.artifacts import Artifact
 
     counts = closeout_pipeline(config_path=str(demo_config))
@@ -67,3 +67,5 @@ def test_each_run_publishes_its_summary_as_a_table_artifact(prefect_api, demo_co
     rows = json.loads(artifact.data) if isinstance(artifact.data, str) else artifact.data
     assert {"measure": "invoices pushed", "value": str(counts.pushed)} in rows
     assert {"measure": "jobs pulled", "value": str(counts.pulled)} in rows
+    queue = Artifact.get("closeout-open-cases")
+    assert queue is not None and "missing_mapping" in str(queue.data)
