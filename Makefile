@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint env clean dovecot chromium
+.PHONY: demo test lint env clean system-deps
 
 env: $(STAMP)
 
@@ -20,26 +20,28 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/lint-imports
 
-test: $(STAMP) lint dovecot chromium
+test: $(STAMP) lint system-deps
 	$(BIN)/pytest
 
-# The mail tests start a private Dovecot on 127.0.0.1 (tests/mail/dovecot_server.py). Install Debian's package when it
-# is missing and we are root; the policy-rc.d guard and `systemctl disable --now` keep the system service from ever listening on 143/993.
-dovecot:
-	@if [ ! -x /usr/sbin/dovecot ] && [ "$$(id -u)" = 0 ]; then \
+# Debian packages the tests start by themselves, as processes on 127.0.0.1: Dovecot for the mail tests
+# (tests/mail/dovecot_server.py) and Chromium for the queue's browser tests (never a downloaded browser).
+# When some are missing and we are root: one `apt-get update`, one install. The policy-rc.d guard and
+# `systemctl disable --now` keep Dovecot's system service from ever listening on 143/993. Under CI=true
+# the tests fail, never skip, if a package is still missing.
+SYSTEM_PACKAGES := dovecot-imapd:/usr/sbin/dovecot chromium:/usr/bin/chromium chromium-driver:/usr/bin/chromedriver
+
+system-deps:
+	@missing=""; for pair in $(SYSTEM_PACKAGES); do \
+	  [ -x "$${pair#*:}" ] || missing="$$missing $${pair%%:*}"; \
+	done; \
+	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ]; then \
+	  echo "installing from Debian:$$missing"; \
 	  guard=0; if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; guard=1; fi; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends dovecot-imapd; rc=$$?; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; rc=$$?; \
 	  if [ $$guard = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi; \
 	  if command -v systemctl >/dev/null; then systemctl disable --now dovecot.service dovecot.socket >/dev/null 2>&1 || true; fi; \
 	  exit $$rc; \
-	fi
-
-# The queue's browser tests drive Debian's Chromium through Playwright (never a downloaded browser). Install it
-# when it is missing and we are root; under CI=true the tests fail, never skip, if it is still missing.
-chromium:
-	@if ! command -v chromium >/dev/null && [ "$$(id -u)" = 0 ]; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
-	fi
+	elif [ -n "$$missing" ]; then echo "missing Debian packages:$$missing (run make test as root to install them)"; fi
 
 clean:
 	rm -rf $(VENV) .closeout .pytest_cache
