@@ -58,6 +58,17 @@ def push_batch(app: App, company: CompanyConfig, *, limit: int = 30, stale_after
 
         push_together(app, pusher, records, counts)
         return counts
+    push_claimed(app, pusher, records, counts)
+    return counts
+
+
+def push_claimed(app: App, pusher: "_Pusher", records: list[PushRecord], counts: StepCounts,
+                 *, stopped: str = "released: batch stopped") -> None:
+    """Push claimed records one by one, saving each outcome as it comes.
+
+    A retriable or fatal error saves the record ``uncertain`` when it may have landed (else ``ready``),
+    releases the rest as ``ready`` with the note ``stopped``, and re-raises for the caller or Prefect.
+    """
     for index, record in enumerate(records):
         try:
             outcome = pusher.push(record)
@@ -65,10 +76,9 @@ def push_batch(app: App, company: CompanyConfig, *, limit: int = 30, stale_after
             state = PushStatus.uncertain if pusher.sent else PushStatus.ready
             _save(app, record, PushOutcome(status=state, error=str(exc)), counts)
             for rest in records[index + 1:]:
-                _save(app, rest, PushOutcome(status=PushStatus.ready, error="released: batch stopped"), counts)
+                _save(app, rest, PushOutcome(status=PushStatus.ready, error=stopped), counts)
             raise
         _save(app, record, outcome, counts)
-    return counts
 
 
 class ThrottledLedger:

@@ -6,11 +6,9 @@ from collections.abc import Sequence
 
 from closeout.config import CompanyConfig
 from closeout.steps.counts import StepCounts
-from closeout.steps.push import PushOutcome, _Pusher, _save
+from closeout.steps.push import _Pusher, push_claimed
 from closeout.wiring import App
-from connectors.errors import FatalError, RetriableError
 from storage.sql_push_claims import claim_keys
-from workorders.push import PushStatus
 
 
 def push_keys(app: App, company: CompanyConfig, keys: Sequence[str]) -> StepCounts:
@@ -23,15 +21,5 @@ def push_keys(app: App, company: CompanyConfig, keys: Sequence[str]) -> StepCoun
     with app.store.unit_of_work() as uow:
         records = claim_keys(uow.session, keys, clock=uow.clock)
         uow.commit()
-    pusher = _Pusher(app, company)
-    for index, record in enumerate(records):
-        try:
-            outcome = pusher.push(record)
-        except (RetriableError, FatalError) as exc:
-            state = PushStatus.uncertain if pusher.sent else PushStatus.ready
-            _save(app, record, PushOutcome(status=state, error=str(exc)), counts)
-            for rest in records[index + 1:]:
-                _save(app, rest, PushOutcome(status=PushStatus.ready, error="released: replay stopped"), counts)
-            raise
-        _save(app, record, outcome, counts)
+    push_claimed(app, _Pusher(app, company), records, counts, stopped="released: replay stopped")
     return counts
