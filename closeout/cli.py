@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,7 +27,8 @@ cases_app = typer.Typer(help="The exception queue.", no_args_is_help=True)
 app.add_typer(cases_app, name="cases")
 mail_app = typer.Typer(help="Mail: import exported mailboxes (IMAP mailboxes are read by the flows).", no_args_is_help=True)
 app.add_typer(mail_app, name="mail")
-console = Console()
+# Piped output (make, CI logs) would otherwise wrap every table at 80 columns.
+console = Console() if sys.stdout.isatty() else Console(width=140)
 
 ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="company config file (TOML)")]
 JsonOption = Annotated[bool, typer.Option("--json", help="machine-readable output")]
