@@ -49,10 +49,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sandbox.broken_response import BrokenResponse
+from sandbox.fault_admin import admin_routes
 from sandbox.qbo_batch import run_batch
 from sandbox.qbo_entities import WRITABLE, save_entity
 from sandbox.qbo_query import parse_query, run_query
-from sandbox.qbo_store import FAULT_KINDS, QboStore, RealmView
+from sandbox.qbo_store import QboStore, RealmView
 from sandbox.rate_limits import RateLimits
 from sandbox.qbo_wire import QboFault, Reply, loads, not_found, ok, system_fault, throttled, unauthorized
 
@@ -182,35 +183,6 @@ class QboApi:
 
         return await self._serve(request, work)
 
-    async def stats(self, request: Request) -> Response:
-        return JSONResponse(await run_in_threadpool(self.store.stats, request.path_params["realm"]))
-
-    async def add_fault(self, request: Request) -> Response:
-        try:
-            spec = loads(await request.body())
-            kind, count, seconds = spec["kind"], int(spec.get("count", 1)), float(spec.get("seconds", 0))
-            if kind not in FAULT_KINDS or count < 1 or seconds < 0:
-                raise ValueError(kind)
-        except (ValueError, KeyError, TypeError):
-            return JSONResponse({"error": f"expected {{'kind': one of {FAULT_KINDS}, 'count': n >= 1, 'seconds': s}}"},
-                                status_code=400)
-        await run_in_threadpool(lambda: self.store.add_fault(request.path_params["realm"], kind, count=count,
-                                                             seconds=seconds))
-        return JSONResponse({"realm": request.path_params["realm"], "kind": kind, "count": count}, status_code=201)
-
-
-    async def set_chaos(self, request: Request) -> Response:
-        try:
-            spec = loads(await request.body())
-            rate, seconds = float(spec["rate"]), float(spec.get("seconds", 0))
-            kinds = tuple(spec.get("kinds") or FAULT_KINDS)
-            await run_in_threadpool(lambda: self.store.set_chaos(request.path_params["realm"], rate=rate, kinds=kinds,
-                                                                 seconds=seconds))
-        except (ValueError, KeyError, TypeError):
-            return JSONResponse({"error": f"expected {{'rate': 0..1, 'kinds': some of {FAULT_KINDS}, 'seconds': s}}"},
-                                status_code=400)
-        return JSONResponse({"rate": rate, "kinds": list(kinds)}, status_code=201)
-
 
 async def _health(request: Request) -> Response:
     return JSONResponse({"ok": True})
@@ -224,8 +196,6 @@ def qbo_routes(store: QboStore, limits: RateLimits | None = None) -> list[Route]
         Route("/v3/company/{realm}/batch", api.batch, methods=["POST"]),
         Route("/v3/company/{realm}/{entity}", api.write, methods=["POST"]),
         Route("/v3/company/{realm}/{entity}/{ident}", api.read, methods=["GET"]),
-        Route("/_sandbox/qbo/{realm}/stats", api.stats, methods=["GET"]),
-        Route("/_sandbox/qbo/{realm}/faults", api.add_fault, methods=["POST"]),
-        Route("/_sandbox/qbo/{realm}/chaos", api.set_chaos, methods=["POST"]),
+        *admin_routes(store, "qbo", "realm"),
         Route("/_sandbox/health", _health, methods=["GET"]),
     ]

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sandbox.chaos import CHAOS_SCHEMA, draw_chaos, set_chaos
 from sandbox.qbo_wire import Reply, dumps, loads, now_stamp
+from sandbox.state_db import StateDb
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS realms (realm TEXT PRIMARY KEY, created_at TEXT NOT NULL,
@@ -46,16 +41,6 @@ SEED_ITEMS = [
     ("7", "Travel", "Service", "1", "45.00"),
 ]
 SEED_TAX_CODES = [("TAX", "TAX", "Taxable", True), ("NON", "NON", "Non-taxable", False)]
-
-FAULT_KINDS = ("throttle", "server_error", "slow", "reset", "lost_response")
-_BUSY_TIMEOUT = 30.0
-
-
-@dataclass(frozen=True)
-class InjectedFault:
-    kind: str  # one of FAULT_KINDS
-    seconds: float
-
 
 def _meta() -> dict[str, str]:
     stamp = now_stamp()
@@ -124,57 +109,18 @@ class RealmView:
                                  "Active": True, "SyncToken": "0", "domain": "QBO", "MetaData": _meta()})
 
 
-class QboStore:
-    """The sandbox state in ``state_dir/qbo.sqlite3``; safe to share between processes.
+class QboStore(StateDb):
+    """The sandbox state in ``state_dir/qbo.sqlite3``; safe to share between processes (see StateDb).
 
     Every API request runs in one ``BEGIN IMMEDIATE`` transaction (WAL journal, 30 s busy timeout), so
     writers in any number of threads or processes are serialised: a DocNumber or requestid check and the
     insert that follows it never interleave with another writer's.
     """
 
+    SYSTEM, FAULTS_TABLE, COMPANY_COLUMN = "qbo", "faults", "realm"
+
     def __init__(self, state_dir: Path) -> None:
-        state_dir.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        self.path = state_dir / "qbo.sqlite3"
-        deadline = time.monotonic() + _BUSY_TIMEOUT
-        while True:  # switching to WAL takes an exclusive lock and does not wait for a busy one: retry
-            db = self._connect()
-            try:
-                if db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-                    db.execute("PRAGMA journal_mode=WAL")
-                db.executescript(_SCHEMA + CHAOS_SCHEMA)
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > deadline:
-                    raise
-            finally:
-                db.close()
-            time.sleep(0.05)
-
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT, isolation_level=None, check_same_thread=False)
-        db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: commits survive a crash of the process
-        return db
-
-    def _thread_connection(self) -> sqlite3.Connection:
-        """This thread's connection, kept open: closing the last connection checkpoints the WAL (an fsync,
-        ~7 ms a call), so a connection per call made every sandbox request slow."""
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = self._local.db = self._connect()
-        return db
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One ``BEGIN IMMEDIATE`` transaction: committed on success, rolled back on any exception."""
-        db = self._thread_connection()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+        super().__init__(state_dir / "qbo.sqlite3", _SCHEMA)
 
     def open_realm(self, db: sqlite3.Connection, realm: str) -> RealmView:
         """Count one request for ``realm``, creating and seeding the realm on first use."""
@@ -186,31 +132,6 @@ class QboStore:
             view.seed()
         db.execute("UPDATE realms SET requests = requests + 1 WHERE realm = ?", (realm,))
         return view
-
-    def pop_fault(self, db: sqlite3.Connection, realm: str) -> InjectedFault | None:
-        row = db.execute(
-            "SELECT seq, kind, seconds FROM faults WHERE realm = ? AND remaining > 0 ORDER BY seq LIMIT 1", (realm,)
-        ).fetchone()
-        if not row:
-            drawn = draw_chaos(db, "qbo", realm)
-            return InjectedFault(*drawn) if drawn else None
-        db.execute("UPDATE faults SET remaining = remaining - 1 WHERE seq = ?", (row[0],))
-        return InjectedFault(row[1], row[2])
-
-    def set_chaos(self, realm: str, *, rate: float, kinds: tuple[str, ...] = FAULT_KINDS, seconds: float = 0.0) -> None:
-        """Fail each later API call of ``realm`` with probability ``rate`` (see sandbox.chaos)."""
-        if set(kinds) - set(FAULT_KINDS):
-            raise ValueError(f"unknown fault kinds; expected some of {FAULT_KINDS}")
-        with self.transaction() as db:
-            set_chaos(db, "qbo", realm, rate=rate, kinds=tuple(kinds), seconds=seconds)
-
-    def add_fault(self, realm: str, kind: str, *, count: int = 1, seconds: float = 0.0) -> None:
-        """Make the next ``count`` API requests of ``realm`` fail this way (queued after earlier faults)."""
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault {kind!r}; expected one of {FAULT_KINDS}")
-        with self.transaction() as db:
-            db.execute("INSERT INTO faults (realm, kind, remaining, seconds) VALUES (?, ?, ?, ?)",
-                       (realm, kind, count, seconds))
 
     def reply_for(self, db: sqlite3.Connection, realm: str, request_id: str) -> Reply | None:
         row = db.execute(

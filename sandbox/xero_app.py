@@ -40,11 +40,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sandbox.broken_response import BrokenResponse
+from sandbox.fault_admin import admin_routes
 from sandbox.rate_limits import RateLimits
 from sandbox.xero_entities import now_ms, save_contact, save_invoice, save_item
 from sandbox.xero_schema import body_problems
 from sandbox.xero_tokens import XeroTokens, token_routes
-from sandbox.xero_store import FAULT_KINDS, StoredReply, TenantView, XeroStore, dumps, fingerprint, loads
+from sandbox.xero_store import StoredReply, TenantView, XeroStore, dumps, fingerprint, loads
 from sandbox.xero_where import WhereError, parse_where
 
 ROOT = "/api.xro/2.0"
@@ -222,35 +223,6 @@ class XeroApi:
 
         return await self._serve(request, work)
 
-    async def stats(self, request: Request) -> Response:
-        return JSONResponse(await run_in_threadpool(self.store.stats, request.path_params["tenant"]))
-
-    async def add_fault(self, request: Request) -> Response:
-        try:
-            spec = loads(await request.body())
-            kind, count, seconds = spec["kind"], int(spec.get("count", 1)), float(spec.get("seconds", 0))
-            if kind not in FAULT_KINDS or count < 1 or seconds < 0:
-                raise ValueError(kind)
-        except (ValueError, KeyError, TypeError):
-            return JSONResponse({"error": f"expected {{'kind': one of {FAULT_KINDS}, 'count': n >= 1, 'seconds': s}}"},
-                                status_code=400)
-        await run_in_threadpool(lambda: self.store.add_fault(request.path_params["tenant"], kind, count=count,
-                                                             seconds=seconds))
-        return JSONResponse({"tenant": request.path_params["tenant"], "kind": kind, "count": count}, status_code=201)
-
-
-    async def set_chaos(self, request: Request) -> Response:
-        try:
-            spec = loads(await request.body())
-            rate, seconds = float(spec["rate"]), float(spec.get("seconds", 0))
-            kinds = tuple(spec.get("kinds") or FAULT_KINDS)
-            await run_in_threadpool(lambda: self.store.set_chaos(request.path_params["tenant"], rate=rate, kinds=kinds,
-                                                                 seconds=seconds))
-        except (ValueError, KeyError, TypeError):
-            return JSONResponse({"error": f"expected {{'rate': 0..1, 'kinds': some of {FAULT_KINDS}, 'seconds': s}}"},
-                                status_code=400)
-        return JSONResponse({"rate": rate, "kinds": list(kinds)}, status_code=201)
-
 
 def xero_routes(store: XeroStore, limits: RateLimits | None = None) -> list[Route]:
     """The Xero API and admin routes over ``store``, mounted beside the QBO ones in sandbox.server."""
@@ -261,7 +233,5 @@ def xero_routes(store: XeroStore, limits: RateLimits | None = None) -> list[Rout
         Route(f"{ROOT}/{collection}", api.write, methods=["PUT", "POST"]),
         Route(f"{ROOT}/{collection}/{{ident}}", api.read, methods=["GET"]),
         *token_routes(api.tokens),
-        Route("/_sandbox/xero/{tenant}/stats", api.stats, methods=["GET"]),
-        Route("/_sandbox/xero/{tenant}/faults", api.add_fault, methods=["POST"]),
-        Route("/_sandbox/xero/{tenant}/chaos", api.set_chaos, methods=["POST"]),
+        *admin_routes(store, "xero", "tenant"),
     ]

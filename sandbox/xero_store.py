@@ -5,17 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sandbox.chaos import CHAOS_SCHEMA, draw_chaos, set_chaos
+from sandbox.state_db import StateDb
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS xero_tenants (tenant TEXT PRIMARY KEY, requests INTEGER NOT NULL DEFAULT 0,
@@ -44,15 +41,7 @@ ACCOUNT_CODES = {"200": "Sales", "260": "Other Revenue", "400": "Advertising"}
 TAX_RATES = {"OUTPUT": Decimal("0.15"), "NONE": Decimal("0"), "EXEMPTOUTPUT": Decimal("0"), "ZERORATEDOUTPUT": Decimal("0")}
 """Sales tax types the sandbox knows, with their rates (an NZ-style organisation: GST 15 % on income)."""
 
-FAULT_KINDS = ("throttle", "server_error", "slow", "reset", "lost_response")
 REPLAY_SECONDS = 6 * 60  # Xero keeps an Idempotency-Key's answer for 6 minutes
-_BUSY_TIMEOUT = 30.0
-
-
-@dataclass(frozen=True)
-class InjectedFault:
-    kind: str  # one of FAULT_KINDS
-    seconds: float
 
 
 @dataclass(frozen=True)
@@ -109,51 +98,13 @@ class TenantView:
         return f"INV-{number:04d}"
 
 
-class XeroStore:
-    """One SQLite file under ``state_dir``; every API call is one ``BEGIN IMMEDIATE`` transaction."""
+class XeroStore(StateDb):
+    """One SQLite file under ``state_dir`` (see StateDb); every API call is one ``BEGIN IMMEDIATE`` transaction."""
+
+    SYSTEM, FAULTS_TABLE, COMPANY_COLUMN = "xero", "xero_faults", "tenant"
 
     def __init__(self, state_dir: Path) -> None:
-        state_dir.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        self.path = state_dir / "xero.sqlite3"
-        deadline = time.monotonic() + _BUSY_TIMEOUT
-        while True:  # switching to WAL takes an exclusive lock and does not wait for a busy one: retry
-            db = self._connect()
-            try:
-                if db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-                    db.execute("PRAGMA journal_mode=WAL")
-                db.executescript(_SCHEMA + CHAOS_SCHEMA)
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > deadline:
-                    raise
-            finally:
-                db.close()
-            time.sleep(0.05)
-
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT, isolation_level=None, check_same_thread=False)
-        db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: commits survive a crash of the process
-        return db
-
-    def _thread_connection(self) -> sqlite3.Connection:
-        """This thread's connection, kept open: closing the last connection checkpoints the WAL (an fsync,
-        ~7 ms a call), so a connection per call made every sandbox request slow."""
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = self._local.db = self._connect()
-        return db
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        db = self._thread_connection()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+        super().__init__(state_dir / "xero.sqlite3", _SCHEMA)
 
     def open_tenant(self, db: sqlite3.Connection, tenant: str) -> TenantView:
         view = TenantView(db, tenant)
@@ -178,29 +129,6 @@ class XeroStore:
     def save_reply(self, db: sqlite3.Connection, tenant: str, key: str, reply: StoredReply) -> None:
         db.execute("INSERT OR REPLACE INTO xero_replies (tenant, key, fingerprint, status, body, created) "
                    "VALUES (?, ?, ?, ?, ?, ?)", (tenant, key, reply.fingerprint, reply.status, reply.body, time.time()))
-
-    def add_fault(self, tenant: str, kind: str, *, count: int = 1, seconds: float = 0.0) -> None:
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault {kind!r}; expected one of {FAULT_KINDS}")
-        with self.transaction() as db:
-            db.execute("INSERT INTO xero_faults (tenant, kind, remaining, seconds) VALUES (?, ?, ?, ?)",
-                       (tenant, kind, count, seconds))
-
-    def pop_fault(self, db: sqlite3.Connection, tenant: str) -> InjectedFault | None:
-        row = db.execute("SELECT seq, kind, seconds FROM xero_faults WHERE tenant = ? AND remaining > 0 "
-                         "ORDER BY seq LIMIT 1", (tenant,)).fetchone()
-        if row is None:
-            drawn = draw_chaos(db, "xero", tenant)
-            return InjectedFault(*drawn) if drawn else None
-        db.execute("UPDATE xero_faults SET remaining = remaining - 1 WHERE seq = ?", (row[0],))
-        return InjectedFault(row[1], row[2])
-
-    def set_chaos(self, tenant: str, *, rate: float, kinds: tuple[str, ...] = FAULT_KINDS, seconds: float = 0.0) -> None:
-        """Fail each later API call of ``tenant`` with probability ``rate`` (see sandbox.chaos)."""
-        if set(kinds) - set(FAULT_KINDS):
-            raise ValueError(f"unknown fault kinds; expected some of {FAULT_KINDS}")
-        with self.transaction() as db:
-            set_chaos(db, "xero", tenant, rate=rate, kinds=tuple(kinds), seconds=seconds)
 
     def stats(self, tenant: str) -> dict[str, Any]:
         with self.transaction() as db:
