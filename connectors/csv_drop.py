@@ -12,28 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from connectors.errors import FatalError
+from connectors.source_paging import SourceJob, SourcePage
 
 SOURCE = "csv"
 JOB_ID_COLUMN = "job_id"
 EXTRA_CELLS = "__extra__"
 """Key under which a row keeps the cells it has beyond the header: the mapping reports them, we keep them."""
-
-
-@dataclass(frozen=True)
-class CsvJob:
-    """One job's rows as read: satisfies ``workorders.ports.RawJob`` without importing it."""
-
-    source: str
-    stream: str
-    external_id: str
-    locator: str
-    payload: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class CsvPage:
-    jobs: tuple[CsvJob, ...]
-    next_cursor: str | None
 
 
 @dataclass(frozen=True)
@@ -57,7 +41,7 @@ class CsvDropSource:
         self.name = name
         self.page_size = max(1, page_size)
 
-    def fetch_pages(self, *, cursor: str | None) -> Iterator[CsvPage]:
+    def fetch_pages(self, *, cursor: str | None) -> Iterator[SourcePage]:
         """Pages of jobs from new or changed files; each page's cursor covers the files finished before it ends."""
         delivered = _read_cursor(cursor)
         paths = self._list_files()
@@ -72,7 +56,7 @@ class CsvDropSource:
             for index, chunk in enumerate(chunks):
                 if index == len(chunks) - 1:
                     done[file.name] = file.sha256
-                yield CsvPage(jobs=tuple(chunk), next_cursor=_write_cursor(done))
+                yield SourcePage(jobs=tuple(chunk), next_cursor=_write_cursor(done))
 
     def _list_files(self) -> list[Path]:
         if not self.folder.is_dir():
@@ -117,7 +101,7 @@ def _decode(data: bytes) -> tuple[str, str]:
         return data.decode("latin-1"), "latin-1"
 
 
-def _jobs_in(file: _File) -> Iterator[CsvJob]:
+def _jobs_in(file: _File) -> Iterator[SourceJob]:
     """Group rows by job id in order of first appearance; a row without a job id is a job of its own."""
     groups: dict[str, list[dict[str, Any]]] = {}
     for row_number, values in _rows(file.text):
@@ -127,7 +111,7 @@ def _jobs_in(file: _File) -> Iterator[CsvJob]:
     for key, rows in groups.items():
         payload: dict[str, Any] = {"file": file.name, "encoding": file.encoding, "rows": rows}
         locator = f"{file.name}:{_describe_rows([r['row'] for r in rows])}"
-        yield CsvJob(source=SOURCE, stream=file.name, external_id=key, locator=locator, payload=payload)
+        yield SourceJob(source=SOURCE, stream=file.name, external_id=key, locator=locator, payload=payload)
 
 
 def _rows(text: str) -> Iterator[tuple[int, dict[str, Any]]]:

@@ -12,15 +12,16 @@ Cursor (JSON): ``{"watermark": iso, "high": iso, "page": n}``; mid-run pages car
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 
-from connectors.errors import FatalError, RetriableError
-from connectors.source_http import SourceJob, SourcePage, read_json, send
+from connectors.source_http import read_json_object, send
+from connectors.source_paging import (
+    SourceJob, SourcePage, check_new_page, job_id_of, numbered_pages, parse_time, read_cursor,
+)
 
 SYSTEM = "housecallpro"
 DEFAULT_API = "https://api.housecallpro.com"
@@ -41,16 +42,13 @@ class HousecallProSource:
         watermark, high, page = state.get("watermark"), state.get("high"), int(state.get("page") or 1)
         cutoff = _parse_time(watermark) - self.overlap if watermark else None
         first_ids: set[str] = set()
-        while True:
+
+        def read_page(page: int, high: str | None) -> tuple[list[SourceJob], str | None, bool]:
             params = [("page", page), ("page_size", self.page_size), ("sort_by", "updated_at"),
                       ("sort_direction", "desc"), *EXPAND]
             body = self._get("/jobs", "list jobs", params=params)
             jobs_in_page = [j for j in body.get("jobs") or [] if isinstance(j, dict)]
-            if body.get("page") not in (None, page) or (jobs_in_page and str(jobs_in_page[0].get("id")) in first_ids):
-                raise FatalError(f"Housecall Pro answered page {page} with a page already read; stopping rather than "
-                                 "looping", system=self.name, operation="list jobs", code="repeated_cursor")
-            if jobs_in_page:
-                first_ids.add(str(jobs_in_page[0].get("id")))
+            check_new_page(body, jobs_in_page, page, first_ids, system=self.name, label="Housecall Pro")
             jobs, reached = [], False
             for job in jobs_in_page:
                 updated = _parse_time(job.get("updated_at"))
@@ -59,13 +57,9 @@ class HousecallProSource:
                     break
                 jobs.append(self._with_lines(job))
                 high = max(high, job["updated_at"], key=_parse_time) if high else job["updated_at"]
-            more = not reached and bool(jobs_in_page) and page < int(body.get("total_pages") or 0)
-            state = ({"watermark": watermark, "high": high, "page": page + 1} if more
-                     else {"watermark": high or watermark, "high": None, "page": None})
-            yield SourcePage(jobs=tuple(jobs), next_cursor=json.dumps(state, sort_keys=True))
-            if not more:
-                return
-            page += 1
+            return jobs, high, not reached and bool(jobs_in_page) and page < int(body.get("total_pages") or 0)
+
+        yield from numbered_pages(read_page, watermark=watermark, high=high, page=page)
 
     def fetch_job(self, job_id: str) -> SourcePage:
         """One job by id (a webhook named it), with its line items; no cursor."""
@@ -77,10 +71,7 @@ class HousecallProSource:
         return f"Housecall Pro API key accepted ({body.get('total_items', '?')} jobs visible)"
 
     def _with_lines(self, job: dict[str, Any]) -> SourceJob:
-        job_id = str(job.get("id") or "")
-        if not job_id:
-            raise FatalError("Housecall Pro sent a job without an id", system=self.name, operation="list jobs",
-                             code="no_id")
+        job_id = job_id_of(job, system=self.name, label="Housecall Pro")
         lines = self._get(f"/jobs/{job_id}/line_items", "read line items").get("line_items")
         payload = {"job": job, "line_items": lines if isinstance(lines, list) else []}
         return SourceJob(source=SYSTEM, stream=f"{self.name}/jobs", external_id=job_id,
@@ -90,30 +81,12 @@ class HousecallProSource:
         response = send(self.client, "GET", f"{self.api_url}{path}", system=self.name, operation=operation,
                         params=params, headers={"Authorization": f"Token {self._api_key}", "Accept": "application/json"},
                         missing_is_rejected=missing_is_rejected)
-        body = read_json(response, system=self.name, operation=operation)
-        if not isinstance(body, dict):
-            raise RetriableError("answered with JSON that is not an object", system=self.name, operation=operation,
-                                 code="malformed_json")
-        return body
+        return read_json_object(response, system=self.name, operation=operation)
 
 
 def _parse_time(text: Any) -> datetime:
-    try:
-        value = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
-        raise FatalError(f"Housecall Pro sent updated_at {text!r}, not an ISO 8601 time", system=SYSTEM,
-                         operation="list jobs", code="bad_timestamp") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return parse_time(text, system=SYSTEM, label="Housecall Pro", field="updated_at")
 
 
 def _read_cursor(cursor: str | None) -> dict[str, Any]:
-    if not cursor:
-        return {}
-    try:
-        state = json.loads(cursor)
-        if isinstance(state, dict) and set(state) <= {"watermark", "high", "page"}:
-            return state
-    except ValueError:
-        pass
-    raise FatalError(f"Housecall Pro cursor {cursor[:80]!r} is not ours; clear it to read every job again",
-                     system=SYSTEM, operation="read cursor", code="bad_cursor")
+    return read_cursor(cursor, keys={"watermark", "high", "page"}, system=SYSTEM, label="Housecall Pro")

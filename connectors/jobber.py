@@ -15,16 +15,16 @@ sets ``watermark = high``. A run killed mid-way resumes where its last committed
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import httpx
 
 from connectors.errors import AuthError, FatalError, RetriableError
-from connectors.source_http import SourceJob, SourcePage, read_json, send
+from connectors.source_http import read_json, read_json_object, send
+from connectors.source_paging import SourceJob, SourcePage, parse_time, read_cursor, write_cursor
 
 SYSTEM = "jobber"
 DEFAULT_API = "https://api.getjobber.com"
@@ -115,10 +115,8 @@ class JobberSource:
                         system=self.name, operation="list jobs", code="repeated_cursor",
                     )
                 seen.add(end)
-                next_cursor = {"watermark": watermark, "high": high, "after": end}
-            else:
-                next_cursor = {"watermark": high or watermark, "high": None, "after": None}
-            yield SourcePage(jobs=tuple(jobs), next_cursor=json.dumps(next_cursor, sort_keys=True))
+            next_cursor = write_cursor(watermark=watermark, high=high, key="after", resume=end if more else None)
+            yield SourcePage(jobs=tuple(jobs), next_cursor=next_cursor)
             if not more:
                 return
             after = end
@@ -188,10 +186,7 @@ class JobberSource:
             if exc.code == "http_401":
                 return None
             raise
-        body = read_json(response, system=self.name, operation=operation)
-        if not isinstance(body, dict):
-            raise RetriableError("answered with JSON that is not an object", system=self.name,
-                                 operation=operation, code="malformed_json")
+        body = read_json_object(response, system=self.name, operation=operation)
         codes = {(e.get("extensions") or {}).get("code") for e in body.get("errors") or [] if isinstance(e, dict)}
         return None if "UNAUTHENTICATED" in codes else body
 
@@ -242,22 +237,8 @@ def throttle_wait(body: dict[str, Any]) -> float | None:
 
 
 def _parse_time(text: Any) -> datetime:
-    try:
-        value = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
-        raise FatalError(f"Jobber sent updatedAt {text!r}, not an ISO 8601 time", system=SYSTEM,
-                         operation="list jobs", code="bad_timestamp") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return parse_time(text, system=SYSTEM, label="Jobber", field="updatedAt")
 
 
 def _read_cursor(cursor: str | None) -> dict[str, Any]:
-    if not cursor:
-        return {}
-    try:
-        state = json.loads(cursor)
-        if isinstance(state, dict) and set(state) <= {"watermark", "high", "after"}:
-            return state
-    except ValueError:
-        pass
-    raise FatalError(f"Jobber cursor {cursor[:80]!r} is not ours; clear it to read every job again",
-                     system=SYSTEM, operation="read cursor", code="bad_cursor")
+    return read_cursor(cursor, keys={"watermark", "high", "after"}, system=SYSTEM, label="Jobber")

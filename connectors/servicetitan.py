@@ -16,15 +16,17 @@ return deleted jobs.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import httpx
 
-from connectors.errors import AuthError, FatalError, RetriableError
-from connectors.source_http import SourceJob, SourcePage, read_json, send
+from connectors.errors import AuthError, FatalError
+from connectors.source_http import read_json, read_json_object, send
+from connectors.source_paging import (
+    SourceJob, SourcePage, check_new_page, job_id_of, numbered_pages, parse_time, read_cursor,
+)
 
 SYSTEM = "servicetitan"
 DEFAULT_API = "https://api.servicetitan.io"
@@ -48,29 +50,22 @@ class ServiceTitanSource:
         state = _read_cursor(cursor)
         watermark, high, page = state.get("watermark"), state.get("high"), int(state.get("page") or 1)
         seen_first: set[str] = set()
-        while True:
+
+        def read_page(page: int, high: str | None) -> tuple[list[SourceJob], str | None, bool]:
             params: dict[str, Any] = {"page": page, "pageSize": self.page_size, "sort": "-ModifiedOn"}
             if watermark:
                 params["modifiedOnOrAfter"] = watermark
             body = self._get(self._path("jpm", "jobs"), "list jobs", params=params)
             rows = [row for row in body.get("data") or [] if isinstance(row, dict)]
-            if body.get("page") not in (None, page) or (rows and str(rows[0].get("id")) in seen_first):
-                raise FatalError(f"ServiceTitan answered page {page} with a page already read; stopping rather than "
-                                 "looping", system=self.name, operation="list jobs", code="repeated_cursor")
-            if rows:
-                seen_first.add(str(rows[0].get("id")))
+            check_new_page(body, rows, page, seen_first, system=self.name, label="ServiceTitan")
             jobs = [self._job(row) for row in rows]
             for row in rows:
                 modified = str(row.get("modifiedOn") or "")
                 _parse_time(modified)
                 high = max(high, modified, key=_parse_time) if high else modified
-            more = bool(body.get("hasMore")) and bool(rows)
-            state = ({"watermark": watermark, "high": high, "page": page + 1} if more
-                     else {"watermark": high or watermark, "high": None, "page": None})
-            yield SourcePage(jobs=tuple(jobs), next_cursor=json.dumps(state, sort_keys=True))
-            if not more:
-                return
-            page += 1
+            return jobs, high, bool(body.get("hasMore")) and bool(rows)
+
+        yield from numbered_pages(read_page, watermark=watermark, high=high, page=page)
 
     def fetch_job(self, job_id: str) -> SourcePage:
         row = self._get(self._path("jpm", f"jobs/{job_id}"), "read job", missing_is_rejected=True)
@@ -84,10 +79,7 @@ class ServiceTitanSource:
         return f"/{module}/v2/tenant/{self.tenant}/{resource}"
 
     def _job(self, row: dict[str, Any]) -> SourceJob:
-        job_id = str(row.get("id") or "")
-        if not job_id:
-            raise FatalError("ServiceTitan sent a job without an id", system=self.name, operation="list jobs",
-                             code="no_id")
+        job_id = job_id_of(row, system=self.name, label="ServiceTitan")
         by_job = {"jobId": job_id}
         payload = {
             "job": row,
@@ -131,11 +123,7 @@ class ServiceTitanSource:
                     self._token = None  # expired: one new token, then give up loudly
                     continue
                 raise
-            body = read_json(response, system=self.name, operation=operation)
-            if not isinstance(body, dict):
-                raise RetriableError("answered with JSON that is not an object", system=self.name,
-                                     operation=operation, code="malformed_json")
-            return body
+            return read_json_object(response, system=self.name, operation=operation)
         raise AssertionError("unreachable")
 
     def _access_token(self) -> str:
@@ -157,22 +145,9 @@ class ServiceTitanSource:
 
 
 def _parse_time(text: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise FatalError(f"ServiceTitan sent modifiedOn {text!r}, not an RFC 3339 time", system=SYSTEM,
-                         operation="list jobs", code="bad_timestamp") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)  # ServiceTitan documents every time as UTC
+    # no zone means UTC: ServiceTitan documents every time as UTC
+    return parse_time(text, system=SYSTEM, label="ServiceTitan", field="modifiedOn", standard="RFC 3339")
 
 
 def _read_cursor(cursor: str | None) -> dict[str, Any]:
-    if not cursor:
-        return {}
-    try:
-        state = json.loads(cursor)
-        if isinstance(state, dict) and set(state) <= {"watermark", "high", "page"}:
-            return state
-    except ValueError:
-        pass
-    raise FatalError(f"ServiceTitan cursor {cursor[:80]!r} is not ours; clear it to read every job again",
-                     system=SYSTEM, operation="read cursor", code="bad_cursor")
+    return read_cursor(cursor, keys={"watermark", "high", "page"}, system=SYSTEM, label="ServiceTitan")

@@ -15,31 +15,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from connectors.errors import AuthError, ConnectorError, FatalError, RejectedError, RetriableError
+from connectors.source_paging import SourceJob, SourcePage
+
+__all__ = ["SourceJob", "SourcePage", "api_message", "read_json", "read_json_object", "retry_after", "send",
+           "translate_error"]  # SourceJob/SourcePage stay importable from here (closeout.replay)
 
 EXCERPT = 300
-
-
-@dataclass(frozen=True)
-class SourceJob:
-    """One job as a source sent it: satisfies ``workorders.ports.RawJob`` without importing it."""
-
-    source: str
-    stream: str
-    external_id: str
-    locator: str
-    payload: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class SourcePage:
-    jobs: tuple[SourceJob, ...]
-    next_cursor: str | None
 
 
 def translate_error(
@@ -120,3 +106,12 @@ def read_json(response: httpx.Response, *, system: str, operation: str) -> Any:
             f"({len(response.content)} bytes, content-type {response.headers.get('content-type', '?')!r})",
             code="malformed_json", system=system, operation=operation,
         ) from None
+
+
+def read_json_object(response: httpx.Response, *, system: str, operation: str) -> dict[str, Any]:
+    """The body as a JSON object; not JSON, or JSON that is not an object, is ``RetriableError`` ``malformed_json``."""
+    body = read_json(response, system=system, operation=operation)
+    if not isinstance(body, dict):
+        raise RetriableError("answered with JSON that is not an object", system=system, operation=operation,
+                             code="malformed_json")
+    return body

@@ -22,9 +22,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from pydantic import ValidationError
-
-from mappings.source_values import PayloadError, cents_from, decimal_from, invalid_payload, text_from, time_from
+from mappings.source_values import PayloadError, cents_from, decimal_from, map_or_case, text_from, time_from
 from workorders.anomalies import Anomaly
 from workorders.money import round_money
 from workorders.work_order import (
@@ -54,21 +52,14 @@ def map_housecallpro_job(
     payload: Mapping[str, Any], *, company: str, default_timezone: str, currency: str = "USD"
 ) -> WorkOrder | Anomaly:
     """Never raises for bad input: any unreadable field gives one anomaly naming it, with the payload kept."""
-    job = payload.get("job") if isinstance(payload, Mapping) else None
-    external_id = text_from(job.get("id")) if isinstance(job, Mapping) else ""
-    try:
-        if not isinstance(job, Mapping) or not external_id:
-            raise PayloadError("job.id", "not a Housecall Pro job (no job id)")
+
+    def build(job: Mapping[str, Any], external_id: str) -> WorkOrder:
         lines = payload.get("line_items")
         return _build(job, lines if isinstance(lines, list) else [], external_id, company=company,
                       zone=default_timezone, currency=currency)
-    except PayloadError as exc:
-        problem = str(exc)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        problem = f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
-    return invalid_payload(source=SOURCE, external_id=external_id or None, company=company, problem=problem,
-                           payload=payload)
+
+    return map_or_case(payload, build, source=SOURCE, company=company, job_key="job",
+                       no_id=("job.id", "not a Housecall Pro job (no job id)"))
 
 
 def _build(job: Mapping[str, Any], raw_lines: list[Any], external_id: str, *, company: str, zone: str,

@@ -21,10 +21,8 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from pydantic import ValidationError
-
 from mappings.source_values import (
-    PayloadError, decimal_from, invalid_payload, nodes_of, text_from, time_from,
+    PayloadError, decimal_from, map_or_case, nodes_of, text_from, time_from,
 )
 from workorders.anomalies import Anomaly
 from workorders.money import round_money
@@ -51,18 +49,12 @@ def map_jobber_job(
     payload: Mapping[str, Any], *, company: str, default_timezone: str, currency: str = "USD"
 ) -> WorkOrder | Anomaly:
     """Never raises for bad input: any unreadable field gives one anomaly naming it, with the payload kept."""
-    external_id = text_from(payload.get("id")) if isinstance(payload, Mapping) else ""
-    try:
-        if not isinstance(payload, Mapping) or not external_id:
-            raise PayloadError("id", "not a Jobber job (no id)")
-        return _build(payload, external_id, company=company, zone=default_timezone, currency=currency)
-    except PayloadError as exc:
-        problem = str(exc)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        problem = f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
-    return invalid_payload(source=SOURCE, external_id=external_id or None, company=company, problem=problem,
-                           payload=payload)
+
+    def build(job: Mapping[str, Any], external_id: str) -> WorkOrder:
+        return _build(job, external_id, company=company, zone=default_timezone, currency=currency)
+
+    return map_or_case(payload, build, source=SOURCE, company=company, job_key=None,
+                       no_id=("id", "not a Jobber job (no id)"))
 
 
 def _build(job: Mapping[str, Any], external_id: str, *, company: str, zone: str, currency: str) -> WorkOrder:

@@ -1,18 +1,21 @@
 """Values every API source sends in its own way: money (floats, cents, decimal strings) and times (with or without zone).
 
-Each reader raises ``PayloadError`` naming the field; the source's mapping turns that into one anomaly
+Each reader raises ``PayloadError`` naming the field; ``map_or_case`` turns that into one anomaly
 that keeps the raw payload, so a bad job becomes a case and the run goes on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pydantic import ValidationError
+
 from workorders.anomalies import Anomaly, AnomalyCode
+from workorders.work_order import WorkOrder
 
 
 class PayloadError(ValueError):
@@ -90,3 +93,28 @@ def invalid_payload(
         evidence={"problem": problem, "payload": payload},
         work_order_id=subject if external_id else None, suggested_actions=("fix_at_source", "fix_mapping_and_replay"),
     )
+
+
+def map_or_case(
+    payload: Any, build: Callable[[Mapping[str, Any], str], WorkOrder], *, source: str, company: str,
+    job_key: str | None, no_id: tuple[str, str],
+) -> WorkOrder | Anomaly:
+    """``build(job, external_id)`` for the job at ``payload[job_key]`` (the payload itself if ``job_key`` is None).
+
+    Never raises for bad input: a job that is not an object or has no ``id`` is the case ``no_id``
+    (field, problem); ``PayloadError`` (its message) or pydantic's ``ValidationError`` (its first error,
+    ``loc: msg``) from ``build`` is the ``invalid_payload`` case keeping ``payload``. Others propagate.
+    """
+    job = (payload if job_key is None else payload.get(job_key)) if isinstance(payload, Mapping) else None
+    external_id = text_from(job.get("id")) if isinstance(job, Mapping) else ""
+    try:
+        if not isinstance(job, Mapping) or not external_id:
+            raise PayloadError(*no_id)
+        return build(job, external_id)
+    except PayloadError as exc:
+        problem = str(exc)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        problem = f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+    return invalid_payload(source=source, external_id=external_id or None, company=company, problem=problem,
+                           payload=payload)
