@@ -1,4 +1,4 @@
-"""The queue's commands: `closeout cases assign|resolve|ignore|reopen|replay`, `closeout users ...`, `closeout ui`."""
+"""The queue's commands: `closeout cases assign|resolve|ignore|reopen|replay|link`, `users ...`, `ui`."""
 
 from __future__ import annotations
 
@@ -91,6 +91,28 @@ def cases_replay(case_id: int, config: ConfigOption = None, actor: ActorOption =
         console.print(f"case #{case_id}: {result.outcome} — {result.message}")
 
 
+@cases_app.command("link")
+def cases_link(case_id: int, work_order: Annotated[str, typer.Argument(help="work order id or job number")],
+               config: ConfigOption = None, actor: ActorOption = None, as_json: JsonOption = False) -> None:
+    """Link an unmatched email's case to a work order: its evidence goes on the job and the case is resolved."""
+    from closeout.desk import link_email
+    from closeout.wiring import open_app
+
+    with _decisions(), open_app(config_path=config) as application:
+        case = link_email(application, case_id, work_order, actor=_actor(actor))
+    linked = next(entry for entry in reversed(case.history) if entry.action == "email_linked")
+    if as_json:
+        print(json.dumps(case.model_dump(mode="json"), indent=2))
+    else:
+        console.print(f"case #{case.id}: {case.status} — {linked.note}")
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return os.environ.get(PASSWORD_VARIABLE) or typer.prompt("password", hide_input=True, confirmation_prompt=True)
+
+
 @users_app.command("add")
 def users_add(
     username: str,
@@ -100,14 +122,21 @@ def users_add(
     """Add a user (or reset one's role and password). The password is asked for, read from stdin, or $CLOSEOUT_PASSWORD."""
     from closeout.users import add_user
 
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = os.environ.get(PASSWORD_VARIABLE) or typer.prompt("password", hide_input=True,
-                                                                      confirmation_prompt=True)
+    password = _read_password(password_stdin)
     with _decisions(), _store(Settings()) as store:
         user = add_user(store, username, role, password, actor=_actor(None))
     console.print(f"{user.username} can sign in as {user.role}.")
+
+
+@users_app.command("hash")
+def users_hash(
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from stdin")] = False,
+) -> None:
+    """Print a password hash for a `[[users]]` entry of the config file (the password itself never goes there)."""
+    from exceptions_queue.users import hash_password
+
+    with _decisions():
+        print(hash_password(_read_password(password_stdin)))
 
 
 @users_app.command("list")

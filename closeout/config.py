@@ -121,8 +121,33 @@ class CompanyConfig(_Strict):
         return value
 
 
+class UserConfig(_Strict):
+    """A queue user kept in the config: synced into the store when `closeout ui` starts. Never a plain password."""
+
+    username: str
+    role: Literal["viewer", "coordinator", "finance", "admin"] = "coordinator"
+    password_hash: str = Field(description="from `closeout users hash`: scrypt$N$r$p$salt$hash")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_plain_password(cls, data):
+        if isinstance(data, dict) and "password" in data:
+            raise ValueError("a plain password does not belong in the config: put the password_hash that "
+                             "`closeout users hash` prints instead")
+        return data
+
+    @field_validator("password_hash")
+    @classmethod
+    def _looks_like_scrypt(cls, value: str) -> str:
+        parts = value.split("$")
+        if len(parts) != 6 or parts[0] != "scrypt" or not all(p.isdigit() for p in parts[1:4]):
+            raise ValueError("not a password hash from `closeout users hash` (scrypt$N$r$p$salt$hash)")
+        return value
+
+
 class CloseoutConfig(_Strict):
     companies: tuple[CompanyConfig, ...]
+    users: tuple[UserConfig, ...] = ()
 
     def company(self, company_id: str) -> CompanyConfig:
         for company in self.companies:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from closeout.mapping_overrides import MappingOverrideError, check_override, effective_tables
+from closeout.steps.mail import MessageLinkError, attach_message
 from closeout.steps.replay_case import replay_as_system, replay_case
 from closeout.wiring import App
 from exceptions_queue.cases import Case, CaseKind, CaseStatus
@@ -51,6 +52,10 @@ class StoreDesk:
                 context.decisions = [d.model_dump(mode="json") for d in decisions]
                 context.push_records = [r.model_dump(mode="json", exclude={"draft"})
                                         for r in uow.push_records.for_work_order(case.work_order_id)]
+            linked = [e.after for e in case.history if e.action == EMAIL_LINKED and e.after.get("work_order_id")]
+            if case.work_order_id is None and linked:
+                order = uow.work_orders.get(linked[-1]["work_order_id"], linked[-1].get("work_order_version"))
+                context.work_order = order.model_dump(mode="json") if order is not None else None
             if case.kind is CaseKind.missing_mapping and case.company:
                 tables = effective_tables(uow, self.app.config.company(case.company))
                 context.mapping_tables = {"items": dict(tables.items), "default_items": dict(tables.default_items),
@@ -100,6 +105,12 @@ class StoreDesk:
         _must_decide(actor)
         replay_case(self.app, case_id, actor=actor.username)
         return self.context(case_id).case
+
+    def link_email(self, case_id: int, *, actor: User, work_order: str) -> Case:
+        """Coordinators and admins only: attach the case's email to a work order (id or job number), resolving it."""
+        if actor.role not in LINKERS:
+            raise PermissionError(f"{actor.username} is a {actor.role}: only a coordinator or an admin links email")
+        return link_email(self.app, case_id, work_order, actor=actor.username)
 
     def audit_trail(self, *, limit: int = 200) -> list[AuditEntry]:
         with self.app.store.unit_of_work() as uow:
@@ -151,6 +162,57 @@ class StoreDesk:
             needs = {(m.get("table"), m.get("key")) for m in other.evidence.get("missing", [])}
             if (table, key) in needs:
                 replay_as_system(self.app, other.id, because=f"{table}[{key}] was added on case #{fixed.id}")
+
+
+LINKERS = (Role.coordinator, Role.admin)
+EMAIL_LINKED = "email_linked"
+
+
+def link_email(app: App, case_id: int, work_order: str, *, actor: str) -> Case:
+    """Decide an ``unmatched_email`` case: a manual match for its message, the message's evidence on a new version
+    of the work order (the mail step's own path), the decision in the case history and the audit trail, the case
+    resolved. The next pipeline run evaluates the new version's rules, as it does for any new version.
+    """
+    with app.store.unit_of_work() as uow:
+        queue = CaseQueue(uow.cases, clock=uow.clock)
+        case = queue.get(case_id)
+        if case.kind is not CaseKind.unmatched_email:
+            raise DecisionError(f"case #{case_id} is about {case.kind}, not an unmatched email")
+        if not case.is_open:
+            raise DecisionError(f"case #{case_id} is {case.status}: reopen it before linking")
+        company = case.company or ""
+        order_id = _work_order_id(uow, company, work_order)
+        message_id = str(case.evidence.get("message_id") or "")
+        try:
+            order = attach_message(uow, company, message_id, order_id, actor=actor)
+        except MessageLinkError as exc:
+            raise DecisionError(str(exc)) from None
+        before = {"work_order_id": None, "job_number": None}
+        after = {"work_order_id": order.id, "job_number": order.job_number, "work_order_version": order.version}
+        note = f"email {message_id} linked to job {order.job_number} (work order {order.id} v{order.version})"
+        queue.record(case_id, actor=actor, action=EMAIL_LINKED, note=note, before=before, after=after)
+        queue.resolve(case_id, actor=actor, note=f"the email is now on job {order.job_number}")
+        uow.audit.append(actor=actor, action=EMAIL_LINKED, subject=f"{company}/{message_id}",
+                         note=f"from case #{case_id}", before=before, after=after)
+        case = queue.get(case_id)
+        uow.commit()
+    return case
+
+
+def _work_order_id(uow, company: str, given: str) -> str:
+    """A work order id of the company, or the one work order its job number names (a leading '#' is dropped)."""
+    text = given.strip()
+    if not text:
+        raise DecisionError("say which work order: its id or its job number")
+    order = uow.work_orders.get(text)
+    if order is not None and order.company == company:
+        return order.id
+    ids = uow.work_orders.ids_for_job_number(text.lstrip("#").strip(), company=company)
+    if not ids:
+        raise DecisionError(f"there is no work order or job number {text!r} in {company}")
+    if len(ids) > 1:
+        raise DecisionError(f"job {text} names {len(ids)} work orders ({', '.join(ids)}): pick one by its id")
+    return ids[0]
 
 
 def _must_decide(actor: User) -> None:

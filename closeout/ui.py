@@ -7,12 +7,14 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from closeout.desk import StoreDesk
-from closeout.users import ui_secret
+from closeout.users import sync_config_users, ui_secret
 from closeout.wiring import App, open_app
 from exceptions_queue.web import create_app
 
 
 def build_ui(app: App, *, secure_cookies: bool = False) -> FastAPI:
+    """The UI over the app's store; the config's ``[[users]]`` are synced into the store first."""
+    sync_config_users(app.store, app.config.users)
     return create_app(StoreDesk(app), secret_key=ui_secret(app.home), secure_cookies=secure_cookies)
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Sequence
 from pathlib import Path
 
+from closeout.config import ConfigError, UserConfig
 from exceptions_queue.users import Role, User, UserError, check_username, hash_password, new_api_token, token_digest
 
 SECRET_FILE = "ui-secret"
@@ -36,6 +38,31 @@ def create_token(store, username: str, *, label: str, actor: str) -> str:
         uow.audit.append(actor=actor, action="token_issued", subject=f"user:{name}", note=label)
         uow.commit()
     return token
+
+
+def sync_config_users(store, people: Sequence[UserConfig], *, actor: str = "config") -> list[str]:
+    """Create or update each ``[[users]]`` entry of the config (role and password hash); returns who changed.
+
+    An entry already in the store with the same role and hash changes nothing and logs nothing; users who are
+    not in the config are left as they are (remove or demote them with `closeout users add`).
+    """
+    changed: list[str] = []
+    with store.unit_of_work() as uow:
+        for person in people:
+            try:
+                name = check_username(person.username)
+            except UserError as exc:
+                raise ConfigError(f"users: {person.username!r}: {exc}") from None
+            existed = uow.users.get(name)
+            if existed and existed.role == person.role and uow.users.password_hash(name) == person.password_hash:
+                continue
+            user = uow.users.add(name, Role(person.role), person.password_hash)
+            uow.audit.append(actor=actor, action="user_reset" if existed else "user_added", subject=f"user:{name}",
+                             note="from the config file", before={"role": existed.role.value} if existed else {},
+                             after={"role": user.role.value})
+            changed.append(name)
+        uow.commit()
+    return changed
 
 
 def ui_secret(home: Path) -> str:

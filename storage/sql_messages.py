@@ -84,7 +84,7 @@ class SqlMessages:
         ).scalars())
 
     def list(self, *, company: str | None = None, work_order_id: str | None = None,
-             statuses: Sequence[str] = ()) -> list[StoredMessage]:
+             statuses: Sequence[str] = (), pks: Sequence[int] = ()) -> list[StoredMessage]:
         query = sa.select(_m, _x.c.work_order_id, _x.c.job_number, _x.c.method, _x.c.confidence, _x.c.explanation).outerjoin(
             _x, _x.c.message_pk == _m.c.id)
         if company is not None:
@@ -93,11 +93,22 @@ class SqlMessages:
             query = query.where(_x.c.work_order_id == work_order_id)
         if statuses:
             query = query.where(_m.c.status.in_(list(statuses)))
+        if pks:
+            query = query.where(_m.c.id.in_(list(pks)))
         return [StoredMessage(pk=r.id, company=r.company, mailbox=r.mailbox, message_id=r.message_id,
                               subject=r.subject, from_address=r.from_address, status=r.status, raw_path=r.raw_path,
                               work_order_id=r.work_order_id, job_number=r.job_number or "", method=r.method or "", confidence=r.confidence or 0.0,
                               explanation=r.explanation or "")
                 for r in self._session.execute(query.order_by(_m.c.id))]
+
+    def get(self, *, company: str, message_id: str) -> StoredMessage | None:
+        """The first stored message with this Message-ID in the company, with its match if it has one."""
+        query = sa.select(_m.c.id).where((_m.c.company == company) & (_m.c.message_id == message_id[:500]))
+        pk = self._session.execute(query.order_by(_m.c.id).limit(1)).scalar_one_or_none()
+        return None if pk is None else self.list(company=company, pks=(pk,))[0]
+
+    def set_status(self, message_pk: int, status: str) -> None:
+        self._session.execute(sa.update(_m).where(_m.c.id == message_pk).values(status=status))
 
     def attachments(self, message_pk: int) -> list[dict[str, Any]]:
         rows = self._session.execute(sa.select(_a).where(_a.c.message_pk == message_pk).order_by(_a.c.seq))

@@ -23,7 +23,7 @@ from connectors.imap_inbox import ImapInbox, MailCursor
 from connectors.maildir_inbox import MaildirInbox
 from exceptions_queue.service import CaseQueue
 from mappings.mail_evidence import MailEvidence, attachment_kind, evidence_from, with_evidence
-from mappings.mail_match import MailMatch, ThreadHit, match_message
+from mappings.mail_match import MailMatch, ThreadHit, match_message, sender_role
 from mappings.mail_parse import ParsedMessage, parse_message
 from workorders.anomalies import Anomaly, AnomalyCode
 from workorders.work_order import WorkOrder
@@ -171,15 +171,46 @@ def _ingest_one(app: App, uow, queue: CaseQueue, company: CompanyConfig, mailbox
         _, opened = queue.open_case(anomaly)
         counts.cases_opened[anomaly.code.value] += opened
         return
-    order = orders[match.work_order_id]
-    evidence = evidence_from(message, match, order, received_at=datetime.now(UTC))
-    uow.messages.add_match(pk, work_order_id=order.id, job_number=order.job_number, method=match.method,
-                           confidence=match.confidence, explanation=match.explanation, evidence=evidence.as_json())
-    saved = uow.work_orders.save(with_evidence(order, [evidence]))
-    orders[order.id] = saved.order
+    saved = _apply_match(uow, pk, message, match, orders[match.work_order_id])
+    orders[saved.order.id] = saved.order
     counts.matched += 1
     counts.methods[match.method] += 1
     counts.versions += saved.changed
+
+
+def _apply_match(uow, pk: int, message: ParsedMessage, match: MailMatch, order: WorkOrder):
+    """Store the match and a new version of the work order carrying the message's evidence (one path for all)."""
+    evidence = evidence_from(message, match, order, received_at=datetime.now(UTC))
+    uow.messages.add_match(pk, work_order_id=order.id, job_number=order.job_number, method=match.method,
+                           confidence=match.confidence, explanation=match.explanation, evidence=evidence.as_json())
+    return uow.work_orders.save(with_evidence(order, [evidence]))
+
+
+class MessageLinkError(ValueError):
+    """The message cannot be linked as asked (unknown, already placed, or its raw copy is gone)."""
+
+
+def attach_message(uow, company: str, message_id: str, work_order_id: str, *, actor: str) -> WorkOrder:
+    """Link a stored message by hand: a ``manual`` match (confidence 1.0), then the evidence and new work order
+    version an automatic match gives (re-parsed from the kept raw message; attachments skipped then stay so)."""
+    stored = uow.messages.get(company=company, message_id=message_id)
+    if stored is None:
+        raise MessageLinkError(f"no message {message_id} is stored for {company}")
+    if stored.work_order_id is not None:
+        raise MessageLinkError(f"message {message_id} is already linked to job {stored.job_number}")
+    order = uow.work_orders.get(work_order_id)
+    if order is None or order.company != company:
+        raise MessageLinkError(f"there is no work order {work_order_id} in {company}")
+    try:
+        raw = Path(stored.raw_path).read_bytes()
+    except OSError as exc:
+        raise MessageLinkError(f"the raw copy of message {message_id} cannot be read: {exc.strerror}") from None
+    kept = [a["size_bytes"] for a in uow.messages.attachments(stored.pk) if not a["skipped"]]
+    message = parse_message(raw, max_attachment_bytes=max([1, *kept]))
+    match = MailMatch(order.id, "manual", 1.0, f"linked by {actor}", sender_role=sender_role(message, order))
+    saved = _apply_match(uow, stored.pk, message, match, order)
+    uow.messages.set_status(stored.pk, "matched")
+    return saved.order
 
 
 def _thread(uow, company: CompanyConfig, message: ParsedMessage) -> dict[str, ThreadHit]:

@@ -164,6 +164,19 @@ def create_app(desk: QueueDesk, *, secret_key: str, secure_cookies: bool = False
             flash(request, "error", str(exc))
         return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
+    @app.post("/cases/{case_id}/link")
+    async def link_email(request: Request, case_id: int) -> Response:
+        user = session_user(request, desk)
+        form = await read_form(request)
+        chosen = first(form, "job_number") or first(form, "work_order")
+        try:
+            case = desk.link_email(case_id, actor=user, work_order=chosen)
+            linked = [entry.note for entry in case.history if entry.action == "email_linked"]
+            flash(request, "ok", f"Linked: {linked[-1]}." if linked else "Linked.")
+        except DecisionError as exc:
+            flash(request, "error", str(exc))
+        return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
     @app.post("/cases/{case_id}/replay")
     async def replay(request: Request, case_id: int) -> Response:
         user = session_user(request, desk)

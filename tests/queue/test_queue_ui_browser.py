@@ -260,3 +260,54 @@ def test_an_admin_adds_a_user_and_reads_the_global_audit_trail_while_a_coordinat
     context, page = signed_in(browser, served, "fin")
     assert page.goto(served["url"] + "/users").status == 403
     context.close()
+
+
+def _import_stray_email(served, tmp_path, number: int, text: str) -> int:
+    """A message from a stranger naming no job: the mail step queues it as an unmatched email."""
+    from closeout.steps.mail import import_mail
+
+    box = tmp_path / f"stray{number}" / "new"
+    box.mkdir(parents=True)
+    (box / "1.eml").write_bytes(
+        f"From: Pat <pat@stranger.example>\r\nTo: field@northwind.example\r\nSubject: About the visit {number}\r\n"
+        f"Message-ID: <stray{number}@stranger.example>\r\nDate: Mon, 02 Nov 2026 15:00:00 +0000\r\n\r\n{text}\r\n"
+        .encode())
+    import_mail(served["app"], box.parent, company_id="northwind")
+    with served["app"].store.unit_of_work() as uow:
+        found = uow.cases.list(kinds=(CaseKind.unmatched_email,))
+    return next(c.id for c in found if c.evidence.get("message_id") == f"<stray{number}@stranger.example>")
+
+
+def _a_demo_job(served, index: int) -> str:
+    with served["app"].store.unit_of_work() as uow:
+        return sorted(o.job_number for o in uow.work_orders.latest(company="northwind"))[index]
+
+
+def test_a_coordinator_links_an_unmatched_email_to_a_typed_job_and_sees_its_note_on_the_work_order(
+        browser, served, tmp_path):
+    case_id = _import_stray_email(served, tmp_path, 1, "The side gate is locked; call 555-0100 first.")
+    job = _a_demo_job(served, 0)
+    context, page = signed_in(browser, served, "dana")
+    page.goto(f"{served['url']}/cases/{case_id}")
+    page.fill("form.link-email input[name=job_number]", job)
+    page.click("form.link-email button[type=submit]")
+    assert f"linked to job {job}" in page.inner_text(".flash.ok")
+    assert page.inner_text("#case-status") == "resolved"
+    assert "The side gate is locked; call 555-0100 first." in page.inner_text("ul.notes")
+    assert page.locator("form.link-email").count() == 0
+    context.close()
+
+
+def test_a_script_links_an_email_through_the_api_while_a_viewer_sees_no_link_form(browser, served, tmp_path):
+    case_id = _import_stray_email(served, tmp_path, 2, "Invoice to the site office please.")
+    context, page = signed_in(browser, served, "vic")
+    page.goto(f"{served['url']}/cases/{case_id}")
+    assert page.locator("form.link-email").count() == 0
+    context.close()
+    job = _a_demo_job(served, 1)
+    with httpx.Client(base_url=served["url"], headers={"Authorization": f"Bearer {served['token']}"}) as client:
+        wrong = client.post(f"/api/cases/{case_id}/decisions", json={"decision": "link_email", "work_order": "nope"})
+        done = client.post(f"/api/cases/{case_id}/decisions", json={"decision": "link_email", "work_order": job})
+    assert wrong.status_code == 422 and "no work order or job number" in wrong.json()["error"]
+    assert done.status_code == 200 and done.json()["status"] == "resolved"
+    assert done.json()["history"][-2]["after"]["job_number"] == job
