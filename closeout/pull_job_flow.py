@@ -13,23 +13,14 @@ from prefect.cache_policies import NO_CACHE
 
 from closeout.steps.intake import pull_job
 from closeout.wiring import open_app
-from connectors.errors import RetriableError
+from flows.retrying import is_retriable
 
 DEPLOYMENT_NAME = "webhooks"
 DEPLOYMENT = f"closeout-pull-job/{DEPLOYMENT_NAME}"
 
 
-def _retriable(task, task_run, state) -> bool:
-    try:
-        state.result()
-    except RetriableError:
-        return True
-    except Exception:  # noqa: BLE001 - only what the other side said may work later is retried
-        return False
-    return False
 
-
-@task(name="pull-job", retries=3, retry_delay_seconds=[2, 10, 30], retry_condition_fn=_retriable,
+@task(name="pull-job", retries=3, retry_delay_seconds=[2, 10, 30], retry_condition_fn=is_retriable,
       cache_policy=NO_CACHE)
 def pull_job_task(config_path: str | None, company_id: str, source_name: str, job_id: str) -> int:
     with open_app(config_path=Path(config_path) if config_path else None) as app:

@@ -13,18 +13,8 @@ from closeout.config import CompanyConfig
 from closeout.mailbox_config import MailboxConfig
 from closeout.steps.mail import MailCounts, check_mailbox_health, ingest_mailbox
 from closeout.wiring import App, open_app
-from connectors.errors import RetriableError
+from flows.retrying import is_retriable
 
-
-def is_retriable(task, task_run, state) -> bool:
-    """Retry a mailbox only when the server may answer later (timeouts, dropped connections)."""
-    try:
-        state.result()
-    except RetriableError:
-        return True
-    except Exception:  # noqa: BLE001 - a refused login or a config error is not worth retrying
-        return False
-    return False
 
 
 def emit_mail_event(event: str, payload: dict) -> None:

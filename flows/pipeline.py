@@ -17,19 +17,9 @@ from closeout.steps.intake import pull_source
 from closeout.steps.prepare import prepare_batch
 from closeout.steps.push import push_batch
 from closeout.wiring import App, open_app
-from connectors.errors import RetriableError
+from flows.retrying import is_retriable
 from flows.ingest_mail import ingest_company_mail
 
-
-def is_retriable(task, task_run, state) -> bool:
-    """Retry only what the other side said may work later (timeouts, 429, 5xx)."""
-    try:
-        state.result()
-    except RetriableError:
-        return True
-    except Exception:  # noqa: BLE001 - anything else is not worth retrying
-        return False
-    return False
 
 
 RETRY = {"retries": 3, "retry_delay_seconds": [2, 10, 30], "retry_condition_fn": is_retriable, "cache_policy": NO_CACHE}
