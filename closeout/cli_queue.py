@@ -1,4 +1,4 @@
-"""The queue's commands: `closeout cases assign|resolve|ignore|reopen|replay|link`, `users ...`, `ui`."""
+"""The queue's commands: `closeout cases assign|resolve|ignore|reopen|replay|link|fix-price`, `users ...`, `ui`."""
 
 from __future__ import annotations
 
@@ -105,6 +105,33 @@ def cases_link(case_id: int, work_order: Annotated[str, typer.Argument(help="wor
         print(json.dumps(case.model_dump(mode="json"), indent=2))
     else:
         console.print(f"case #{case.id}: {case.status} — {linked.note}")
+
+
+# "-3" must reach the price check (and be refused in words), not read as an unknown option.
+@cases_app.command("fix-price", context_settings={"ignore_unknown_options": True})
+def cases_fix_price(case_id: int, line: Annotated[str, typer.Argument(help="the line's source id")],
+                    price: Annotated[str, typer.Argument(help="new unit price, e.g. 120.00")],
+                    note: NoteOption = "", config: ConfigOption = None, actor: ActorOption = None,
+                    as_json: JsonOption = False) -> None:
+    """Set a new unit price for one line of the case's job (--note with the reason is required), then replay it.
+
+    The price holds while the source still shows the price it replaced; a change at the source wins.
+    """
+    from closeout.desk import LINKERS, fix_price
+    from closeout.wiring import open_app
+
+    who = _actor(actor)
+    with _decisions(), open_app(config_path=config) as application:
+        with application.store.unit_of_work() as uow:
+            person = uow.users.get(who)
+        if person is not None and person.role not in LINKERS:
+            raise DecisionError(f"{who} is a {person.role}: only a coordinator or an admin fixes a price")
+        case = fix_price(application, case_id, line, price, note, actor=who)
+    replayed = next((e for e in reversed(case.history) if e.action == "replayed"), None)
+    if as_json:
+        print(json.dumps(case.model_dump(mode="json"), indent=2))
+    else:
+        console.print(f"case #{case.id}: {case.status} — {replayed.note if replayed else 'price fixed'}")
 
 
 def _read_password(from_stdin: bool) -> str:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from closeout.line_prices import store_line_price
 from closeout.mapping_overrides import MappingOverrideError, check_override, effective_tables
 from closeout.steps.mail import MessageLinkError, attach_message
 from closeout.steps.replay_case import replay_as_system, replay_case
@@ -101,6 +102,12 @@ class StoreDesk:
         self._replay_cleared(case, table, key)
         return self.context(case_id).case
 
+    def fix_price(self, case_id: int, *, actor: User, line: str, price: str, reason: str) -> Case:
+        """Coordinators and admins only: a new unit price for one line of the case's job, then a replay of it."""
+        if actor.role not in LINKERS:
+            raise PermissionError(f"{actor.username} is a {actor.role}: only a coordinator or an admin fixes a price")
+        return fix_price(self.app, case_id, line, price, reason, actor=actor.username)
+
     def replay(self, case_id: int, *, actor: User) -> Case:
         _must_decide(actor)
         replay_case(self.app, case_id, actor=actor.username)
@@ -166,6 +173,14 @@ class StoreDesk:
 
 LINKERS = (Role.coordinator, Role.admin)
 EMAIL_LINKED = "email_linked"
+
+
+def fix_price(app: App, case_id: int, line: str, price: str, reason: str, *, actor: str) -> Case:
+    """Store the line price override (see ``closeout.line_prices``), then replay the case so its outcome shows."""
+    store_line_price(app, case_id, line, price, reason, actor=actor)
+    replay_case(app, case_id, actor=actor)
+    with app.store.unit_of_work() as uow:
+        return CaseQueue(uow.cases, clock=uow.clock).get(case_id)
 
 
 def link_email(app: App, case_id: int, work_order: str, *, actor: str) -> Case:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from closeout.config import CompanyConfig
+from closeout.line_prices import apply_line_prices
 from closeout.mapping_overrides import effective_tables
 from closeout.steps.counts import StepCounts
 from closeout.wiring import App
@@ -69,7 +70,8 @@ def rule_context(uow, company: CompanyConfig, order: WorkOrder, *, unstored: tup
 
 def judge(uow, company: CompanyConfig, order: WorkOrder, *, run_id: str,
           unstored: tuple[WorkOrder, ...] = ()) -> Evaluation:
-    """The company's rules on one version, with its context; pure apart from the reads. Stores nothing."""
+    """The company's rules on one version (with any line price a coordinator fixed), with its context. Stores nothing."""
+    order = apply_line_prices(uow, order)
     context = rule_context(uow, company, order, unstored=unstored)
     return evaluate(order, company.rules, run_id=run_id, context=context)
 

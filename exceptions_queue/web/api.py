@@ -33,7 +33,8 @@ def router(desk: QueueDesk) -> APIRouter:
     @api.post("/cases/{case_id}/decisions")
     async def decide(request: Request, case_id: int) -> Any:
         """Body: ``{"decision": "assign", "assignee": "dana"}``; also note / tag; or ``replay``/``add_mapping``;
-        or ``link_email`` with ``work_order`` (an id or a job number)."""
+        or ``link_email`` with ``work_order`` (an id or a job number); or ``fix_price`` with ``line``, ``price``
+        (a decimal string) and ``reason``."""
         user = bearer_user(request, desk)
         body = await request.json()
         if not isinstance(body, dict):
@@ -45,6 +46,9 @@ def router(desk: QueueDesk) -> APIRouter:
                 case = desk.replay(case_id, actor=user)
             elif decision == "link_email":
                 case = desk.link_email(case_id, actor=user, work_order=fields.get("work_order", ""))
+            elif decision == "fix_price":
+                case = desk.fix_price(case_id, actor=user, line=fields.get("line", ""), price=fields.get("price", ""),
+                                      reason=fields.get("reason", ""))
             elif decision == "add_mapping":
                 case = desk.add_mapping(case_id, actor=user, table=fields.get("table", ""),
                                         key=fields.get("key", ""), value=fields.get("value", ""))

@@ -164,6 +164,18 @@ def create_app(desk: QueueDesk, *, secret_key: str, secure_cookies: bool = False
             flash(request, "error", str(exc))
         return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
+    @app.post("/cases/{case_id}/price")
+    async def fix_price(request: Request, case_id: int) -> Response:
+        user = session_user(request, desk)
+        form = await read_form(request)
+        try:
+            case = desk.fix_price(case_id, actor=user, line=first(form, "line"), price=first(form, "price"),
+                                  reason=first(form, "reason"))
+            flash(request, "ok", _replay_words(case))
+        except DecisionError as exc:
+            flash(request, "error", str(exc))
+        return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
     @app.post("/cases/{case_id}/link")
     async def link_email(request: Request, case_id: int) -> Response:
         user = session_user(request, desk)

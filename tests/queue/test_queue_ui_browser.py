@@ -311,3 +311,33 @@ def test_a_script_links_an_email_through_the_api_while_a_viewer_sees_no_link_for
     assert wrong.status_code == 422 and "no work order or job number" in wrong.json()["error"]
     assert done.status_code == 200 and done.json()["status"] == "resolved"
     assert done.json()["history"][-2]["after"]["job_number"] == job
+
+
+def test_a_coordinator_fixes_an_unpriced_line_through_the_form_while_a_viewer_and_bad_prices_are_refused(
+        browser, served):
+    with served["app"].store.unit_of_work() as uow:
+        case = next(c for c in uow.cases.list(kinds=(CaseKind.rule_blocked,))
+                    if (o := uow.work_orders.get(c.work_order_id, c.work_order_version)) and o.job_number == "1034")
+    viewer_token = create_token(served["app"].store, "vic", label="test", actor="test")
+    with httpx.Client(base_url=served["url"]) as client:
+        refused = client.post(f"/api/cases/{case.id}/decisions", headers={"Authorization": f"Bearer {viewer_token}"},
+                              json={"decision": "fix_price", "line": "x", "price": "1", "reason": "r"})
+        bad = client.post(f"/api/cases/{case.id}/decisions", headers={"Authorization": f"Bearer {served['token']}"},
+                          json={"decision": "fix_price", "line": "x", "price": "abc", "reason": "r"})
+    assert refused.status_code == 403 and bad.status_code == 422 and "number" in bad.json()["error"]
+    context, page = signed_in(browser, served, "vic")
+    page.goto(f"{served['url']}/cases/{case.id}")
+    assert page.locator("form.fix-price").count() == 0
+    context.close()
+    context, page = signed_in(browser, served, "dana")
+    page.goto(f"{served['url']}/cases/{case.id}")
+    assert page.locator("form.fix-price input[name=line]:checked").count() == 1  # the unpriced line
+    page.fill("form.fix-price input[name=price]", "64.00")
+    page.fill("form.fix-price input[name=reason]", "price list 2026")
+    page.click("form.fix-price button[type=submit]")
+    assert "created" in page.inner_text(".flash.ok")
+    assert page.inner_text("#case-status") == "resolved"
+    history = page.inner_text("#history")
+    assert "price fixed" in history and "→ 64.00" in history
+    assert page.locator(".ledger-id").first.inner_text() != "—"
+    context.close()
