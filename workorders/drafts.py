@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import date
 from decimal import Decimal
 
@@ -64,3 +65,15 @@ class InvoiceDraft(BaseModel):
     @property
     def idempotency_key(self) -> str:
         return derive_idempotency_key(self.work_order_id, self.work_order_version, self.ledger)
+
+    def request_key(self) -> str:
+        """The key sent to the ledger (QBO ``requestid``, Xero ``Idempotency-Key``) for this exact content.
+
+        A ledger answers a repeated key with its first answer, a refusal included, so a draft rebuilt
+        after a refusal (a customer chosen, a mapping added) must travel under a new key or it could never
+        be accepted. An unchanged draft keeps its key, so resending it stays idempotent. Only a refused
+        record is ever rebuilt, and a refusal means no invoice was created: a new key cannot make a second.
+        """
+        content = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        digest = hashlib.sha256(f"{self.idempotency_key}|{content}".encode()).hexdigest()[:32]
+        return f"co-{digest}"

@@ -145,7 +145,7 @@ class _Pusher:
             return payload
         try:
             self.sent = True
-            invoice = self.ledger.create_invoice(payload, idempotency_key=record.idempotency_key)
+            invoice = self.ledger.create_invoice(payload, idempotency_key=record.draft.request_key())
         except RejectedError as exc:
             return self.refused(record, exc)
         return PushOutcome(status=PushStatus.pushed, ledger_id=invoice.ledger_id)

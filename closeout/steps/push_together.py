@@ -36,7 +36,7 @@ def push_together(app: App, pusher: _Pusher, records: Sequence[PushRecord], coun
     chunks = [prepared[start:start + size] for start in range(0, len(prepared), size)]
     for number, chunk in enumerate(chunks):
         try:
-            results = pusher.ledger.create_invoices([(payload, record.idempotency_key) for record, payload in chunk])
+            results = pusher.ledger.create_invoices([(payload, record.draft.request_key()) for record, payload in chunk])
         except ConnectorError as exc:
             for record, _ in chunk:
                 _save(app, record, PushOutcome(status=PushStatus.uncertain, error=str(exc)), counts)

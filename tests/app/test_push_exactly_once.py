@@ -28,8 +28,8 @@ def prepared_app(workspace):
         yield app, company
 
 
-def push_all(app, company) -> None:
-    while (step := push_batch(app, company, limit=30)).pushed + step.rejected + step.uncertain:
+def push_all(app, company, *, limit: int = 30) -> None:
+    while (step := push_batch(app, company, limit=limit)).pushed + step.rejected + step.uncertain:
         pass
 
 
@@ -86,3 +86,30 @@ def test_a_worker_killed_after_sending_leaves_nothing_to_send_twice_once_its_cla
     assert released == 5
     assert len(invoices) == len(pushed) > 5
     assert len({invoice.doc_number for invoice in invoices}) == len(invoices)
+
+
+def test_a_draft_rebuilt_after_the_ledger_refused_it_is_accepted_and_invoiced_once(prepared_app):
+    from storage.sql_push_claims import refresh_rejected
+
+    app, company = prepared_app
+    with app.store.unit_of_work() as uow:
+        record = uow.push_records.all(status=PushStatus.ready)[0]
+        first_line = record.draft.lines[0].model_copy(update={"item_ref": "999999"})
+        broken = record.draft.model_copy(update={"lines": (first_line, *record.draft.lines[1:])})
+        uow.push_records.mark(record.idempotency_key, PushStatus.rejected, error="set up")
+        refresh_rejected(uow.session, broken, clock=uow.clock)
+        uow.commit()
+    push_all(app, company, limit=1)  # one create call each, as a replay sends it
+    with app.store.unit_of_work() as uow:
+        assert uow.push_records.get(record.idempotency_key).status is PushStatus.rejected
+        # The coordinator fixes the mapping: the draft is rebuilt with the right item and sent again.
+        refresh_rejected(uow.session, record.draft, clock=uow.clock)
+        uow.commit()
+
+    push_all(app, company, limit=1)  # one create call each, as a replay sends it
+
+    with app.store.unit_of_work() as uow:
+        after = uow.push_records.get(record.idempotency_key)
+    by_doc = Counter(invoice.doc_number for invoice in app.ledger_for(company).list_invoices())
+    assert after.status is PushStatus.pushed
+    assert by_doc[record.doc_number] == 1
