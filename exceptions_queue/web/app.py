@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -139,65 +140,59 @@ def create_app(desk: QueueDesk, *, secret_key: str, secure_cookies: bool = False
         return page(request, "case.html", user=user, ctx=context, case=context.case, users=desk.users(),
                     help=views.KIND_HELP.get(context.case.kind, ""))
 
+    def decided(request: Request, case_id: int, decide: Callable[[], str]) -> Response:
+        """Run one decision on a case page's form; flash its outcome (or the refusal) and go back to the case."""
+        try:
+            flash(request, "ok", decide())
+        except DecisionError as exc:
+            flash(request, "error", str(exc))
+        return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
     @app.post("/cases/{case_id}/decide")
     async def decide(request: Request, case_id: int) -> Response:
         user = session_user(request, desk)
         form = await read_form(request)
         decision = first(form, "decision")
-        try:
+
+        def run() -> str:
             desk.decide(case_id, decision, actor=user,
                         fields={name: first(form, name) for name in ("note", "assignee", "tag")})
-            flash(request, "ok", views.DONE.get(decision, "Saved."))
-        except DecisionError as exc:
-            flash(request, "error", str(exc))
-        return RedirectResponse(f"/cases/{case_id}", status_code=303)
+            return views.DONE.get(decision, "Saved.")
+
+        return decided(request, case_id, run)
 
     @app.post("/cases/{case_id}/mapping")
     async def add_mapping(request: Request, case_id: int) -> Response:
         user = session_user(request, desk)
         form = await read_form(request)
-        try:
-            case = desk.add_mapping(case_id, actor=user, table=first(form, "table"), key=first(form, "key"),
-                                    value=first(form, "value"))
-            flash(request, "ok", _replay_words(case))
-        except DecisionError as exc:
-            flash(request, "error", str(exc))
-        return RedirectResponse(f"/cases/{case_id}", status_code=303)
+        return decided(request, case_id, lambda: _replay_words(desk.add_mapping(
+            case_id, actor=user, table=first(form, "table"), key=first(form, "key"), value=first(form, "value"))))
 
     @app.post("/cases/{case_id}/price")
     async def fix_price(request: Request, case_id: int) -> Response:
         user = session_user(request, desk)
         form = await read_form(request)
-        try:
-            case = desk.fix_price(case_id, actor=user, line=first(form, "line"), price=first(form, "price"),
-                                  reason=first(form, "reason"))
-            flash(request, "ok", _replay_words(case))
-        except DecisionError as exc:
-            flash(request, "error", str(exc))
-        return RedirectResponse(f"/cases/{case_id}", status_code=303)
+        return decided(request, case_id, lambda: _replay_words(desk.fix_price(
+            case_id, actor=user, line=first(form, "line"), price=first(form, "price"), reason=first(form, "reason"))))
 
     @app.post("/cases/{case_id}/link")
     async def link_email(request: Request, case_id: int) -> Response:
         user = session_user(request, desk)
         form = await read_form(request)
         chosen = first(form, "job_number") or first(form, "work_order")
-        try:
+
+        def run() -> str:
             case = desk.link_email(case_id, actor=user, work_order=chosen)
             linked = [entry.note for entry in case.history if entry.action == "email_linked"]
-            flash(request, "ok", f"Linked: {linked[-1]}." if linked else "Linked.")
-        except DecisionError as exc:
-            flash(request, "error", str(exc))
-        return RedirectResponse(f"/cases/{case_id}", status_code=303)
+            return f"Linked: {linked[-1]}." if linked else "Linked."
+
+        return decided(request, case_id, run)
 
     @app.post("/cases/{case_id}/replay")
     async def replay(request: Request, case_id: int) -> Response:
         user = session_user(request, desk)
         await read_form(request)
-        try:
-            flash(request, "ok", _replay_words(desk.replay(case_id, actor=user)))
-        except DecisionError as exc:
-            flash(request, "error", str(exc))
-        return RedirectResponse(f"/cases/{case_id}", status_code=303)
+        return decided(request, case_id, lambda: _replay_words(desk.replay(case_id, actor=user)))
 
     @app.get("/audit")
     def audit(request: Request) -> HTMLResponse:
