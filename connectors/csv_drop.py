@@ -122,6 +122,10 @@ def _rows(text: str) -> Iterator[tuple[int, dict[str, Any]]]:
     (a short row leaves columns as ``None``, extra cells go under ``__extra__``). A row with every cell
     empty says nothing and is skipped, as a blank line is.
     """
+    # The csv module refuses a cell over 128 KiB (a long note pasted from an email); no cell can be longer
+    # than the file, so the file's length is a limit that never drops a row. The limit is process-wide
+    # and only ever raised here.
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
     reader = csv.reader(io.StringIO(text, newline=""))
     header: list[str] | None = None
     for row_number, cells in enumerate(reader, start=1):

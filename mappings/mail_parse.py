@@ -17,7 +17,10 @@ from mappings.mail_text import html_to_text, sanitise_file_name, sniff_media_typ
 _FALLBACK_CHARSETS = ("utf-8", "cp1252", "latin-1")
 # What mailers mean when they say these (as browsers do): Latin-1 labels carry windows-1252 text, ASCII carries UTF-8.
 _MEANT = {"iso-8859-1": "cp1252", "latin-1": "cp1252", "latin1": "cp1252", "us-ascii": "utf-8", "ascii": "utf-8"}
-_ID = re.compile(r"<[^<>\s]+>")
+_ID = re.compile(r"<[^<>\s]{1,300}>")
+"""A message id as RFC 5322 writes it; a longer one (the store keeps 500 characters) is no id at all."""
+MAX_ADDRESS = 320  # RFC 5321's 64 + 1 + 255; the store keeps no more
+MAX_MEDIA_TYPE = 128
 
 
 @dataclass(frozen=True)
@@ -117,7 +120,8 @@ def _sender(message: Message) -> tuple[str, str]:
     if not pairs:
         return "", ""
     name, address = pairs[0]
-    return name, address.strip().lower()
+    address = address.strip().lower()
+    return name, address if len(address) <= MAX_ADDRESS else ""
 
 
 def _ids(value: str) -> tuple[str, ...]:
@@ -176,6 +180,9 @@ def _attachment(part: Message, file_name: str, media_type: str, disposition: str
     if isinstance(part, EmailMessage) and part.get_content_type() == "message/rfc822":
         content = part.as_bytes()
     digest = hashlib.sha256(content).hexdigest()
+    if len(media_type) > MAX_MEDIA_TYPE:  # no registered type is this long; the store keeps 128 characters
+        problems.append(f"attachment media type of {len(media_type)} characters read as application/octet-stream")
+        media_type = "application/octet-stream"
     sniffed = sniff_media_type(content[:64], declared=media_type)
     name = sanitise_file_name(file_name, media_type=sniffed, content_hash=digest)
     inline = disposition == "inline" or (not disposition and bool(part.get("Content-ID")))

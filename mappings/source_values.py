@@ -103,7 +103,8 @@ def map_or_case(
 
     Never raises for bad input: a job that is not an object or has no ``id`` is the case ``no_id``
     (field, problem); ``PayloadError`` (its message) or pydantic's ``ValidationError`` (its first error,
-    ``loc: msg``) from ``build`` is the ``invalid_payload`` case keeping ``payload``. Others propagate.
+    ``loc: msg``) from ``build`` is the ``invalid_payload`` case keeping ``payload``; so is a TypeError,
+    AttributeError, KeyError, IndexError, ValueError or ArithmeticError a field of an unexpected shape raises.
     """
     job = (payload if job_key is None else payload.get(job_key)) if isinstance(payload, Mapping) else None
     external_id = text_from(job.get("id")) if isinstance(job, Mapping) else ""
@@ -116,5 +117,9 @@ def map_or_case(
     except ValidationError as exc:
         first = exc.errors()[0]
         problem = f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+    except (TypeError, AttributeError, KeyError, IndexError, ValueError, ArithmeticError, RecursionError) as exc:
+        # A field of a shape the source never documented (a list where an object was, a bool for a list):
+        # the payload is untrusted input, so its surprise is a case that keeps it, never a crashed run.
+        problem = f"a field has a shape Closeout does not read ({type(exc).__name__}: {str(exc)[:200]})"
     return invalid_payload(source=source, external_id=external_id or None, company=company, problem=problem,
                            payload=payload)
