@@ -28,17 +28,16 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import Mapping
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
-from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
+from mappings.csv_cells import CellReader
 from workorders.anomalies import Anomaly, AnomalyCode
-from workorders.money import to_decimal
 from workorders.work_order import (
     Address, Approval, Attachment, AttachmentKind, Billing, Customer, JobType, LineItem, LineKind, Note, Priority, Site, Technician, TimeEntry, WorkOrder,
     WorkOrderStatus,
@@ -52,68 +51,7 @@ JOB_LEVEL = (
     "approved_by", "approved_at", "po_number", "currency", "billing", "photos_before", "photos_after",
 )
 LINE_VALUES = ("item_code", "description", "quantity", "unit_price", "unit_cost", "taxable", "hours_start", "hours_end")
-SYNONYMS = {
-    "labor": "labour", "parts": "part", "materials": "material", "fees": "fee", "preventative": "preventive",
-    "canceled": "cancelled", "complete": "completed", "done": "completed",
-}
 YES, NO = {"yes", "y", "true", "1"}, {"no", "n", "false", "0"}
-LARGEST = Decimal(10) ** 12
-"""No quantity or price on a job reaches a trillion; a bigger number is a typo, and would overflow exact rounding."""
-E = TypeVar("E", bound=StrEnum)
-
-
-class _Reader:
-    """One job's rows, its job-level values, and the problems found; every reader returns None on a problem."""
-
-    def __init__(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        self.rows = rows
-        self.first_row: int = rows[0]["row"]
-        self.job: dict[str, str] = {}
-        self.job_row: dict[str, int] = {}
-        self.problems: list[dict[str, Any]] = []
-        self.zone = ZoneInfo("UTC")
-
-    def problem(self, row: int, column: str, message: str) -> None:
-        self.problems.append({"row": row, "column": column, "message": message})
-
-    def job_problem(self, column: str, message: str) -> None:
-        """A problem with a job-level value, reported at the row that gave the value."""
-        self.problem(self.job_row.get(column, self.first_row), column, message)
-
-    def number(self, row: int, column: str, text: str) -> Decimal | None:
-        try:
-            value = to_decimal(text) if text else None
-        except ValueError:
-            self.problem(row, column, f"{text!r} is not a number")
-            return None
-        if value is not None and abs(value) >= LARGEST:
-            self.problem(row, column, f"{text!r} is too large to be an amount on a job")
-            return None
-        return value
-
-    def moment(self, row: int, column: str, text: str) -> datetime | None:
-        if not text:
-            return None
-        try:
-            value = datetime.fromisoformat(text)
-            return (value if value.tzinfo else value.replace(tzinfo=self.zone)).astimezone(UTC)
-        except (ValueError, OverflowError):
-            self.problem(row, column, f"{text!r} is not an ISO 8601 date-time (like 2026-11-03 14:30)")
-            return None
-
-    def choice(self, row: int, column: str, text: str, enum: type[E]) -> E | None:
-        key = re.sub(r"[\s-]+", "_", text.strip().lower())
-        try:
-            return enum(SYNONYMS.get(key, key))
-        except ValueError:
-            self.problem(row, column, f"{text!r} is not one of {', '.join(e.value for e in enum)}")
-            return None
-
-    def job_moment(self, column: str) -> datetime | None:
-        return self.moment(self.job_row.get(column, self.first_row), column, self.job.get(column, ""))
-
-    def job_choice(self, column: str, enum: type[E]) -> E | None:
-        return self.choice(self.job_row.get(column, self.first_row), column, self.job.get(column, ""), enum)
 
 
 def map_csv_job(payload: Mapping[str, Any], *, company: str, default_timezone: str) -> WorkOrder | Anomaly:
@@ -127,7 +65,7 @@ def map_csv_job(payload: Mapping[str, Any], *, company: str, default_timezone: s
     if not isinstance(rows, list) or not rows or not all(_is_row(r) for r in rows):
         problem = {"row": 0, "column": "", "message": "not a CSV job payload (needs 'file' and 'rows')"}
         return _invalid(payload, company, subject=f"{SOURCE}:{file}", job_id=None, problems=[problem])
-    reader = _Reader(rows)
+    reader = CellReader(rows)
     job_id = str(rows[0]["values"].get("job_id") or "").strip() or None
     subject = f"{SOURCE}:{job_id or file + '#row' + str(reader.first_row)}"
     _check_cells(reader)
@@ -146,7 +84,7 @@ def _cell(entry: Mapping[str, Any], column: str) -> str:
     return str(entry["values"].get(column) or "").strip()
 
 
-def _check_cells(reader: _Reader) -> None:
+def _check_cells(reader: CellReader) -> None:
     """The header has the required columns, and every row has exactly the header's cells."""
     header = list(reader.rows[0]["values"])
     for column in REQUIRED:
@@ -161,7 +99,7 @@ def _check_cells(reader: _Reader) -> None:
             reader.problem(entry["row"], "(beyond the header)", f"{len(extra)} cells more than the header")
 
 
-def _read_job_values(reader: _Reader) -> None:
+def _read_job_values(reader: CellReader) -> None:
     """Each job-level column's value; blank on some rows is fine, two different values are not."""
     for entry in reader.rows:
         for column in ("job_id", *JOB_LEVEL):
@@ -178,7 +116,7 @@ def _read_job_values(reader: _Reader) -> None:
             reader.problem(reader.first_row, column, "a value is required")
 
 
-def _build(reader: _Reader, *, company: str, default_timezone: str) -> WorkOrder | None:
+def _build(reader: CellReader, *, company: str, default_timezone: str) -> WorkOrder | None:
     job = reader.job
     zone_name = job.get("timezone") or default_timezone
     try:
@@ -220,7 +158,7 @@ def _build(reader: _Reader, *, company: str, default_timezone: str) -> WorkOrder
         return None
 
 
-def _approval(reader: _Reader, kind: str, prefix: str) -> Approval | None:
+def _approval(reader: CellReader, kind: str, prefix: str) -> Approval | None:
     """``<prefix>_by`` and ``<prefix>_at`` together make one approval; one without the other is a mistake."""
     by, at = reader.job.get(f"{prefix}_by"), reader.job_moment(f"{prefix}_at")
     if not by and f"{prefix}_at" not in reader.job:
@@ -243,13 +181,13 @@ def _photos(job: dict[str, str]) -> tuple[Attachment, ...]:
     return tuple(found)
 
 
-def _technicians(reader: _Reader) -> tuple[Technician, ...]:
+def _technicians(reader: CellReader) -> tuple[Technician, ...]:
     names = dict.fromkeys(name for entry in reader.rows if (name := _cell(entry, "technician")))
     crew = reader.job.get("crew") or None
     return tuple(Technician(source_id=_slug(name), name=name, crew=crew) for name in names)
 
 
-def _lines(reader: _Reader, technicians: tuple[Technician, ...]) -> tuple[tuple[LineItem, ...], tuple[TimeEntry, ...]]:
+def _lines(reader: CellReader, technicians: tuple[Technician, ...]) -> tuple[tuple[LineItem, ...], tuple[TimeEntry, ...]]:
     """One line per row with a line_kind; a labour row's hours are also a time entry of its technician."""
     lines: list[LineItem] = []
     entries: list[TimeEntry] = []
@@ -284,7 +222,7 @@ def _lines(reader: _Reader, technicians: tuple[Technician, ...]) -> tuple[tuple[
 Span = tuple[datetime, datetime]
 
 
-def _hours(reader: _Reader, row: int, values: dict[str, str], kind: LineKind | None) -> Span | None:
+def _hours(reader: CellReader, row: int, values: dict[str, str], kind: LineKind | None) -> Span | None:
     """The labour row's (start, end), or None: no hours, hours on another kind of row, or bad hours."""
     given_start, given_end = values["hours_start"], values["hours_end"]
     if not given_start and not given_end:
@@ -303,7 +241,7 @@ def _hours(reader: _Reader, row: int, values: dict[str, str], kind: LineKind | N
 
 
 def _line(
-    reader: _Reader, row: int, values: dict[str, str], kind: LineKind | None, source_id: str, span: Span | None
+    reader: CellReader, row: int, values: dict[str, str], kind: LineKind | None, source_id: str, span: Span | None
 ) -> LineItem | None:
     quantity = reader.number(row, "quantity", values["quantity"])
     if not values["quantity"]:
@@ -331,7 +269,7 @@ def _line(
     )
 
 
-def _notes(reader: _Reader, at: datetime | None) -> tuple[Note, ...]:
+def _notes(reader: CellReader, at: datetime | None) -> tuple[Note, ...]:
     """Each distinct note once, in row order, written by the row's technician when there is one."""
     seen: dict[str, str] = {}
     for entry in reader.rows:
