@@ -84,6 +84,16 @@ class LedgerConfig(_Strict):
         default="Exclusive", description="Xero: whether the jobs' unit prices exclude or include tax")
     invoice_status: Literal["DRAFT", "AUTHORISED"] = Field(
         default="AUTHORISED", description="Xero: the status new invoices get")
+    timeout_seconds: float = Field(default=30.0, gt=0, description="how long one ledger call may take")
+    send_to_customer: bool = Field(
+        default=False, description="e-mail each new invoice to the customer's billing e-mail through the ledger")
+    credentials: Literal["file", "prefect"] = Field(
+        default="file", description='where the OAuth pair lives: "file" (0600, in the workspace; client id/secret and '
+        'the first refresh token from env or Prefect Secret) or "prefect" (the <company>-<kind> credentials block)')
+    token_url: str = Field(default="", description="the OAuth token endpoint; empty: Intuit's (via its discovery "
+                                                   "document) or Xero's; the sandbox's for a sandbox ledger")
+    refresh_warning_days: int = Field(default=14, ge=0, description="open a ledger_token_expiring case this many "
+                                                                    "days before the refresh token ends")
 
     @model_validator(mode="after")
     def _names_its_company(self) -> "LedgerConfig":

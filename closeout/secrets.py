@@ -1,4 +1,4 @@
-"""Where credentials come from: a Prefect Secret block first, then an environment variable.
+"""Where credentials come from: a credential block, an environment variable, then a Prefect Secret block.
 
 Secrets are handed to connectors as plain arguments and never logged, stored in cases or put in errors.
 """
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,7 +17,7 @@ SANDBOX_ACCESS_TOKEN = "sandbox-access-token"
 
 
 class MissingSecretError(Exception):
-    """A credential the config needs is in neither a Prefect Secret block nor the environment."""
+    """A credential the config needs is in no credential block, environment variable or Prefect Secret block."""
 
 
 def env_name(kind: str, company: str) -> str:
@@ -27,21 +28,55 @@ def block_name(kind: str, company: str) -> str:
     return f"{kind}-{company}".lower().replace("_", "-")
 
 
-def read_secret(kind: str, company: str) -> str:
-    """The secret ``kind`` (e.g. ``qbo-access-token``) of a company; the error names where it was looked for."""
+def read_secret(kind: str, company: str, *, system: str | None = None) -> str:
+    """The secret ``kind`` (e.g. ``jobber-client-id``) of a company; the error names every place it looked.
+
+    With a Prefect API configured, the matching credential block field comes first (``closeout setup`` makes
+    them; ``system`` is the source kind or ``imap``), then the environment variable (the development
+    fallback), then the Prefect Secret block ``<kind>-<company>``. Without an API the environment comes first,
+    so development needs no Prefect server.
+    """
+    from closeout.credential_blocks import credential_fields
+
     variable = env_name(kind, company)
+    fields = credential_fields(kind, company, system=system)
+    looked: list[str] = []
+    api = _prefect_api_configured()
+    if api and (value := _from_blocks(fields, looked)):
+        return value
     if os.environ.get(variable):
         return os.environ[variable]
-    block = block_name(kind, company)
+    looked.append(f"the environment variable {variable}")
+    if not api and (value := _from_blocks(fields, looked)):
+        return value
+    secret = block_name(kind, company)
     try:
         from prefect.blocks.system import Secret
 
-        return Secret.load(block).get()
+        return Secret.load(secret, _sync=True).get()
     except Exception:  # noqa: BLE001 - any failure to load means "not there"; say where we looked
-        raise MissingSecretError(
-            f"no {kind} for company {company!r}: set the environment variable {variable} "
-            f"or create the Prefect Secret block {block!r}"
-        ) from None
+        looked.append(f"the Prefect Secret block {secret!r}")
+    raise MissingSecretError(f"no {kind} for company {company!r}: looked in " + ", ".join(looked)
+                             + " (`closeout setup` creates the blocks)")
+
+
+def _prefect_api_configured() -> bool:
+    from prefect.settings import get_current_settings
+
+    return bool(get_current_settings().api.url)
+
+
+def _from_blocks(fields, looked: list[str]) -> str | None:
+    for field in fields:
+        try:
+            value = field.read()
+        except Exception as exc:  # noqa: BLE001 - an unreachable API is one more place we could not read
+            looked.append(f"{field.describe()} (unreadable: {type(exc).__name__})")
+            continue
+        if value:
+            return value
+        looked.append(field.describe())
+    return None
 
 
 class FileTokenStore:
@@ -68,12 +103,21 @@ class FileTokenStore:
             raise MissingSecretError(f"the token file {self.path} is damaged; delete it to start again from the "
                                      "configured refresh token") from None
 
-    def save(self, tokens: OAuthTokens) -> None:
+    def load_extra(self) -> dict[str, str]:
+        """The fields saved beside the pair (``save(..., **extra)``, e.g. expiry times); {} before the first save."""
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            return {}
+        return {key: str(value) for key, value in data.items() if key not in ("access_token", "refresh_token")}
+
+    def save(self, tokens: OAuthTokens, **extra: str) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_suffix(".tmp")
+        # one temporary file per writer: two processes refreshing at once must not rename each other's file away
+        temporary = self.path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            json.dump({"access_token": tokens.access_token, "refresh_token": tokens.refresh_token}, handle)
+            json.dump({**extra, "access_token": tokens.access_token, "refresh_token": tokens.refresh_token}, handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, self.path)

@@ -15,11 +15,13 @@ from closeout.config import (
     CloseoutConfig, CompanyConfig, ConfigError, CsvSourceConfig, HousecallProSourceConfig, JobberSourceConfig,
     ServiceTitanSourceConfig, SourceConfig, load_config,
 )
+from closeout.ledger_tokens import ledger_token_provider
 from closeout.secrets import SANDBOX_ACCESS_TOKEN, FileTokenStore, read_secret
 from closeout.settings import Settings
 from connectors.csv_drop import CsvDropSource
 from connectors.housecallpro import HousecallProSource
 from connectors.jobber import JobberSource
+from connectors.ledger_oauth import TokenProvider
 from connectors.servicetitan import ServiceTitanSource
 from connectors.qbo import QuickBooksLedger
 from connectors.xero import XeroLedger
@@ -47,13 +49,16 @@ class App:
     home: Path
     sandbox_url: str | None = None
     _ledgers: dict[str, QuickBooksLedger | XeroLedger] = field(default_factory=dict)
+    customer_refs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per company, the ledger customer each ``name|email`` resolved to in this run (push looks each up once)."""
 
     def companies(self) -> tuple[CompanyConfig, ...]:
         return self.config.companies
 
     def ledger_for(self, company: CompanyConfig) -> QuickBooksLedger | XeroLedger:
         if company.id not in self._ledgers:
-            self._ledgers[company.id] = build_ledger(company, sandbox_url=self.sandbox_url)
+            tokens = ledger_token_provider(company, home=self.home, store=self.store, sandbox_url=self.sandbox_url)
+            self._ledgers[company.id] = build_ledger(company, sandbox_url=self.sandbox_url, token_provider=tokens)
         return self._ledgers[company.id]
 
     def source_for(self, source: SourceConfig, company: CompanyConfig | None = None) -> Any:
@@ -65,15 +70,16 @@ class App:
         if isinstance(source, HousecallProSourceConfig):
             return HousecallProSource(
                 client=httpx.Client(timeout=httpx.Timeout(30.0, connect=10.0)),
-                api_key=read_secret(f"{source.name}-api-key", company.id), api_url=source.api_url, name=source.name,
+                api_key=read_secret(f"{source.name}-api-key", company.id, system=source.kind),
+                api_url=source.api_url, name=source.name,
                 page_size=source.page_size, overlap=timedelta(minutes=source.overlap_minutes),
             )
         if isinstance(source, ServiceTitanSourceConfig):
             return ServiceTitanSource(
                 client=httpx.Client(timeout=httpx.Timeout(100.0, connect=10.0)), tenant=source.tenant,
-                app_key=read_secret(f"{source.name}-app-key", company.id),
-                client_id=read_secret(f"{source.name}-client-id", company.id),
-                client_secret=read_secret(f"{source.name}-client-secret", company.id),
+                app_key=read_secret(f"{source.name}-app-key", company.id, system=source.kind),
+                client_id=read_secret(f"{source.name}-client-id", company.id, system=source.kind),
+                client_secret=read_secret(f"{source.name}-client-secret", company.id, system=source.kind),
                 api_url=source.api_url, auth_url=source.auth_url, name=source.name, page_size=source.page_size,
             )
         return CsvDropSource(source.path, name=source.name)
@@ -88,32 +94,42 @@ def build_jobber(source: JobberSourceConfig, company: CompanyConfig, *, home: Pa
     """A JobberSource with its own httpx.Client and the workspace token file (see ``FileTokenStore``)."""
     tokens = FileTokenStore(
         home / "tokens" / f"{company.id}-{source.name}.json",
-        first_refresh_token=lambda: read_secret(f"{source.name}-refresh-token", company.id),
+        first_refresh_token=lambda: read_secret(f"{source.name}-refresh-token", company.id, system=source.kind),
     )
     return JobberSource(
         client=httpx.Client(timeout=httpx.Timeout(30.0, connect=10.0)), tokens=tokens,
-        client_id=read_secret(f"{source.name}-client-id", company.id),
-        client_secret=read_secret(f"{source.name}-client-secret", company.id),
+        client_id=read_secret(f"{source.name}-client-id", company.id, system=source.kind),
+        client_secret=read_secret(f"{source.name}-client-secret", company.id, system=source.kind),
         api_url=source.api_url, version=source.api_version, name=source.name, page_size=source.page_size,
         overlap=timedelta(minutes=source.overlap_minutes),
     )
 
 
-def build_ledger(company: CompanyConfig, *, sandbox_url: str | None) -> QuickBooksLedger | XeroLedger:
-    """The company's ledger connector; a sandbox ledger gets the sandbox token, a real one its secret."""
+def build_ledger(company: CompanyConfig, *, sandbox_url: str | None,
+                 token_provider: TokenProvider | None = None) -> QuickBooksLedger | XeroLedger:
+    """The company's ledger connector. Its bearer tokens come from ``token_provider`` (closeout.ledger_tokens:
+    refreshed, rotated); without one a sandbox ledger gets the fixed sandbox token, a real one its secret."""
     ledger = company.ledger
     if ledger.uses_sandbox and sandbox_url is None:
         raise ConfigError("the ledger sandbox is not running")
+    if token_provider is not None:
+        if ledger.kind == "xero":
+            return XeroLedger(base_url=f"{sandbox_url}/api.xro/2.0" if ledger.uses_sandbox else ledger.api_url,
+                              tenant_id=ledger.tenant_id, token_provider=token_provider, timeout=ledger.timeout_seconds)
+        return QuickBooksLedger(base_url=f"{sandbox_url}/v3" if ledger.uses_sandbox else ledger.api_url,
+                                realm_id=ledger.realm_id, token_provider=token_provider, timeout=ledger.timeout_seconds)
     if ledger.kind == "xero":
         if ledger.uses_sandbox:
             return XeroLedger(base_url=f"{sandbox_url}/api.xro/2.0", tenant_id=ledger.tenant_id,
-                              access_token=SANDBOX_ACCESS_TOKEN)
+                              access_token=SANDBOX_ACCESS_TOKEN, timeout=ledger.timeout_seconds)
         return XeroLedger(base_url=ledger.api_url, tenant_id=ledger.tenant_id,
-                          access_token=read_secret("xero-access-token", company.id))
+                          access_token=read_secret("xero-access-token", company.id), timeout=ledger.timeout_seconds)
     if ledger.uses_sandbox:
-        return QuickBooksLedger(base_url=f"{sandbox_url}/v3", realm_id=ledger.realm_id, access_token=SANDBOX_ACCESS_TOKEN)
+        return QuickBooksLedger(base_url=f"{sandbox_url}/v3", realm_id=ledger.realm_id, access_token=SANDBOX_ACCESS_TOKEN,
+                                timeout=ledger.timeout_seconds)
     return QuickBooksLedger(
-        base_url=ledger.api_url, realm_id=ledger.realm_id, access_token=read_secret("qbo-access-token", company.id)
+        base_url=ledger.api_url, realm_id=ledger.realm_id, access_token=read_secret("qbo-access-token", company.id),
+        timeout=ledger.timeout_seconds,
     )
 
 
@@ -138,7 +154,7 @@ def open_app(*, settings: Settings | None = None, config_path: Path | None = Non
         with ExitStack() as stack:
             sandbox_url = None
             if any(company.ledger.uses_sandbox for company in config.companies):
-                sandbox_url = stack.enter_context(running_sandbox(home / "sandbox"))
+                sandbox_url = settings.sandbox_url or stack.enter_context(running_sandbox(home / "sandbox"))
             yield App(settings=settings, config=config, store=store, home=home, sandbox_url=sandbox_url)
     finally:
         store.close()

@@ -19,8 +19,10 @@ from xero_python.api_client.oauth2 import OAuth2Token
 from xero_python.exceptions import (AccountingBadRequestException, ApiException, ApiSSLException,
                                     HTTPStatusException, RateLimitException)
 
+from connectors import xero_attachments
 from connectors.errors import (AuthError, ConnectorError, FatalError, RejectedError, RetriableError,
                                UncertainOutcomeError)
+from connectors.ledger_oauth import TokenProvider
 
 SYSTEM = "xero"
 DEFAULT_RETRY_AFTER = 60.0  # Xero's minute limit, when a 429 comes without Retry-After
@@ -48,7 +50,15 @@ def _scrub(text: Any, secret: str) -> str:
 
 
 def _error_message(exc: AccountingBadRequestException) -> tuple[str, str]:
-    data = exc.error_data
+    try:
+        data = exc.error_data  # xero-python 15.2.0 gives the parsed JSON body: a dict, not a model
+    except ValueError:
+        data = {}
+    if isinstance(data, dict):
+        message = str(data.get("Message") or "Xero refused the request")
+        details = [str(v.get("Message")) for element in data.get("Elements") or []
+                   for v in element.get("ValidationErrors") or [] if isinstance(v, dict)]
+        return (details[0] if details else message), "; ".join(details)
     message = str(getattr(data, "message", None) or "Xero refused the request")
     details = []
     for element in getattr(data, "elements", None) or []:
@@ -130,33 +140,35 @@ class XeroLedger:
     ``base_url`` is the API root, ``https://api.xero.com/api.xro/2.0`` or ``http://127.0.0.1:PORT/api.xro/2.0``
     for the sandbox. Every method raises only ``connectors.errors`` types. urllib3's own retries are off:
     a resend is decided by the push step, after a lookup, never silently by the transport.
+    The bearer token is a fixed ``access_token`` or comes from ``token_provider`` before every call (the
+    SDK's ``oauth2_token_getter`` hands it over); a call answered 401 asks the provider once for a fresh
+    token and is sent once more (see ledger_oauth.TokenProvider).
     """
 
     name = "xero"
 
-    def __init__(self, *, base_url: str, tenant_id: str, access_token: str, timeout: float = 30.0,
-                 page_size: int = 100) -> None:
+    def __init__(self, *, base_url: str, tenant_id: str, access_token: str = "", timeout: float = 30.0,
+                 page_size: int = 100, token_provider: TokenProvider | None = None, ca_file: str | None = None) -> None:
         parts = urlsplit(base_url)
         if parts.scheme not in ("https", "http") or not parts.hostname:
             raise ValueError(f"base_url must be an http(s) URL, got {base_url!r}")
         if parts.scheme == "http" and parts.hostname not in LOOPBACK:
             raise ValueError("http:// is only allowed for a loopback sandbox; use https://")
-        if not tenant_id or not access_token:
-            raise ValueError("tenant_id and access_token are required")
+        if not tenant_id or not (access_token or token_provider):
+            raise ValueError("tenant_id and an access_token or token_provider are required")
         if not 1 <= page_size <= 1000:
             raise ValueError("page_size must be 1..1000 (Xero's pageSize limit)")
         self.tenant_id, self.page_size, self.base_url = tenant_id, page_size, base_url.rstrip("/")
-        self._token = access_token
+        self._token, self._provider, self._local = access_token, token_provider, threading.local()
         self._timeout = (timeout, timeout)
-        # no expires_at: the SDK never tries to refresh this token itself (ledgers.md §3.2)
-        token = {"access_token": access_token, "token_type": "Bearer", "expires_in": 1800,
-                 "scope": ["accounting.transactions", "accounting.contacts", "accounting.settings"]}
         with _CONFIGURATION_LOCK:  # Configuration is a metaclass singleton: reset it around our construction
             Configuration.set_default(None)
             configuration = Configuration(oauth2_token=OAuth2Token(client_id="closeout", client_secret="unused"))
             Configuration.set_default(None)
-        client = ApiClient(configuration, oauth2_token_getter=lambda: token, oauth2_token_saver=lambda _: None)
-        client.rest_client.pool_manager = urllib3.PoolManager(num_pools=4, maxsize=4, retries=False)
+        client = ApiClient(configuration, oauth2_token_getter=self._sdk_token, oauth2_token_saver=lambda _: None)
+        # Certificates always verified: the system's CAs, or ca_file (a private CA).
+        client.rest_client.pool_manager = urllib3.PoolManager(num_pools=4, maxsize=5, retries=False,  # 5 at once
+                                                              cert_reqs="CERT_REQUIRED", ca_certs=ca_file)
         self._api = AccountingApi(client, base_url=self.base_url)
 
     def __repr__(self) -> str:
@@ -165,11 +177,24 @@ class XeroLedger:
     def close(self) -> None:
         self._api.api_client.rest_client.pool_manager.clear()
 
+    def _sdk_token(self) -> dict[str, Any]:
+        """This thread's token in the SDK's shape; no expires_at, so the SDK never refreshes it (ledgers.md §3.2)."""
+        return {"access_token": getattr(self._local, "token", None) or self._token, "token_type": "Bearer",
+                "expires_in": 1800, "scope": ["accounting.transactions", "accounting.contacts", "accounting.settings"]}
+
     def _call(self, operation: str, method: str, *args: Any, creating: bool = False, **kwargs: Any) -> Any:
-        try:
-            return getattr(self._api, method)(self.tenant_id, *args, _request_timeout=self._timeout, **kwargs)
-        except Exception as exc:
-            raise _translate(exc, operation=operation, creating=creating, secret=self._token) from exc
+        refused: str | None = None
+        while True:
+            token = self._provider(refused) if self._provider else self._token
+            self._token = self._local.token = token
+            try:
+                return getattr(self._api, method)(self.tenant_id, *args, _request_timeout=self._timeout, **kwargs)
+            except Exception as exc:
+                if (refused is None and self._provider and isinstance(exc, HTTPStatusException)
+                        and exc.status == 401):
+                    refused = token  # a 401 was not processed: safe to send again, once, with a fresh token
+                    continue
+                raise _translate(exc, operation=operation, creating=creating, secret=token) from exc
 
     def find_customers(self, *, name: str, email: str | None) -> list[str]:
         """ContactIDs of active contacts whose EmailAddress is ``email`` (any case), else whose Name is ``name``."""
@@ -181,6 +206,12 @@ class XeroLedger:
                 return ids
         found = self._call("find_customers", "get_contacts", where=_where_equals("Name", [name]))
         return [str(c.contact_id) for c in found.contacts or [] if c.name == name and _active(c)]
+
+    def list_customers(self, *, page: int = 1) -> list[tuple[str, str, str | None]]:
+        """One page of ``(ContactID, Name, EmailAddress)`` of contacts, 1,000 a page; archived ones left out."""
+        answer = self._call("list_customers", "get_contacts", page=page, page_size=1000)
+        return [(str(c.contact_id), c.name or "", c.email_address or None) if _active(c) else ("", "", None)
+                for c in answer.contacts or []]
 
     def create_customer(self, *, name: str, email: str | None) -> str:
         """Create a contact named ``name``; a taken name → RejectedError code ``duplicate_name``."""
@@ -265,6 +296,26 @@ class XeroLedger:
             if len(invoices) < self.page_size:
                 return
             page += 1
+
+    # Evidence and e-mail (connectors.xero_attachments); the push step's push_evidence calls these.
+    max_attachment_bytes = xero_attachments.MAX_FILE_BYTES
+
+    def attach_file(self, ledger_id: str, *, file_name: str, content_type: str, data: bytes) -> str:
+        """Attach ``data`` to invoice ``ledger_id`` as ``file_name``; its AttachmentID."""
+        return xero_attachments.attach_file(self._call, ledger_id, file_name=file_name, content_type=content_type,
+                                            data=data)
+
+    def attachment_names(self, ledger_id: str) -> list[str]:
+        """File names already attached to invoice ``ledger_id`` (looked up before any resend)."""
+        return xero_attachments.attachment_names(self._call, ledger_id)
+
+    def send_invoice(self, ledger_id: str, *, email: str) -> None:
+        """E-mail invoice ``ledger_id`` to its contact through Xero."""
+        xero_attachments.send_invoice(self._call, ledger_id, email=email)
+
+    def invoice_sent(self, ledger_id: str) -> bool:
+        """True when Xero already sent invoice ``ledger_id`` to its contact."""
+        return xero_attachments.invoice_sent(self._call, ledger_id)
 
 
 def _created_or_refused(created: Invoice) -> LedgerInvoice | RejectedError:

@@ -39,7 +39,12 @@ SEVERITY_BY_KIND: dict[CaseKind, Severity] = {
     CaseKind.unmatched_email: Severity.low,
     CaseKind.mailbox_stalled: Severity.high,
     CaseKind.token_expiring: Severity.high,
+    CaseKind.connection_failed: Severity.high,
     CaseKind.reconciliation_mismatch: Severity.high,
+    CaseKind.ledger_token_expiring: Severity.medium,
+    CaseKind.ledger_refresh_failed: Severity.high,
+    CaseKind.attachment_failed: Severity.medium,
+    CaseKind.invoice_send_failed: Severity.medium,
 }
 
 

@@ -8,9 +8,11 @@ Endpoints (python-quickbooks 0.9.12 talks to these unchanged; ``minorversion`` i
          create without Id; update with Id + SyncToken (stale → 5010; ``sparse: true`` merges)
     GET  /v3/company/{realm}/customer|item|invoice|taxcode|account/{id}     unknown → 610
     POST /v3/company/{realm}/batch[?requestid=..]   up to 30 create/update items, answered by bId (qbo_batch)
+    POST /v3/company/{realm}/upload, invoice/{id}/send; Attachable queries      (sandbox.qbo_attachables)
 
 Every API call needs ``Authorization: Bearer <token>``. Any non-empty token is accepted except one that
 starts with ``expired`` or ``invalid``; a missing or refused token gets Intuit's 401 body (§1.2).
+So does an access token the sandbox's Intuit token endpoint issued once its hour is over (sandbox.qbo_oauth).
 A POST with ``requestid`` stores (realm, requestid) → (status, body) and replays it exactly, even for a
 different body. Faults follow ledgers.md §1.2: 6140 duplicate DocNumber, 6240 duplicate name, 5010
 stale SyncToken, 2020 missing field, 2500 unknown Item/Customer/TaxCode, 6000 no lines, 6070 Amount
@@ -50,23 +52,29 @@ from starlette.routing import Route
 
 from sandbox.broken_response import BrokenResponse
 from sandbox.fault_admin import admin_routes
+from sandbox.qbo_attachables import attachable_routes, query_attachables
 from sandbox.qbo_batch import run_batch
 from sandbox.qbo_entities import WRITABLE, save_entity
+from sandbox.qbo_oauth import QboTokens, qbo_oauth_routes
 from sandbox.qbo_query import parse_query, run_query
 from sandbox.qbo_store import QboStore, RealmView
 from sandbox.rate_limits import RateLimits
 from sandbox.qbo_wire import QboFault, Reply, loads, not_found, ok, system_fault, throttled, unauthorized
 
-ENTITIES = {name.lower(): name for name in ("Customer", "Item", "Invoice", "TaxCode", "Account")}
+ENTITIES = {name.lower(): name for name in ("Customer", "Item", "Invoice", "TaxCode", "Account", "Attachable")}
 _REFUSED_TOKENS = ("expired", "invalid")
 _BROKEN = Reply(0, "", "application/json")
 """Marker reply: answer with a BrokenResponse (the reset and lost_response faults)."""
 
 
-def _authorized(request: Request) -> bool:
+def _bearer(request: Request) -> str:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    token = token.strip()
-    return scheme.lower() == "bearer" and bool(token) and not token.lower().startswith(_REFUSED_TOKENS)
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def _authorized(request: Request) -> bool:
+    token = _bearer(request)
+    return bool(token) and not token.lower().startswith(_REFUSED_TOKENS)
 
 
 def _response(reply: Reply) -> Response:
@@ -81,7 +89,11 @@ class QboApi:
     """The request handlers; each API call is one store transaction (see QboStore)."""
 
     def __init__(self, store: QboStore, limits: RateLimits) -> None:
-        self.store, self.limits = store, limits
+        self.store, self.limits, self.tokens = store, limits, QboTokens(store)
+
+    async def _expired(self, token: str) -> bool:
+        """True for a token the sandbox's Intuit endpoint issued whose hour is over (sandbox.qbo_oauth)."""
+        return token.startswith(self.tokens.access_prefix) and await run_in_threadpool(self.tokens.expired, token)
 
     def _run(self, realm: str, request_id: str | None, work: Callable[[RealmView], Reply]) -> tuple[Reply, float]:
         with self.store.transaction() as db:
@@ -108,11 +120,14 @@ class QboApi:
         return reply, delay
 
     async def _serve(self, request: Request, work: Callable[[RealmView], Reply], *,
-                     replayable: bool = False) -> Response | BrokenResponse:
-        if not _authorized(request):
+                     replayable: bool = False, batch: bool = False) -> Response | BrokenResponse:
+        if not _authorized(request) or await self._expired(_bearer(request)):
             return _response(unauthorized())
         realm = request.path_params["realm"]
         if self.limits.acquire("qbo", realm) is not None:
+            return _response(throttled())
+        if batch and self.limits.acquire("qbo-batch", realm) is not None:
+            self.limits.release("qbo", realm)
             return _response(throttled())
         try:
             request_id = request.query_params.get("requestid") if replayable else None
@@ -124,6 +139,8 @@ class QboApi:
             return _response(reply)
         finally:
             self.limits.release("qbo", realm)
+            if batch:
+                self.limits.release("qbo-batch", realm)
 
     async def query(self, request: Request) -> Response:
         if request.method == "GET":
@@ -133,6 +150,8 @@ class QboApi:
 
         def work(view: RealmView) -> Reply:
             parsed = parse_query(sql)
+            if parsed.entity.lower() == "attachable":  # AttachableRef is a list: sandbox.qbo_attachables
+                return ok({"QueryResponse": query_attachables(parsed, view)})
             name = ENTITIES.get(parsed.entity.lower())
             if not name:
                 raise QboFault("4001", "Invalid query",
@@ -169,7 +188,7 @@ class QboApi:
                 raise QboFault("2010", "Request has invalid or unsupported property", "The body is not JSON") from None
             return run_batch(view, body)
 
-        return await self._serve(request, work, replayable=True)
+        return await self._serve(request, work, replayable=True, batch=True)
 
     async def read(self, request: Request) -> Response:
         entity = ENTITIES.get(request.path_params["entity"].lower())
@@ -194,8 +213,10 @@ def qbo_routes(store: QboStore, limits: RateLimits | None = None) -> list[Route]
     return [
         Route("/v3/company/{realm}/query", api.query, methods=["GET", "POST"]),
         Route("/v3/company/{realm}/batch", api.batch, methods=["POST"]),
+        *attachable_routes(api),  # uploads, Attachable reads, invoice e-mail: before the generic routes
         Route("/v3/company/{realm}/{entity}", api.write, methods=["POST"]),
         Route("/v3/company/{realm}/{entity}/{ident}", api.read, methods=["GET"]),
         *admin_routes(store, "qbo", "realm"),
+        *qbo_oauth_routes(api.tokens),
         Route("/_sandbox/health", _health, methods=["GET"]),
     ]

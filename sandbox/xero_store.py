@@ -20,11 +20,9 @@ CREATE TABLE IF NOT EXISTS xero_tenants (tenant TEXT PRIMARY KEY, requests INTEG
 CREATE TABLE IF NOT EXISTS xero_docs (tenant TEXT NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL,
     seq INTEGER NOT NULL, number TEXT, body TEXT NOT NULL, PRIMARY KEY (tenant, kind, id));
 CREATE INDEX IF NOT EXISTS xero_docs_number ON xero_docs (tenant, kind, number);
+CREATE INDEX IF NOT EXISTS xero_docs_seq ON xero_docs (tenant, seq);
 CREATE TABLE IF NOT EXISTS xero_replies (tenant TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL,
     status INTEGER NOT NULL, body TEXT NOT NULL, created REAL NOT NULL, PRIMARY KEY (tenant, key));
-CREATE TABLE IF NOT EXISTS xero_refresh_tokens (token TEXT PRIMARY KEY, client_id TEXT NOT NULL,
-    expires_in INTEGER NOT NULL, used INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE IF NOT EXISTS xero_access_tokens (token TEXT PRIMARY KEY, expires_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS xero_faults (seq INTEGER PRIMARY KEY AUTOINCREMENT, tenant TEXT NOT NULL,
     kind TEXT NOT NULL, remaining INTEGER NOT NULL, seconds REAL NOT NULL DEFAULT 0);
 """

@@ -22,7 +22,12 @@ class AnomalyCode(StrEnum):
     unmatched_email = "unmatched_email"
     mailbox_stalled = "mailbox_stalled"
     token_expiring = "token_expiring"
+    connection_failed = "connection_failed"
     reconciliation_mismatch = "reconciliation_mismatch"
+    ledger_token_expiring = "ledger_token_expiring"
+    ledger_refresh_failed = "ledger_refresh_failed"
+    attachment_failed = "attachment_failed"
+    invoice_send_failed = "invoice_send_failed"
 
 
 class Anomaly(BaseModel):

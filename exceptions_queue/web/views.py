@@ -29,7 +29,17 @@ KIND_HELP: dict[CaseKind, str] = {
                               "received (never as a web page).",
     CaseKind.mailbox_stalled: "A mailbox has not delivered anything for longer than expected.",
     CaseKind.token_expiring: "A ledger connection needs to be renewed soon.",
+    CaseKind.connection_failed: "A source or ledger cannot be reached or refuses its credentials. It closes by "
+                                "itself when the health check passes again.",
     CaseKind.reconciliation_mismatch: "The ledger and the source disagree about an invoice.",
+    CaseKind.ledger_token_expiring: "The ledger connection's refresh token expires soon. Connect the ledger again "
+                                    "(a new refresh token) before then, or pushing stops.",
+    CaseKind.ledger_refresh_failed: "The ledger refused to renew Closeout's access. Pushing to this ledger has "
+                                    "stopped; the drafts wait, ready. Connect the ledger again, then resolve.",
+    CaseKind.attachment_failed: "The invoice is in the ledger, but a sign-off or photo could not be attached to it "
+                                "(too large, or refused repeatedly). Attach it in the ledger by hand, then resolve.",
+    CaseKind.invoice_send_failed: "The invoice is in the ledger, but it could not be e-mailed to the customer (no "
+                                  "billing e-mail, or the ledger refused). Send it from the ledger, then resolve.",
 }
 
 DONE = {
