@@ -5,6 +5,7 @@
     PUT       /api.xro/2.0/Contacts|Items|Invoices    create; ``{"Invoices": [...]}`` or one bare element
     POST      /api.xro/2.0/Contacts|Items|Invoices    update (with the id) or create
     GET       /api.xro/2.0/Contacts|Invoices/{id}      Invoices also by InvoiceNumber; unknown → 404
+    PUT|POST  /api.xro/2.0/Invoices/{id}/Attachments/{FileName}, GET .../Attachments, POST .../Email  (xero_attachments)
 
 Every API call needs ``Authorization: Bearer <token>`` (a token starting with ``expired`` or ``invalid``
 gets Xero's 401 problem JSON) and ``xero-tenant-id`` (missing, or starting with ``forbidden`` → 403).
@@ -42,6 +43,7 @@ from starlette.routing import Route
 from sandbox.broken_response import BrokenResponse
 from sandbox.fault_admin import admin_routes
 from sandbox.rate_limits import RateLimits
+from sandbox.xero_attachments import attachment_routes
 from sandbox.xero_entities import now_ms, save_contact, save_invoice, save_item
 from sandbox.xero_schema import body_problems
 from sandbox.xero_tokens import XeroTokens, token_routes
@@ -229,6 +231,7 @@ def xero_routes(store: XeroStore, limits: RateLimits | None = None) -> list[Rout
     api = XeroApi(store, limits or RateLimits())
     collection = "{collection:str}"
     return [
+        *attachment_routes(api),  # Invoices/{id}/Attachments and /Email (sandbox.xero_attachments)
         Route(f"{ROOT}/{collection}", api.list, methods=["GET"]),
         Route(f"{ROOT}/{collection}", api.write, methods=["PUT", "POST"]),
         Route(f"{ROOT}/{collection}/{{ident}}", api.read, methods=["GET"]),

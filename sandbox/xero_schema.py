@@ -1,7 +1,7 @@
 """Request bodies checked against Xero's official OpenAPI schemas, so the sandbox cannot drift from Xero.
 
 ``xero_openapi_schemas.json`` holds the ``components/schemas`` of XeroAPI/Xero-OpenAPI ``xero_accounting.yaml``
-(info.version 16.1.0) reachable from Invoices, Contacts and Items, with descriptions and examples dropped.
+(info.version 16.1.0) reachable from ``ROOTS``, with descriptions and examples dropped.
 Refresh it from a newer spec with ``python -m sandbox.xero_schema path/to/xero_accounting.yaml``.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 from jsonschema import Draft4Validator
 
 SCHEMA_FILE = Path(__file__).with_name("xero_openapi_schemas.json")
-ROOTS = ("Invoices", "Contacts", "Items")
+ROOTS = ("Invoices", "Contacts", "Items", "Attachments", "RequestEmpty")
 
 
 @cache
@@ -26,7 +26,7 @@ def _validator(root: str) -> Draft4Validator:
 
 
 def body_problems(root: str, body: Any) -> list[str]:
-    """Every way ``body`` breaks the spec's ``root`` schema (``Invoices``, ``Contacts``, ``Items``), as text."""
+    """Every way ``body`` breaks the spec's ``root`` schema (one of ``ROOTS``), as text."""
     if root not in ROOTS:
         raise ValueError(f"no schema root {root!r}")
     problems = []
@@ -64,7 +64,7 @@ def extract_schemas(spec_path: Path) -> dict[str, Any]:
             needed.add(name)
             stack += [ref.split("/")[-1] for ref in refs(schemas[name])]
     return {"source": f"XeroAPI/Xero-OpenAPI xero_accounting.yaml info.version {spec['info']['version']}, "
-                      "components/schemas reachable from Invoices, Contacts, Items; descriptions and examples dropped",
+                      f"components/schemas reachable from {', '.join(ROOTS)}; descriptions and examples dropped",
             "components": {"schemas": {name: strip(schemas[name]) for name in sorted(needed)}}}
 
 

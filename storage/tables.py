@@ -274,3 +274,26 @@ mail_polls = sa.Table(
     sa.Column("at", UtcDateTime(), nullable=False),
     sa.Index(None, "company", "mailbox", "outcome", "at"),
 )
+
+# Push evidence (migration 0005_attachments): per push record, each file to attach to its invoice (``item`` is
+# the file's content hash) and the e-mail to send (``item`` = "email"), with their outcome and attempts.
+push_evidence = sa.Table(
+    "push_evidence",
+    metadata,
+    sa.Column("idempotency_key", sa.String(64), nullable=False),
+    sa.Column("item", sa.String(64), nullable=False),
+    sa.Column("company", sa.String(128), nullable=False),
+    sa.Column("ledger", sa.String(32), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("target", sa.String(320), nullable=False),
+    sa.Column("media_type", sa.String(128), nullable=False),
+    sa.Column("size_bytes", sa.BigInteger(), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("ledger_ref", sa.String(128), nullable=True),
+    sa.Column("attempts", sa.Integer(), nullable=False),
+    sa.Column("last_error", sa.Text(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint("idempotency_key", "item"),
+    sa.ForeignKeyConstraint(["idempotency_key"], ["push_records.idempotency_key"]),
+    sa.Index(None, "company", "ledger", "status"),
+)

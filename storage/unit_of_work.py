@@ -15,6 +15,7 @@ from storage.sql_decisions import SqlDecisions
 from storage.sql_landing import SqlCursors, SqlRawLanding
 from storage.sql_messages import SqlMessages
 from storage.sql_overrides import SqlMappingOverrides
+from storage.sql_push_evidence import SqlPushEvidence
 from storage.sql_push_records import SqlPushRecords
 from storage.sql_users import SqlUsers
 from storage.sql_work_orders import SqlWorkOrders
@@ -37,6 +38,7 @@ class SqlUnitOfWork:
         self.work_orders = SqlWorkOrders(self.session, clock=clock)
         self.decisions = SqlDecisions(self.session, clock=clock)
         self.push_records = SqlPushRecords(self.session, clock=clock)
+        self.push_evidence = SqlPushEvidence(self.session, clock=clock)
         self.cursors = SqlCursors(self.session, clock=clock)
         self.cases = SqlCases(self.session)
         self.messages = SqlMessages(self.session, clock=clock)

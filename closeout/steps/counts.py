@@ -21,18 +21,30 @@ class StepCounts:
     pushed_amount: Decimal = Decimal(0)
     rejected: int = 0
     uncertain: int = 0
+    files_attached: int = 0
+    invoices_emailed: int = 0
     cases_opened: Counter = field(default_factory=Counter)
+    rule_outcomes: Counter = field(default_factory=Counter)  # (rule id, outcome) -> decisions
     cases_resolved: int = 0
     invoices: list[dict] = field(default_factory=list)
 
     def __add__(self, other: "StepCounts") -> "StepCounts":
         merged = StepCounts()
         for name in ("pulled", "new_payloads", "changed", "evaluated", "ready", "no_invoice", "blocked", "drafts",
-                     "pushed", "pushed_amount", "rejected", "uncertain", "cases_resolved"):
+                     "pushed", "pushed_amount", "rejected", "uncertain", "cases_resolved", "files_attached",
+                     "invoices_emailed"):
             setattr(merged, name, getattr(self, name) + getattr(other, name))
         merged.cases_opened = self.cases_opened + other.cases_opened
+        merged.rule_outcomes = self.rule_outcomes + other.rule_outcomes
         merged.invoices = self.invoices + other.invoices
         return merged
+
+    def outcome_totals(self) -> Counter:
+        """Rule decisions by outcome (pass, warn, block, transform, no_invoice) over every rule."""
+        totals: Counter = Counter()
+        for (_, outcome), count in self.rule_outcomes.items():
+            totals[outcome] += count
+        return totals
 
     def as_rows(self) -> list[dict[str, str]]:
         """The summary as a two-column table (for the Prefect artifact and the CLI)."""
@@ -49,7 +61,12 @@ class StepCounts:
             ("amount invoiced", f"{self.pushed_amount:.2f}"),
             ("rejected by the ledger", self.rejected),
             ("uncertain pushes", self.uncertain),
+            ("sign-offs and photos attached", self.files_attached),
+            ("invoices e-mailed to customers", self.invoices_emailed),
             ("cases resolved by themselves", self.cases_resolved),
         ]
         rows += [(f"cases opened: {kind}", count) for kind, count in sorted(self.cases_opened.items())]
+        rows += [(f"rule outcome: {outcome}", count) for outcome, count in sorted(self.outcome_totals().items())]
+        rows += [(f"rule {rule}: {outcome}", count) for (rule, outcome), count in sorted(self.rule_outcomes.items())
+                 if outcome != "pass"]
         return [{"measure": name, "value": str(value)} for name, value in rows]
