@@ -1,6 +1,7 @@
 """The ledgers' rate limits, applied per company as the real APIs apply them, with a time-scale factor.
 
     QBO   500 calls per minute, 10 per second, 10 concurrent      (ledgers.md §1.1)
+          and 40 batch calls per minute (system "qbo-batch", counted on top of "qbo")
     Xero   60 calls per minute, 5000 per day, 5 concurrent         (ledgers.md §2.1)
 
 ``time_scale`` shrinks the windows: at 60 a "minute" lasts one second and a "day" 24 minutes, so a
@@ -22,8 +23,9 @@ from dataclasses import dataclass
 WINDOWS = {  # system → ((problem name, seconds, calls), ...), checked in this order
     "qbo": (("second", 1.0, 10), ("minute", 60.0, 500)),
     "xero": (("minute", 60.0, 60), ("day", 86_400.0, 5_000)),
+    "qbo-batch": (("batch-minute", 60.0, 40),),  # on top of "qbo": QBO throttles the batch endpoint at 40/min
 }
-CONCURRENT = {"qbo": 10, "xero": 5}
+CONCURRENT = {"qbo": 10, "xero": 5, "qbo-batch": 10}
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,10 @@ class RateLimits:
         self._calls: dict[tuple[str, str], list[float]] = defaultdict(list)
         self._in_flight: dict[tuple[str, str], int] = defaultdict(int)
         self._clock = clock
+        # what was received while enabled, for tests that check the limits were never exceeded (see ``counts``)
+        self.accepted: dict[tuple[str, str], int] = defaultdict(int)
+        self.refused: dict[tuple[str, str, str], int] = defaultdict(int)
+        self.peak_in_flight: dict[tuple[str, str], int] = defaultdict(int)
         self.configure(enabled=enabled, time_scale=time_scale)
 
     def configure(self, *, enabled: bool, time_scale: float = 1.0) -> None:
@@ -53,6 +59,8 @@ class RateLimits:
         with self._lock:
             self.enabled, self.time_scale = enabled, time_scale
             self._calls.clear()
+            for counter in (self.accepted, self.refused, self.peak_in_flight):
+                counter.clear()
 
     def acquire(self, system: str, company: str) -> Refusal | None:
         """Count one call, or say which limit refuses it and after how long; pair a success with ``release``."""
@@ -61,6 +69,7 @@ class RateLimits:
         key, now = (system, company), self._clock()
         with self._lock:
             if self._in_flight[key] >= CONCURRENT[system]:
+                self.refused[(system, company, "concurrent")] += 1
                 return Refusal("concurrent", 1)
             calls = self._calls[key]  # call times, ascending
             longest = max(seconds for _, seconds, _ in WINDOWS[system]) / self.time_scale
@@ -70,10 +79,23 @@ class RateLimits:
                 recent = len(calls) - bisect_right(calls, now - window)
                 if recent >= limit:
                     wait = calls[-limit] + window - now
+                    self.refused[(system, company, problem)] += 1
                     return Refusal(problem, max(1, math.ceil(wait)))
             calls.append(now)
             self._in_flight[key] += 1
+            self.accepted[key] += 1
+            self.peak_in_flight[key] = max(self.peak_in_flight[key], self._in_flight[key])
             return None
+
+    def counts(self) -> dict[str, list[dict]]:
+        """Calls accepted and refused (by limit) and the most in flight at once, per system and company."""
+        with self._lock:
+            return {
+                "accepted": [{"system": s, "company": c, "calls": n, "peak_in_flight": self.peak_in_flight[(s, c)]}
+                             for (s, c), n in sorted(self.accepted.items())],
+                "refused": [{"system": s, "company": c, "problem": p, "calls": n}
+                            for (s, c, p), n in sorted(self.refused.items())],
+            }
 
     def release(self, system: str, company: str) -> None:
         if not self.enabled:

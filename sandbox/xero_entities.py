@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from sandbox.xero_store import ACCOUNT_CODES, TAX_RATES, TenantView
+from sandbox.xero_store import ACCOUNT_CODES, TAX_RATES, TenantView, loads
 
 CENT = Decimal("0.01")
 INVOICE_TYPES = {"ACCPAY", "ACCPAYCREDIT", "APOVERPAYMENT", "APPREPAYMENT", "ACCREC", "ACCRECCREDIT",
@@ -67,9 +67,15 @@ def _with_errors(element: dict[str, Any], errors: list[str], flag: str) -> dict[
 
 
 def contact_by_name(view: TenantView, name: str) -> dict[str, Any] | None:
+    # a contact is stored with its Name as ``number``: compare that first, so only candidates are parsed
     wanted = name.strip().casefold()
-    return next((c for c in view.all("Contact") if c["Name"].strip().casefold() == wanted
-                 and c.get("ContactStatus") == "ACTIVE"), None)
+    for number, body in view.db.execute("SELECT number, body FROM xero_docs WHERE tenant = ? AND kind = 'Contact' "
+                                        "ORDER BY seq", (view.tenant,)):
+        if (number or "").strip().casefold() == wanted:
+            contact = loads(body)
+            if contact["Name"].strip().casefold() == wanted and contact.get("ContactStatus") == "ACTIVE":
+                return contact
+    return None
 
 
 def save_contact(view: TenantView, element: dict[str, Any], *, create_only: bool) -> tuple[dict[str, Any], list[str]]:

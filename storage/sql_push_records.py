@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -67,6 +67,19 @@ class SqlPushRecords:
         row = self._session.execute(sa.select(_p).where(_p.c.idempotency_key == draft.idempotency_key)).mappings()
         return _record(row.one())
 
+    def add_ready_many(self, drafts: Sequence[InvoiceDraft]) -> None:
+        """``add_ready`` for a batch of drafts in one multi-row insert; a key already recorded is left untouched."""
+        if not drafts:
+            return
+        now = self._clock()
+        rows = [{"idempotency_key": d.idempotency_key, "company": d.company, "ledger": d.ledger,
+                 "work_order_id": d.work_order_id, "work_order_version": d.work_order_version,
+                 "doc_number": d.doc_number, "amount": d.total, "status": PushStatus.ready.value,
+                 "draft": d.model_dump(mode="json"), "ledger_id": None, "attempts": 0, "last_error": "",
+                 "created_at": now, "updated_at": now} for d in drafts]
+        self._session.execute(insert_for(self._session, _p).on_conflict_do_nothing(index_elements=[_p.c.idempotency_key]),
+                              rows)
+
     def claim(self, *, ledger: str, company: str | None = None, limit: int = 30) -> list[PushRecord]:
         """Move up to ``limit`` ready or uncertain records to ``pushing`` (attempts + 1), oldest first.
 
@@ -108,6 +121,29 @@ class SqlPushRecords:
             raise LookupError(f"no push record {key}")
         raise ValueError(f"push record {key} was pushed; it cannot become {status}")
 
+    def mark_many(self, outcomes: Sequence[tuple[str, PushStatus, str | None, str]]) -> None:
+        """``mark`` for many ``(key, status, ledger id or None, error)`` at once: one statement, nothing read back.
+
+        Same guard as ``mark``; when any record was not updated (missing, or pushed and asked to leave it),
+        each is marked one by one so the first problem raises exactly as ``mark`` raises it.
+        """
+        if not outcomes:
+            return
+        new = sa.bindparam("new_status", type_=sa.String)
+        statement = (
+            sa.update(_p)
+            .where((_p.c.idempotency_key == sa.bindparam("key", type_=sa.String))
+                   & ((new == PushStatus.pushed.value) | (_p.c.status != PushStatus.pushed.value)))
+            .values(status=new, last_error=sa.bindparam("error", type_=sa.String), updated_at=self._clock(),
+                    ledger_id=sa.func.coalesce(sa.bindparam("new_ledger_id", type_=sa.String), _p.c.ledger_id))
+        )
+        rows = [{"key": key, "new_status": PushStatus(status).value, "error": error, "new_ledger_id": ledger_id}
+                for key, status, ledger_id, error in outcomes]
+        updated = self._session.execute(statement, rows).rowcount
+        if updated != len(rows):
+            for key, status, ledger_id, error in outcomes:
+                self.mark(key, status, ledger_id=ledger_id, error=error)
+
     def release_stale(self, older_than: timedelta, *, ledger: str | None = None) -> int:
         """Move records left in ``pushing`` longer than ``older_than`` (a worker died) to ``uncertain``.
 
@@ -132,6 +168,19 @@ class SqlPushRecords:
     def get(self, key: str) -> PushRecord | None:
         row = self._session.execute(sa.select(_p).where(_p.c.idempotency_key == key)).mappings().one_or_none()
         return None if row is None else _record(row)
+
+    def for_work_orders(self, work_order_ids: Sequence[str]) -> dict[str, list[PushRecord]]:
+        """``for_work_order`` of several work orders in one read; one without records is left out."""
+        found: dict[str, list[PushRecord]] = {}
+        ids = sorted(set(work_order_ids))
+        for start in range(0, len(ids), 500):
+            rows = self._session.execute(
+                sa.select(_p).where(_p.c.work_order_id.in_(ids[start:start + 500]))
+                .order_by(_p.c.work_order_id, _p.c.work_order_version, *_ORDER)
+            ).mappings()
+            for row in rows:
+                found.setdefault(row["work_order_id"], []).append(_record(row))
+        return found
 
     def for_work_order(self, work_order_id: str) -> list[PushRecord]:
         """Every push record of every version of the work order, oldest version first."""

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from closeout.config import CompanyConfig
+from closeout.pacing import CompanyPacer
 from closeout.steps.counts import StepCounts
+from closeout.steps.push_evidence import plan_evidence, push_evidence
 from closeout.wiring import App
 from connectors.errors import FatalError, RejectedError, RetriableError, UncertainOutcomeError
 from exceptions_queue.service import CaseQueue
@@ -28,6 +30,8 @@ STALE_AFTER = timedelta(minutes=10)
 MAX_THROTTLE_WAIT = 120.0
 """The longest a push waits in-process when the ledger says "too many requests"; a longer ask re-raises."""
 THROTTLE_RETRIES = 3
+UNPACED = {"close"}
+"""Ledger methods that make no API call, so never wait for a turn."""
 
 
 @dataclass(frozen=True)
@@ -52,13 +56,14 @@ def push_batch(app: App, company: CompanyConfig, *, limit: int = 30, stale_after
         uow.push_records.release_stale(stale_after, ledger=company.ledger.kind)
         records = uow.push_records.claim(ledger=company.ledger.kind, company=company.id, limit=limit)
         uow.commit()
-    pusher = _Pusher(app, company, sleep=sleep)
+    pusher = _Pusher(app, company, sleep=sleep, customers=app.customer_refs.setdefault(company.id, {}))
     if len(records) > 1 and hasattr(pusher.ledger.ledger, "create_invoices"):
         from closeout.steps.push_together import push_together  # it builds on this module
 
         push_together(app, pusher, records, counts)
-        return counts
-    push_claimed(app, pusher, records, counts)
+    else:
+        push_claimed(app, pusher, records, counts)
+    push_evidence(app, company, pusher.ledger, counts)  # sign-offs, photos and e-mail of pushed invoices
     return counts
 
 
@@ -91,19 +96,24 @@ class ThrottledLedger:
     """
 
     def __init__(self, ledger: Any, *, sleep: Callable[[float], None] = time.sleep,
-                 max_wait: float = MAX_THROTTLE_WAIT, retries: int = THROTTLE_RETRIES) -> None:
+                 max_wait: float = MAX_THROTTLE_WAIT, retries: int = THROTTLE_RETRIES,
+                 pacer: CompanyPacer | None = None) -> None:
         self.ledger, self._sleep, self._max_wait, self._retries = ledger, sleep, max_wait, retries
+        self.pacer = pacer  # waits for the company's turn before every call (closeout.pacing)
         self.waited = 0.0
 
     def __getattr__(self, name: str) -> Any:
         attribute = getattr(self.ledger, name)
-        if not callable(attribute):
+        if not callable(attribute) or name in UNPACED:
             return attribute
 
         def call(*args: Any, **kwargs: Any) -> Any:
             for attempt in range(self._retries + 1):
                 try:
-                    return attribute(*args, **kwargs)
+                    if self.pacer is None:
+                        return attribute(*args, **kwargs)
+                    with self.pacer.slot(name, *args, **kwargs):
+                        return attribute(*args, **kwargs)
                 except UncertainOutcomeError:
                     raise
                 except RetriableError as exc:
@@ -120,11 +130,13 @@ class ThrottledLedger:
 class _Pusher:
     """Pushes one record at a time (the pipeline's ``push_batch`` and a replay's ``push_keys`` share it)."""
 
-    def __init__(self, app: App, company: CompanyConfig, *, sleep: Callable[[float], None] = time.sleep) -> None:
-        self.ledger = ThrottledLedger(app.ledger_for(company), sleep=sleep)
+    def __init__(self, app: App, company: CompanyConfig, *, sleep: Callable[[float], None] = time.sleep,
+                 customers: dict[str, str | Anomaly] | None = None) -> None:
+        self.ledger = ThrottledLedger(app.ledger_for(company), sleep=sleep, pacer=CompanyPacer(company.ledger))
         self.company = company
         self.sent = False
-        self._customers: dict[str, str | Anomaly] = {}
+        self._customers = {} if customers is None else customers  # push_batch: the run's, so one look-up a run
+        self._found: dict[str, list[Any]] = {}  # look-ups made ahead for a whole batch (look_up_ahead)
 
     def prepare(self, record: PushRecord) -> PushOutcome | dict[str, Any]:
         """The ledger payload to send, or the outcome without sending (found by look-up, or a customer case)."""
@@ -158,9 +170,17 @@ class _Pusher:
                 return found
         return PushOutcome(status=PushStatus.rejected, error=exc.message, anomaly=_rejected(record, exc))
 
+    def look_up_ahead(self, records: Sequence[PushRecord]) -> None:
+        """One look-up call for every record whose earlier attempt may have landed (``_look_up`` uses it once)."""
+        docs = [r.doc_number for r in records if r.attempts > 1 and r.doc_number]
+        if docs:
+            found = self.ledger.find_invoices(docs)
+            self._found = {doc: [i for i in found if i.doc_number == doc] for doc in docs}
+
     def _look_up(self, record: PushRecord) -> PushOutcome | None:
         """An earlier attempt may have landed: find it by doc number before sending anything again."""
-        for invoice in self.ledger.find_invoices([record.doc_number]):
+        known = self._found.pop(record.doc_number, None)
+        for invoice in known if known is not None else self.ledger.find_invoices([record.doc_number]):
             if invoice.total == record.amount:
                 return PushOutcome(status=PushStatus.pushed, ledger_id=invoice.ledger_id, found_on_lookup=True)
             return PushOutcome(status=PushStatus.rejected, error="doc number taken by another amount",
@@ -209,12 +229,34 @@ def invoice_payload(company: CompanyConfig, record: PushRecord, customer: str) -
 
 
 def _save(app: App, record: PushRecord, outcome: PushOutcome, counts: StepCounts) -> None:
+    _save_all(app, [(record, outcome)], counts)
+
+
+def _save_all(app: App, outcomes: list[tuple[PushRecord, PushOutcome]], counts: StepCounts) -> None:
+    """Save outcomes (a batch's answers) in one transaction: their states, evidence plans and cases."""
     with app.store.unit_of_work() as uow:
-        uow.push_records.mark(record.idempotency_key, outcome.status, ledger_id=outcome.ledger_id, error=outcome.error)
-        if outcome.anomaly is not None:
-            _, opened = CaseQueue(uow.cases).open_case(outcome.anomaly)
-            counts.cases_opened[outcome.anomaly.code.value] += opened
+        outcomes = [(r, o) for r, o in outcomes if not _pushed_meanwhile(uow, r, o)]
+        uow.push_records.mark_many([(r.idempotency_key, o.status, o.ledger_id, o.error) for r, o in outcomes])
+        for record, outcome in outcomes:
+            if outcome.status is PushStatus.pushed:
+                plan_evidence(app, uow, record)  # what to attach and e-mail, in this same transaction (push_evidence)
+            if outcome.anomaly is not None:
+                _, opened = CaseQueue(uow.cases).open_case(outcome.anomaly)
+                counts.cases_opened[outcome.anomaly.code.value] += opened
         uow.commit()
+    for record, outcome in outcomes:
+        _count(record, outcome, counts)
+
+
+def _pushed_meanwhile(uow, record: PushRecord, outcome: PushOutcome) -> bool:
+    """Another worker took the record over (held past ``stale_after``) and pushed it: drop this late failure."""
+    if outcome.status is PushStatus.pushed:
+        return False
+    current = uow.push_records.get(record.idempotency_key)
+    return current is not None and current.status is PushStatus.pushed
+
+
+def _count(record: PushRecord, outcome: PushOutcome, counts: StepCounts) -> None:
     if outcome.status is PushStatus.pushed:
         counts.pushed += 1
         counts.pushed_amount += record.amount

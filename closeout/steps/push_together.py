@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from closeout.steps.counts import StepCounts
-from closeout.steps.push import PushOutcome, _Pusher, _save
+from closeout.steps.push import PushOutcome, _Pusher, _save, _save_all
 from closeout.wiring import App
 from connectors.errors import ConnectorError, RejectedError
 from workorders.push import PushRecord, PushStatus
@@ -22,6 +22,11 @@ def push_together(app: App, pusher: _Pusher, records: Sequence[PushRecord], coun
     """Prepare every record, then send the payloads in ledger-sized requests; re-raise a request's failure
     after saving every record's state (sent ones ``uncertain``, unsent ones ``ready``)."""
     prepared: list[tuple[PushRecord, dict]] = []
+    try:
+        pusher.look_up_ahead(records)
+    except ConnectorError as exc:
+        _release(app, records, str(exc), counts)
+        raise
     for index, record in enumerate(records):
         try:
             payload = pusher.prepare(record)
@@ -42,16 +47,19 @@ def push_together(app: App, pusher: _Pusher, records: Sequence[PushRecord], coun
                 _save(app, record, PushOutcome(status=PushStatus.uncertain, error=str(exc)), counts)
             _release(app, [record for later in chunks[number + 1:] for record, _ in later], str(exc), counts)
             raise
+        outcomes: list[tuple[PushRecord, PushOutcome]] = []
         for position, ((record, _), result) in enumerate(zip(chunk, results, strict=True)):
             try:
                 outcome = (pusher.refused(record, result) if isinstance(result, RejectedError)
                            else PushOutcome(status=PushStatus.pushed, ledger_id=result.ledger_id))
             except ConnectorError as exc:  # the look-up after a duplicate number failed: it may be ours
+                _save_all(app, outcomes, counts)
                 for rest, _ in chunk[position:]:
                     _save(app, rest, PushOutcome(status=PushStatus.uncertain, error=str(exc)), counts)
                 _release(app, [record for later in chunks[number + 1:] for record, _ in later], str(exc), counts)
                 raise
-            _save(app, record, outcome, counts)
+            outcomes.append((record, outcome))
+        _save_all(app, outcomes, counts)  # one transaction for the request's answers
 
 
 def _release(app: App, records: Sequence[PushRecord], error: str, counts: StepCounts) -> None:

@@ -1,0 +1,141 @@
+"""Push a company's whole backlog at the ledger's own pace: full batches back to back, as many at once as it allows.
+
+``push_batch`` claims and sends one ledger request's worth; a month-end backlog of thousands of drafts
+needs the rate limit, not the round trips, to be what bounds it. Here every worker thread claims a full
+batch (QBO 30, Xero 50), prepares it and sends it when the company's pacer (``closeout.pacing``) allows,
+so requests start the moment the ledger's windows allow and never more run at once than its limit. Customers
+are resolved once for the whole backlog: when many drafts name customers the mapping does not, the
+ledger's customer list is read in pages of 1,000 instead of one query per customer. The exactly-once
+steps are ``push_together``'s, unchanged: claim, look up what may have landed, send, save each outcome.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from closeout.config import CompanyConfig
+from closeout.ledger_pacing import LIMITS
+from closeout.steps.counts import StepCounts
+from closeout.steps.push import STALE_AFTER, _Pusher
+from closeout.steps.push_evidence import push_evidence
+from closeout.steps.push_together import BATCH_SIZES, push_together
+from closeout.wiring import App
+from storage.sql_push_records import CLAIMABLE
+from connectors.qbo import CUSTOMER_PAGE
+from storage.tables import push_records
+
+LIST_CUSTOMERS_FROM = 40
+"""Distinct unmapped customers from which reading the ledger's whole customer list costs fewer calls."""
+
+
+def push_backlog(app: App, company: CompanyConfig, *, workers: int | None = None,
+                 on_batch: Callable[[StepCounts], object] | None = None, stale_after: timedelta = STALE_AFTER,
+                 sleep: Callable[[float], None] = time.sleep) -> StepCounts:
+    """Push every claimable draft of ``company``; re-raise the first worker's failure after all have stopped.
+
+    ``on_batch`` hears each batch's counts (one at a time, in the caller's context: e.g. a progress
+    artifact). ``workers`` defaults to the ledger's concurrency limit; every call waits for the company's turn
+    (``closeout.pacing``, shared by all workers). A failure (retriable or fatal) stops the other workers
+    after their current batch, with every record's state saved as ``push_together`` leaves it, so a retry
+    of this step resumes where it stopped.
+    """
+    kind = company.ledger.kind
+    with app.store.unit_of_work() as uow:
+        uow.push_records.release_stale(stale_after, ledger=kind)
+        uow.commit()
+    customers = _known_customers(app, company, _Pusher(app, company, sleep=sleep).ledger)
+    customer_lock = threading.Lock()
+    size = BATCH_SIZES.get(kind, 50)
+    done: list[StepCounts] = []
+    failures: list[Exception] = []
+    lock, stop = threading.Lock(), threading.Event()
+
+    def work() -> None:
+        pusher = _SharedPusher(app, company, customers=customers, lock=customer_lock, sleep=sleep)
+        while not stop.is_set():
+            counts = StepCounts()
+            with app.store.unit_of_work() as uow:
+                records = uow.push_records.claim(ledger=kind, company=company.id, limit=size)
+                uow.commit()
+            if not records:
+                return
+            try:
+                push_together(app, pusher, records, counts)
+                push_evidence(app, company, pusher.ledger, counts)  # sign-offs, photos, e-mail, as push_batch does
+            except Exception as exc:  # noqa: BLE001 - handed to the caller once every worker stopped
+                stop.set()
+                with lock:
+                    failures.append(exc)
+            with lock:
+                done.append(counts)
+                if on_batch is not None:
+                    on_batch(counts)
+
+    limit = LIMITS[kind].concurrent
+    count = max(1, min(workers or limit, limit))
+    threads = [threading.Thread(target=contextvars.copy_context().run, args=(work,), name=f"push-{company.id}-{n}",
+                                daemon=True) for n in range(count)]  # the caller's context: Prefect's run, if any
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise failures[0]
+    return sum(done, StepCounts())
+
+
+class _SharedPusher(_Pusher):
+    """A worker's pusher whose customer cache is every worker's: each customer is looked up (or created) once."""
+
+    def __init__(self, app: App, company: CompanyConfig, *, customers: dict, lock: threading.Lock,
+                 sleep: Callable[[float], None]) -> None:
+        super().__init__(app, company, sleep=sleep)
+        self._customers, self._lock = customers, lock  # one pace per company already (closeout.pacing)
+
+    def _customer_ref(self, record):
+        with self._lock:  # two workers meeting a new customer must not both create it
+            return super()._customer_ref(record)
+
+
+def _known_customers(app: App, company: CompanyConfig, ledger) -> dict:
+    """``_Pusher``'s customer cache, filled from the ledger's customer list when that saves calls.
+
+    A key resolves exactly as ``find_customers`` would: active customers with that email (any case), else
+    with that exact name; one match is the customer, several stay unresolved so the pusher opens a case.
+    """
+    names = _unmapped_customers(app, company)
+    if len(names) < LIST_CUSTOMERS_FROM or not hasattr(ledger, "list_customers"):
+        return {}
+    by_email, by_name = defaultdict(list), defaultdict(list)
+    page, rows = 1, None
+    while rows is None or len(rows) == CUSTOMER_PAGE:
+        rows = ledger.list_customers(page=page)
+        page += 1
+        for ledger_id, name, email in rows:
+            if not ledger_id:  # an archived Xero contact, kept in the page so its length tells if more follow
+                continue
+            by_name[name].append(ledger_id)
+            if email:
+                by_email[email.casefold()].append(ledger_id)
+    cache: dict[str, str] = {}
+    for name, email in names:
+        found = (by_email.get(email.casefold()) if email else None) or by_name.get(name, [])
+        if len(found) == 1:
+            cache[f"{name}|{email or ''}"] = found[0]
+    return cache
+
+
+def _unmapped_customers(app: App, company: CompanyConfig) -> set[tuple[str, str | None]]:
+    """(name, email) of the claimable drafts of ``company`` that carry no mapped customer ref."""
+    p = push_records
+    with app.store.unit_of_work() as uow:
+        drafts = uow.session.execute(sa.select(p.c.draft).where(
+            p.c.status.in_(CLAIMABLE) & (p.c.ledger == company.ledger.kind) & (p.c.company == company.id))).scalars()
+        return {(d["customer_name"], d.get("customer_email")) for d in drafts if not d.get("customer_ref")}
