@@ -6,7 +6,10 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
 from email import policy
+from email.policy import EmailPolicy
 from email.header import decode_header, make_header
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
@@ -21,6 +24,25 @@ _ID = re.compile(r"<[^<>\s]{1,300}>")
 """A message id as RFC 5322 writes it; a longer one (the store keeps 500 characters) is no id at all."""
 MAX_ADDRESS = 320  # RFC 5321's 64 + 1 + 255; the store keeps no more
 MAX_MEDIA_TYPE = 128
+
+
+@lru_cache(maxsize=4096)
+def _fetched_header(name: str, value: str) -> Any:
+    return policy.default.header_fetch_parse(name, value)
+
+
+class _HeadersParsedOnce(EmailPolicy):
+    """``policy.default``, except that a header is parsed once: the same name and raw value give the same
+    (immutable) header object, within a message (read several times) and across messages (Content-Type,
+    To, ... recur). Parsing headers was most of the cost of reading a message."""
+
+    def header_fetch_parse(self, name: str, value: Any) -> Any:
+        if isinstance(value, str) and not hasattr(value, "name") and len(value) <= 2000:
+            return _fetched_header(name, value)
+        return super().header_fetch_parse(name, value)
+
+
+_POLICY = _HeadersParsedOnce()
 
 
 @dataclass(frozen=True)
@@ -72,7 +94,7 @@ def parse_message(raw: bytes, *, max_attachment_bytes: int) -> ParsedMessage:
     digest = content_hash_of(raw)
     fallback_id = f"<{digest[:32]}@closeout.invalid>"
     try:
-        message = BytesParser(policy=policy.default).parsebytes(raw)
+        message = BytesParser(policy=_POLICY).parsebytes(raw)
     except Exception as exc:  # noqa: BLE001 - the parser is not supposed to raise; if it does, keep the raw bytes
         return ParsedMessage(message_id=fallback_id, content_hash=digest, parsed=False,
                              problems=(f"unparseable: {type(exc).__name__}",))

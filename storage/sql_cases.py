@@ -76,8 +76,8 @@ class SqlCases:
 
     def add(self, case: Case) -> Case:
         """Store a new case and its first history entries; any ``id`` it carries is replaced by the store's."""
-        case_id = self._session.execute(
-            sa.insert(_c).values(**_case_values(case), opened_at=case.opened_at).returning(_c.c.id)
+        case_id = self._session.execute(  # values as parameters: one compiled statement for every case
+            sa.insert(_c).returning(_c.c.id), {**_case_values(case), "opened_at": case.opened_at}
         ).scalar_one()
         self._append(case_id, case.history, first_seq=1)
         return case.model_copy(update={"id": case_id})
@@ -94,6 +94,30 @@ class SqlCases:
             .limit(1)
         ).mappings().one_or_none()
         return None if row is None else self._with_history(row)
+
+    def open_subjects(self, *, kind: CaseKind, subjects: Sequence[str]) -> set[str]:
+        """Which of ``subjects`` have an open case of ``kind``: one read for a page instead of ``find_open`` each."""
+        found: set[str] = set()
+        wanted = sorted(set(subjects))
+        for start in range(0, len(wanted), 500):
+            found.update(self._session.execute(
+                sa.select(_c.c.subject).where((_c.c.kind == CaseKind(kind).value) & _c.c.status.in_(OPEN_STATUSES)
+                                              & _c.c.subject.in_(wanted[start:start + 500]))
+            ).scalars())
+        return found
+
+    def work_orders_with_cases(self, work_order_ids: Sequence[str], *, kinds: Sequence[CaseKind],
+                               statuses: Sequence[CaseStatus]) -> set[str]:
+        """Which of ``work_order_ids`` have a case of one of ``kinds`` in one of ``statuses`` (one read)."""
+        found: set[str] = set()
+        wanted = sorted(set(work_order_ids))
+        for start in range(0, len(wanted), 500):
+            found.update(self._session.execute(
+                sa.select(_c.c.work_order_id).where(_c.c.kind.in_([CaseKind(k).value for k in kinds])
+                                                    & _c.c.status.in_([CaseStatus(s).value for s in statuses])
+                                                    & _c.c.work_order_id.in_(wanted[start:start + 500]))
+            ).scalars())
+        return found
 
     def update(self, case: Case, entry: HistoryEntry) -> Case:
         """Save the case's fields and append ``entry``; the history it carries is ignored, the stored one kept.

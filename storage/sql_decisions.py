@@ -26,7 +26,7 @@ class SqlDecisions:
         now = self._clock()
         rows = []
         for decision in decisions:
-            document = decision.model_dump(mode="json")
+            document = decision.model_dump(mode="json", include={"evidence"})  # only the evidence needs JSON form
             rows.append(
                 {
                     "rule_id": decision.rule_id,

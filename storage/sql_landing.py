@@ -91,6 +91,63 @@ class SqlRawLanding:
             return LandedPayload(id=landed, payload_hash=digest, is_new=False)
         return LandedPayload(id=inserted, payload_hash=digest, is_new=True)
 
+    def land_many(self, jobs: list[Any]) -> list[LandedPayload]:
+        """``land`` for a page of jobs (``SourceJob``-like): one read of their current rows, one multi-row insert.
+
+        A page naming a job twice, several sources, or a content coming back (A, B, A) takes ``land`` job by job.
+        """
+        keys = [job.external_id for job in jobs]
+        if not jobs or len(set(keys)) != len(keys) or len({job.source for job in jobs}) != 1:
+            return [self.land(source=job.source, stream=job.stream, external_id=job.external_id, locator=job.locator,
+                              payload=job.payload) for job in jobs]
+        t, source = raw_payloads, jobs[0].source
+        current: dict[str, Any] = {}
+        seen: set[tuple[str, str]] = set()
+        for start in range(0, len(keys), 500):
+            for row in self._session.execute(
+                sa.select(t.c.external_id, t.c.id, t.c.payload_hash, t.c.revision)
+                .where((t.c.source == source) & t.c.external_id.in_(keys[start:start + 500]))
+            ):
+                seen.add((row.external_id, row.payload_hash))
+                if row.external_id not in current or row.revision > current[row.external_id].revision:
+                    current[row.external_id] = row
+        now, landed, rows = self._clock(), [], []
+        for job in jobs:
+            document, digest = canonical_payload(job.payload)
+            row = current.get(job.external_id)
+            if row is not None and row.payload_hash == digest:
+                landed.append(LandedPayload(id=row.id, payload_hash=digest, is_new=False))
+            elif (job.external_id, digest) in seen:  # an earlier content is back: revive its row
+                landed.append(self.land(source=source, stream=job.stream, external_id=job.external_id,
+                                        locator=job.locator, payload=job.payload))
+            else:
+                landed.append(None)
+                rows.append({"source": source, "stream": job.stream, "external_id": job.external_id,
+                             "locator": job.locator, "payload": document, "payload_hash": digest,
+                             "revision": row.revision + 1 if row is not None else 1, "received_at": now,
+                             "last_received_at": now})
+        if rows:
+            self._session.execute(
+                insert_for(self._session, t).on_conflict_do_nothing(
+                    index_elements=[t.c.source, t.c.external_id, t.c.payload_hash]), rows)
+            ids: dict[tuple[str, str], Any] = {}
+            for start in range(0, len(rows), 500):
+                chunk = [r["external_id"] for r in rows[start:start + 500]]
+                for found in self._session.execute(
+                    sa.select(t.c.external_id, t.c.payload_hash, t.c.id, t.c.revision, t.c.received_at)
+                    .where((t.c.source == source) & t.c.external_id.in_(chunk))
+                ):
+                    ids[(found.external_id, found.payload_hash)] = found
+            inserted = iter(rows)
+            for position, landing in enumerate(landed):
+                if landing is None:
+                    wanted = next(inserted)
+                    found = ids[(wanted["external_id"], wanted["payload_hash"])]
+                    # A row another worker landed a moment ago is not new to this one (as in ``land``).
+                    ours = found.revision == wanted["revision"] and found.received_at == now
+                    landed[position] = LandedPayload(id=found.id, payload_hash=wanted["payload_hash"], is_new=ours)
+        return landed
+
     def replay(self, *, source: str) -> Iterator[tuple[str, str, str, dict[str, Any]]]:
         """The current payload of each job of ``source``, by external id, read a page at a time."""
         t = raw_payloads

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from storage.tables import mail_attachments, mail_matches, mail_messages, mail_polls
 
 _m, _a, _x, _p = mail_messages, mail_attachments, mail_matches, mail_polls
+_ADD_MESSAGE = sa.insert(mail_messages).returning(mail_messages.c.id)
 
 
 @dataclass(frozen=True)
@@ -44,16 +45,26 @@ class SqlMessages:
                                      & (_m.c.content_hash == content_hash))
         ).scalar_one_or_none()
 
+    def find_many(self, *, company: str, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which (Message-ID, content hash) pairs of ``keys`` are stored already: ``find`` for a batch, one read."""
+        found: set[tuple[str, str]] = set()
+        wanted = sorted(set(keys))
+        ids = sorted({message_id for message_id, _ in wanted})
+        for start in range(0, len(ids), 500):
+            found.update((row.message_id, row.content_hash) for row in self._session.execute(
+                sa.select(_m.c.message_id, _m.c.content_hash)
+                .where((_m.c.company == company) & _m.c.message_id.in_(ids[start:start + 500]))))
+        return found & set(wanted)
+
     def add(self, *, company: str, mailbox: str, folder: str, uid_validity: int, uid: int, message_id: str,
             content_hash: str, subject: str, from_address: str, sent_at: datetime | None, status: str,
             raw_path: str, problems: Sequence[str]) -> int:
-        return self._session.execute(
-            sa.insert(_m).values(
-                company=company, mailbox=mailbox, folder=folder, uid_validity=uid_validity, uid=uid,
-                message_id=message_id[:500], content_hash=content_hash, subject=subject, from_address=from_address[:320],
-                sent_at=sent_at, status=status, raw_path=raw_path, problems=list(problems), received_at=self._clock(),
-            ).returning(_m.c.id)
-        ).scalar_one()
+        # Values as parameters, not ``.values()``: the statement is built and compiled once, not per message.
+        return self._session.execute(_ADD_MESSAGE, dict(
+            company=company, mailbox=mailbox, folder=folder, uid_validity=uid_validity, uid=uid,
+            message_id=message_id[:500], content_hash=content_hash, subject=subject, from_address=from_address[:320],
+            sent_at=sent_at, status=status, raw_path=raw_path, problems=list(problems), received_at=self._clock(),
+        )).scalar_one()
 
     def add_attachments(self, message_pk: int, rows: Iterable[dict[str, Any]]) -> None:
         values = [{"message_pk": message_pk, "seq": seq, **row} for seq, row in enumerate(rows, start=1)]
@@ -62,7 +73,7 @@ class SqlMessages:
 
     def add_match(self, message_pk: int, *, work_order_id: str, job_number: str, method: str, confidence: float,
                   explanation: str, evidence: dict[str, Any]) -> None:
-        self._session.execute(sa.insert(_x).values(
+        self._session.execute(sa.insert(_x), dict(
             message_pk=message_pk, work_order_id=work_order_id, job_number=job_number, method=method,
             confidence=confidence, explanation=explanation, evidence=evidence, matched_at=self._clock()))
 
@@ -82,6 +93,18 @@ class SqlMessages:
         return list(self._session.execute(
             sa.select(_x.c.evidence).where(_x.c.work_order_id == work_order_id).order_by(_x.c.message_pk)
         ).scalars())
+
+    def evidence_for_many(self, work_order_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+        """``evidence_for`` of several work orders in one read; an order without matched mail is left out."""
+        found: dict[str, list[dict[str, Any]]] = {}
+        ids = sorted(set(work_order_ids))
+        for start in range(0, len(ids), 500):
+            for work_order_id, evidence in self._session.execute(
+                sa.select(_x.c.work_order_id, _x.c.evidence).where(_x.c.work_order_id.in_(ids[start:start + 500]))
+                .order_by(_x.c.message_pk)
+            ):
+                found.setdefault(work_order_id, []).append(evidence)
+        return found
 
     def list(self, *, company: str | None = None, work_order_id: str | None = None,
              statuses: Sequence[str] = (), pks: Sequence[int] = ()) -> list[StoredMessage]:

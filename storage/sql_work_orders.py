@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
+from itertools import islice
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -13,6 +15,8 @@ from workorders.ports import SavedWorkOrder
 from workorders.work_order import WorkOrder, WorkOrderStatus, snapshot
 
 LATEST_PAGE = 500
+IN_CHUNK = 500  # ids per ``IN (...)``: well under SQLite's bound-parameter limit
+DUPLICATE_NET = 50
 _v = work_order_versions
 
 
@@ -26,6 +30,30 @@ def _latest_versions() -> sa.Subquery:
 
 def _joined_to(latest: sa.Subquery) -> sa.ColumnElement[bool]:
     return (_v.c.work_order_id == latest.c.work_order_id) & (_v.c.version == latest.c.version)
+
+
+def _is_latest() -> sa.ColumnElement[bool]:
+    """No newer version of the same work order: one primary-key probe per row, not a scan of the table."""
+    newer = _v.alias("newer")
+    return ~sa.exists().where((newer.c.work_order_id == _v.c.work_order_id) & (newer.c.version > _v.c.version))
+
+
+def _completed_day() -> sa.ColumnElement[str]:
+    # The date part of the stored ISO text, whatever offset the source gave: two days either side is wide enough.
+    return sa.func.substr(_v.c.snapshot["completed_at"].as_string(), 1, 10)
+
+
+def _duplicate_window(order: WorkOrder) -> tuple[str, str] | None:
+    """The completion days a look-alike of ``order`` may have; None when the order is not a completed job."""
+    moment = order.completed_at or order.updated_at
+    if order.status is not WorkOrderStatus.completed or moment is None:
+        return None
+    return (moment - timedelta(days=2)).date().isoformat(), (moment + timedelta(days=2)).date().isoformat()
+
+
+def _chunks(items: list, size: int = IN_CHUNK) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
 
 
 class SqlWorkOrders:
@@ -62,6 +90,35 @@ class SqlWorkOrders:
             )
         )
         return SavedWorkOrder(order=stored, changed=True)
+
+    def save_many(self, orders: list[WorkOrder]) -> list[SavedWorkOrder]:
+        """``save`` for a page of orders: one read of their latest versions, one multi-row insert of what changed.
+
+        The same id twice in ``orders`` is saved in turn, as ``save`` would (the second sees the first).
+        """
+        latest: dict[str, tuple[int, str]] = {}
+        for chunk in _chunks(sorted({order.id for order in orders})):
+            for work_order_id, version, content_hash in self._session.execute(
+                sa.select(_v.c.work_order_id, _v.c.version, _v.c.content_hash).where(_v.c.work_order_id.in_(chunk))
+            ):
+                if work_order_id not in latest or version > latest[work_order_id][0]:
+                    latest[work_order_id] = (version, content_hash)
+        now, rows, saved = self._clock(), [], []
+        for order in orders:
+            content_hash = order.content_hash()
+            current = latest.get(order.id)
+            if current is not None and current[1] == content_hash:
+                saved.append(SavedWorkOrder(order=order.with_version(current[0]), changed=False))
+                continue
+            stored = order.with_version(current[0] + 1 if current is not None else 1)
+            latest[order.id] = (stored.version, content_hash)
+            rows.append({"work_order_id": stored.id, "version": stored.version, "company": stored.company,
+                         "job_number": stored.job_number, "status": stored.status.value,
+                         "content_hash": content_hash, "snapshot": snapshot(stored), "stored_at": now})
+            saved.append(SavedWorkOrder(order=stored, changed=True))
+        if rows:
+            self._session.execute(sa.insert(_v), rows)
+        return saved
 
     def get(self, work_order_id: str, version: int | None = None) -> WorkOrder | None:
         """That version, or the latest one when ``version`` is None."""
@@ -119,22 +176,58 @@ class SqlWorkOrders:
         A coarse net for the ``duplicate_job`` rule, which compares customer, site, day and amount itself:
         the store narrows by company, status and completion time (within the database), the rule decides.
         """
-        moment = order.completed_at or order.updated_at
-        if order.status is not WorkOrderStatus.completed or moment is None:
+        window = _duplicate_window(order)
+        if window is None:
             return []
-        latest = _latest_versions()
-        # The date part of the stored ISO text, whatever offset the source gave: two days either side is wide enough.
-        completed = sa.func.substr(_v.c.snapshot["completed_at"].as_string(), 1, 10)
-        low, high = ((moment - timedelta(days=2)).date().isoformat(), (moment + timedelta(days=2)).date().isoformat())
+        completed = _completed_day()
         documents = self._session.execute(
             sa.select(_v.c.snapshot)
-            .join(latest, _joined_to(latest))
             .where(_v.c.company == order.company, _v.c.work_order_id != order.id,
-                   _v.c.status == WorkOrderStatus.completed.value, completed >= low, completed <= high)
+                   _v.c.status == WorkOrderStatus.completed.value, completed >= window[0], completed <= window[1],
+                   _is_latest())
             .order_by(_v.c.work_order_id)
             .limit(limit)
         ).scalars()
         return [WorkOrder.model_validate(document) for document in documents]
+
+    def possible_duplicates_many(self, orders: list[WorkOrder], *,
+                                 limit: int = DUPLICATE_NET) -> dict[str, list[WorkOrder]]:
+        """``possible_duplicates`` of every order of a batch, by order id, with one scan per company.
+
+        The scan reads only ids and completion days; snapshots are read (once each) for the look-alikes chosen,
+        except those of orders in ``orders``, which are the stored latest versions already.
+        """
+        known = {order.id: order for order in orders}
+        windows = {order.id: window for order in orders if (window := _duplicate_window(order))}
+        nets: dict[str, list[str]] = {}
+        for company in sorted({known[order_id].company for order_id in windows}):
+            mine = [order_id for order_id in windows if known[order_id].company == company]
+            days: dict[str, list[str]] = {}
+            completed = _completed_day()
+            rows = self._session.execute(
+                sa.select(_v.c.work_order_id, completed)
+                .where(_v.c.company == company, _v.c.status == WorkOrderStatus.completed.value,
+                       completed >= min(windows[i][0] for i in mine), completed <= max(windows[i][1] for i in mine),
+                       _is_latest())
+                .order_by(_v.c.work_order_id)
+            )
+            for work_order_id, day in rows:
+                days.setdefault(day, []).append(work_order_id)
+            by_window: dict[tuple[str, str], list[str]] = {}
+            for order_id in mine:
+                window = windows[order_id]
+                if window not in by_window:  # the first limit + 1 ids of the window, in id order
+                    inside = [days[day] for day in days if window[0] <= day <= window[1]]
+                    by_window[window] = list(islice(heapq.merge(*inside), limit + 1))
+                nets[order_id] = [other for other in by_window[window] if other != order_id][:limit]
+        missing = sorted({other for net in nets.values() for other in net} - known.keys())
+        for chunk in _chunks(missing):
+            for document in self._session.execute(
+                sa.select(_v.c.snapshot).where(_v.c.work_order_id.in_(chunk), _is_latest())
+            ).scalars():
+                order = WorkOrder.model_validate(document)
+                known[order.id] = order
+        return {order.id: [known[other] for other in nets.get(order.id, ())] for order in orders}
 
     def ids_for_job_number(self, job_number: str, *, company: str | None = None) -> list[str]:
         """Ids of the work orders people call by this job number (several sources may share one)."""

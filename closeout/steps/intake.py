@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from closeout.config import CompanyConfig, SourceConfig
 from closeout.steps.counts import StepCounts
-from closeout.steps.mail import merge_mail_evidence
 from closeout.wiring import App
 from exceptions_queue.service import CaseQueue
+from mappings.mail_evidence import MailEvidence, with_evidence
 from workorders.anomalies import Anomaly, AnomalyCode
 
 
@@ -40,23 +40,32 @@ def pull_job(app: App, company: CompanyConfig, source: SourceConfig, external_id
 
 
 def take_jobs(app: App, uow, company: CompanyConfig, source: SourceConfig, jobs, counts: StepCounts) -> None:
-    """Land each job as received, then map it: a work order is saved, a payload that does not map opens a case."""
+    """Land each job as received, then map it: a work order is saved, a payload that does not map opens a case.
+
+    A page is written in a few statements: its payloads landed together, its work orders (with what mail
+    added to them) saved together, the 'invalid payload' cases it clears looked up together.
+    """
     queue = CaseQueue(uow.cases)
-    for job in jobs:
+    jobs = list(jobs)
+    orders = []
+    for job, landed in zip(jobs, uow.raw.land_many(jobs)):
         counts.pulled += 1
-        landed = uow.raw.land(
-            source=job.source, stream=job.stream, external_id=job.external_id,
-            locator=job.locator, payload=job.payload,
-        )
         counts.new_payloads += landed.is_new
         result = app.map_payload(source.kind, dict(job.payload), company)
         if isinstance(result, Anomaly):
             _, opened = queue.open_case(result)
             counts.cases_opened[result.code.value] += opened
             continue
-        saved = uow.work_orders.save(merge_mail_evidence(uow, result))  # keep what mail added to the job
-        counts.changed += saved.changed
-        counts.cases_resolved += _resolve_payload_cases(queue, uow, saved.order.id)
+        orders.append(result)
+    evidence = uow.messages.evidence_for_many([order.id for order in orders])
+    merged = [with_evidence(order, [MailEvidence.from_json(item) for item in evidence[order.id]])
+              if order.id in evidence else order for order in orders]  # keep what mail added to the job
+    saved = uow.work_orders.save_many(merged)
+    invalid = uow.cases.open_subjects(kind=AnomalyCode.source_payload_invalid, subjects=[o.id for o in orders])
+    for stored in saved:
+        counts.changed += stored.changed
+        if stored.order.id in invalid:
+            counts.cases_resolved += _resolve_payload_cases(queue, uow, stored.order.id)
 
 
 def _resolve_payload_cases(queue: CaseQueue, uow, work_order_id: str) -> int:

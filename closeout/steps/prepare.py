@@ -9,6 +9,7 @@ from closeout.steps.counts import StepCounts
 from closeout.wiring import App
 from exceptions_queue.cases import CaseStatus
 from exceptions_queue.service import CaseQueue
+from mappings.company_tables import MappingTables
 from mappings.drafts import build_draft
 from workorders.anomalies import Anomaly, AnomalyCode
 from workorders.drafts import InvoiceDraft
@@ -21,35 +22,104 @@ _CLEARABLE = (AnomalyCode.rule_blocked, AnomalyCode.missing_mapping)
 _INVOICED = (PushStatus.pushed, PushStatus.pushing, PushStatus.uncertain, PushStatus.ready)
 
 
-def prepare_batch(app: App, *, run_id: str, limit: int = 500) -> StepCounts:
+PREPARE_BATCH = 2000
+"""Versions evaluated per transaction. The store is read once per batch (look-alikes, invoices, cases), so a
+larger batch costs fewer scans; memory grows with it, not with the backlog."""
+_FLUSH_DECISIONS = 5000
+
+
+def prepare_batch(app: App, *, run_id: str, limit: int = PREPARE_BATCH) -> StepCounts:
     """Evaluate up to ``limit`` work order versions that have no decisions yet, in one transaction."""
     counts = StepCounts()
     with app.store.unit_of_work() as uow:
         queue = CaseQueue(uow.cases)
-        for order in uow.work_orders.pending_evaluation(limit=limit):
+        orders = uow.work_orders.pending_evaluation(limit=limit)
+        batch = _BatchContext(uow, orders)
+        decisions: list = []
+        drafts: list[InvoiceDraft] = []
+        for order in orders:
             counts.evaluated += 1
             company = app.config.company(order.company)
-            evaluation = judge(uow, company, order, run_id=run_id)
-            uow.decisions.add(evaluation.decisions)
+            evaluation = batch.judge(company, order, run_id=run_id)
+            decisions.extend(evaluation.decisions)
+            counts.rule_outcomes.update((d.rule_id, str(d.outcome)) for d in evaluation.decisions)
+            if len(decisions) >= _FLUSH_DECISIONS:
+                uow.decisions.add(decisions)
+                decisions = []
             verdict = str(evaluation.verdict)
             if verdict == "blocked":
                 counts.blocked += 1
                 for anomaly in evaluation.anomalies:
                     _open(queue, anomaly, counts)
                 continue
-            counts.cases_resolved += _clear_older_cases(queue, uow, order)
+            if order.id in batch.with_clearable_cases:
+                counts.cases_resolved += _clear_older_cases(queue, uow, order)
             if verdict == "no_invoice":
                 counts.no_invoice += 1
                 continue
             counts.ready += 1
-            draft = draft_for(uow, company, evaluation)
+            draft = build_draft(evaluation.order, tables=batch.tables(company), ledger=company.ledger.kind)
             if isinstance(draft, Anomaly):
                 _open(queue, draft, counts)
                 continue
-            uow.push_records.add_ready(draft)
+            drafts.append(draft)
             counts.drafts += 1
+        uow.decisions.add(decisions)
+        uow.push_records.add_ready_many(drafts)
         uow.commit()
     return counts
+
+
+class _BatchContext:
+    """What the rules of a whole batch need from the store, read once: the company's overrides and mapping
+    tables, every order's push records and look-alikes, and which orders have cases a new version may clear.
+
+    Nothing prepare writes changes these during the batch (it adds decisions, drafts and cases only).
+    """
+
+    def __init__(self, uow, orders: list[WorkOrder]) -> None:
+        self.mapping_overrides = _CachedOverrides(uow.mapping_overrides)
+        ids = [order.id for order in orders]
+        self._records = uow.push_records.for_work_orders(ids)
+        self._duplicates = uow.work_orders.possible_duplicates_many(orders)
+        self.with_clearable_cases = uow.cases.work_orders_with_cases(
+            ids, kinds=_CLEARABLE, statuses=(CaseStatus.open, CaseStatus.in_progress))
+        self._tables: dict[str, MappingTables] = {}
+
+    def judge(self, company: CompanyConfig, order: WorkOrder, *, run_id: str) -> Evaluation:
+        """``judge`` with the batch's reads: the same decisions, without a query per order."""
+        order = apply_line_prices(self, order)
+        invoiced = _invoiced(self._records.get(order.id, ()), order)
+        context = RuleContext(ledger_currency=company.currency, invoiced=invoiced,
+                              possible_duplicates=tuple(self._duplicates.get(order.id, ())))
+        return evaluate(order, company.rules, run_id=run_id, context=context)
+
+    def tables(self, company: CompanyConfig) -> MappingTables:
+        if company.id not in self._tables:
+            self._tables[company.id] = effective_tables(self, company)
+        return self._tables[company.id]
+
+
+class _CachedOverrides:
+    """``uow.mapping_overrides`` whose ``for_company`` is read once per batch."""
+
+    def __init__(self, overrides) -> None:
+        self._overrides = overrides
+        self._cache: dict[str, dict[str, dict[str, str]]] = {}
+
+    def for_company(self, company: str) -> dict[str, dict[str, str]]:
+        if company not in self._cache:
+            self._cache[company] = self._overrides.for_company(company)
+        return self._cache[company]
+
+
+def _invoiced(records, order: WorkOrder) -> tuple[InvoicedVersion, ...]:
+    return tuple(
+        InvoicedVersion(version=r.work_order_version, ledger=r.ledger, doc_number=r.doc_number, status=r.status.value,
+                        amount=r.amount, ledger_id=r.ledger_id)
+        for r in records
+        if r.status in _INVOICED and r.work_order_version != order.version
+    )
 
 
 def rule_context(uow, company: CompanyConfig, order: WorkOrder, *, unstored: tuple[WorkOrder, ...] = ()) -> RuleContext:
@@ -57,12 +127,7 @@ def rule_context(uow, company: CompanyConfig, order: WorkOrder, *, unstored: tup
 
     ``unstored`` are jobs read but not stored (a preview) that may be look-alikes too.
     """
-    invoiced = tuple(
-        InvoicedVersion(version=r.work_order_version, ledger=r.ledger, doc_number=r.doc_number, status=r.status.value,
-                        amount=r.amount, ledger_id=r.ledger_id)
-        for r in uow.push_records.for_work_order(order.id)
-        if r.status in _INVOICED and r.work_order_version != order.version
-    )
+    invoiced = _invoiced(uow.push_records.for_work_order(order.id), order)
     return RuleContext(ledger_currency=company.currency, invoiced=invoiced,
                        possible_duplicates=tuple(uow.work_orders.possible_duplicates(order)) + tuple(
                            other for other in unstored if other.id != order.id))

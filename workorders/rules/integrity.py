@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import lru_cache
 from decimal import Decimal
 
 from workorders.anomalies import AnomalyCode
@@ -20,8 +21,12 @@ def work_day(order: WorkOrder) -> date:
     return (order.completed_at or order.updated_at).astimezone(site_zone(order)).date()
 
 
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+
+
+@lru_cache(maxsize=8192)  # the duplicate net compares each order with up to 50 others: the same names recur
 def _norm(text: str | None) -> str:
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", (text or "").lower()).split())
+    return " ".join(_NOT_ALNUM.sub(" ", (text or "").lower()).split())
 
 
 @rule("not_invoiced_before", case_kind=AnomalyCode.changed_after_invoiced, beats_no_invoice=True,
