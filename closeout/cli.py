@@ -202,3 +202,5 @@ from closeout import cli_queue  # noqa: E402,F401
 from closeout import cli_sources  # noqa: E402,F401  (doctor, replay, webhooks, fake-jobber)
 from closeout import cli_ledgers  # noqa: E402,F401  (reconcile)
 from closeout import cli_rules  # noqa: E402,F401  (rules, explain, preview)
+from closeout import cli_setup  # noqa: E402,F401  (setup, health)
+from closeout import cli_prefect  # noqa: E402,F401  (serve, dashboard)

@@ -18,6 +18,8 @@ class Settings(BaseSettings):
     home: Path = Field(default=Path(".closeout"), description="the workspace folder: store, sandbox state, files")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; SQLite in the workspace when unset")
     config: Path | None = Field(default=None, description="the company config file (TOML)")
+    sandbox_url: str | None = Field(default=None, description="a running ledger sandbox (`closeout sandbox`) that "
+                                    "every worker shares, instead of one started in each process")
 
     def resolved_home(self) -> Path:
         home = self.home.expanduser().resolve()

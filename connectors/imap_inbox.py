@@ -7,6 +7,7 @@ import ssl
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any, Literal
 
 from imapclient import IMAPClient
@@ -177,6 +178,26 @@ class ImapInbox:
                 response = client.fetch(chunk, ["BODY.PEEK[]"])
             messages = tuple((uid, response[uid][b"BODY[]"]) for uid in chunk if uid in response)
             yield MailBatch(folder, messages, MailCursor(validity, chunk[-1]), rescan=rescan)
+
+    def newest_arrival(self, folder: str) -> datetime | None:
+        """When the newest message of ``folder`` arrived (its INTERNALDATE, aware), None when the folder is empty.
+
+        A health probe: LOGIN (if not connected), EXAMINE, a SEARCH for the last message's UID, one FETCH.
+        """
+        client = self.connect()
+        with self._errors("select"):
+            status = client.select_folder(folder, readonly=True)
+        count = int(status.get(b"EXISTS", 0) or 0)
+        if not count:
+            return None
+        with self._errors("fetch"):
+            last = client.search([str(count)])  # the sequence number of the last message -> its UID
+            response = client.fetch(last, ["INTERNALDATE"]) if last else {}
+        dates = [item[b"INTERNALDATE"] for item in response.values() if b"INTERNALDATE" in item]
+        if not dates:
+            return None
+        newest = max(date if date.tzinfo else date.astimezone() for date in dates)
+        return newest.astimezone(timezone.utc)
 
     def move_processed(self, folder: str, uids: list[int], target: str) -> None:
         """Move committed messages to ``target`` (only when the config asks for it): the one write Closeout makes."""

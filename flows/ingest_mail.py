@@ -11,6 +11,7 @@ from prefect.events import emit_event
 
 from closeout.config import CompanyConfig
 from closeout.mailbox_config import MailboxConfig
+from closeout.run_report import track_mail
 from closeout.steps.mail import MailCounts, check_mailbox_health, ingest_mailbox
 from closeout.wiring import App, open_app
 from flows.retrying import is_retriable
@@ -46,6 +47,7 @@ def ingest_company_mail(app: App, company: CompanyConfig) -> MailCounts:
         else:
             get_run_logger().error("mailbox %s/%s failed: %s", company.id, mailbox.name, state.message)
         check_mailbox_health_task(app, company, mailbox)
+        track_mail(company, mailbox)  # the run's mail progress artifact moves
     return counts
 
 

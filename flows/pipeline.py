@@ -12,13 +12,15 @@ from prefect.runtime import flow_run
 
 from closeout.config import CompanyConfig, SourceConfig
 from closeout.queue_report import publish_queue_report
+from closeout.run_report import track_push
 from closeout.steps.counts import StepCounts
 from closeout.steps.intake import pull_source
 from closeout.steps.prepare import prepare_batch
-from closeout.steps.push import push_batch
+from closeout.steps.push_backlog import push_backlog
 from closeout.wiring import App, open_app
 from flows.retrying import is_retriable
 from flows.ingest_mail import ingest_company_mail
+from flows.reporting import publish_day_reports_task
 
 
 
@@ -37,7 +39,8 @@ def prepare_drafts_task(app: App, batch: int, run_id: str) -> StepCounts:
 
 @task(name="push-invoices", task_run_name="push {company.id} to {company.ledger.kind} (batch {batch})", **RETRY)
 def push_invoices_task(app: App, company: CompanyConfig, batch: int) -> StepCounts:
-    return push_batch(app, company)
+    # the whole backlog, full batches as fast as the ledger allows; the progress artifact moves each batch
+    return push_backlog(app, company, on_batch=lambda step: track_push(app, company, step))
 
 
 @task(name="publish-summary", cache_policy=NO_CACHE)
@@ -72,6 +75,7 @@ def run_pipeline(app: App) -> StepCounts:
             counts += step
             batch += 1
     publish_summary_task(counts)
+    publish_day_reports_task(app, counts)
     publish_queue_report_task(app, started)
     get_run_logger().info("Run summary: %s", {row["measure"]: row["value"] for row in counts.as_rows()})
     return counts

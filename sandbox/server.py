@@ -35,6 +35,8 @@ def create_app(state_dir: Path, *, limits: RateLimits | None = None) -> Starlett
     limits = limits or RateLimits()
 
     async def configure_limits(request: Request) -> Response:
+        if request.method == "GET":  # what the limits counted: accepted, refused, peak concurrency
+            return JSONResponse({"enabled": limits.enabled, "time_scale": limits.time_scale, **limits.counts()})
         try:
             spec = json.loads(await request.body())
             limits.configure(enabled=bool(spec["enabled"]), time_scale=float(spec.get("time_scale", 1)))
@@ -43,7 +45,7 @@ def create_app(state_dir: Path, *, limits: RateLimits | None = None) -> Starlett
         return JSONResponse({"enabled": limits.enabled, "time_scale": limits.time_scale})
 
     routes = qbo_routes(QboStore(Path(state_dir)), limits) + xero_routes(XeroStore(Path(state_dir)), limits)
-    return Starlette(routes=routes + [Route("/_sandbox/limits", configure_limits, methods=["POST"])])
+    return Starlette(routes=routes + [Route("/_sandbox/limits", configure_limits, methods=["GET", "POST"])])
 
 
 def serve_sandbox(*, host: str = "127.0.0.1", port: int, state_dir: Path, rate_limits: bool = False,

@@ -1,0 +1,212 @@
+"""Health checks: one cheap call per source, mailbox and ledger; each problem becomes a case and an event."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from closeout.config import CompanyConfig, ConfigError, CsvSourceConfig, SourceConfig
+from closeout.mailbox_config import MailboxConfig
+from closeout.secrets import MissingSecretError
+from closeout.wiring import App
+from connectors.errors import ConnectorError
+from exceptions_queue.service import CaseQueue
+from workorders.anomalies import Anomaly, AnomalyCode
+
+Emit = Callable[..., Any]
+"""``emit(event=..., resource=..., payload=...)``: Prefect's ``emit_event`` or a stand-in."""
+
+PROBE_DOC_NUMBER = "closeout-health-probe"
+FAILED, STALE, TOKEN_EXPIRING = "failed", "stale", "token_expiring"
+EVENTS = {FAILED: "closeout.health.failed", STALE: "closeout.health.stale",
+          TOKEN_EXPIRING: "closeout.health.token-expiring"}
+
+
+@dataclass(frozen=True)
+class HealthRow:
+    """One component's check: ``problem`` is empty when it is healthy, else failed, stale or token_expiring."""
+
+    company: str
+    kind: str  # source, mailbox or ledger
+    name: str
+    detail: str
+    latency_ms: int
+    problem: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.problem
+
+    @property
+    def component(self) -> str:
+        return f"{self.company}/{self.kind}:{self.name}"
+
+    @property
+    def resource_id(self) -> str:
+        return f"closeout.{self.kind}.{self.company}.{self.name}"
+
+    def as_row(self) -> dict[str, str]:
+        return {"component": self.component, "ok": "yes" if self.ok else "NO", "detail": self.detail,
+                "latency ms": str(self.latency_ms)}
+
+
+def check_company(app: App, company: CompanyConfig, *, stale_after: timedelta = timedelta(hours=72),
+                  token_warning: timedelta | None = None, now: datetime | None = None) -> list[HealthRow]:
+    """Every source, mailbox and the ledger of one company; a failing check never stops the others.
+
+    ``token_warning`` defaults to the ledger's ``refresh_warning_days`` from the config.
+    """
+    now = now or datetime.now(UTC)
+    rows = [_probe(company, "source", source.name, lambda s=source: _check_source(app, company, s))
+            for source in company.sources]
+    rows += [_probe(company, "mailbox", mailbox.name, lambda m=mailbox: _check_mailbox(company, m, now, stale_after))
+             for mailbox in company.mailboxes]
+    rows.append(_probe(company, "ledger", company.ledger.kind,
+                       lambda: _check_ledger(app, company, now, token_warning)))
+    return rows
+
+
+def _probe(company: CompanyConfig, kind: str, name: str, check: Callable[[], tuple[str, str]]) -> HealthRow:
+    started = time.perf_counter()
+    try:
+        problem, detail = check()
+    except (MissingSecretError, ConfigError) as exc:
+        problem, detail = FAILED, str(exc)
+    except ConnectorError as exc:
+        problem, detail = FAILED, f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # noqa: BLE001 - fails this row only; its text is not shown (it may hold secrets)
+        problem, detail = FAILED, f"unexpected {type(exc).__name__} while checking"
+    latency = round((time.perf_counter() - started) * 1000)
+    return HealthRow(company.id, kind, name, detail[:500], latency, problem)
+
+
+def _check_source(app: App, company: CompanyConfig, source: SourceConfig) -> tuple[str, str]:
+    if isinstance(source, CsvSourceConfig):
+        if not source.path.is_dir():
+            return FAILED, f"the drop folder {source.path} does not exist"
+        return "", f"drop folder {source.path} is there"
+    return "", app.source_for(source, company).check()  # every API connector: authenticate, read one thing
+
+
+def _check_mailbox(company: CompanyConfig, mailbox: MailboxConfig, now: datetime,
+                   stale_after: timedelta) -> tuple[str, str]:
+    if mailbox.kind != "imap":  # a local Maildir or mbox (often an export): readable is healthy, never stale
+        newest = _newest_file(mailbox.path)
+        return "", f"{mailbox.kind} readable" + (f"; newest file {_age(now - newest)} old" if newest else "")
+    from closeout.steps.mail import inbox_for
+
+    with inbox_for(company, mailbox) as inbox:
+        arrivals = [inbox.newest_arrival(folder) for folder in mailbox.folders]
+    newest = max((arrival for arrival in arrivals if arrival is not None), default=None)
+    if newest is None:
+        return "", "reachable; no message yet"
+    age = now - newest
+    text = f"newest message {_age(age)} old"
+    if age > stale_after:
+        return STALE, f"{text}: nothing new for longer than {_age(stale_after)}"
+    return "", text
+
+
+def _newest_file(path: Path | None) -> datetime | None:
+    if path is None or not path.exists():
+        raise ConfigError(f"the mailbox path {path} does not exist")
+    files = [path] if path.is_file() else [f for f in path.rglob("*") if f.is_file()]
+    stamp = max((f.stat().st_mtime for f in files), default=None)
+    return datetime.fromtimestamp(stamp, UTC) if stamp is not None else None
+
+
+def _check_ledger(app: App, company: CompanyConfig, now: datetime,
+                  token_warning: timedelta | None) -> tuple[str, str]:
+    ledger = app.ledger_for(company)
+    ledger.find_invoices([PROBE_DOC_NUMBER])  # one cheap authenticated read (refreshes the token if it must)
+    detail = f"{company.ledger.kind} answered"
+    expires = token_expiry(app, company)
+    if expires is None:
+        return "", detail
+    warning = token_warning or timedelta(days=getattr(company.ledger, "refresh_warning_days", 14))
+    if expires - now < warning:
+        return TOKEN_EXPIRING, f"{detail}; its refresh token ends {expires:%Y-%m-%d %H:%M} UTC"
+    return "", f"{detail}; refresh token good until {expires:%Y-%m-%d}"
+
+
+def token_expiry(app: App, company: CompanyConfig) -> datetime | None:
+    """When the company's ledger refresh token ends, as its token vault knows it (None: not known)."""
+    try:
+        from closeout.ledger_tokens import ledger_token_provider
+
+        provider = ledger_token_provider(company, home=app.home, store=app.store, sandbox_url=app.sandbox_url)
+        expires = provider.vault.load().refresh_expires_at
+    except Exception:  # noqa: BLE001 - no vault, or one that cannot say: nothing to report about expiry
+        return None
+    if expires is not None and expires.tzinfo is None:
+        expires = expires.replace(tzinfo=UTC)
+    return expires
+
+
+def _age(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    if abs(minutes) < 120:
+        return f"{minutes} min"
+    if abs(minutes) < 48 * 60:
+        return f"{minutes // 60} h"
+    return f"{minutes // 1440} days"
+
+
+# ---- what a problem does: a case per component, an event per problem ------------------------------
+
+_TOKEN_CASE = getattr(AnomalyCode, "ledger_token_expiring", AnomalyCode.token_expiring)
+_KINDS = {("mailbox", FAILED): AnomalyCode.mailbox_stalled, ("mailbox", STALE): AnomalyCode.mailbox_stalled,
+          ("ledger", TOKEN_EXPIRING): _TOKEN_CASE}
+_ACTIONS = {AnomalyCode.mailbox_stalled: ("fix_credentials", "check_server", "ignore"),
+            _TOKEN_CASE: ("reconnect_ledger", "ignore"),
+            AnomalyCode.connection_failed: ("fix_credentials", "check_server", "ignore")}
+
+
+def case_subject(row: HealthRow) -> str:
+    """Subjects shared with the mail ingest (mailboxes) and the token refresh (expiring ledger tokens), so each
+    problem has one open case whoever finds it first."""
+    if row.kind == "mailbox":
+        return f"mailbox:{row.company}/{row.name}"
+    if row.problem == TOKEN_EXPIRING:
+        return f"{row.company}:{row.name}"
+    return f"health:{row.component}"
+
+
+def record_problems(app: App, rows: list[HealthRow], *, emit: Emit | None = None) -> int:
+    """Open a case for each problem (or keep the open one), close the health cases of components that pass
+    again, and emit one event per problem. Returns how many cases were opened."""
+    opened = 0
+    with app.store.unit_of_work() as uow:
+        queue = CaseQueue(uow.cases)
+        for row in rows:
+            if row.ok:
+                for kind in (AnomalyCode.connection_failed, AnomalyCode.mailbox_stalled):
+                    found = uow.cases.find_open(kind=kind, subject=case_subject(row))
+                    if found is not None:
+                        queue.close_if_cleared(found, note=f"the health check passes again: {row.detail}")
+                continue
+            kind = _KINDS.get((row.kind, row.problem), AnomalyCode.connection_failed)
+            case, new = queue.open_case(Anomaly(
+                code=kind, subject=case_subject(row), company=row.company,
+                summary=f"Health check of {row.kind} {row.name!r}: {row.detail}"[:900],
+                evidence={"component": row.component, "problem": row.problem, "detail": row.detail,
+                          "latency_ms": row.latency_ms}, suggested_actions=_ACTIONS[kind]))
+            opened += new
+            row_case = case.id
+            if emit is not None:
+                emit(event=EVENTS[row.problem], resource=_resource(row),
+                     payload={"detail": row.detail, "case_id": row_case, "new_case": new})
+                if row.kind == "mailbox":  # the event the mail ingest emits too (see the stalled-mailbox automation)
+                    emit(event="closeout.mailbox.stalled", resource=_resource(row),
+                         payload={"company": row.company, "mailbox": row.name, "why": row.detail})
+        uow.commit()
+    return opened
+
+
+def _resource(row: HealthRow) -> dict[str, str]:
+    return {"prefect.resource.id": row.resource_id, "prefect.resource.name": row.component,
+            "closeout.company": row.company, "closeout.component.kind": row.kind}

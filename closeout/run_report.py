@@ -1,0 +1,143 @@
+"""What a run shows on the Prefect dashboard beyond its summary table: progress bars and a daily report per company."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from closeout.config import CompanyConfig
+from closeout.mailbox_config import MailboxConfig
+from closeout.steps.counts import StepCounts
+from closeout.wiring import App
+from exceptions_queue.cases import CaseStatus
+from workorders.push import PushStatus
+
+
+@dataclass
+class _Progress:
+    artifact_id: UUID | None = None
+    done: int = 0
+    total: int = 0
+
+
+_KEEP = 256
+_runs: dict[tuple[str, str], _Progress] = {}
+"""(flow run id, artifact key) → that run's progress artifact, in the process that runs it."""
+
+
+def push_progress_key(company: str) -> str:
+    return f"closeout-push-progress-{company}"
+
+
+def mail_progress_key(company: str) -> str:
+    return f"closeout-mail-progress-{company}"
+
+
+def report_key(company: str, day: date) -> str:
+    return f"closeout-report-{company}-{day:%Y-%m-%d}"
+
+
+def track_push(app: App, company: CompanyConfig, step: StepCounts) -> StepCounts:
+    """Move this run's push progress for ``company`` by one batch's outcomes; returns ``step`` unchanged.
+
+    The total is what this run has sent so far plus the drafts still ready, counted at the first batch.
+    """
+    handled = step.pushed + step.rejected + step.uncertain
+    state = _state(push_progress_key(company.id))
+    if state is None:
+        return step
+    if state.artifact_id is None:
+        with app.store.unit_of_work() as uow:
+            ready = sum(record.company == company.id for record in uow.push_records.all(status=PushStatus.ready))
+        state.total = handled + ready
+    state.done += handled
+    _show(push_progress_key(company.id), state, f"{company.name}: {state.done} of {state.total} drafts sent to "
+                                                f"{company.ledger.kind}")
+    return step
+
+
+def track_mail(company: CompanyConfig, mailbox: MailboxConfig) -> None:
+    """Move this run's mail progress for ``company`` by one mailbox read (or failed)."""
+    state = _state(mail_progress_key(company.id))
+    if state is None:
+        return
+    state.total = len(company.mailboxes)
+    state.done = min(state.done + 1, state.total)
+    _show(mail_progress_key(company.id), state,
+          f"{company.name}: {state.done} of {state.total} mailboxes read (last: {mailbox.name})")
+
+
+def _state(key: str) -> _Progress | None:
+    from prefect.runtime import flow_run
+
+    run = flow_run.get_id()
+    if run is None:  # outside a flow run there is no dashboard to show progress on
+        return None
+    if (str(run), key) not in _runs:
+        while len(_runs) >= _KEEP:  # a long-lived `closeout serve` process: forget the oldest runs
+            _runs.pop(next(iter(_runs)))
+    return _runs.setdefault((str(run), key), _Progress())
+
+
+def _show(key: str, state: _Progress, description: str) -> None:
+    from prefect.artifacts import create_progress_artifact, update_progress_artifact
+
+    percent = 100.0 if not state.total else round(min(100.0, 100.0 * state.done / state.total), 1)
+    if state.artifact_id is None:
+        state.artifact_id = create_progress_artifact(progress=percent, key=key, description=description)
+    else:
+        update_progress_artifact(artifact_id=state.artifact_id, progress=percent, description=description)
+
+
+# ---- the daily report -----------------------------------------------------------------------------
+
+def company_day(company: CompanyConfig, now: datetime) -> date:
+    """Today in the company's own time zone."""
+    return now.astimezone(ZoneInfo(company.timezone)).date()
+
+
+def day_report(app: App, company: CompanyConfig, day: date) -> dict[str, Any]:
+    """What happened for ``company`` on ``day`` (its time zone), read from the store: every run of the day."""
+    zone = ZoneInfo(company.timezone)
+    same_day = lambda moment: moment is not None and moment.astimezone(zone).date() == day  # noqa: E731
+    with app.store.unit_of_work() as uow:
+        pushed = [record for record in uow.push_records.all(status=PushStatus.pushed)
+                  if record.company == company.id and same_day(record.updated_at)]
+        cases = uow.cases.list(statuses=tuple(CaseStatus), company=company.id, limit=100_000)
+    opened = Counter(case.kind.value for case in cases if same_day(case.opened_at))
+    still_open = Counter(case.kind.value for case in cases if case.status in (CaseStatus.open, CaseStatus.in_progress))
+    return {"invoices": sorted(pushed, key=lambda record: record.doc_number),
+            "amount": sum((record.amount for record in pushed), Decimal(0)),
+            "opened": opened, "open": still_open}
+
+
+def day_report_markdown(company: CompanyConfig, day: date, report: dict[str, Any], *, run: StepCounts | None = None,
+                        queue_url: str = "") -> str:
+    """The report as Markdown: invoices with amounts, cases opened by kind, what is still open, the last run."""
+    invoices = report["invoices"]
+    lines = [f"# {company.name}: {day:%A %d %B %Y}", "",
+             f"**{len(invoices)} invoice(s)** sent to {company.ledger.kind} today, "
+             f"**{report['amount']:.2f} {company.currency}** in all.", ""]
+    if invoices:
+        lines += ["| doc number | ledger id | amount |", "|---|---|---:|"]
+        lines += [f"| {r.doc_number} | {r.ledger_id or ''} | {r.amount:.2f} |" for r in invoices[:200]]
+        if len(invoices) > 200:
+            lines.append(f"| … | {len(invoices) - 200} more | |")
+        lines.append("")
+    lines += ["## Cases", "", "| kind | opened today | open now |", "|---|---:|---:|"]
+    kinds = sorted(set(report["opened"]) | set(report["open"]))
+    lines += [f"| {kind} | {report['opened'][kind]} | {report['open'][kind]} |" for kind in kinds] or [
+        "| none | 0 | 0 |"]
+    if queue_url:
+        lines += ["", f"Work them in the queue: {queue_url}/?company={company.id}"]
+    if run is not None:
+        outcomes = ", ".join(f"{outcome} {count}" for outcome, count in sorted(run.outcome_totals().items()))
+        lines += ["", "## The last run (all companies)", "",
+                  f"Pulled {run.pulled}, changed {run.changed}, drafts {run.drafts}, pushed {run.pushed} "
+                  f"({run.pushed_amount:.2f}); rule decisions: {outcomes or 'none'}."]
+    return "\n".join(lines) + "\n"

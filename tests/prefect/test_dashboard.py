@@ -1,0 +1,46 @@
+"""`closeout dashboard` starts a local Prefect server in the workspace, says where it is, and Ctrl-C stops it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from closeout.prefect_server import free_port, server_answers
+
+CLOSEOUT = str(Path(sys.executable).with_name("closeout"))
+
+
+def test_closeout_dashboard_serves_a_prefect_api_on_sqlite_in_the_workspace_until_ctrl_c(tmp_path):
+    port, home = free_port(), tmp_path / "workspace"
+    env = {key: value for key, value in os.environ.items() if key != "PREFECT_API_URL"}
+    dashboard = subprocess.Popen([CLOSEOUT, "dashboard", "--port", str(port)], env={**env, "CLOSEOUT_HOME": str(home)},
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    said = []
+    try:
+        for line in dashboard.stdout:  # ends early only if the command stops (it waits for /api/health first)
+            said.append(line)
+            if "export PREFECT_API_URL=" in line:
+                break
+        assert f"export PREFECT_API_URL=http://127.0.0.1:{port}/api" in "".join(said), "".join(said)
+        assert f"Prefect UI:  http://127.0.0.1:{port}" in "".join(said)
+        assert server_answers(f"http://127.0.0.1:{port}")
+        dashboard.send_signal(signal.SIGINT)
+        assert dashboard.wait(timeout=60) == 0
+    finally:
+        if dashboard.poll() is None:
+            dashboard.kill()
+            dashboard.wait()
+    assert not server_answers(f"http://127.0.0.1:{port}")
+    assert (home / "prefect" / "prefect.db").exists()
+
+
+def test_closeout_serve_without_a_prefect_server_says_how_to_start_one_and_exits_2(tmp_path):
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PREFECT_API")}
+    demo = Path(__file__).parents[2] / "closeout" / "demo" / "closeout.toml"
+    served = subprocess.run([CLOSEOUT, "serve", "--config", str(demo)], env={**env, "CLOSEOUT_HOME": str(tmp_path)},
+                            capture_output=True, text=True, timeout=120)
+    assert served.returncode == 2
+    assert "no Prefect server: set PREFECT_API_URL (start one with `closeout dashboard`)" in served.stdout

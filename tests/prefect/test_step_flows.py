@@ -1,0 +1,42 @@
+"""The flows behind the per-step deployments, run one after another on the demo, do what the pipeline does."""
+
+from __future__ import annotations
+
+import pytest
+
+from closeout.config import ConfigError, load_config
+from closeout.settings import Settings
+from closeout.workspace import install_demo_config
+from flows.operations import PushTarget, SourceTarget, prepare_drafts, pull_sources, push_ledger, reconcile_ledgers
+
+pytestmark = pytest.mark.e2e
+
+
+def test_pull_prepare_push_per_company_and_reconcile_invoice_every_draft_and_name_their_runs(prefect_api, workspace):
+    from prefect.client.orchestration import get_client
+
+    config = str(install_demo_config(Settings().resolved_home()))
+    companies = [company.id for company in load_config(install_demo_config(Settings().resolved_home())).companies]
+
+    pulled = pull_sources(config_path=config)
+    drafts = prepare_drafts(config_path=config)
+    pushed = [push_ledger(target=PushTarget(company=company), config_path=config) for company in companies]
+    again = push_ledger(config_path=config)
+    reconciled = reconcile_ledgers(config_path=config)
+
+    assert pulled.pulled >= 50 and drafts.drafts > 0
+    assert sum(step.pushed for step in pushed) == drafts.drafts and again.pushed == 0
+    assert reconciled["records_checked"] == drafts.drafts and reconciled["findings"] == 0
+    with get_client(sync_client=True) as client:
+        names = {run.name for run in client.read_flow_runs(limit=50)}
+    assert {"pull every company", "prepare drafts", "reconcile every company"} <= names
+    assert {f"push {company}" for company in companies} <= names
+
+
+def test_a_run_for_a_company_or_source_not_in_the_config_fails_saying_which(prefect_api, workspace):
+    config = str(install_demo_config(Settings().resolved_home()))
+    with pytest.raises(ConfigError, match="no company 'nowhere'"):
+        push_ledger(target=PushTarget(company="nowhere"), config_path=config)
+    company = load_config(install_demo_config(Settings().resolved_home())).companies[0].id
+    with pytest.raises(ConfigError, match="has no source 'fax'"):
+        pull_sources(target=SourceTarget(company=company, source="fax"), config_path=config)
