@@ -14,6 +14,13 @@ body``); its ``job.*`` events carry the job, which is pulled by id because line 
 
 Jobber topics that name a job (``JOB_CREATE``, ``JOB_UPDATE``, ``JOB_CLOSED``) trigger a pull; others are
 acknowledged and ignored (visit and timesheet changes reach us when the job's next update does).
+
+Replays: signatures are compared in constant time, and a signed delivery is only good for ``REPLAY_WINDOW``
+seconds around its own time (Housecall Pro's ``Api-Timestamp``; Jobber's signed ``occurredAt``). Older or
+future-dated ones get 401. Within the window each delivery (a digest of its body and timestamp) is remembered,
+so the same one sent again is acknowledged (200, ``accepted: false``) without a second pull. A genuine
+delivery that arrives later than the window is lost to the webhook but not to Closeout: the scheduled pull
+picks the job up.
 """
 
 from __future__ import annotations
@@ -24,7 +31,10 @@ import hmac
 import json
 import logging
 import os
+import threading
+import time
 from collections.abc import Callable
+from datetime import datetime
 
 from fastapi import BackgroundTasks, FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -37,6 +47,8 @@ from closeout.wiring import App
 log = logging.getLogger("closeout.webhooks")
 JOB_TOPICS = {"JOB_CREATE", "JOB_UPDATE", "JOB_CLOSED"}
 Puller = Callable[[CompanyConfig, SourceConfig, str], None]
+REPLAY_WINDOW = 300.0
+"""Seconds a signed delivery stays good either side of its own timestamp (Stripe and Slack use 5 minutes)."""
 
 
 def jobber_signature(secret: str, body: bytes) -> str:
@@ -57,6 +69,41 @@ def _housecallpro_valid(secret: str, body: bytes, headers) -> bool:
     return bool(given and timestamp) and hmac.compare_digest(given, housecallpro_signature(secret, timestamp, body))
 
 
+def _jobber_sent_at(body: bytes, headers) -> float | None:
+    """When Jobber says the event happened (``occurredAt``, inside the signed body); None when unreadable."""
+    try:
+        stamp = json.loads(body)["data"]["webHookEvent"]["occurredAt"]
+        moment = datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
+    except (ValueError, KeyError, TypeError):
+        return None
+    return moment.timestamp() if moment.tzinfo is not None else None
+
+
+def _housecallpro_sent_at(body: bytes, headers) -> float | None:
+    """Housecall Pro's ``Api-Timestamp`` (Unix seconds), which its signature covers."""
+    try:
+        return float(int(headers.get("Api-Timestamp", "")))
+    except ValueError:
+        return None
+
+
+class DeliveryMemory:
+    """Digests of the deliveries accepted lately (kept twice ``window``): the same one twice is a replay."""
+
+    def __init__(self, window: float) -> None:
+        self.window = window
+        self._seen: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def first_time(self, key: str, now: float) -> bool:
+        with self._lock:
+            self._seen = {k: at for k, at in self._seen.items() if at > now - 2 * self.window}
+            if key in self._seen:
+                return False
+            self._seen[key] = now
+            return True
+
+
 def _jobber_item(event: dict) -> tuple[str, str | None]:
     hook = event["data"]["webHookEvent"]
     topic = str(hook["topic"])
@@ -70,8 +117,9 @@ def _housecallpro_item(event: dict) -> tuple[str, str | None]:
     return topic, (str(job["id"]) if topic.startswith("job.") and isinstance(job, dict) and job.get("id") else None)
 
 
-def build_webhook_app(app: App, *, pull: Puller | None = None, config_path: str | None = None) -> FastAPI:
-    """The receiver over an open ``App``; ``pull`` runs after the answer.
+def build_webhook_app(app: App, *, pull: Puller | None = None, config_path: str | None = None,
+                      clock: Callable[[], float] = time.time, window: float = REPLAY_WINDOW) -> FastAPI:
+    """The receiver over an open ``App``; ``pull`` runs after the answer. ``clock`` gives Unix seconds.
 
     By default the pull is a run of the ``closeout-pull-job/webhooks`` deployment when a Prefect API is
     configured (``PREFECT_API_URL``), so it is visible and retried on the dashboard; otherwise, or when the
@@ -85,6 +133,7 @@ def build_webhook_app(app: App, *, pull: Puller | None = None, config_path: str 
         _pull_logged(app, company, source, job_id)
 
     puller = pull or default_pull
+    delivered = DeliveryMemory(window)
 
     @api.post("/webhooks/{company_id}/{source_name}")
     async def receive(company_id: str, source_name: str, request: Request, tasks: BackgroundTasks) -> JSONResponse:
@@ -94,19 +143,31 @@ def build_webhook_app(app: App, *, pull: Puller | None = None, config_path: str 
         company, source = found
         body = await request.body()
         if isinstance(source, JobberSourceConfig):
-            secret_kind, verify, read_item = "client-secret", _jobber_valid, _jobber_item
+            secret_kind, verify, read_item, sent_at = "client-secret", _jobber_valid, _jobber_item, _jobber_sent_at
         elif isinstance(source, HousecallProSourceConfig):
             secret_kind, verify, read_item = "webhook-secret", _housecallpro_valid, _housecallpro_item
+            sent_at = _housecallpro_sent_at
         else:
             return JSONResponse({"error": f"{source.kind} sources take no webhooks"}, status_code=404)
         try:
-            secret = read_secret(f"{source.name}-{secret_kind}", company.id)
+            secret = read_secret(f"{source.name}-{secret_kind}", company.id, system=source.kind)
         except Exception:  # noqa: BLE001 - a receiver without its secret must refuse, never accept unverified
             log.error("webhook for %s/%s refused: the %s is not configured", company.id, source.name, secret_kind)
             return JSONResponse({"error": "receiver not configured"}, status_code=503)
         if not verify(secret, body, request.headers):
             log.warning("webhook for %s/%s refused: bad signature", company.id, source.name)
             return JSONResponse({"error": "bad signature"}, status_code=401)
+        now, stamp = clock(), sent_at(body, request.headers)
+        if stamp is None or abs(now - stamp) > window:
+            log.warning("webhook for %s/%s refused: its time is outside the %ss replay window", company.id,
+                        source.name, int(window))
+            return JSONResponse({"error": "delivery too old or from the future"}, status_code=401)
+        delivery = hashlib.sha256(f"{company.id}/{source.name}".encode() + b"\0" + body + b"\0" +
+                                   str(request.headers.get("Api-Timestamp", "")).encode()).hexdigest()
+        if not delivered.first_time(delivery, now):
+            log.info("webhook for %s/%s: the same delivery again, acknowledged without a pull", company.id,
+                     source.name)
+            return JSONResponse({"accepted": False, "reason": "already received"}, status_code=200)
         try:
             topic, item = read_item(json.loads(body))
         except (ValueError, KeyError, TypeError, AttributeError):

@@ -4,7 +4,7 @@ The rule, once for all sources (DESIGN.md invariant 4):
 
 * timeouts, dropped connections, HTTP 429 and 5xx → ``RetriableError`` (``retry_after`` from ``Retry-After``)
 * HTTP 401 / 403 → ``AuthError``
-* any other 4xx → ``FatalError`` (our request is wrong; retrying cannot help)
+* any other 4xx, and a TLS certificate that does not verify → ``FatalError`` (retrying cannot help)
 * a body that is not JSON → ``RetriableError`` with code ``malformed_json`` (a proxy's HTML page, a cut-off body)
 
 Connectors never retry here: retries belong to the Prefect task that calls them.
@@ -14,6 +14,7 @@ Messages carry the status and the API's own error text, never a header, a token 
 from __future__ import annotations
 
 import json
+import ssl
 from collections.abc import Mapping
 from typing import Any
 
@@ -41,6 +42,8 @@ def translate_error(
     if exc is not None:
         if isinstance(exc, httpx.TimeoutException):
             return RetriableError(f"timed out ({type(exc).__name__})", code="timeout", **where)
+        if (refused := _certificate_error(exc)) is not None:  # no retry mends a certificate: say so once
+            return FatalError(f"TLS certificate does not verify: {refused.verify_message}", code="tls", **where)
         if isinstance(exc, httpx.TransportError):
             return RetriableError(f"connection failed ({type(exc).__name__})", code="transport", **where)
         return FatalError(f"unexpected {type(exc).__name__}", code="unexpected", **where)
@@ -58,6 +61,16 @@ def translate_error(
     if status == 404 and missing_is_rejected:
         return RejectedError(f"not found (HTTP 404){': ' + text if text else ''}", code="not_found", **where)
     return FatalError(f"request refused (HTTP {status}){': ' + text if text else ''}", code=f"http_{status}", **where)
+
+
+def _certificate_error(exc: BaseException) -> ssl.SSLCertVerificationError | None:
+    """The certificate failure behind an httpx error (it sits in the cause/context chain), if any."""
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None or isinstance(seen, ssl.SSLCertVerificationError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def retry_after(response: httpx.Response) -> float | None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
@@ -18,16 +18,21 @@ from exceptions_queue.desk import AGES, CaseFilters, DecisionError, QueueDesk
 from exceptions_queue.users import Role
 from exceptions_queue.web import api, views
 from exceptions_queue.web.security import (
-    SECURITY_HEADERS, CsrfError, NotSignedInError, csrf_token, first, read_form, session_user, sign_in,
+    SECURITY_HEADERS, CsrfError, NotSignedInError, csrf_token, first, read_form, session_user, sign_in, sign_out,
 )
+from exceptions_queue.web.signin import SessionRegistry, SignInThrottle
 
 HERE = Path(__file__).parent
 SESSION_HOURS = 12
 
 
-def create_app(desk: QueueDesk, *, secret_key: str, secure_cookies: bool = False, title: str = "Closeout") -> FastAPI:
-    """The UI over ``desk``. Cookies are signed with ``secret_key``; ``secure_cookies`` when served over HTTPS."""
+def create_app(desk: QueueDesk, *, secret_key: str, secure_cookies: bool = False, title: str = "Closeout",
+               throttle: SignInThrottle | None = None) -> FastAPI:
+    """The UI over ``desk``. Cookies are signed with ``secret_key``; ``secure_cookies`` when served over HTTPS.
+    Sign-ins live on the server (``app.state.sessions``); failed ones are throttled by ``throttle``."""
     app = FastAPI(title=f"{title} queue", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.sessions = SessionRegistry(max_age_seconds=SESSION_HOURS * 3600)
+    app.state.throttle = throttle = throttle or SignInThrottle()
     app.add_middleware(SessionMiddleware, secret_key=secret_key, session_cookie="closeout_session",
                        max_age=SESSION_HOURS * 3600, same_site="lax", https_only=secure_cookies)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -47,7 +52,15 @@ def create_app(desk: QueueDesk, *, secret_key: str, secure_cookies: bool = False
         response = await call_next(request)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        if secure_cookies:  # served over HTTPS: browsers keep to it
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response
+
+    @app.exception_handler(Exception)
+    async def crashed(request: Request, exc: Exception) -> Response:
+        """A bug: a plain page, no details, and the same security headers as every other answer."""
+        return PlainTextResponse("Something went wrong on our side; it has been logged.", status_code=500,
+                                 headers=SECURITY_HEADERS)
 
     @app.exception_handler(NotSignedInError)
     async def not_signed_in(request: Request, exc: NotSignedInError) -> Response:
@@ -87,17 +100,26 @@ def create_app(desk: QueueDesk, *, secret_key: str, secure_cookies: bool = False
     @app.post("/login")
     async def login(request: Request) -> Response:
         form = await read_form(request)
-        user = desk.authenticate(first(form, "username"), first(form, "password"))
+        username, address = first(form, "username"), request.client.host if request.client else "unknown"
+        wait = throttle.wait_seconds(username, address)
+        if wait:
+            refused = page(request, "login.html", 429, user=None, next=_safe_next(first(form, "next")),
+                           error=f"Too many failed sign-ins. Wait {-(-wait // 60)} minute(s) and try again.")
+            refused.headers["Retry-After"] = str(wait)
+            return refused
+        user = desk.authenticate(username, first(form, "password"))
         if user is None:
+            throttle.failed(username, address)
             return page(request, "login.html", 401, user=None, next=_safe_next(first(form, "next")),
                         error="That username and password do not match.")
+        throttle.succeeded(username)
         sign_in(request, user)
         return RedirectResponse(_safe_next(first(form, "next")), status_code=303)
 
     @app.post("/logout")
     async def logout(request: Request) -> Response:
         await read_form(request)
-        request.session.clear()
+        sign_out(request)
         return RedirectResponse("/login", status_code=303)
 
     @app.get("/")
@@ -113,6 +135,8 @@ def create_app(desk: QueueDesk, *, secret_key: str, secure_cookies: bool = False
     async def bulk(request: Request) -> Response:
         user = session_user(request, desk)
         form = await read_form(request)
+        if not user.can_decide:
+            raise PermissionError(f"{user.username} is a {user.role}: viewers cannot decide")
         chosen = form.get("shown_id", []) if first(form, "all_shown") else form.get("case_id", [])
         ids = [int(i) for i in chosen if i.isdigit()]
         decision = first(form, "decision")
@@ -127,7 +151,7 @@ def create_app(desk: QueueDesk, *, secret_key: str, secure_cookies: bool = False
         flash(request, "ok" if done else "warn", f"{decision.replace('_', ' ')}: {done} of {len(ids)} cases")
         for line in failed[:5]:
             flash(request, "error", line)
-        back = first(form, "back")
+        back = urlencode(parse_qsl(first(form, "back")))  # only a query string of this list goes back
         return RedirectResponse("/?" + back if back else "/", status_code=303)
 
     @app.get("/cases/{case_id}")

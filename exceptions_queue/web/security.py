@@ -56,8 +56,10 @@ def first(form: dict[str, list[str]], name: str) -> str:
 
 
 def session_user(request: Request, desk: QueueDesk) -> User:
-    """The signed-in user; a session naming a user who no longer exists counts as signed out."""
-    username = request.session.get("user")
+    """The signed-in user: the cookie's session id must still be live on the server (not signed out, not
+    replaced by a later sign-in, not expired); a session naming a user who no longer exists is signed out."""
+    session_id = request.session.get("sid")
+    username = request.app.state.sessions.username(session_id) if isinstance(session_id, str) else None
     user = desk.user(username) if username else None
     if user is None:
         raise NotSignedInError()
@@ -74,7 +76,16 @@ def bearer_user(request: Request, desk: QueueDesk) -> User:
 
 
 def sign_in(request: Request, user: User) -> None:
-    """A fresh session (new CSRF token) so a token planted before sign-in is worth nothing after it."""
-    request.session.clear()
-    request.session["user"] = user.username
+    """A fresh session: a new server-side id (the cookie's old one, if any, ends) and a new CSRF token, so
+    nothing planted before sign-in (session fixation) is worth anything after it."""
+    sign_out(request)
+    request.session["sid"] = request.app.state.sessions.start(user.username)
     request.session["csrf"] = secrets.token_urlsafe(32)
+
+
+def sign_out(request: Request) -> None:
+    """End the cookie's server-side session: a copy of the cookie kept elsewhere is signed out too."""
+    session_id = request.session.get("sid")
+    if isinstance(session_id, str):
+        request.app.state.sessions.end(session_id)
+    request.session.clear()

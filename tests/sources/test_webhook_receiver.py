@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -25,7 +27,7 @@ def receiver(app, jobber_router, monkeypatch):
 
 def _event(item: str, topic: str = "JOB_UPDATE") -> bytes:
     event = {"topic": topic, "appId": "app-1", "accountId": "acc-1", "itemId": item,
-             "occurredAt": "2025-06-09T12:00:01-06:00"}
+             "occurredAt": datetime.now(UTC).isoformat()}  # inside the receiver's replay window
     return json.dumps({"data": {"webHookEvent": event}}).encode()
 
 
@@ -98,7 +100,7 @@ def _hcp_event(job) -> bytes:
 
 def test_a_housecall_pro_event_with_a_good_signature_stores_the_jobs_work_order(hcp_receiver, app):
     client, job, routes = hcp_receiver
-    body, stamp = _hcp_event(job), "1749470401"
+    body, stamp = _hcp_event(job), str(int(time.time()))
     answer = client.post("/webhooks/acme/housecallpro", content=body, headers={
         "Api-Timestamp": stamp, "Api-Signature": housecallpro_signature(HCP_SECRET, stamp, body)})
     assert answer.status_code == 202

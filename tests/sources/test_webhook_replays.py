@@ -1,0 +1,94 @@
+"""Webhook replays: a signed delivery is good only inside a time window, and only once; signatures compare in
+constant time."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import json
+from datetime import UTC, datetime
+
+import pytest
+from fastapi.testclient import TestClient
+
+import closeout.webhooks as webhooks
+from closeout.webhooks import REPLAY_WINDOW, build_webhook_app, housecallpro_signature, jobber_signature
+
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC).timestamp()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def receiver(app, monkeypatch):
+    monkeypatch.setenv("CLOSEOUT_JOBBER_CLIENT_SECRET_ACME", "jobber-secret")
+    monkeypatch.setenv("CLOSEOUT_HOUSECALLPRO_WEBHOOK_SECRET_ACME", "hcp-secret")
+    pulled: list[str] = []
+    clock = Clock()
+    web = build_webhook_app(app, pull=lambda company, source, job: pulled.append(f"{source.name}:{job}"), clock=clock)
+    with TestClient(web) as client:
+        yield client, clock, pulled
+
+
+def jobber(client, item: str, occurred: float):
+    body = json.dumps({"data": {"webHookEvent": {
+        "topic": "JOB_UPDATE", "appId": "a", "accountId": "b", "itemId": item,
+        "occurredAt": datetime.fromtimestamp(occurred, UTC).isoformat()}}}).encode()
+    return client.post("/webhooks/acme/jobber", content=body,
+                       headers={"X-Jobber-Hmac-SHA256": jobber_signature("jobber-secret", body)})
+
+
+def housecallpro(client, job_id: str, stamp: float):
+    body = json.dumps({"event": "job.completed", "job": {"id": job_id}}).encode()
+    timestamp = str(int(stamp))
+    return client.post("/webhooks/acme/housecallpro", content=body, headers={
+        "Api-Timestamp": timestamp, "Api-Signature": housecallpro_signature("hcp-secret", timestamp, body)})
+
+
+@pytest.mark.parametrize("send", [jobber, housecallpro])
+def test_a_signed_delivery_older_or_newer_than_the_window_is_refused_without_a_pull(receiver, send):
+    client, clock, pulled = receiver
+    for moment in (NOW - REPLAY_WINDOW - 1, NOW + REPLAY_WINDOW + 1, NOW - 86400):
+        answer = send(client, "job-1", moment)
+        assert answer.status_code == 401 and "too old" in answer.json()["error"]
+    assert pulled == []
+    assert send(client, "job-1", NOW - REPLAY_WINDOW + 5).status_code == 202
+    assert len(pulled) == 1
+
+
+@pytest.mark.parametrize("send", [jobber, housecallpro])
+def test_the_same_delivery_sent_again_inside_the_window_is_acknowledged_but_not_pulled_twice(receiver, send):
+    client, clock, pulled = receiver
+    assert send(client, "job-2", NOW).status_code == 202
+    clock.now += 60
+    again = send(client, "job-2", NOW)
+    assert again.status_code == 200 and again.json() == {"accepted": False, "reason": "already received"}
+    clock.now += REPLAY_WINDOW
+    assert send(client, "job-2", NOW).status_code == 401, "past the window the copy is simply too old"
+    assert send(client, "job-3", clock.now).status_code == 202
+    assert len(pulled) == 2
+
+
+def test_a_jobber_delivery_without_a_readable_time_is_refused(receiver):
+    client, clock, pulled = receiver
+    body = json.dumps({"data": {"webHookEvent": {"topic": "JOB_UPDATE", "itemId": "x"}}}).encode()
+    answer = client.post("/webhooks/acme/jobber", content=body,
+                         headers={"X-Jobber-Hmac-SHA256": jobber_signature("jobber-secret", body)})
+    assert answer.status_code == 401 and pulled == []
+
+
+def test_every_signature_check_compares_with_hmac_compare_digest_never_with_equals():
+    tree = ast.parse(inspect.getsource(webhooks))
+    checks = [node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name.endswith("_valid")]
+    assert {check.name for check in checks} == {"_jobber_valid", "_housecallpro_valid"}
+    for check in checks:
+        calls = {ast.unparse(node.func) for node in ast.walk(check) if isinstance(node, ast.Call)}
+        assert "hmac.compare_digest" in calls, check.name
+        assert not [node for node in ast.walk(check) if isinstance(node, ast.Compare)
+                    and any(isinstance(op, ast.Eq | ast.NotEq) for op in node.ops)], check.name
