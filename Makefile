@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint env clean system-deps
+.PHONY: demo test lint env clean system-deps bench reliability
 
 env: $(STAMP)
 
@@ -17,11 +17,20 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)
 	$(BIN)/closeout demo
 
+# The benchmarks of bench/README.md: every scenario at full size, one table, JSON in bench/results/.
+bench: $(STAMP) system-deps
+	$(BIN)/python -m bench.run
+
 lint: $(STAMP)
 	$(BIN)/lint-imports
 
 test: $(STAMP) lint system-deps
 	$(BIN)/pytest
+
+# The fault campaign (README, "Reliability"): 5,000 jobs and 5,000 messages through two workers on PostgreSQL
+# while every dependency fails; exit 1 unless `closeout audit` passes at the end. Needs PostgreSQL and Dovecot.
+reliability: $(STAMP) system-deps
+	$(BIN)/python -m reliability.campaign
 
 # Debian packages the tests start by themselves, as processes on 127.0.0.1: Dovecot for the mail tests
 # (tests/mail/dovecot_server.py) and Chromium for the queue's browser tests (never a downloaded browser).

@@ -1,10 +1,20 @@
-"""The audit: checks the invariants of DESIGN.md against the store and the ledgers, and counts."""
+"""The audit: judges the invariants of DESIGN.md against the store and the ledgers, and counts.
+
+1. nothing is lost: every source job ends in an invoice, a case or a logged no-invoice decision, and every
+   message is attached to a work order, in a case, or ignored by a person (closeout/audit_mail.py);
+2. exactly one invoice: no two live ledger invoices for one doc number (one work order version), no two
+   pushed records for one work order version and ledger;
+3. every push record agrees with the ledger: pushed means found there with the same amount and customer
+   (the comparison is closeout/reconcile.py's ``compare``; the audit opens no case).
+"""
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 
+from closeout.audit_mail import MailAudit, audit_mail
+from closeout.reconcile import Finding, compare
 from closeout.wiring import App
 from exceptions_queue.cases import CaseStatus
 from workorders.decisions import Outcome
@@ -20,31 +30,57 @@ class AuditReport:
     invoices_pushed: int = 0
     ledger_invoices_found: int = 0
     duplicates_in_ledger: list[str] = field(default_factory=list)
+    duplicate_push_records: list[str] = field(default_factory=list)
     missing_in_ledger: list[str] = field(default_factory=list)
+    ledger_disagreements: list[dict] = field(default_factory=list)
     open_cases: int = 0
     cases_total: int = 0
     accounted: Counter = field(default_factory=Counter)
     pending: list[str] = field(default_factory=list)
     unaccounted: list[str] = field(default_factory=list)
+    mail: MailAudit = field(default_factory=MailAudit)
 
     @property
     def every_job_accounted_for(self) -> bool:
         return not self.unaccounted and not self.pending
 
     @property
+    def every_message_accounted_for(self) -> bool:
+        return self.mail.ok
+
+    @property
+    def exactly_one_invoice(self) -> bool:
+        return not self.duplicates_in_ledger and not self.duplicate_push_records
+
+    @property
+    def ledger_agrees(self) -> bool:
+        return not self.missing_in_ledger and not self.ledger_disagreements
+
+    @property
+    def failures(self) -> list[str]:
+        """The names of the invariants that do not hold (empty when the audit passes)."""
+        checks = {"every_job_accounted_for": self.every_job_accounted_for,
+                  "every_message_accounted_for": self.every_message_accounted_for,
+                  "exactly_one_invoice": self.exactly_one_invoice, "ledger_agrees": self.ledger_agrees}
+        return [name for name, holds in checks.items() if not holds]
+
+    @property
     def ok(self) -> bool:
-        return self.every_job_accounted_for and not self.duplicates_in_ledger and not self.missing_in_ledger
+        return not self.failures
 
     def as_dict(self) -> dict:
         data = asdict(self)
         data["accounted"] = dict(self.accounted)
-        data["every_job_accounted_for"] = self.every_job_accounted_for
-        data["ok"] = self.ok
+        data["mail"] = {"messages_seen": self.mail.messages_seen, "accounted": dict(self.mail.accounted),
+                        "unaccounted": self.mail.unaccounted, "lost": self.mail.lost}
+        for name in ("every_job_accounted_for", "every_message_accounted_for", "exactly_one_invoice",
+                     "ledger_agrees", "failures", "ok"):
+            data[name] = getattr(self, name)
         return data
 
 
 def run_audit(app: App) -> AuditReport:
-    """Every job ends in an invoice, a case, or a logged no-invoice decision; no ledger invoice exists twice."""
+    """Judge every invariant; the report lists the failing items (``report.failures`` names the invariants)."""
     report = AuditReport()
     with app.store.unit_of_work() as uow:
         job_ids = uow.raw.job_ids()
@@ -69,6 +105,8 @@ def run_audit(app: App) -> AuditReport:
                 report.unaccounted.append(job_id)
             else:
                 report.accounted[place] += 1
+        report.mail = audit_mail(uow, cases, app.home / "mail" / "raw")
+    report.duplicate_push_records = _duplicate_records(records)
     _check_ledgers(app, records, report)
     return report
 
@@ -89,15 +127,25 @@ def _place_of(uow, job_id, order, pushed, pending, case_subjects) -> str | None:
     return None
 
 
+def _duplicate_records(records) -> list[str]:
+    """Work order versions pushed more than once to one ledger (``id@version/ledger``)."""
+    seen = Counter((r.work_order_id, r.work_order_version, r.ledger) for r in records if r.status is PushStatus.pushed)
+    return sorted(f"{wo}@{version}/{ledger}" for (wo, version, ledger), n in seen.items() if n > 1)
+
+
 def _check_ledgers(app: App, records, report: AuditReport) -> None:
     for company in app.companies():
-        ledger = app.ledger_for(company)
-        invoices = list(ledger.list_invoices())
+        invoices = list(app.ledger_for(company).list_invoices())
         report.ledger_invoices_found += len(invoices)
-        by_doc = Counter(invoice.doc_number for invoice in invoices if invoice.doc_number)
-        report.duplicates_in_ledger += sorted(doc for doc, n in by_doc.items() if n > 1)
-        ids = {invoice.ledger_id for invoice in invoices}
-        report.missing_in_ledger += [
-            r.doc_number for r in records
-            if r.company == company.id and r.status is PushStatus.pushed and r.ledger_id not in ids
-        ]
+        mine = [r for r in records if r.company == company.id and r.status is PushStatus.pushed]
+        for finding in compare(company.id, mine, invoices):
+            _note(report, finding)
+
+
+def _note(report: AuditReport, finding: Finding) -> None:
+    if finding.kind == "duplicate_doc_number":
+        report.duplicates_in_ledger.append(finding.doc_number)
+    elif finding.kind == "missing_in_ledger":
+        report.missing_in_ledger.append(finding.doc_number)
+    else:
+        report.ledger_disagreements.append(asdict(finding))

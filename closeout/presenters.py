@@ -66,15 +66,41 @@ def show_audit(console: Console, report: AuditReport) -> None:
         ("invoices pushed", report.invoices_pushed),
         ("ledger invoices found", report.ledger_invoices_found),
         ("duplicates found in the ledger", len(report.duplicates_in_ledger)),
+        ("work order versions pushed twice", len(report.duplicate_push_records)),
         ("pushed but missing in the ledger", len(report.missing_in_ledger)),
+        ("pushed but different in the ledger", len(report.ledger_disagreements)),
         ("open cases", report.open_cases),
         *((f"jobs ending in: {place}", n) for place, n in sorted(report.accounted.items())),
         ("jobs still pending", len(report.pending)),
         ("jobs unaccounted for", len(report.unaccounted)),
+        ("messages seen", report.mail.messages_seen),
+        *((f"messages ending in: {place}", n) for place, n in sorted(report.mail.accounted.items())),
+        ("messages unaccounted for", len(report.mail.unaccounted)),
+        ("raw messages with no record", len(report.mail.lost)),
         ("every job accounted for", "yes" if report.every_job_accounted_for else "NO"),
+        ("every message accounted for", "yes" if report.every_message_accounted_for else "NO"),
     ]
     for name, value in rows:
         table.add_row(name, str(value))
     console.print(table)
-    verdict = "[green]all invariants hold[/]" if report.ok else "[red]an invariant failed[/]"
-    console.print(f"Audit: {verdict}")
+    if report.ok:
+        console.print("Audit: [green]all invariants hold[/]")
+        return
+    console.print(f"Audit: [red]an invariant failed[/]: {', '.join(report.failures)}")
+    for label, items in _failing_items(report):
+        shown = ", ".join(items[:20]) + (f" and {len(items) - 20} more" if len(items) > 20 else "")
+        console.print(f"  {label}: {shown}")
+
+
+def _failing_items(report: AuditReport) -> list[tuple[str, list[str]]]:
+    found = [
+        ("jobs unaccounted for", report.unaccounted), ("jobs still pending", report.pending),
+        ("messages unaccounted for", report.mail.unaccounted), ("raw messages with no record", report.mail.lost),
+        ("doc numbers twice in the ledger", report.duplicates_in_ledger),
+        ("versions pushed twice", report.duplicate_push_records),
+        ("pushed but missing in the ledger", report.missing_in_ledger),
+        ("pushed but different in the ledger",
+         [f"{d['doc_number']} ({d['kind']}: expected {d['expected']}, found {d['found']})"
+          for d in report.ledger_disagreements]),
+    ]
+    return [(label, items) for label, items in found if items]

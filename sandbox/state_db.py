@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sandbox.chaos import CHAOS_SCHEMA, draw_chaos, set_chaos
+from sandbox.chaos import CHAOS_SCHEMA, draw_chaos, drawn_counts, set_chaos
 
 FAULT_KINDS = ("throttle", "server_error", "slow", "reset", "lost_response")
 BUSY_TIMEOUT = 30.0
@@ -98,6 +98,11 @@ class StateDb:
             raise ValueError(f"unknown fault kinds; expected some of {FAULT_KINDS}")
         with self.transaction() as db:
             set_chaos(db, self.SYSTEM, company, rate=rate, kinds=tuple(kinds), seconds=seconds)
+
+    def chaos_drawn(self, company: str) -> dict[str, int]:
+        """How many calls of ``company`` chaos has failed so far, by fault kind (the fault campaign's counts)."""
+        with self.transaction() as db:
+            return drawn_counts(db, self.SYSTEM, company)
 
     def add_fault(self, company: str, kind: str, *, count: int = 1, seconds: float = 0.0) -> None:
         """Make the next ``count`` API requests of ``company`` fail this way (queued after earlier faults)."""

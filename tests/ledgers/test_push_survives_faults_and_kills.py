@@ -23,7 +23,7 @@ from storage import open_store
 from workorders.push import PushStatus
 
 WORKER = Path(__file__).with_name("ledger_push_worker.py")
-PER_COMPANY = 100
+PER_COMPANY = 500
 FAULTS = ("throttle", "server_error", "slow", "reset", "lost_response")
 
 

@@ -1,0 +1,63 @@
+"""The audit's mail half: every stored message is attached, in a case, or ignored; no kept raw message is lost."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from exceptions_queue.cases import CaseStatus
+from storage.tables import mail_matches, mail_messages
+
+
+@dataclass
+class MailAudit:
+    messages_seen: int = 0
+    accounted: Counter = field(default_factory=Counter)
+    unaccounted: list[str] = field(default_factory=list)
+    lost: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.unaccounted and not self.lost
+
+
+def audit_mail(uow, cases, raw_folder: Path) -> MailAudit:
+    """Place every message row once (``attached``, ``case``, ``ignored``); a raw copy with no row is ``lost``.
+
+    A message is kept as raw bytes (named by its content hash) just before its row is committed; a crash in
+    between re-reads it, so at rest every kept raw message has a row.
+    """
+    report = MailAudit()
+    subjects = {case.subject: case.status for case in cases if case.subject.startswith("mail:")}
+    rows = uow.session.execute(
+        sa.select(mail_messages.c.company, mail_messages.c.message_id, mail_messages.c.content_hash,
+                  mail_messages.c.status, mail_matches.c.work_order_id)
+        .outerjoin(mail_matches, mail_matches.c.message_pk == mail_messages.c.id)
+    ).all()
+    hashes = set()
+    for row in rows:
+        report.messages_seen += 1
+        hashes.add(row.content_hash)
+        place = _place_of(row, subjects)
+        if place is None:
+            report.unaccounted.append(f"{row.company}/{row.message_id}")
+        else:
+            report.accounted[place] += 1
+    if raw_folder.is_dir():
+        report.lost = sorted(path.name for path in raw_folder.glob("*.eml") if path.stem not in hashes)
+    return report
+
+
+def _place_of(row, subjects: dict[str, CaseStatus]) -> str | None:
+    if row.work_order_id is not None:
+        return "attached"
+    if row.status == "matched":
+        return None  # says it was attached, but the match (its evidence) is gone
+    for subject in (f"mail:{row.company}/{row.message_id}", f"mail:{row.company}/{row.content_hash}"):
+        status = subjects.get(subject)
+        if status is not None:
+            return "ignored" if status is CaseStatus.ignored else "case"
+    return None

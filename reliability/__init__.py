@@ -1,0 +1,1 @@
+"""The fault campaign (make reliability): a generated workload, faults in every dependency, then the audit."""
