@@ -25,6 +25,7 @@ class _Progress:
     total: int = 0
 
 
+_OUTSTANDING = (PushStatus.ready, PushStatus.pushing, PushStatus.uncertain)
 _KEEP = 256
 _runs: dict[tuple[str, str], _Progress] = {}
 """(flow run id, artifact key) → that run's progress artifact, in the process that runs it."""
@@ -45,7 +46,8 @@ def report_key(company: str, day: date) -> str:
 def track_push(app: App, company: CompanyConfig, step: StepCounts) -> StepCounts:
     """Move this run's push progress for ``company`` by one batch's outcomes; returns ``step`` unchanged.
 
-    The total is what this run has sent so far plus the drafts still ready, counted at the first batch.
+    The total is what this run has sent so far plus the drafts still ready or being sent, counted at the
+    first batch: a backlog push's other workers hold claimed batches (``pushing``) by then.
     """
     handled = step.pushed + step.rejected + step.uncertain
     state = _state(push_progress_key(company.id))
@@ -53,7 +55,8 @@ def track_push(app: App, company: CompanyConfig, step: StepCounts) -> StepCounts
         return step
     if state.artifact_id is None:
         with app.store.unit_of_work() as uow:
-            ready = sum(record.company == company.id for record in uow.push_records.all(status=PushStatus.ready))
+            ready = sum(record.company == company.id for status in _OUTSTANDING
+                        for record in uow.push_records.all(status=status))
         state.total = handled + ready
     state.done += handled
     _show(push_progress_key(company.id), state, f"{company.name}: {state.done} of {state.total} drafts sent to "
