@@ -113,7 +113,7 @@ def parse_message(raw: bytes, *, max_attachment_bytes: int) -> ParsedMessage:
         from_address=address,
         from_name=name,
         to_addresses=tuple(a.lower() for _, a in getaddresses([_header(message, "To"), _header(message, "Cc")]) if a),
-        sent_at=_date(_header(message, "Date")),
+        sent_at=_sent_at(message),
         in_reply_to=_ids(_header(message, "In-Reply-To")),
         references=_ids(_header(message, "References")),
         text=text.strip(),
@@ -148,6 +148,15 @@ def _sender(message: Message) -> tuple[str, str]:
 
 def _ids(value: str) -> tuple[str, ...]:
     return tuple(_ID.findall(value))
+
+
+def _sent_at(message: Message) -> datetime | None:
+    """The first Date header as a moment, read from its raw value: the header registry parses a date only to
+    print it again for ``_date`` to parse, the same moment at twice the cost (a date was a fifth of a parse)."""
+    for name, value in message.raw_items():
+        if name.lower() == "date":
+            return _date(" ".join(str(value).split()))
+    return None
 
 
 def _date(value: str) -> datetime | None:

@@ -14,6 +14,7 @@ from storage.tables import mail_attachments, mail_matches, mail_messages, mail_p
 
 _m, _a, _x, _p = mail_messages, mail_attachments, mail_matches, mail_polls
 _ADD_MESSAGE = sa.insert(mail_messages).returning(mail_messages.c.id)
+_ADD_MESSAGES = sa.insert(mail_messages).returning(mail_messages.c.id, sort_by_parameter_order=True)
 
 
 @dataclass(frozen=True)
@@ -60,33 +61,57 @@ class SqlMessages:
             content_hash: str, subject: str, from_address: str, sent_at: datetime | None, status: str,
             raw_path: str, problems: Sequence[str]) -> int:
         # Values as parameters, not ``.values()``: the statement is built and compiled once, not per message.
-        return self._session.execute(_ADD_MESSAGE, dict(
-            company=company, mailbox=mailbox, folder=folder, uid_validity=uid_validity, uid=uid,
-            message_id=message_id[:500], content_hash=content_hash, subject=subject, from_address=from_address[:320],
-            sent_at=sent_at, status=status, raw_path=raw_path, problems=list(problems), received_at=self._clock(),
-        )).scalar_one()
+        return self._session.execute(_ADD_MESSAGE, self._message_values(
+            company=company, mailbox=mailbox, folder=folder, uid_validity=uid_validity, uid=uid, message_id=message_id,
+            content_hash=content_hash, subject=subject, from_address=from_address, sent_at=sent_at, status=status,
+            raw_path=raw_path, problems=problems)).scalar_one()
+
+    def add_many(self, messages: Sequence[dict[str, Any]]) -> list[int]:
+        """``add`` for a batch (each item ``add``'s arguments) in one statement: the new rows' ids, in order."""
+        if not messages:
+            return []
+        values = [self._message_values(**message) for message in messages]
+        return list(self._session.execute(_ADD_MESSAGES, values).scalars())
+
+    def _message_values(self, *, message_id: str, from_address: str, problems: Sequence[str],
+                        **values: Any) -> dict[str, Any]:
+        return dict(values, message_id=message_id[:500], from_address=from_address[:320], problems=list(problems),
+                    received_at=self._clock())
 
     def add_attachments(self, message_pk: int, rows: Iterable[dict[str, Any]]) -> None:
-        values = [{"message_pk": message_pk, "seq": seq, **row} for seq, row in enumerate(rows, start=1)]
+        self.add_attachments_many([(message_pk, rows)])
+
+    def add_attachments_many(self, items: Iterable[tuple[int, Iterable[dict[str, Any]]]]) -> None:
+        """The attachments of several messages, (message row id, its attachment rows in order), in one statement."""
+        values = [{"message_pk": message_pk, "seq": seq, **row}
+                  for message_pk, rows in items for seq, row in enumerate(rows, start=1)]
         if values:
             self._session.execute(sa.insert(_a), values)
 
     def add_match(self, message_pk: int, *, work_order_id: str, job_number: str, method: str, confidence: float,
                   explanation: str, evidence: dict[str, Any]) -> None:
-        self._session.execute(sa.insert(_x), dict(
-            message_pk=message_pk, work_order_id=work_order_id, job_number=job_number, method=method,
-            confidence=confidence, explanation=explanation, evidence=evidence, matched_at=self._clock()))
+        self.add_matches([(message_pk, dict(work_order_id=work_order_id, job_number=job_number, method=method,
+                                            confidence=confidence, explanation=explanation, evidence=evidence))])
+
+    def add_matches(self, items: Iterable[tuple[int, dict[str, Any]]]) -> None:
+        """Several matches, (message row id, ``add_match``'s keyword arguments), in one statement."""
+        values = [dict(row, message_pk=message_pk, matched_at=self._clock()) for message_pk, row in items]
+        if values:
+            self._session.execute(sa.insert(_x), values)
 
     def thread_hits(self, *, company: str, message_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
         """Message-ID → (work order id, job number) for the matched messages among ``message_ids``."""
-        if not message_ids:
-            return {}
-        rows = self._session.execute(
-            sa.select(_m.c.message_id, _x.c.work_order_id, _x.c.job_number)
-            .join(_x, _x.c.message_pk == _m.c.id)
-            .where((_m.c.company == company) & _m.c.message_id.in_(list(message_ids)))
-        )
-        return {row.message_id: (row.work_order_id, row.job_number) for row in rows}
+        found: dict[str, tuple[str, str]] = {}
+        ids = list(message_ids)
+        for start in range(0, len(ids), 500):
+            for row in self._session.execute(
+                sa.select(_m.c.message_id, _x.c.work_order_id, _x.c.job_number)
+                .join(_x, _x.c.message_pk == _m.c.id)
+                .where((_m.c.company == company) & _m.c.message_id.in_(ids[start:start + 500]))
+                .order_by(_x.c.message_pk)
+            ):
+                found[row.message_id] = (row.work_order_id, row.job_number)
+        return found
 
     def evidence_for(self, work_order_id: str) -> list[dict[str, Any]]:
         """The evidence of every message matched to this work order, in the order they were matched."""

@@ -16,15 +16,17 @@ from closeout.config import CompanyConfig
 from closeout.mailbox_config import MailboxConfig
 from closeout.secrets import read_secret
 from closeout.steps.mail_counts import MailCounts
-from closeout.steps.mail_files import FileKeeper
+from closeout.steps.mail_files import FileKeeper, attachment_path, raw_message_path
 from closeout.steps.mail_health import Emit, check_mailbox_health, mailbox_subject, record_failure
+from closeout.steps.mail_index import OrderIndex
+from closeout.steps.mail_parsing import BatchParser
 from closeout.wiring import App
 from connectors.errors import ConnectorError
 from connectors.imap_inbox import ImapInbox, MailCursor
 from connectors.maildir_inbox import MaildirInbox
 from exceptions_queue.service import CaseQueue
 from mappings.mail_evidence import MailEvidence, attachment_kind, evidence_from, with_evidence
-from mappings.mail_match import MailMatch, ThreadHit, find_job_numbers, match_message, sender_role
+from mappings.mail_match import MailMatch, ThreadHit, match_message, sender_role
 from mappings.mail_parse import ParsedMessage, parse_message
 from workorders.anomalies import Anomaly, AnomalyCode
 from workorders.work_order import WorkOrder
@@ -74,39 +76,67 @@ def ingest_mailbox(app: App, company: CompanyConfig, mailbox: MailboxConfig, *,
 
 def _ingest_folder(app: App, company: CompanyConfig, mailbox: MailboxConfig, inbox, folder: str,
                    counts: MailCounts) -> None:
-    """Each batch commits with its cursor; the company's work orders are read once, when mail first arrives."""
+    """Each batch commits with its cursor; the company's work orders are read once, when mail first arrives.
+
+    The next batch is fetched and its parsing started (in worker processes) before this one is stored, so
+    reading, parsing and storing overlap. A read that fails still stores the batch before it, as it would have.
+    """
     stream = f"mail/{company.id}/{mailbox.name}/{folder}"
     keeps_cursor = mailbox.kind == "imap"
     with app.store.unit_of_work() as uow:
         cursor = MailCursor.decode(uow.cursors.get(stream)) if keeps_cursor else None
-    index: OrderIndex | None = None  # loaded only when there is mail to match
-    with FileKeeper() as files:
-        for batch in inbox.fetch_new(folder, cursor):
-            with app.store.unit_of_work() as uow:
-                if index is None and batch.messages:
-                    index = OrderIndex(uow.work_orders.latest(company=company.id))
-                _ingest_batch(app, uow, company, mailbox, batch, index, files, counts)
-                if keeps_cursor:
-                    uow.cursors.set(stream, batch.cursor.encode())
-                files.wait()  # a committed row never names a file that is not written
-                uow.commit()
-            if mailbox.move_processed_to and batch.messages:
-                inbox.move_processed(folder, [uid for uid, _ in batch.messages], mailbox.move_processed_to)
+    index: list[OrderIndex] = []  # loaded only when there is mail to match
+
+    def store(batch, parsing) -> None:
+        with app.store.unit_of_work() as uow:
+            if not index and batch.messages:
+                index.append(OrderIndex(uow.work_orders.latest(company=company.id)))
+            messages = parsing.result()  # with its files written when the workers parsed it
+            _ingest_batch(app, uow, company, mailbox, batch, messages, index[0] if index else None,
+                          None if parsing.kept else files, counts)
+            if keeps_cursor:
+                uow.cursors.set(stream, batch.cursor.encode())
+            files.wait()  # a committed row never names a file that is not written
+            uow.commit()
+        if mailbox.move_processed_to and batch.messages:
+            inbox.move_processed(folder, [uid for uid, _ in batch.messages], mailbox.move_processed_to)
+
+    with FileKeeper() as files, BatchParser(mailbox.max_attachment_bytes, app.home) as parser:
+        batches, pending = iter(inbox.fetch_new(folder, cursor)), None
+        while True:
+            try:
+                batch = next(batches, None)
+            except ConnectorError:
+                if pending is not None:
+                    store(*pending)
+                raise
+            if batch is None:
+                break
+            ahead = (batch, parser.start([raw for _, raw in batch.messages]))
+            if pending is not None:
+                store(*pending)
+            pending = ahead
+        if pending is not None:
+            store(*pending)
 
 
-def _ingest_batch(app: App, uow, company: CompanyConfig, mailbox: MailboxConfig, batch, index: OrderIndex | None,
-                  files: FileKeeper, counts: MailCounts) -> None:
+def _ingest_batch(app: App, uow, company: CompanyConfig, mailbox: MailboxConfig, batch, messages: list[ParsedMessage],
+                  index: OrderIndex | None, files: FileKeeper | None, counts: MailCounts) -> None:
     """Parsed once, checked for duplicates in one read, its work order versions written together."""
     queue = CaseQueue(uow.cases)
-    parsed = [(uid, raw, parse_message(raw, max_attachment_bytes=mailbox.max_attachment_bytes))
-              for uid, raw in batch.messages]
+    parsed = [(uid, raw, message) for (uid, raw), message in zip(batch.messages, messages, strict=True)]
     state = _BatchState(stored=uow.messages.find_many(company=company.id,
                                                       keys=[(m.message_id, m.content_hash) for _, _, m in parsed]),
-                        files=files)
+                        files=files,
+                        threads=uow.messages.thread_hits(company=company.id, message_ids=sorted(
+                            {mid for _, _, m in parsed if m.parsed for mid in m.thread_ids})))
     for uid, raw, message in parsed:
         counts.fetched += 1
-        _ingest_one(app, uow, queue, company, mailbox, (batch.folder, batch.cursor.uid_validity, uid), raw, message,
+        _ingest_one(app, queue, company, mailbox, (batch.folder, batch.cursor.uid_validity, uid), raw, message,
                     index, state, counts)
+    pks = uow.messages.add_many(state.rows)  # the batch's rows in three statements, not three per message
+    uow.messages.add_attachments_many([(pks[n], rows) for n, rows in state.attachments])
+    uow.messages.add_matches([(pks[n], row) for n, row in state.matches])
     for saved in uow.work_orders.save_many(state.versions):  # in arrival order: one version per message, as before
         index.orders[saved.order.id] = saved.order
         counts.versions += saved.changed
@@ -115,11 +145,15 @@ def _ingest_batch(app: App, uow, company: CompanyConfig, mailbox: MailboxConfig,
 @dataclass
 class _BatchState:
     stored: set[tuple[str, str]]  # (Message-ID, content hash) already stored, this batch's included
-    files: FileKeeper
+    files: FileKeeper | None  # None when the parsing workers kept the batch's files
+    threads: dict[str, tuple[str, str]]  # Message-ID -> (work order id, job number) of matched mail, this batch's too
     versions: list[WorkOrder] = field(default_factory=list)  # matched orders to save, in arrival order
+    rows: list[dict] = field(default_factory=list)  # messages to store, in arrival order
+    attachments: list[tuple[int, list[dict]]] = field(default_factory=list)  # (position in rows, attachment rows)
+    matches: list[tuple[int, dict]] = field(default_factory=list)  # (position in rows, match row)
 
 
-def _ingest_one(app: App, uow, queue: CaseQueue, company: CompanyConfig, mailbox: MailboxConfig,
+def _ingest_one(app: App, queue: CaseQueue, company: CompanyConfig, mailbox: MailboxConfig,
                 where: tuple[str, int, int], raw: bytes, message: ParsedMessage, index: OrderIndex,
                 state: _BatchState, counts: MailCounts) -> None:
     """Keep one message and place it; a matched one appends its work order's next version to the batch's."""
@@ -128,32 +162,37 @@ def _ingest_one(app: App, uow, queue: CaseQueue, company: CompanyConfig, mailbox
         counts.duplicates += 1
         return
     state.stored.add((message.message_id, message.content_hash))
-    raw_path = state.files.keep(app.home / "mail" / "raw", f"{message.content_hash}.eml", raw)
+    raw_path = raw_message_path(app.home, message.content_hash)
+    if state.files is not None:
+        state.files.keep(raw_path.parent, raw_path.name, raw)
     orders = index.orders
     if message.parsed:
-        thread = _thread(uow, company, message)
+        thread = {mid: ThreadHit(mid, *state.threads[mid]) for mid in message.thread_ids if mid in state.threads}
         match = match_message(message, index.candidates(message, mailbox.job_number_patterns, thread),
                               patterns=mailbox.job_number_patterns, thread=thread)
     else:
         match = MailMatch(None, "unparseable", 0.0, "the message could not be parsed")
     status = "matched" if match.matched else ("unparseable" if not message.parsed else match.method)
-    pk = uow.messages.add(company=company.id, mailbox=mailbox.name, folder=folder, uid_validity=validity, uid=uid,
-                          message_id=message.message_id, content_hash=message.content_hash,
-                          subject=message.subject, from_address=message.from_address, sent_at=message.sent_at,
-                          status=status, raw_path=str(raw_path), problems=message.problems)
+    pk = len(state.rows)  # its position in the batch; the store gives the row its id when the batch is written
+    state.rows.append(dict(company=company.id, mailbox=mailbox.name, folder=folder, uid_validity=validity, uid=uid,
+                           message_id=message.message_id, content_hash=message.content_hash,
+                           subject=message.subject, from_address=message.from_address, sent_at=message.sent_at,
+                           status=status, raw_path=str(raw_path), problems=message.problems))
     rows = []
     for attachment in message.attachments:
         if attachment.skipped:
             counts.attachments_skipped += 1
         else:
-            state.files.keep(app.home / "attachments" / attachment.content_hash[:2], attachment.content_hash,
-                             attachment.content)
+            if state.files is not None:
+                path = attachment_path(app.home, attachment.content_hash)
+                state.files.keep(path.parent, path.name, attachment.content)
             counts.attachments_stored += 1
         rows.append({"content_hash": attachment.content_hash, "file_name": attachment.file_name,
                      "media_type": attachment.media_type, "size_bytes": attachment.size_bytes,
                      "kind": attachment_kind(attachment.file_name, attachment.media_type, message.text).value,
                      "skipped": attachment.skipped})
-    uow.messages.add_attachments(pk, rows)
+    if rows:
+        state.attachments.append((pk, rows))
     if not match.matched:
         counts.unparseable += not message.parsed
         counts.unmatched += message.parsed
@@ -161,48 +200,28 @@ def _ingest_one(app: App, uow, queue: CaseQueue, company: CompanyConfig, mailbox
         _, opened = queue.open_case(anomaly)
         counts.cases_opened[anomaly.code.value] += opened
         return
-    order = _record_match(uow, pk, message, match, orders[match.work_order_id])
+    row, order = _match_row(message, match, orders[match.work_order_id])
+    state.matches.append((pk, row))
+    state.threads[message.message_id] = (order.id, order.job_number)
     orders[order.id] = order
     state.versions.append(order)
     counts.matched += 1
     counts.methods[match.method] += 1
 
 
-class OrderIndex:
-    """The company's latest work orders, indexed by job number and by the e-mail addresses of their people.
-
-    ``candidates`` gives ``match_message`` only the orders it could pick for a message (those its thread, a job
-    number it names, or its sender points at), in the same order as the full list: the same answer, without
-    walking every work order for every message.
-    """
-
-    def __init__(self, orders) -> None:
-        self.orders: dict[str, WorkOrder] = {order.id: order for order in orders}
-        self._position = {order_id: n for n, order_id in enumerate(self.orders)}
-        self._by_number: dict[str, list[str]] = {}
-        self._by_address: dict[str, set[str]] = {}
-        for order in self.orders.values():
-            self._by_number.setdefault(order.job_number, []).append(order.id)
-            people = [order.customer.email, *(t.email for t in order.technicians)]
-            for address in {p.lower() for p in people if p}:
-                self._by_address.setdefault(address, set()).add(order.id)
-
-    def candidates(self, message: ParsedMessage, patterns, thread: dict[str, ThreadHit]) -> list[WorkOrder]:
-        ids = {hit.work_order_id for hit in thread.values()}
-        for text in (message.subject, message.text):
-            for number in find_job_numbers(text, patterns):
-                ids.update(self._by_number.get(number, ()))
-        if message.from_address:
-            ids.update(self._by_address.get(message.from_address, ()))
-        return [self.orders[i] for i in sorted((i for i in ids if i in self._position), key=self._position.get)]
+def _match_row(message: ParsedMessage, match: MailMatch, order: WorkOrder) -> tuple[dict, WorkOrder]:
+    """The match to store, and the work order carrying the message's evidence, for the caller to save."""
+    evidence = evidence_from(message, match, order, received_at=datetime.now(UTC))
+    return (dict(work_order_id=order.id, job_number=order.job_number, method=match.method,
+                 confidence=match.confidence, explanation=match.explanation, evidence=evidence.as_json()),
+            with_evidence(order, [evidence]))
 
 
 def _record_match(uow, pk: int, message: ParsedMessage, match: MailMatch, order: WorkOrder) -> WorkOrder:
     """Store the match; the work order carrying the message's evidence, for the caller to save (one path for all)."""
-    evidence = evidence_from(message, match, order, received_at=datetime.now(UTC))
-    uow.messages.add_match(pk, work_order_id=order.id, job_number=order.job_number, method=match.method,
-                           confidence=match.confidence, explanation=match.explanation, evidence=evidence.as_json())
-    return with_evidence(order, [evidence])
+    row, updated = _match_row(message, match, order)
+    uow.messages.add_match(pk, **row)
+    return updated
 
 
 class MessageLinkError(ValueError):
@@ -230,11 +249,6 @@ def attach_message(uow, company: str, message_id: str, work_order_id: str, *, ac
     saved = uow.work_orders.save(_record_match(uow, stored.pk, message, match, order))
     uow.messages.set_status(stored.pk, "matched")
     return saved.order
-
-
-def _thread(uow, company: CompanyConfig, message: ParsedMessage) -> dict[str, ThreadHit]:
-    hits = uow.messages.thread_hits(company=company.id, message_ids=message.thread_ids)
-    return {mid: ThreadHit(mid, work_order_id, job) for mid, (work_order_id, job) in hits.items()}
 
 
 def _queue_anomaly(company: CompanyConfig, mailbox: MailboxConfig, message: ParsedMessage, match: MailMatch,

@@ -60,3 +60,25 @@ def test_the_poll_history_answers_when_a_mailbox_was_last_read(store, clock):
         assert uow.messages.last_poll(company="acme", mailbox="field", outcome="ok") == first
         assert uow.messages.first_poll(company="acme", mailbox="field") == first
         assert uow.messages.last_poll(company="acme", mailbox="other") is None
+
+
+def test_a_batch_of_messages_is_stored_in_order_with_its_attachments_and_matches(store):
+    rows = [dict(company="acme", mailbox="field", folder="INBOX", uid_validity=7, uid=n, message_id=f"<b{n}@x>",
+                 content_hash=f"h{n}", subject=f"WO-{n}", from_address="dana@acme.example", sent_at=None,
+                 status="matched", raw_path=f"/r{n}", problems=[]) for n in (1, 2, 3)]
+    with store.unit_of_work() as uow:
+        pks = uow.messages.add_many(rows)
+        uow.messages.add_attachments_many([(pks[2], [{"content_hash": "a" * 64, "file_name": "after.jpg",
+                                                      "media_type": "image/jpeg", "size_bytes": 3,
+                                                      "kind": "photo_after", "skipped": ""}])])
+        uow.messages.add_matches([(pks[n], dict(work_order_id="csv:J1", job_number="1", method="job_number",
+                                                confidence=0.9, explanation="the subject names job 1",
+                                                evidence={"notes": [{"n": n}]})) for n in (0, 2)])
+        uow.commit()
+    with store.unit_of_work() as uow:
+        listed = uow.messages.list(company="acme")
+        assert [m.pk for m in listed] == pks and [m.message_id for m in listed] == ["<b1@x>", "<b2@x>", "<b3@x>"]
+        assert [m.method for m in listed] == ["job_number", "", "job_number"]
+        assert uow.messages.attachments(pks[2])[0]["file_name"] == "after.jpg"
+        assert uow.messages.evidence_for("csv:J1") == [{"notes": [{"n": 0}]}, {"notes": [{"n": 2}]}]
+        assert uow.messages.add_many([]) == []
