@@ -14,6 +14,13 @@ from storage.tables import case_history, cases
 _c = cases
 _h = case_history
 OPEN_STATUSES = (CaseStatus.open.value, CaseStatus.in_progress.value)
+_FIND_OPEN = (  # built once: prepare asks it for every blocked order
+    sa.select(_c)
+    .where((_c.c.kind == sa.bindparam("kind")) & (_c.c.subject == sa.bindparam("subject"))
+           & _c.c.status.in_(OPEN_STATUSES))
+    .order_by(_c.c.id)
+    .limit(1)
+)
 
 
 def _case_values(case: Case) -> dict[str, Any]:
@@ -88,10 +95,7 @@ class SqlCases:
 
     def find_open(self, *, kind: CaseKind, subject: str) -> Case | None:
         row = self._session.execute(
-            sa.select(_c)
-            .where((_c.c.kind == CaseKind(kind).value) & (_c.c.subject == subject) & _c.c.status.in_(OPEN_STATUSES))
-            .order_by(_c.c.id)
-            .limit(1)
+            _FIND_OPEN, {"kind": CaseKind(kind).value, "subject": subject}
         ).mappings().one_or_none()
         return None if row is None else self._with_history(row)
 

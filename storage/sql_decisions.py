@@ -4,14 +4,38 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from storage.tables import rule_decisions
 from workorders.decisions import Outcome, RuleDecision
+from workorders.json_values import NotPlainJsonError, plain_json
 
 _d = rule_decisions
+
+
+_COLUMNS = ("rule_id", "rule_version", "work_order_id", "work_order_version", "outcome", "reason", "evidence", "run_id",
+            "decided_at")
+_SQLITE_INSERT = f"INSERT INTO {_d.name} ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})"
+
+
+def _sqlite_params(dialect: sa.Dialect, rows: list[dict]) -> list[tuple]:
+    """The rows as SQLAlchemy would bind them on SQLite: evidence and ``decided_at`` through their columns' own bind
+    processors (JSON text, UTC timestamp), the other columns as they are (they have none there). A run's rows share
+    one ``decided_at``, so each distinct moment is converted once."""
+    as_json = _d.c.evidence.type.dialect_impl(dialect).bind_processor(dialect) or (lambda value: value)
+    as_stamp = _d.c.decided_at.type.dialect_impl(dialect).bind_processor(dialect) or (lambda value: value)
+    moments: dict[datetime, Any] = {}
+    params = []
+    for row in rows:
+        moment = row["decided_at"]
+        if moment not in moments:
+            moments[moment] = as_stamp(moment)
+        params.append((row["rule_id"], row["rule_version"], row["work_order_id"], row["work_order_version"],
+                       row["outcome"], row["reason"], as_json(row["evidence"]), row["run_id"], moments[moment]))
+    return params
 
 
 class SqlDecisions:
@@ -26,7 +50,10 @@ class SqlDecisions:
         now = self._clock()
         rows = []
         for decision in decisions:
-            document = decision.model_dump(mode="json", include={"evidence"})  # only the evidence needs JSON form
+            try:  # only the evidence needs JSON form; the rules engine already gives plain JSON
+                evidence = plain_json(decision.evidence)
+            except NotPlainJsonError:
+                evidence = decision.model_dump(mode="json", include={"evidence"})["evidence"]
             rows.append(
                 {
                     "rule_id": decision.rule_id,
@@ -35,11 +62,27 @@ class SqlDecisions:
                     "work_order_version": decision.work_order_version,
                     "outcome": decision.outcome.value,
                     "reason": decision.reason,
-                    "evidence": document["evidence"],
+                    "evidence": evidence,
                     "run_id": decision.run_id,
                     "decided_at": decision.decided_at or now,
                 }
             )
+        self._insert(rows)
+
+    def _insert(self, rows: list[dict]) -> None:
+        """One ``executemany``; on SQLite the parameters are bound here, without SQLAlchemy's per-row machinery.
+
+        A value the columns refuse (a naive datetime) takes the ordinary path, which raises as it always did.
+        """
+        connection = self._session.connection()
+        if connection.dialect.name == "sqlite":
+            try:
+                params = _sqlite_params(connection.dialect, rows)
+            except Exception:  # noqa: BLE001 - the ordinary path below reports it the usual way
+                params = None
+            if params is not None:
+                connection.exec_driver_sql(_SQLITE_INSERT, params)
+                return
         self._session.execute(sa.insert(_d), rows)
 
     def for_work_order(self, work_order_id: str, version: int | None = None) -> list[RuleDecision]:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 
 from workorders.anomalies import Anomaly, AnomalyCode
 from workorders.decisions import Outcome, RuleDecision
+from workorders.json_values import NotPlainJsonError, plain_json
 from workorders.rules._model import NO_CONTEXT, Check, Rule, RuleContext, RuleSettings, blocked
 from workorders.rules.billing import DEFAULT_RULES
 from workorders.work_order import WorkOrder
@@ -109,10 +110,18 @@ def run_check(item: Rule, order: WorkOrder, settings: RuleSettings, context: Rul
     if found.outcome is Outcome.transform and not _same_job(found.result, order):
         return blocked(f"rule {item.id} transformed into something that is not this job", returned=repr(found)[:200])
     try:  # evidence is stored and shown as JSON: anything else (a Decimal, a date) becomes its text now
-        evidence = json.loads(json.dumps(dict(found.evidence), default=str))
+        evidence = _as_json(found.evidence)
     except (TypeError, ValueError) as exc:
         return blocked(f"rule {item.id} gave evidence that is not JSON: {exc}", returned=repr(found)[:200])
     return Check(found.outcome, found.reason, evidence, found.result)
+
+
+def _as_json(evidence: Mapping) -> dict:
+    """The evidence as its JSON text would read back; plain JSON values are copied without the text round trip."""
+    try:
+        return plain_json(evidence if type(evidence) is dict else dict(evidence))
+    except NotPlainJsonError:
+        return json.loads(json.dumps(dict(evidence), default=str))
 
 
 def _same_job(result: object, order: WorkOrder) -> bool:

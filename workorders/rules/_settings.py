@@ -119,7 +119,7 @@ class RuleSettings(_Strict):
 
     def section(self, rule_id: str) -> RuleSection:
         """The rule's table; a rule that is not built in (a test's, a plug-in's) gets the defaults."""
-        found = getattr(self, rule_id, None) if rule_id in type(self).model_fields else None
+        found = self.__dict__.get(rule_id)  # a field's value (only fields are kept there); None for any other id
         return found if isinstance(found, RuleSection) else RuleSection()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 from functools import lru_cache
 from decimal import Decimal
@@ -72,7 +73,8 @@ def check_duplicate(order: WorkOrder, settings: RuleSettings, context: RuleConte
     """
     if order.status is not WorkOrderStatus.completed:
         return passed(f"only completed jobs are compared (status {order.status.value})")
-    alike = sorted((c for c in context.possible_duplicates if _same_job(order, c)), key=lambda c: (c.updated_at, c.id))
+    same_job = _same_job_as(order)
+    alike = sorted((c for c in context.possible_duplicates if same_job(c)), key=lambda c: (c.updated_at, c.id))
     earlier = [c for c in alike if (c.updated_at, c.id) < (order.updated_at, order.id)]
     evidence = {"day": work_day(order).isoformat(), "subtotal": str(order.subtotal),
                 "look_alikes": [{"work_order": c.id, "job_number": c.job_number, "source": c.source,
@@ -87,14 +89,25 @@ def check_duplicate(order: WorkOrder, settings: RuleSettings, context: RuleConte
     return passed("no other job of this customer, site, day and amount", **evidence)
 
 
-def _same_job(order: WorkOrder, other: WorkOrder) -> bool:
-    if other.id == order.id or other.company != order.company or other.status in GONE:
-        return False
-    same_customer = _norm(order.customer.name) == _norm(other.customer.name) or (
-        bool(order.customer.email) and _norm(order.customer.email) == _norm(other.customer.email))
-    same_site = (_norm(order.site.name), _norm(order.site.address.line1)) == (
-        _norm(other.site.name), _norm(other.site.address.line1))
-    return same_customer and same_site and work_day(order) == work_day(other) and order.subtotal == other.subtotal
+def _same_job_as(order: WorkOrder) -> Callable[[WorkOrder], bool]:
+    """Whether another order is a look-alike of ``order``, with the order's side worked out once (the net holds up
+    to 50 others per order): same company, not gone, same customer (name or billing email), site, day and amount."""
+    order_id, company = order.id, order.company
+    name = _norm(order.customer.name)
+    email = _norm(order.customer.email) if order.customer.email else None
+    site = (_norm(order.site.name), _norm(order.site.address.line1))
+    day, subtotal = work_day(order), order.subtotal
+
+    def same_job(other: WorkOrder) -> bool:  # cheapest tests first; the order itself is never its own look-alike
+        if other.company != company or other.status in GONE:
+            return False
+        if name != _norm(other.customer.name) and (email is None or email != _norm(other.customer.email)):
+            return False
+        if site != (_norm(other.site.name), _norm(other.site.address.line1)) or other.id == order_id:
+            return False
+        return day == work_day(other) and subtotal == other.subtotal
+
+    return same_job
 
 
 @rule("billing_email_present", actions=("fix_at_source", "approve_override"))
