@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -25,6 +24,7 @@ from connectors import qbo_attachments
 from connectors.errors import (AuthError, ConnectorError, FatalError, RejectedError, RetriableError,
                                UncertainOutcomeError)
 from connectors.ledger_oauth import TokenProvider
+from connectors.qbo_session import BearerSession
 
 SYSTEM = "quickbooks"
 THROTTLE_WAIT = 60.0  # Intuit: "wait 60 seconds before retrying"; no Retry-After is sent
@@ -40,48 +40,6 @@ class LedgerInvoice:
     doc_number: str
     total: Decimal
     customer_ref: str
-
-
-class _BearerSession(requests.Session):
-    """The SDK's ``qb.session``: a bearer token, a default timeout, the HTTP status of this thread's last call.
-
-    The SDK only needs ``session.access_token`` and ``session.request()`` (it adds ``Authorization:
-    Bearer`` itself), so a plain requests.Session replaces the OAuth2Session that refuses http:// unless
-    OAUTHLIB_INSECURE_TRANSPORT is set process-wide. TLS verification stays on; ``trust_env`` is off, so
-    no proxy, netrc or CA-bundle environment variable changes where or how the token is sent.
-    """
-
-    def __init__(self, access_token: str, timeout: float) -> None:
-        super().__init__()
-        self._default_token = access_token
-        self.trust_env = False
-        self._timeout = timeout
-        self._last = threading.local()
-
-    @property
-    def access_token(self) -> str:
-        """This thread's token (``use_token``), else the one given at construction."""
-        return getattr(self._last, "token", None) or self._default_token
-
-    def use_token(self, token: str) -> None:
-        self._last.token = token
-
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
-        kwargs.setdefault("timeout", self._timeout)
-        self._last.status = None
-        response = super().request(method, url, *args, **kwargs)
-        self._last.status = response.status_code
-        return response
-
-    @property
-    def last_status(self) -> int | None:
-        return getattr(self._last, "status", None)
-
-    def forget_status(self) -> None:
-        self._last.status = None
-
-    def __repr__(self) -> str:
-        return "<_BearerSession token=***>"
 
 
 def _never_sent(exc: requests.ConnectionError) -> bool:
@@ -160,7 +118,7 @@ class QuickBooksLedger:
             raise ValueError("page_size must be 1..1000 (QBO's MAXRESULTS limit)")
         self.realm_id, self.page_size = realm_id, page_size
         self._token, self._provider = access_token, token_provider
-        self._session = _BearerSession(access_token, timeout)
+        self._session = BearerSession(access_token, timeout)
         self._session.verify = ca_file or True  # always verified; ca_file: a private CA instead of certifi's
         self._qb = QuickBooks(company_id=realm_id, minorversion=minorversion, use_decimal=True)
         self._qb.api_url_v3 = base_url.rstrip("/")

@@ -11,7 +11,7 @@ import pytest
 from closeout.config import LedgerConfig
 from closeout.pacing import CompanyPacer, token_bucket
 from closeout.ledger_pacing import LIMITS
-from closeout.steps.push import ThrottledLedger
+from closeout.steps.throttled_ledger import ThrottledLedger
 from connectors.xero import XeroLedger
 from sandbox.server import running_sandbox
 
