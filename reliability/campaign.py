@@ -128,7 +128,8 @@ def _campaign(workload, kills, home, rng, dovecot, fake, jobber_port, db_url, le
             f"{workload.messages} messages, 2 workers on PostgreSQL, home {home}")
         deadline = time.monotonic() + time_limit
         killed = _drive(workers, kills, rng, watcher, workload, deadline,
-                        lambda: services.start_worker(env, config, stop_file, 5, log), say)
+                        lambda: services.start_worker(env, config, stop_file, 5, log), say,
+                        struck=lambda: injectors[0].count > 0)
         for injector in injectors:
             injector.stop()
         _set_ledger_chaos(qbo, xero, 0.0)
@@ -165,9 +166,10 @@ def _campaign(workload, kills, home, rng, dovecot, fake, jobber_port, db_url, le
     return result
 
 
-def _drive(workers, kills, rng, watcher, workload, deadline, restart, say) -> int:
-    """Watch the workers' progress and SIGKILL one at random moments (restarting it) until the work is done
-    and ``kills`` kills happened, or the deadline; returns the number of kills."""
+def _drive(workers, kills, rng, watcher, workload, deadline, restart, say, struck=lambda: True) -> int:
+    """Watch the workers' progress and SIGKILL one at random moments (restarting it) until the work is done,
+    ``kills`` kills happened and ``struck()`` (the database was dropped at least once: a small workload can
+    finish before the first drop), or the deadline; returns the number of kills."""
     killed, started = 0, time.monotonic()
     gap = max(6.0, workload.jobs / 200)  # kills spread over the run: pull, mail, prepare and push all get hit
     next_kill = time.monotonic() + rng.uniform(0.3, 1.0) * gap
@@ -180,7 +182,7 @@ def _drive(workers, kills, rng, watcher, workload, deadline, restart, say) -> in
             next_report += 15
         done = (now["jobs_landed"] >= workload.jobs and now["messages_stored"] >= workload.messages
                 and now["unevaluated"] == 0 and now["drafts_waiting"] == 0)
-        if killed >= kills and done:
+        if killed >= kills and done and struck():
             break
         if time.monotonic() >= next_kill and killed < kills:
             victim = killed % len(workers)  # each worker in turn; the moments are random
