@@ -37,8 +37,8 @@ def prepare_drafts_task(app: App, batch: int, run_id: str) -> StepCounts:
     return prepare_batch(app, run_id=run_id)
 
 
-@task(name="push-invoices", task_run_name="push {company.id} to {company.ledger.kind} (batch {batch})", **RETRY)
-def push_invoices_task(app: App, company: CompanyConfig, batch: int) -> StepCounts:
+@task(name="push-invoices", task_run_name="push {company.id} to {company.ledger.kind}", **RETRY)
+def push_invoices_task(app: App, company: CompanyConfig) -> StepCounts:
     # the whole backlog, full batches as fast as the ledger allows; the progress artifact moves each batch
     return push_backlog(app, company, on_batch=lambda step: track_push(app, company, step))
 
@@ -70,10 +70,7 @@ def run_pipeline(app: App) -> StepCounts:
         counts += step
         batch += 1
     for company in app.companies():
-        batch = 0
-        while (step := push_invoices_task(app, company, batch)).pushed + step.rejected + step.uncertain:
-            counts += step
-            batch += 1
+        counts += push_invoices_task(app, company)  # push_backlog claims until nothing is left
     publish_summary_task(counts)
     publish_day_reports_task(app, counts)
     publish_queue_report_task(app, started)
