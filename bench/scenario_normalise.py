@@ -60,7 +60,7 @@ def orchestrated_timings(orders: int) -> dict[str, float]:
     after it in this process (their mean), so both see the same machine."""
     from prefect import flow
 
-    from flows.pipeline import prepare_drafts_task, pull_source_task
+    from flows._tasks import prepare_drafts_task, pull_source_task
 
     direct = [_timed(orders)]
     with local_prefect_api():

@@ -7,6 +7,7 @@ with their token refresh; ``all_block_types`` loads them lazily so this module w
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, ClassVar
 
 from prefect.blocks.core import Block
@@ -100,15 +101,42 @@ LEDGER_SECRET_PREFIX = {"quickbooks": "qbo", "xero": "xero"}
 """Ledger kind → the prefix of its secrets' names (``qbo-access-token``)."""
 
 
+class LedgerCredentials(Block):
+    """An OAuth app's client credentials and the company's current token pair (Closeout rewrites the pair)."""
+
+    client_id: SecretStr = Field(description="the OAuth app's client id")
+    client_secret: SecretStr = Field(description="the OAuth app's client secret")
+    refresh_token: SecretStr = Field(description="the current refresh token (the first one from connecting)")
+    access_token: SecretStr | None = Field(default=None, description="the current access token; Closeout fills it")
+    expires_at: datetime | None = Field(default=None, description="when the access token ends")
+    refresh_expires_at: datetime | None = Field(default=None, description="when the refresh token ends, if known")
+
+
+class QuickBooksCredentials(LedgerCredentials):
+    """An Intuit app and one QuickBooks Online company's tokens (access 1 hour, refresh 100 days rolling)."""
+
+    _block_type_name = "Closeout QuickBooks Credentials"
+    _block_type_slug = "closeout-quickbooks-credentials"
+
+    realm_id: str = Field(default="", description="the QuickBooks company (realm) id, as in the config")
+
+
+class XeroCredentials(LedgerCredentials):
+    """A Xero app and one organisation's tokens (access 30 minutes, single-use refresh tokens)."""
+
+    _block_type_name = "Closeout Xero Credentials"
+    _block_type_slug = "closeout-xero-credentials"
+
+    tenant_id: str = Field(default="", description="the Xero organisation (tenant) id, as in the config")
+
+
+LEDGER_BLOCKS: dict[str, type[LedgerCredentials]] = {"quickbooks": QuickBooksCredentials, "xero": XeroCredentials}
+"""Ledger kind → its credential block type."""
+
+
 def ledger_block_types() -> dict[str, type[Block]]:
-    """Ledger kind → its credential block type, from ``closeout.ledger_credentials`` when that module exists."""
-    try:
-        from closeout import ledger_credentials
-    except ImportError:
-        return {}
-    found = {"quickbooks": getattr(ledger_credentials, "QuickBooksCredentials", None),
-             "xero": getattr(ledger_credentials, "XeroCredentials", None)}
-    return {kind: cls for kind, cls in found.items() if cls is not None}
+    """Ledger kind → its credential block type."""
+    return dict(LEDGER_BLOCKS)
 
 
 def all_block_types() -> list[type[Block]]:
@@ -116,9 +144,11 @@ def all_block_types() -> list[type[Block]]:
     return [*SOURCE_BLOCKS.values(), *ledger_block_types().values()]
 
 
-def block_document_name(company: str, name: str) -> str:
-    """A block's document name: ``<company>-<source or mailbox>`` (lowercase letters, digits and dashes)."""
-    return f"{company}-{name}".lower().replace("_", "-")
+def block_document_name(*parts: str) -> str:
+    """The one naming rule of every block document Closeout reads: the parts joined by dashes, lowercase, no
+    underscores (``<company>-<source, mailbox or ledger kind>`` for credentials, ``<secret>-<company>`` for a
+    Secret block)."""
+    return "-".join(parts).lower().replace("_", "-")
 
 
 @dataclass(frozen=True)

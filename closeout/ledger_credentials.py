@@ -12,50 +12,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
-from prefect.blocks.core import Block
-from pydantic import Field, SecretStr
+from pydantic import SecretStr
 
+from closeout.credential_blocks import LEDGER_BLOCKS, LedgerCredentials, QuickBooksCredentials, XeroCredentials
 from closeout.secrets import FileTokenStore, MissingSecretError
 from connectors.jobber import OAuthTokens
 from connectors.ledger_oauth import TokenPair
-
-
-class _LedgerCredentials(Block):
-    """An OAuth app's client credentials and the company's current token pair (Closeout rewrites the pair)."""
-
-    client_id: SecretStr = Field(description="the OAuth app's client id")
-    client_secret: SecretStr = Field(description="the OAuth app's client secret")
-    refresh_token: SecretStr = Field(description="the current refresh token (the first one from connecting)")
-    access_token: SecretStr | None = Field(default=None, description="the current access token; Closeout fills it")
-    expires_at: datetime | None = Field(default=None, description="when the access token ends")
-    refresh_expires_at: datetime | None = Field(default=None, description="when the refresh token ends, if known")
-
-
-class QuickBooksCredentials(_LedgerCredentials):
-    """An Intuit app and one QuickBooks Online company's tokens (access 1 hour, refresh 100 days rolling)."""
-
-    _block_type_name = "Closeout QuickBooks Credentials"
-    _block_type_slug = "closeout-quickbooks-credentials"
-
-    realm_id: str = Field(default="", description="the QuickBooks company (realm) id, as in the config")
-
-
-class XeroCredentials(_LedgerCredentials):
-    """A Xero app and one organisation's tokens (access 30 minutes, single-use refresh tokens)."""
-
-    _block_type_name = "Closeout Xero Credentials"
-    _block_type_slug = "closeout-xero-credentials"
-
-    tenant_id: str = Field(default="", description="the Xero organisation (tenant) id, as in the config")
-
-
-LEDGER_BLOCKS: dict[str, type[_LedgerCredentials]] = {"quickbooks": QuickBooksCredentials, "xero": XeroCredentials}
-"""Ledger kind → its credential block type."""
-
-
-def ledger_block_name(company: str, kind: str) -> str:
-    """The block document of a company's ledger credentials: ``<company>-<quickbooks|xero>``."""
-    return f"{company}-{kind}".lower().replace("_", "-")
 
 
 class TokenVault(Protocol):
@@ -73,13 +35,13 @@ def _secret(value: SecretStr | None) -> str:
 class BlockTokenVault:
     """The pair in a QuickBooksCredentials / XeroCredentials block (shared by workers on any machine)."""
 
-    def __init__(self, block_type: type[_LedgerCredentials], name: str) -> None:
+    def __init__(self, block_type: type[LedgerCredentials], name: str) -> None:
         self.block_type, self.name = block_type, name
 
     def __repr__(self) -> str:
         return f"BlockTokenVault({self.block_type.get_block_type_slug()}/{self.name})"
 
-    def block(self) -> _LedgerCredentials:
+    def block(self) -> LedgerCredentials:
         try:
             return self.block_type.load(self.name)
         except ValueError:  # Prefect's "Unable to find block document named ..."

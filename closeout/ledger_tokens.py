@@ -152,7 +152,8 @@ def refresh_lock(store: SqlStore, home: Path, name: str) -> Callable[[], Abstrac
 def ledger_token_provider(company: CompanyConfig, *, home: Path, store: SqlStore, sandbox_url: str | None,
                           client: httpx.Client | None = None) -> LedgerTokens:
     """The token provider for ``company``'s ledger, per its config (see README, "Ledger credentials")."""
-    from closeout.ledger_credentials import LEDGER_BLOCKS, BlockTokenVault, FileTokenVault, ledger_block_name
+    from closeout.credential_blocks import LEDGER_BLOCKS, block_document_name
+    from closeout.ledger_credentials import BlockTokenVault, FileTokenVault
 
     ledger = company.ledger
     kind, prefix = ledger.kind, SECRET_PREFIX[ledger.kind]
@@ -166,7 +167,7 @@ def ledger_token_provider(company: CompanyConfig, *, home: Path, store: SqlStore
         discovery = "" if token_url else f"{sandbox_url}/.well-known/openid_configuration"
     else:
         if ledger.credentials == "prefect":
-            block_vault = BlockTokenVault(LEDGER_BLOCKS[kind], ledger_block_name(company.id, kind))
+            block_vault = BlockTokenVault(LEDGER_BLOCKS[kind], block_document_name(company.id, kind))
             (client_id, client_secret), vault = block_vault.client(), block_vault
         else:
             client_id = read_secret(f"{prefix}-client-id", company.id)

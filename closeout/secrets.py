@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from closeout.credential_blocks import block_document_name, credential_fields
 from connectors.jobber import OAuthTokens
 
 SANDBOX_ACCESS_TOKEN = "sandbox-access-token"
@@ -24,10 +25,6 @@ def env_name(kind: str, company: str) -> str:
     return f"CLOSEOUT_{kind}_{company}".upper().replace("-", "_")
 
 
-def block_name(kind: str, company: str) -> str:
-    return f"{kind}-{company}".lower().replace("_", "-")
-
-
 def read_secret(kind: str, company: str, *, system: str | None = None) -> str:
     """The secret ``kind`` (e.g. ``jobber-client-id``) of a company; the error names every place it looked.
 
@@ -36,8 +33,6 @@ def read_secret(kind: str, company: str, *, system: str | None = None) -> str:
     fallback), then the Prefect Secret block ``<kind>-<company>``. Without an API the environment comes first,
     so development needs no Prefect server.
     """
-    from closeout.credential_blocks import credential_fields
-
     variable = env_name(kind, company)
     fields = credential_fields(kind, company, system=system)
     looked: list[str] = []
@@ -49,7 +44,7 @@ def read_secret(kind: str, company: str, *, system: str | None = None) -> str:
     looked.append(f"the environment variable {variable}")
     if not api and (value := _from_blocks(fields, looked)):
         return value
-    secret = block_name(kind, company)
+    secret = block_document_name(kind, company)
     try:
         from prefect.blocks.system import Secret
 

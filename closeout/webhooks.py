@@ -194,7 +194,7 @@ def _start_deployment_run(company: CompanyConfig, source: SourceConfig, job_id: 
     try:
         from prefect.deployments import run_deployment
 
-        from closeout.pull_job_flow import DEPLOYMENT
+        from closeout.deployments import PULL_JOB_DEPLOYMENT as DEPLOYMENT
 
         run = run_deployment(DEPLOYMENT, timeout=0, parameters={
             "company_id": company.id, "source_name": source.name, "job_id": job_id, "config_path": config_path})

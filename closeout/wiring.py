@@ -65,29 +65,35 @@ class App:
         """The connector for a configured source; API sources need their company (for credentials)."""
         if company is None and not isinstance(source, CsvSourceConfig):
             raise ConfigError(f"source {source.name!r} needs its company to read credentials")
-        if isinstance(source, JobberSourceConfig):
-            return build_jobber(source, company, home=self.home)
-        if isinstance(source, HousecallProSourceConfig):
-            return HousecallProSource(
-                client=httpx.Client(timeout=httpx.Timeout(30.0, connect=10.0)),
-                api_key=read_secret(f"{source.name}-api-key", company.id, system=source.kind),
-                api_url=source.api_url, name=source.name,
-                page_size=source.page_size, overlap=timedelta(minutes=source.overlap_minutes),
-            )
-        if isinstance(source, ServiceTitanSourceConfig):
-            return ServiceTitanSource(
-                client=httpx.Client(timeout=httpx.Timeout(100.0, connect=10.0)), tenant=source.tenant,
-                app_key=read_secret(f"{source.name}-app-key", company.id, system=source.kind),
-                client_id=read_secret(f"{source.name}-client-id", company.id, system=source.kind),
-                client_secret=read_secret(f"{source.name}-client-secret", company.id, system=source.kind),
-                api_url=source.api_url, auth_url=source.auth_url, name=source.name, page_size=source.page_size,
-            )
-        return CsvDropSource(source.path, name=source.name)
+        return SOURCE_BUILDERS[source.kind](source, company, home=self.home)
 
     def map_payload(self, kind: str, payload: dict, company: CompanyConfig) -> Any:
         # API payloads carry no currency: it is the company's, from config (CSV rows state their own).
         extra = {} if kind == "csv" else {"currency": company.currency}
         return MAPPERS[kind](payload, company=company.id, default_timezone=company.timezone, **extra)
+
+
+def build_csv(source: CsvSourceConfig, company: CompanyConfig | None, *, home: Path) -> CsvDropSource:
+    return CsvDropSource(source.path, name=source.name)
+
+
+def build_housecallpro(source: HousecallProSourceConfig, company: CompanyConfig, *, home: Path) -> HousecallProSource:
+    return HousecallProSource(
+        client=httpx.Client(timeout=httpx.Timeout(30.0, connect=10.0)),
+        api_key=read_secret(f"{source.name}-api-key", company.id, system=source.kind),
+        api_url=source.api_url, name=source.name,
+        page_size=source.page_size, overlap=timedelta(minutes=source.overlap_minutes),
+    )
+
+
+def build_servicetitan(source: ServiceTitanSourceConfig, company: CompanyConfig, *, home: Path) -> ServiceTitanSource:
+    return ServiceTitanSource(
+        client=httpx.Client(timeout=httpx.Timeout(100.0, connect=10.0)), tenant=source.tenant,
+        app_key=read_secret(f"{source.name}-app-key", company.id, system=source.kind),
+        client_id=read_secret(f"{source.name}-client-id", company.id, system=source.kind),
+        client_secret=read_secret(f"{source.name}-client-secret", company.id, system=source.kind),
+        api_url=source.api_url, auth_url=source.auth_url, name=source.name, page_size=source.page_size,
+    )
 
 
 def build_jobber(source: JobberSourceConfig, company: CompanyConfig, *, home: Path) -> JobberSource:
@@ -105,6 +111,30 @@ def build_jobber(source: JobberSourceConfig, company: CompanyConfig, *, home: Pa
     )
 
 
+SOURCE_BUILDERS: dict[str, Callable[..., Any]] = {
+    "csv": build_csv, "jobber": build_jobber, "housecallpro": build_housecallpro, "servicetitan": build_servicetitan,
+}
+"""Source kind → the builder of its connector from its config, its company and the workspace: a new source kind
+is one row here and one in ``MAPPERS`` (docs/architecture.md)."""
+
+
+def build_quickbooks(company: CompanyConfig, *, base_url: str, access: dict[str, Any]) -> QuickBooksLedger:
+    return QuickBooksLedger(base_url=f"{base_url}/v3" if company.ledger.uses_sandbox else base_url,
+                            realm_id=company.ledger.realm_id, timeout=company.ledger.timeout_seconds, **access)
+
+
+def build_xero(company: CompanyConfig, *, base_url: str, access: dict[str, Any]) -> XeroLedger:
+    return XeroLedger(base_url=f"{base_url}/api.xro/2.0" if company.ledger.uses_sandbox else base_url,
+                      tenant_id=company.ledger.tenant_id, timeout=company.ledger.timeout_seconds, **access)
+
+
+LEDGER_BUILDERS: dict[str, Callable[..., QuickBooksLedger | XeroLedger]] = {
+    "quickbooks": build_quickbooks, "xero": build_xero,
+}
+"""Ledger kind → the builder of its connector: a new ledger kind is one row here (docs/architecture.md)."""
+ACCESS_TOKEN_SECRETS = {"quickbooks": "qbo-access-token", "xero": "xero-access-token"}
+
+
 def build_ledger(company: CompanyConfig, *, sandbox_url: str | None,
                  token_provider: TokenProvider | None = None) -> QuickBooksLedger | XeroLedger:
     """The company's ledger connector. Its bearer tokens come from ``token_provider`` (closeout.ledger_tokens:
@@ -113,24 +143,13 @@ def build_ledger(company: CompanyConfig, *, sandbox_url: str | None,
     if ledger.uses_sandbox and sandbox_url is None:
         raise ConfigError("the ledger sandbox is not running")
     if token_provider is not None:
-        if ledger.kind == "xero":
-            return XeroLedger(base_url=f"{sandbox_url}/api.xro/2.0" if ledger.uses_sandbox else ledger.api_url,
-                              tenant_id=ledger.tenant_id, token_provider=token_provider, timeout=ledger.timeout_seconds)
-        return QuickBooksLedger(base_url=f"{sandbox_url}/v3" if ledger.uses_sandbox else ledger.api_url,
-                                realm_id=ledger.realm_id, token_provider=token_provider, timeout=ledger.timeout_seconds)
-    if ledger.kind == "xero":
-        if ledger.uses_sandbox:
-            return XeroLedger(base_url=f"{sandbox_url}/api.xro/2.0", tenant_id=ledger.tenant_id,
-                              access_token=SANDBOX_ACCESS_TOKEN, timeout=ledger.timeout_seconds)
-        return XeroLedger(base_url=ledger.api_url, tenant_id=ledger.tenant_id,
-                          access_token=read_secret("xero-access-token", company.id), timeout=ledger.timeout_seconds)
-    if ledger.uses_sandbox:
-        return QuickBooksLedger(base_url=f"{sandbox_url}/v3", realm_id=ledger.realm_id, access_token=SANDBOX_ACCESS_TOKEN,
-                                timeout=ledger.timeout_seconds)
-    return QuickBooksLedger(
-        base_url=ledger.api_url, realm_id=ledger.realm_id, access_token=read_secret("qbo-access-token", company.id),
-        timeout=ledger.timeout_seconds,
-    )
+        access: dict[str, Any] = {"token_provider": token_provider}
+    elif ledger.uses_sandbox:
+        access = {"access_token": SANDBOX_ACCESS_TOKEN}
+    else:
+        access = {"access_token": read_secret(ACCESS_TOKEN_SECRETS[ledger.kind], company.id)}
+    return LEDGER_BUILDERS[ledger.kind](company, base_url=sandbox_url if ledger.uses_sandbox else ledger.api_url,
+                                        access=access)
 
 
 def resolve_config_path(settings: Settings, config_path: Path | None) -> Path:

@@ -1,4 +1,4 @@
-"""Xero ledger on the xero-python SDK (15.2.0); every SDK and urllib3 error is typed in ``xero_errors._translate``."""
+"""Xero ledger on the xero-python SDK (15.2.0); every SDK and urllib3 error is typed in ``xero_errors.translate_xero_error``."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from xero_python.exceptions import HTTPStatusException
 from connectors import xero_attachments
 from connectors.errors import RejectedError, UncertainOutcomeError
 from connectors.ledger_oauth import TokenProvider
-from connectors.xero_errors import SYSTEM, _translate
+from connectors.xero_errors import SYSTEM, translate_xero_error
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 LOOKUP_CHUNK = 25
@@ -132,7 +132,7 @@ class XeroLedger:
                         and exc.status == 401):
                     refused = token  # a 401 was not processed: safe to send again, once, with a fresh token
                     continue
-                raise _translate(exc, operation=operation, creating=creating, secret=token) from exc
+                raise translate_xero_error(exc, operation=operation, creating=creating, secret=token) from exc
 
     def find_customers(self, *, name: str, email: str | None) -> list[str]:
         """ContactIDs of active contacts whose EmailAddress is ``email`` (any case), else whose Name is ``name``."""

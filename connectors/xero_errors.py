@@ -37,7 +37,7 @@ def _error_message(exc: AccountingBadRequestException) -> tuple[str, str]:
     return (details[0] if details else message), "; ".join(details)
 
 
-def _translate(exc: Exception, *, operation: str, creating: bool = False, secret: str = "") -> ConnectorError:
+def translate_xero_error(exc: Exception, *, operation: str, creating: bool = False, secret: str = "") -> ConnectorError:
     """The one place SDK and urllib3 errors become ours; ``creating`` marks an invoice create, where an
     unanswered or 5xx request may still have taken effect (UncertainOutcomeError)."""
     where = {"system": SYSTEM, "operation": operation}

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -45,6 +44,7 @@ from sandbox.fault_admin import admin_routes
 from sandbox.rate_limits import RateLimits
 from sandbox.xero_attachments import attachment_routes
 from sandbox.xero_entities import now_ms, save_contact, save_invoice, save_item
+from sandbox.xero_reply import Reply
 from sandbox.xero_schema import body_problems
 from sandbox.xero_tokens import XeroTokens, token_routes
 from sandbox.xero_store import StoredReply, TenantView, XeroStore, dumps, fingerprint, loads
@@ -56,14 +56,6 @@ COLLECTIONS = {"contacts": ("Contacts", "Contact", "ContactID", save_contact),
                "invoices": ("Invoices", "Invoice", "InvoiceID", save_invoice)}
 _REFUSED_TOKENS = ("expired", "invalid")
 THROTTLE_RETRY_AFTER = 2
-
-
-@dataclass(frozen=True)
-class Reply:
-    status: int
-    body: str
-    headers: tuple[tuple[str, str], ...] = ()
-    broken: bool = False
 
 
 def _json(status: int, value: Any) -> Reply:

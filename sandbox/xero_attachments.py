@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from sandbox.xero_reply import Reply
 from sandbox.xero_schema import body_problems
 from sandbox.xero_store import TenantView, XeroStore, dumps, loads
 
@@ -140,8 +141,6 @@ def evidence_stats(store: XeroStore, tenant: str) -> dict[str, Any]:
 
 def attachment_routes(api: Any) -> list[Route]:
     """The routes over a ``sandbox.xero_app.XeroApi`` (its auth, tenant, limits, faults and Idempotency-Key)."""
-    from sandbox.xero_app import Reply  # the app imports this module to mount these routes
-
     with api.store.transaction() as db:
         for statement in filter(str.strip, _SCHEMA.split(";")):
             db.execute(statement)

@@ -8,7 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from storage.sql_push_records import CLAIMABLE, _record
+from storage.sql_push_records import CLAIMABLE, to_push_record
 from storage.tables import push_records
 from workorders.drafts import InvoiceDraft
 from workorders.push import PushRecord, PushStatus
@@ -30,7 +30,7 @@ def claim_keys(session: Session, keys: Sequence[str], *, clock: Callable[[], dat
         .values(status=PushStatus.pushing.value, attempts=_p.c.attempts + 1, updated_at=clock())
         .returning(*_p.c)
     ).mappings()
-    return [_record(row) for row in rows]
+    return [to_push_record(row) for row in rows]
 
 
 def refresh_rejected(session: Session, draft: InvoiceDraft, *, clock: Callable[[], datetime]) -> bool:

@@ -18,7 +18,7 @@ CLAIMABLE = (PushStatus.ready.value, PushStatus.uncertain.value)
 _ORDER = (_p.c.created_at, _p.c.idempotency_key)
 
 
-def _record(row: Mapping[str, Any]) -> PushRecord:
+def to_push_record(row: Mapping[str, Any]) -> PushRecord:
     return PushRecord(
         idempotency_key=row["idempotency_key"],
         company=row["company"],
@@ -65,7 +65,7 @@ class SqlPushRecords:
             .on_conflict_do_nothing(index_elements=[_p.c.idempotency_key])
         )
         row = self._session.execute(sa.select(_p).where(_p.c.idempotency_key == draft.idempotency_key)).mappings()
-        return _record(row.one())
+        return to_push_record(row.one())
 
     def add_ready_many(self, drafts: Sequence[InvoiceDraft]) -> None:
         """``add_ready`` for a batch of drafts in one multi-row insert; a key already recorded is left untouched."""
@@ -100,7 +100,7 @@ class SqlPushRecords:
             .values(status=PushStatus.pushing.value, attempts=_p.c.attempts + 1, updated_at=self._clock())
             .returning(*_p.c)
         ).mappings()
-        return [_record(row) for row in sorted(rows, key=lambda row: (row["created_at"], row["idempotency_key"]))]
+        return [to_push_record(row) for row in sorted(rows, key=lambda row: (row["created_at"], row["idempotency_key"]))]
 
     def mark(self, key: str, status: PushStatus, *, ledger_id: str | None = None, error: str = "") -> PushRecord:
         """Set the status (and the ledger's id when given, and the last error); a pushed record stays pushed.
@@ -116,7 +116,7 @@ class SqlPushRecords:
             values["ledger_id"] = ledger_id
         row = self._session.execute(sa.update(_p).where(guard).values(**values).returning(*_p.c)).mappings().first()
         if row is not None:
-            return _record(row)
+            return to_push_record(row)
         if self.get(key) is None:
             raise LookupError(f"no push record {key}")
         raise ValueError(f"push record {key} was pushed; it cannot become {status}")
@@ -167,7 +167,7 @@ class SqlPushRecords:
 
     def get(self, key: str) -> PushRecord | None:
         row = self._session.execute(sa.select(_p).where(_p.c.idempotency_key == key)).mappings().one_or_none()
-        return None if row is None else _record(row)
+        return None if row is None else to_push_record(row)
 
     def for_work_orders(self, work_order_ids: Sequence[str]) -> dict[str, list[PushRecord]]:
         """``for_work_order`` of several work orders in one read; one without records is left out."""
@@ -179,7 +179,7 @@ class SqlPushRecords:
                 .order_by(_p.c.work_order_id, _p.c.work_order_version, *_ORDER)
             ).mappings()
             for row in rows:
-                found.setdefault(row["work_order_id"], []).append(_record(row))
+                found.setdefault(row["work_order_id"], []).append(to_push_record(row))
         return found
 
     def for_work_order(self, work_order_id: str) -> list[PushRecord]:
@@ -187,10 +187,10 @@ class SqlPushRecords:
         rows = self._session.execute(
             sa.select(_p).where(_p.c.work_order_id == work_order_id).order_by(_p.c.work_order_version, *_ORDER)
         ).mappings()
-        return [_record(row) for row in rows]
+        return [to_push_record(row) for row in rows]
 
     def all(self, *, status: PushStatus | None = None) -> list[PushRecord]:
         query = sa.select(_p).order_by(*_ORDER)
         if status is not None:
             query = query.where(_p.c.status == PushStatus(status).value)
-        return [_record(row) for row in self._session.execute(query).mappings()]
+        return [to_push_record(row) for row in self._session.execute(query).mappings()]

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from closeout.config import CompanyConfig
 from closeout.ledger_pacing import LIMITS
 from closeout.steps.counts import StepCounts
-from closeout.steps.push import STALE_AFTER, _Pusher
+from closeout.steps.pusher import STALE_AFTER, Pusher
 from closeout.steps.push_evidence import push_evidence
 from closeout.steps.push_together import BATCH_SIZES, push_together
 from closeout.wiring import App
@@ -50,7 +50,7 @@ def push_backlog(app: App, company: CompanyConfig, *, workers: int | None = None
     with app.store.unit_of_work() as uow:
         uow.push_records.release_stale(stale_after, ledger=kind)
         uow.commit()
-    customers = _known_customers(app, company, _Pusher(app, company, sleep=sleep).ledger)
+    customers = _known_customers(app, company, Pusher(app, company, sleep=sleep).ledger)
     customer_lock = threading.Lock()
     size = BATCH_SIZES.get(kind, 50)
     done: list[StepCounts] = []
@@ -91,7 +91,7 @@ def push_backlog(app: App, company: CompanyConfig, *, workers: int | None = None
     return sum(done, StepCounts())
 
 
-class _SharedPusher(_Pusher):
+class _SharedPusher(Pusher):
     """A worker's pusher whose customer cache is every worker's: each customer is looked up (or created) once."""
 
     def __init__(self, app: App, company: CompanyConfig, *, customers: dict, lock: threading.Lock,
@@ -105,7 +105,7 @@ class _SharedPusher(_Pusher):
 
 
 def _known_customers(app: App, company: CompanyConfig, ledger) -> dict:
-    """``_Pusher``'s customer cache, filled from the ledger's customer list when that saves calls.
+    """``Pusher``'s customer cache, filled from the ledger's customer list when that saves calls.
 
     A key resolves exactly as ``find_customers`` would: active customers with that email (any case), else
     with that exact name; one match is the customer, several stay unresolved so the pusher opens a case.

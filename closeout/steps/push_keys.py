@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from closeout.config import CompanyConfig
 from closeout.steps.counts import StepCounts
-from closeout.steps.push import _Pusher, push_claimed
+from closeout.steps.push import Pusher, push_claimed
 from closeout.wiring import App
 from storage.sql_push_claims import claim_keys
 
@@ -21,5 +21,5 @@ def push_keys(app: App, company: CompanyConfig, keys: Sequence[str]) -> StepCoun
     with app.store.unit_of_work() as uow:
         records = claim_keys(uow.session, keys, clock=uow.clock)
         uow.commit()
-    push_claimed(app, _Pusher(app, company), records, counts, stopped="released: replay stopped")
+    push_claimed(app, Pusher(app, company), records, counts, stopped="released: replay stopped")
     return counts

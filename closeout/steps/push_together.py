@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from closeout.steps.counts import StepCounts
-from closeout.steps.push import PushOutcome, _Pusher, _save, _save_all
+from closeout.steps.pusher import Pusher, PushOutcome, give_up, save_outcome, save_outcomes
 from closeout.wiring import App
 from connectors.errors import ConnectorError, RejectedError
 from workorders.push import PushRecord, PushStatus
@@ -18,23 +18,23 @@ from workorders.push import PushRecord, PushStatus
 BATCH_SIZES = {"quickbooks": 30, "xero": 50}
 
 
-def push_together(app: App, pusher: _Pusher, records: Sequence[PushRecord], counts: StepCounts) -> None:
+def push_together(app: App, pusher: Pusher, records: Sequence[PushRecord], counts: StepCounts) -> None:
     """Prepare every record, then send the payloads in ledger-sized requests; re-raise a request's failure
     after saving every record's state (sent ones ``uncertain``, unsent ones ``ready``)."""
     prepared: list[tuple[PushRecord, dict]] = []
     try:
         pusher.look_up_ahead(records)
     except ConnectorError as exc:
-        _release(app, records, str(exc), counts)
+        give_up(app, [], records, str(exc), counts)
         raise
     for index, record in enumerate(records):
         try:
             payload = pusher.prepare(record)
         except ConnectorError as exc:
-            _release(app, [record, *(r for r, _ in prepared), *records[index + 1:]], str(exc), counts)
+            give_up(app, [], [record, *(r for r, _ in prepared), *records[index + 1:]], str(exc), counts)
             raise
         if isinstance(payload, PushOutcome):
-            _save(app, record, payload, counts)
+            save_outcome(app, record, payload, counts)
         else:
             prepared.append((record, payload))
     size = BATCH_SIZES.get(pusher.company.ledger.kind, 50)
@@ -43,9 +43,8 @@ def push_together(app: App, pusher: _Pusher, records: Sequence[PushRecord], coun
         try:
             results = pusher.ledger.create_invoices([(payload, record.draft.request_key()) for record, payload in chunk])
         except ConnectorError as exc:
-            for record, _ in chunk:
-                _save(app, record, PushOutcome(status=PushStatus.uncertain, error=str(exc)), counts)
-            _release(app, [record for later in chunks[number + 1:] for record, _ in later], str(exc), counts)
+            give_up(app, [record for record, _ in chunk],
+                    [record for later in chunks[number + 1:] for record, _ in later], str(exc), counts)
             raise
         outcomes: list[tuple[PushRecord, PushOutcome]] = []
         for position, ((record, _), result) in enumerate(zip(chunk, results, strict=True)):
@@ -53,15 +52,9 @@ def push_together(app: App, pusher: _Pusher, records: Sequence[PushRecord], coun
                 outcome = (pusher.refused(record, result) if isinstance(result, RejectedError)
                            else PushOutcome(status=PushStatus.pushed, ledger_id=result.ledger_id))
             except ConnectorError as exc:  # the look-up after a duplicate number failed: it may be ours
-                _save_all(app, outcomes, counts)
-                for rest, _ in chunk[position:]:
-                    _save(app, rest, PushOutcome(status=PushStatus.uncertain, error=str(exc)), counts)
-                _release(app, [record for later in chunks[number + 1:] for record, _ in later], str(exc), counts)
+                save_outcomes(app, outcomes, counts)
+                give_up(app, [rest for rest, _ in chunk[position:]],
+                        [record for later in chunks[number + 1:] for record, _ in later], str(exc), counts)
                 raise
             outcomes.append((record, outcome))
-        _save_all(app, outcomes, counts)  # one transaction for the request's answers
-
-
-def _release(app: App, records: Sequence[PushRecord], error: str, counts: StepCounts) -> None:
-    for record in records:
-        _save(app, record, PushOutcome(status=PushStatus.ready, error=f"released: {error}"), counts)
+        save_outcomes(app, outcomes, counts)  # one transaction for the request's answers

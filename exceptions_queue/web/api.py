@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from exceptions_queue.desk import DecisionError, QueueDesk
+from exceptions_queue.web.deps import filters_from
 from exceptions_queue.web.security import bearer_user
 
 
@@ -16,8 +17,6 @@ def router(desk: QueueDesk) -> APIRouter:
 
     @api.get("/cases")
     def list_cases(request: Request) -> list[dict[str, Any]]:
-        from exceptions_queue.web.app import filters_from
-
         bearer_user(request, desk)
         found = desk.list_cases(filters_from(request.query_params.multi_items()))
         return [case.model_dump(mode="json", exclude={"history"}) for case in found]

@@ -14,9 +14,10 @@ from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 
 from exceptions_queue.cases import CaseKind, CaseStatus, Severity
-from exceptions_queue.desk import AGES, CaseFilters, DecisionError, QueueDesk
+from exceptions_queue.desk import AGES, DecisionError, QueueDesk
 from exceptions_queue.users import Role
 from exceptions_queue.web import api, views
+from exceptions_queue.web.deps import filters_from
 from exceptions_queue.web.security import (
     SECURITY_HEADERS, CsrfError, NotSignedInError, csrf_token, first, read_form, session_user, sign_in, sign_out,
 )
@@ -243,23 +244,6 @@ def create_app(desk: QueueDesk, *, secret_key: str, secure_cookies: bool = False
         return RedirectResponse("/users", status_code=303)
 
     return app
-
-
-def filters_from(items: list[tuple[str, str]]) -> CaseFilters:
-    """Query parameters → filters; unknown values are dropped rather than failing the page."""
-    values: dict[str, list[str]] = {}
-    for name, value in items:
-        if value:
-            values.setdefault(name, []).append(value)
-    statuses = tuple(CaseStatus(s) for s in values.get("status", []) if s in CaseStatus.__members__)
-    kinds = tuple(CaseKind(k) for k in values.get("kind", []) if k in CaseKind.__members__)
-    if values.get("status") == ["all"]:
-        statuses = tuple(CaseStatus)
-    return CaseFilters(
-        statuses=statuses or (CaseStatus.open, CaseStatus.in_progress), kinds=kinds,
-        company=(values.get("company") or [None])[0], assignee=(values.get("assignee") or [None])[0],
-        tag=(values.get("tag") or [None])[0], older_than=(values.get("age") or [None])[0],
-    )
 
 
 def _safe_next(target: str) -> str:

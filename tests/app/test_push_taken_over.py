@@ -16,7 +16,7 @@ from closeout.settings import Settings
 from closeout.steps.counts import StepCounts
 from closeout.steps.intake import pull_source
 from closeout.steps.prepare import prepare_batch
-from closeout.steps.push import _Pusher, push_batch, push_claimed
+from closeout.steps.push import Pusher, push_batch, push_claimed
 from closeout.wiring import open_app
 from closeout.workspace import install_demo_config
 from connectors.errors import RetriableError
@@ -38,7 +38,7 @@ def test_a_late_failure_of_a_record_another_worker_pushed_meanwhile_keeps_it_pus
                    json={"kind": "server_error", "count": 5}).raise_for_status()
 
         with pytest.raises(RetriableError):  # worker A wakes up to a 500
-            push_claimed(app, _Pusher(app, company, sleep=lambda seconds: None), [held], StepCounts())
+            push_claimed(app, Pusher(app, company, sleep=lambda seconds: None), [held], StepCounts())
 
         with app.store.unit_of_work() as uow:
             after = uow.push_records.get(held.idempotency_key)

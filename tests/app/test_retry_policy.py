@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from connectors.errors import AuthError, FatalError, RejectedError, RetriableError, UncertainOutcomeError
-from flows.retrying import is_retriable
+from flows._tasks import is_retriable
 
 
 class Finished:

@@ -12,7 +12,7 @@ from closeout.demo.make_mail import signature_png, tiny_jpeg
 from closeout.steps.counts import StepCounts
 from closeout.steps.intake import pull_source
 from closeout.steps.prepare import prepare_batch
-from closeout.steps.push import _Pusher, push_batch, push_claimed
+from closeout.steps.push import Pusher, push_batch, push_claimed
 from closeout.steps import push_evidence
 from closeout.steps.push_evidence import FAILURES_BEFORE_CASE, evidence_path
 from closeout.wiring import open_app
@@ -76,7 +76,7 @@ def _push_invoices_only(app, company) -> None:
     with app.store.unit_of_work() as uow:
         records = uow.push_records.claim(ledger=company.ledger.kind, company=company.id, limit=100)
         uow.commit()
-    push_claimed(app, _Pusher(app, company), records, StepCounts())
+    push_claimed(app, Pusher(app, company), records, StepCounts())
 
 
 def _push_all(app, company) -> StepCounts:

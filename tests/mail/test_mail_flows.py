@@ -10,7 +10,7 @@ from closeout.settings import Settings
 from closeout.wiring import open_app
 from closeout.workspace import install_demo_config
 from exceptions_queue.cases import CaseStatus
-from flows.ingest_mail import ingest_mail
+from flows.operations import ingest_mailboxes
 from flows.pipeline import closeout_pipeline
 from workorders.anomalies import AnomalyCode
 
@@ -34,8 +34,8 @@ kind = "maildir"
 name = "field"
 path = "{DEMO_MAIL}"
 ''')
-    counts = ingest_mail(config_path=str(config))
-    again = ingest_mail(config_path=str(config))
+    counts = ingest_mailboxes(config_path=str(config))
+    again = ingest_mailboxes(config_path=str(config))
     assert (counts.fetched, counts.unmatched, counts.matched) == (8, 8, 0)  # no jobs at all: everything is queued
     assert (again.fetched, again.duplicates, again.cases_opened.total()) == (8, 8, 0)
 

@@ -22,7 +22,7 @@ from closeout.prefect_server import running_prefect_server
 from closeout.steps.intake import pull_source
 from closeout.steps.prepare import prepare_batch
 from closeout.wiring import open_app
-from flows.deployments import REPO
+from closeout.deployments import REPO
 from sandbox.server import running_sandbox
 from workorders.push import PushStatus
 

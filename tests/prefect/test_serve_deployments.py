@@ -12,10 +12,10 @@ import yaml
 
 from closeout.settings import Settings
 from closeout.workspace import install_demo_config
-from flows.deployments import PREFECT_YAML, build_runner_deployments, read_deployment_specs
+from closeout.deployments import PREFECT_YAML, build_runner_deployments, read_deployment_specs
 
 pytestmark = pytest.mark.e2e
-EXPECTED = {"pipeline", "pull-sources", "ingest-mail", "prepare-drafts", "push-invoices", "reconcile-nightly", "health"}
+EXPECTED = {"pipeline", "pull-sources", "ingest-mail", "prepare-drafts", "push-invoices", "reconcile-nightly", "health", "webhooks"}
 
 
 def test_closeout_serve_builds_every_deployment_of_prefect_yaml_with_its_schedules_tags_and_parameter_forms():

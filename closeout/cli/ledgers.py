@@ -1,4 +1,4 @@
-"""The ledger commands of ``closeout``: reconcile (registered by importing this from closeout.cli)."""
+"""The ledger commands of ``closeout``: reconcile (registered when closeout.cli imports this)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from closeout.cli import ConfigOption, JsonOption, _user_errors, app, console
+from closeout.cli.base import ConfigOption, JsonOption, app, console, user_errors
 
 
 @app.command()
@@ -26,7 +26,7 @@ def reconcile(
     from closeout.reconcile import reconcile as run_reconcile
     from closeout.wiring import open_app
 
-    with _user_errors(), open_app(config_path=config) as application:
+    with user_errors(), open_app(config_path=config) as application:
         report = run_reconcile(application, company_id=company)
     if os.environ.get("PREFECT_API_URL"):
         publish_reconcile_artifact(report)

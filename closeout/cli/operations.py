@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from closeout.cli import ConfigOption, _user_errors, app, console
+from closeout.cli.base import ConfigOption, app, console, user_errors
 
 NOTIFY_URL_VARIABLE = "CLOSEOUT_NOTIFY_WEBHOOK_URL"
 
@@ -31,7 +31,7 @@ def setup(
     from closeout.settings import Settings
     from closeout.wiring import resolve_config_path
 
-    with _user_errors():
+    with user_errors():
         cfg = load_config(resolve_config_path(Settings(), config))
         url = prefect_setup.check_prefect_api()
         console.print(f"Prefect API: {url}")
@@ -116,7 +116,7 @@ def health(
     from closeout.wiring import open_app
 
     emit = _event_emitter()
-    with _user_errors(), open_app(config_path=config) as application:
+    with user_errors(), open_app(config_path=config) as application:
         rows = []
         for company in application.companies():
             rows += check_company(application, company, stale_after=timedelta(hours=stale_after_hours),

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from closeout.cli import ConfigOption, _user_errors, app, console
+from closeout.cli.base import ConfigOption, app, console, user_errors
 from closeout.config import ConfigError
 from closeout.settings import Settings
 
@@ -26,7 +26,7 @@ def serve(
     from closeout.pacing import prefect_server_configured
     from closeout.wiring import resolve_config_path
 
-    with _user_errors():
+    with user_errors():
         settings = Settings()
         path = resolve_config_path(settings, config).resolve()
         load_config(path)  # a broken config is the user's mistake now, not a failed run every 15 minutes
@@ -37,7 +37,7 @@ def serve(
     os.environ["CLOSEOUT_CONFIG"] = str(path)
     from prefect import serve as serve_deployments
 
-    from flows.deployments import build_runner_deployments, missing_flow_files
+    from closeout.deployments import build_runner_deployments, missing_flow_files
 
     for name in missing_flow_files():
         console.print(f"[yellow]skipped[/] deployment {name}: its flow file is not in this checkout")

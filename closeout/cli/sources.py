@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from closeout.cli import ConfigOption, _user_errors, app, console
+from closeout.cli.base import ConfigOption, app, console, user_errors
 from closeout.settings import BUNDLED_DEMO_CONFIG
 
 
@@ -19,7 +19,7 @@ def doctor(config: ConfigOption = None) -> None:
     from closeout.doctor import check_sources
     from closeout.wiring import open_app
 
-    with _user_errors(), open_app(config_path=config) as application:
+    with user_errors(), open_app(config_path=config) as application:
         results = check_sources(application)
     for result in results:
         mark = "[green]ok[/]" if result.ok else "[red]FAILED[/]"
@@ -40,7 +40,7 @@ def replay(
     from closeout.replay import replay_source
     from closeout.wiring import open_app
 
-    with _user_errors(), open_app(config_path=config) as application:
+    with user_errors(), open_app(config_path=config) as application:
         counts = replay_source(application, source, company_id=company)
     opened = sum(counts.cases_opened.values())
     console.print(f"replayed {counts.pulled} {source} jobs: {counts.changed} work orders changed, "
@@ -59,7 +59,7 @@ def webhooks(
     from closeout.webhooks import build_webhook_app
     from closeout.wiring import open_app
 
-    with _user_errors(), open_app(config_path=config) as application:
+    with user_errors(), open_app(config_path=config) as application:
         api = build_webhook_app(application, config_path=str(config) if config else None)
         console.print(f"Webhook receiver on http://{host}:{port}/webhooks/{{company}}/{{source}}; Ctrl-C stops it.")
         if not os.environ.get("PREFECT_API_URL"):
@@ -68,12 +68,14 @@ def webhooks(
         # With a Prefect API, pulls are runs of closeout-pull-job/webhooks, served here; the receiver runs beside.
         from prefect import serve
 
-        from closeout.pull_job_flow import DEPLOYMENT, DEPLOYMENT_NAME, closeout_pull_job
+        from closeout.deployments import PULL_JOB_DEPLOYMENT as DEPLOYMENT
+        from closeout.deployments import PULL_JOB_DEPLOYMENT_NAME as DEPLOYMENT_NAME
+        from closeout.deployments import PULL_JOB_ENTRYPOINT, load_flow
 
         server = uvicorn.Server(uvicorn.Config(api, host=host, port=port, log_level="info"))
         threading.Thread(target=server.run, daemon=True, name="webhook-receiver").start()
         console.print(f"Serving the Prefect deployment {DEPLOYMENT} for webhook pulls.")
-        serve(closeout_pull_job.to_deployment(name=DEPLOYMENT_NAME), limit=4)
+        serve(load_flow(PULL_JOB_ENTRYPOINT).to_deployment(name=DEPLOYMENT_NAME), limit=4)
         server.should_exit = True
 
 

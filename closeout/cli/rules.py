@@ -6,10 +6,9 @@ import json
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from closeout.cli import ConfigOption, JsonOption, _store, _user_errors, app, console
+from closeout.cli.base import ConfigOption, JsonOption, app, console, open_store, user_errors
 from closeout.settings import Settings
 
 CompanyOption = Annotated[str | None, typer.Option("--company", help="only this company (its id)")]
@@ -23,7 +22,7 @@ def explain(
     """Show a work order, its versions, every rule decision with its evidence, and its draft or case."""
     from closeout.explain import WorkOrderNotFoundError, explain_work_order, show_explanation
 
-    with _user_errors(), _store(Settings()) as store, store.unit_of_work() as uow:
+    with user_errors(), open_store(Settings()) as store, store.unit_of_work() as uow:
         try:
             found = explain_work_order(uow, work_order)
         except WorkOrderNotFoundError as exc:
@@ -41,7 +40,7 @@ def preview(config: ConfigOption = None, company: CompanyOption = None, as_json:
     from closeout.preview import preview_run, show_preview
     from closeout.wiring import open_app
 
-    with _user_errors(), open_app(config_path=config) as application:
+    with user_errors(), open_app(config_path=config) as application:
         if company is not None:
             application.config.company(company)  # an unknown id is a user error, named
         found = preview_run(application, company=company)
@@ -58,7 +57,7 @@ def rules(config: ConfigOption = None, company: CompanyOption = None) -> None:
     from closeout.wiring import resolve_config_path
     from workorders.rules import DEFAULT_RULES
 
-    with _user_errors():
+    with user_errors():
         loaded = load_config(resolve_config_path(Settings(), config))
         companies = [loaded.company(company)] if company else list(loaded.companies)
     table = Table(title="Business rules, in the order they run", title_justify="left")
@@ -70,25 +69,3 @@ def rules(config: ConfigOption = None, company: CompanyOption = None) -> None:
         table.add_row(f"{item.id} v{item.version}", item.why, " | ".join(sorted(types)),
                       *("on" if item.enabled_for(c.rules) else "[dim]off[/]" for c in companies))
     console.print(table)
-
-
-def show_decisions(console: Console, settings: Settings) -> None:
-    """The decisions of the latest versions that did something other than pass: what `make demo` shows."""
-    from workorders.decisions import Outcome
-
-    rows = []
-    with _store(settings) as store, store.unit_of_work() as uow:
-        for order in uow.work_orders.latest():
-            for d in uow.decisions.for_work_order(order.id, order.version):
-                if d.outcome is not Outcome.passed:
-                    rows.append((order.job_number, order.id, d))
-    table = Table(title=f"Rule decisions other than pass ({len(rows)})", title_justify="left")
-    for column in ("job", "work order", "rule", "outcome", "reason"):
-        table.add_column(column, overflow="fold")
-    for job_number, work_order_id, d in sorted(rows, key=lambda row: (row[0], row[2].rule_id)):
-        table.add_row(job_number, work_order_id, d.rule_id, d.outcome.value, d.reason)
-    console.print(table)
-    blocked = [row for row in rows if row[2].outcome is Outcome.block]
-    if blocked:
-        console.print(f"Why? [bold]closeout explain {blocked[0][0]}[/] shows every decision about that job, "
-                      "with its evidence.")

@@ -11,14 +11,11 @@ from typing import Annotated
 
 import typer
 
-from closeout.cli import ConfigOption, JsonOption, _store, _user_errors, app, cases_app, console
+from closeout.cli.base import ConfigOption, JsonOption, app, cases_app, console, open_store, user_errors, users_app
 from closeout.settings import Settings
 from exceptions_queue.desk import DecisionError
 from exceptions_queue.service import CaseQueue, CaseTransitionError
 from exceptions_queue.users import Role, UserError
-
-users_app = typer.Typer(help="People who sign in to the queue's web UI.", no_args_is_help=True)
-app.add_typer(users_app, name="users")
 
 ActorOption = Annotated[str | None, typer.Option("--as", help="who decides (default: cli:<your login>)")]
 NoteOption = Annotated[str, typer.Option("--note", "-m", help="why: kept in the case's history")]
@@ -32,7 +29,7 @@ def _actor(given: str | None) -> str:
 @contextmanager
 def _decisions():
     """Decision mistakes (an ignore without a reason, reopening an open case) are one clear line, exit 2."""
-    with _user_errors():
+    with user_errors():
         try:
             yield
         except (CaseTransitionError, DecisionError, UserError) as exc:
@@ -41,7 +38,7 @@ def _decisions():
 
 
 def _decide(case_id: int, as_json: bool, change) -> None:
-    with _decisions(), _store(Settings()) as store, store.unit_of_work() as uow:
+    with _decisions(), open_store(Settings()) as store, store.unit_of_work() as uow:
         case = change(CaseQueue(uow.cases, clock=uow.clock))
         uow.commit()
     if as_json:
@@ -150,7 +147,7 @@ def users_add(
     from closeout.users import add_user
 
     password = _read_password(password_stdin)
-    with _decisions(), _store(Settings()) as store:
+    with _decisions(), open_store(Settings()) as store:
         user = add_user(store, username, role, password, actor=_actor(None))
     console.print(f"{user.username} can sign in as {user.role}.")
 
@@ -169,7 +166,7 @@ def users_hash(
 @users_app.command("list")
 def users_list(as_json: JsonOption = False) -> None:
     """Everyone who can sign in, with their role."""
-    with _user_errors(), _store(Settings()) as store, store.unit_of_work() as uow:
+    with user_errors(), open_store(Settings()) as store, store.unit_of_work() as uow:
         people = uow.users.all()
     if as_json:
         print(json.dumps([p.model_dump(mode="json") for p in people], indent=2))
@@ -183,7 +180,7 @@ def users_token(username: str, label: Annotated[str, typer.Option(help="what the
     """Issue a bearer token for the JSON API; it is printed once and only its digest is kept."""
     from closeout.users import create_token
 
-    with _decisions(), _store(Settings()) as store:
+    with _decisions(), open_store(Settings()) as store:
         print(create_token(store, username, label=label, actor=_actor(None)))
 
 
@@ -198,8 +195,5 @@ def ui(
     from closeout.ui import serve_ui
 
     console.print(f"Closeout queue on http://{host}:{port}/ ; Ctrl-C stops it.")
-    with _user_errors():
+    with user_errors():
         serve_ui(host=host, port=port, config_path=config, secure_cookies=secure_cookies)
-
-
-__all__ = ["users_app"]

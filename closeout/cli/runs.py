@@ -1,64 +1,39 @@
-"""The `closeout` command: demo, run, cases, sandbox and audit."""
+"""The run commands of ``closeout``: demo, run, audit, sandbox, mail import, cases list and cases show."""
 
 from __future__ import annotations
 
 import json
-import os
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from closeout.config import ConfigError
-from closeout.secrets import MissingSecretError
+from closeout.cli.base import (
+    ConfigOption,
+    JsonOption,
+    app,
+    cases_app,
+    console,
+    mail_app,
+    open_store,
+    show_decisions,
+    user_errors,
+)
 from closeout.settings import Settings
 from closeout.workspace import install_demo_config
-from connectors.errors import ConnectorError
 from exceptions_queue.cases import CaseKind, CaseStatus
-from exceptions_queue.service import CaseNotFoundError, CaseQueue
-
-app = typer.Typer(help="Closeout: field-service jobs to invoices, exactly once, with a visible exception queue.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
-cases_app = typer.Typer(help="The exception queue.", no_args_is_help=True)
-app.add_typer(cases_app, name="cases")
-mail_app = typer.Typer(help="Mail: import exported mailboxes (IMAP mailboxes are read by the flows).", no_args_is_help=True)
-app.add_typer(mail_app, name="mail")
-# Piped output (make, CI logs) would otherwise wrap every table at 80 columns.
-console = Console() if sys.stdout.isatty() else Console(width=140)
-
-ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="company config file (TOML)")]
-JsonOption = Annotated[bool, typer.Option("--json", help="machine-readable output")]
-
-
-@app.callback()
-def _defaults() -> None:
-    # Prefect phones home by default; this machine (and many customers') has no internet.
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-
-
-@contextmanager
-def _user_errors() -> Iterator[None]:
-    """A user's mistake or an unreachable system gets one clear line and exit code 2, never a traceback."""
-    try:
-        yield
-    except (ConfigError, MissingSecretError, ConnectorError, CaseNotFoundError) as exc:
-        console.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from None
+from exceptions_queue.service import CaseQueue
 
 
 def _run(config: Path | None):
     from closeout.config import load_config
     from closeout.wiring import resolve_config_path
-    from flows.pipeline import closeout_pipeline
+    from closeout.deployments import PIPELINE_ENTRYPOINT, load_flow
 
     # Check the config before a flow run exists: a mistake is the user's, not a failed run on the dashboard.
     path = resolve_config_path(Settings(), config)
     load_config(path)
-    return closeout_pipeline(config_path=str(path))
+    return load_flow(PIPELINE_ENTRYPOINT)(config_path=str(path))
 
 
 @app.command()
@@ -70,17 +45,15 @@ def demo(config: ConfigOption = None) -> None:
     config = config or install_demo_config(settings.resolved_home())
     console.rule("[bold]Closeout demo")
     console.print(f"workspace: {settings.resolved_home()}   config: {config}")
-    with _user_errors():
+    with user_errors():
         counts = _run(config)
         show_run(console, counts)
-        from closeout.cli_rules import show_decisions
-
         show_decisions(console, settings)
-        with _store(settings) as store:
+        with open_store(settings) as store:
             from closeout.mail_presenter import show_mail
 
             show_mail(console, store)
-        with _store(settings) as store, store.unit_of_work() as uow:
+        with open_store(settings) as store, store.unit_of_work() as uow:
             open_cases = uow.cases.list(statuses=(CaseStatus.open, CaseStatus.in_progress))
         show_cases(console, open_cases, title="Open cases for a coordinator")
         report = _audit(settings, config)
@@ -95,7 +68,7 @@ def run(config: ConfigOption = None) -> None:
     """Run the pipeline once for every company in the config."""
     from closeout.presenters import show_run
 
-    with _user_errors():
+    with user_errors():
         show_run(console, _run(config))
 
 
@@ -104,7 +77,7 @@ def audit(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Check the invariants (nothing lost, exactly one invoice) and print the counts; exit 1 when one fails."""
     from closeout.presenters import show_audit
 
-    with _user_errors():
+    with user_errors():
         report = _audit(Settings(), config)
     if as_json:
         print(json.dumps(report.as_dict(), indent=2, default=str))
@@ -139,7 +112,7 @@ def mail_import(
     from closeout.steps.mail import import_mail
     from closeout.wiring import open_app
 
-    with _user_errors(), open_app(config_path=config) as opened:
+    with user_errors(), open_app(config_path=config) as opened:
         counts = import_mail(opened, path, company_id=company)
     for row in counts.as_rows():
         console.print(f"{row['measure']:>34}: {row['value']}")
@@ -157,7 +130,7 @@ def cases_list(
     from closeout.presenters import show_cases
 
     statuses = status or [CaseStatus.open, CaseStatus.in_progress]
-    with _user_errors(), _store(Settings()) as store, store.unit_of_work() as uow:
+    with user_errors(), open_store(Settings()) as store, store.unit_of_work() as uow:
         found = uow.cases.list(statuses=statuses, kinds=kind or (), company=company)
     if as_json:
         print(json.dumps([case.model_dump(mode="json", exclude={"history"}) for case in found], indent=2))
@@ -170,23 +143,12 @@ def cases_show(case_id: int, as_json: JsonOption = False) -> None:
     """Show one case: what happened, why, the evidence, what can be done, and its history."""
     from closeout.presenters import show_case
 
-    with _user_errors(), _store(Settings()) as store, store.unit_of_work() as uow:
+    with user_errors(), open_store(Settings()) as store, store.unit_of_work() as uow:
         case = CaseQueue(uow.cases).get(case_id)
     if as_json:
         print(json.dumps(case.model_dump(mode="json"), indent=2))
     else:
         show_case(console, case)
-
-
-@contextmanager
-def _store(settings: Settings):
-    from storage import open_store
-
-    store = open_store(settings.store_url())
-    try:
-        yield store
-    finally:
-        store.close()
 
 
 def _audit(settings: Settings, config: Path | None):
@@ -196,11 +158,3 @@ def _audit(settings: Settings, config: Path | None):
     with open_app(settings=settings, config_path=config) as application:
         return run_audit(application)
 
-
-# The queue's decision, user and UI commands live beside this file; importing registers them.
-from closeout import cli_queue  # noqa: E402,F401
-from closeout import cli_sources  # noqa: E402,F401  (doctor, replay, webhooks, fake-jobber)
-from closeout import cli_ledgers  # noqa: E402,F401  (reconcile)
-from closeout import cli_rules  # noqa: E402,F401  (rules, explain, preview)
-from closeout import cli_setup  # noqa: E402,F401  (setup, health)
-from closeout import cli_prefect  # noqa: E402,F401  (serve, dashboard)

@@ -15,6 +15,13 @@ from prefect.types.entrypoint import EntrypointType
 REPO = Path(__file__).resolve().parent.parent
 PREFECT_YAML = REPO / "prefect.yaml"
 
+# The shell runs flows by these entrypoints (load_flow), never by importing flows/.
+PIPELINE_ENTRYPOINT = "flows/pipeline.py:closeout_pipeline"
+# The webhook receiver starts one run of this deployment per job a webhook names (prefect.yaml, "webhooks").
+PULL_JOB_DEPLOYMENT_NAME = "webhooks"
+PULL_JOB_DEPLOYMENT = f"closeout-pull-job/{PULL_JOB_DEPLOYMENT_NAME}"
+PULL_JOB_ENTRYPOINT = "flows/pull_job.py:closeout_pull_job"
+
 
 @dataclass(frozen=True)
 class DeploymentSpec:

@@ -1,0 +1,17 @@
+"""The `closeout` command. The apps and shared helpers live in ``closeout.cli.base``; importing each command
+module below registers its commands on them, in the order ``closeout --help`` lists them."""
+
+# isort: off  (the order is the order of the help)
+from closeout.cli import (  # noqa: F401  (imported to register their commands)
+    runs,  # demo, run, audit, sandbox, mail import, cases list|show
+    queue_commands,  # cases assign|resolve|ignore|reopen|replay|link|fix-price, users, ui
+    sources,  # doctor, replay, webhooks, fake-jobber
+    ledgers,  # reconcile
+    rules,  # rules, explain, preview
+    operations,  # setup, health
+    orchestration,  # serve, dashboard
+)
+# isort: on
+from closeout.cli.base import app
+
+__all__ = ["app"]

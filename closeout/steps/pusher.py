@@ -1,0 +1,228 @@
+"""The pusher: one company's ledger, the exactly-once steps for one draft, and saving what each push came to."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from closeout.config import CompanyConfig
+from closeout.pacing import CompanyPacer
+from closeout.steps.throttled_ledger import ThrottledLedger
+from closeout.steps.counts import StepCounts
+from closeout.steps.push_evidence import plan_evidence
+from closeout.wiring import App
+from connectors.errors import RejectedError
+from exceptions_queue.service import CaseQueue
+from mappings.qbo_invoice import to_qbo_invoice
+from mappings.xero_invoice import to_xero_invoice
+from workorders.anomalies import Anomaly, AnomalyCode
+from workorders.push import PushRecord, PushStatus
+
+DUPLICATE_DOC_NUMBER = "6140"
+DUPLICATE_CODES = {DUPLICATE_DOC_NUMBER, "duplicate_invoice_number"}
+"""QBO's 6140 and XeroLedger's code for "Invoice # must be unique.": an earlier attempt may have landed."""
+DUPLICATE_NAME_CODES = {"6240", "duplicate_name"}
+"""QBO's 6240 and XeroLedger's code for a taken customer name: another worker may just have created it."""
+STALE_AFTER = timedelta(minutes=10)
+"""A record ``pushing`` for longer than this lost its worker (one create takes seconds, a timeout 30 s)."""
+
+
+@dataclass(frozen=True)
+class PushOutcome:
+    status: PushStatus
+    ledger_id: str | None = None
+    error: str = ""
+    anomaly: Anomaly | None = None
+    found_on_lookup: bool = False
+
+
+class Pusher:
+    """Pushes one record at a time (the pipeline's ``push_batch`` and a replay's ``push_keys`` share it)."""
+
+    def __init__(self, app: App, company: CompanyConfig, *, sleep: Callable[[float], None] = time.sleep,
+                 customers: dict[str, str | Anomaly] | None = None) -> None:
+        self.ledger = ThrottledLedger(app.ledger_for(company), sleep=sleep, pacer=CompanyPacer(company.ledger))
+        self.company = company
+        self.sent = False
+        self._customers = {} if customers is None else customers  # push_batch: the run's, so one look-up a run
+        self._found: dict[str, list[Any]] = {}  # look-ups made ahead for a whole batch (look_up_ahead)
+
+    def prepare(self, record: PushRecord) -> PushOutcome | dict[str, Any]:
+        """The ledger payload to send, or the outcome without sending (found by look-up, or a customer case)."""
+        if record.attempts > 1:
+            found = self._look_up(record)
+            if found is not None:
+                return found
+        customer = self._customer_ref(record)
+        if isinstance(customer, Anomaly):
+            return PushOutcome(status=PushStatus.rejected, error=customer.summary, anomaly=customer)
+        return invoice_payload(self.company, record, customer)
+
+    def push(self, record: PushRecord) -> PushOutcome:
+        """Look up (if an earlier attempt may have landed), resolve the customer, create: one record's push."""
+        self.sent = False
+        payload = self.prepare(record)
+        if isinstance(payload, PushOutcome):
+            return payload
+        try:
+            self.sent = True
+            invoice = self.ledger.create_invoice(payload, idempotency_key=record.draft.request_key())
+        except RejectedError as exc:
+            return self.refused(record, exc)
+        return PushOutcome(status=PushStatus.pushed, ledger_id=invoice.ledger_id)
+
+    def refused(self, record: PushRecord, exc: RejectedError) -> PushOutcome:
+        """The ledger refused the invoice: its doc number may be taken by our own earlier attempt, else a case."""
+        if exc.code in DUPLICATE_CODES:
+            found = self._look_up(record)
+            if found is not None:
+                return found
+        return PushOutcome(status=PushStatus.rejected, error=exc.message, anomaly=_rejected(record, exc))
+
+    def look_up_ahead(self, records: Sequence[PushRecord]) -> None:
+        """One look-up call for every record whose earlier attempt may have landed (``_look_up`` uses it once)."""
+        docs = [r.doc_number for r in records if r.attempts > 1 and r.doc_number]
+        if docs:
+            found = self.ledger.find_invoices(docs)
+            self._found = {doc: [i for i in found if i.doc_number == doc] for doc in docs}
+
+    def _look_up(self, record: PushRecord) -> PushOutcome | None:
+        """An earlier attempt may have landed: find it by doc number before sending anything again."""
+        known = self._found.pop(record.doc_number, None)
+        for invoice in known if known is not None else self.ledger.find_invoices([record.doc_number]):
+            if invoice.total == record.amount:
+                return PushOutcome(status=PushStatus.pushed, ledger_id=invoice.ledger_id, found_on_lookup=True)
+            return PushOutcome(status=PushStatus.rejected, error="doc number taken by another amount",
+                               anomaly=_doc_number_taken(record, invoice))
+        return None
+
+    def _customer_ref(self, record: PushRecord) -> str | Anomaly:
+        draft = record.draft
+        if draft.customer_ref:
+            return draft.customer_ref
+        key = f"{draft.customer_name}|{draft.customer_email or ''}"
+        if key not in self._customers:
+            self._customers[key] = self._resolve_customer(record)
+        return self._customers[key]
+
+    def _resolve_customer(self, record: PushRecord) -> str | Anomaly:
+        draft = record.draft
+        found = self.ledger.find_customers(name=draft.customer_name, email=draft.customer_email)
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            return _customer_anomaly(record, AnomalyCode.ambiguous_customer, found,
+                                     f"{len(found)} customers in the ledger match {draft.customer_name!r}")
+        if self.company.ledger.create_customers:
+            try:
+                return self.ledger.create_customer(name=draft.customer_name, email=draft.customer_email)
+            except RejectedError as exc:
+                if exc.code not in DUPLICATE_NAME_CODES:
+                    return _rejected(record, exc)  # the ledger refused the customer: a case with its message
+            # another worker created this customer a moment ago: use it if it is the only match
+            found = self.ledger.find_customers(name=draft.customer_name, email=draft.customer_email)
+            if len(found) == 1:
+                return found[0]
+            return _customer_anomaly(record, AnomalyCode.ambiguous_customer, found,
+                                     f"{len(found)} customers in the ledger match {draft.customer_name!r}")
+        return _customer_anomaly(record, AnomalyCode.unknown_customer, [],
+                                 f"the ledger has no customer {draft.customer_name!r} and may not create one")
+
+
+def invoice_payload(company: CompanyConfig, record: PushRecord, customer: str) -> dict[str, Any]:
+    """The ledger's own invoice body for ``record``: QBO's Invoice JSON or Xero's ACCREC invoice."""
+    if company.ledger.kind == "xero":
+        return to_xero_invoice(record.draft, contact_id=customer, line_amount_types=company.ledger.line_amount_types,
+                               status=company.ledger.invoice_status)
+    return to_qbo_invoice(record.draft, customer_ref=customer)
+
+
+def save_outcome(app: App, record: PushRecord, outcome: PushOutcome, counts: StepCounts) -> None:
+    save_outcomes(app, [(record, outcome)], counts)
+
+
+def save_outcomes(app: App, outcomes: list[tuple[PushRecord, PushOutcome]], counts: StepCounts) -> None:
+    """Save outcomes (a batch's answers) in one transaction: their states, evidence plans and cases."""
+    with app.store.unit_of_work() as uow:
+        outcomes = [(r, o) for r, o in outcomes if not _pushed_meanwhile(uow, r, o)]
+        uow.push_records.mark_many([(r.idempotency_key, o.status, o.ledger_id, o.error) for r, o in outcomes])
+        for record, outcome in outcomes:
+            if outcome.status is PushStatus.pushed:
+                plan_evidence(app, uow, record)  # what to attach and e-mail, in this same transaction (push_evidence)
+            if outcome.anomaly is not None:
+                _, opened = CaseQueue(uow.cases).open_case(outcome.anomaly)
+                counts.cases_opened[outcome.anomaly.code.value] += opened
+        uow.commit()
+    for record, outcome in outcomes:
+        _count(record, outcome, counts)
+
+
+def _pushed_meanwhile(uow, record: PushRecord, outcome: PushOutcome) -> bool:
+    """Another worker took the record over (held past ``stale_after``) and pushed it: drop this late failure."""
+    if outcome.status is PushStatus.pushed:
+        return False
+    current = uow.push_records.get(record.idempotency_key)
+    return current is not None and current.status is PushStatus.pushed
+
+
+def _count(record: PushRecord, outcome: PushOutcome, counts: StepCounts) -> None:
+    if outcome.status is PushStatus.pushed:
+        counts.pushed += 1
+        counts.pushed_amount += record.amount
+        counts.invoices.append({"job": record.draft.doc_number, "work_order": record.work_order_id,
+                                "ledger_id": outcome.ledger_id or "", "amount": str(record.amount),
+                                "customer": record.draft.customer_name})
+    elif outcome.status is PushStatus.rejected:
+        counts.rejected += 1
+    elif outcome.status is PushStatus.uncertain:
+        counts.uncertain += 1
+
+
+def _subject(record: PushRecord) -> str:
+    return f"{record.work_order_id}@v{record.work_order_version}:{record.ledger}"
+
+
+def _rejected(record: PushRecord, exc: RejectedError) -> Anomaly:
+    return Anomaly(
+        code=AnomalyCode.ledger_rejected, subject=_subject(record), company=record.company,
+        summary=f"{record.ledger} refused invoice {record.doc_number}: {exc.message}",
+        evidence={"ledger": record.ledger, "code": exc.code, "message": exc.message, "detail": exc.detail,
+                  "doc_number": record.doc_number, "amount": str(record.amount)},
+        work_order_id=record.work_order_id, work_order_version=record.work_order_version,
+        suggested_actions=("edit_and_replay", "ignore"),
+    )
+
+
+def _doc_number_taken(record: PushRecord, invoice) -> Anomaly:
+    return Anomaly(
+        code=AnomalyCode.ledger_rejected, subject=_subject(record), company=record.company,
+        summary=(f"{record.ledger} already has invoice {record.doc_number} for {invoice.total}, "
+                 f"not this job's {record.amount}"),
+        evidence={"ledger_id": invoice.ledger_id, "ledger_total": str(invoice.total), "amount": str(record.amount)},
+        work_order_id=record.work_order_id, work_order_version=record.work_order_version,
+        suggested_actions=("change_doc_number_and_replay", "ignore"),
+    )
+
+
+def _customer_anomaly(record: PushRecord, code: AnomalyCode, candidates: list[str], summary: str) -> Anomaly:
+    return Anomaly(
+        code=code, subject=_subject(record), company=record.company, summary=summary,
+        evidence={"customer_name": record.draft.customer_name, "customer_email": record.draft.customer_email,
+                  "candidates": candidates},
+        work_order_id=record.work_order_id, work_order_version=record.work_order_version,
+        suggested_actions=("choose_customer", "add_customer_mapping"),
+    )
+
+
+def give_up(app: App, sent: Sequence[PushRecord], unsent: Sequence[PushRecord], error: str, counts: StepCounts,
+            *, released: str | None = None) -> None:
+    """Before a failed request's error is re-raised: what was sent is ``uncertain`` (it may have landed, and is
+    looked up before any resend), what was not is ``ready`` again, noted ``released`` (default: the error)."""
+    for record in sent:
+        save_outcome(app, record, PushOutcome(status=PushStatus.uncertain, error=error), counts)
+    for record in unsent:
+        save_outcome(app, record, PushOutcome(status=PushStatus.ready,
+                                              error=f"released: {error}" if released is None else released), counts)
