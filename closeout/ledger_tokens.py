@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from closeout.config import CompanyConfig
+from closeout.credential_blocks import LEDGER_SECRET_PREFIX
 from closeout.secrets import MissingSecretError, read_secret
 from connectors.errors import AuthError, RetriableError
 from connectors.ledger_oauth import (INTUIT_DISCOVERY_URL, XERO_REFRESH_LIFETIME, XERO_TOKEN_URL, LedgerTokenRefresher,
@@ -37,7 +38,6 @@ if TYPE_CHECKING:
 
 REFRESH_MARGIN = timedelta(minutes=5)
 SANDBOX_CLIENT_SECRET = "closeout-sandbox-secret"
-SECRET_PREFIX = {"quickbooks": "qbo", "xero": "xero"}
 """Ledger kind → the prefix of its ``read_secret`` kinds (``qbo-client-id``, ``xero-refresh-token``...)."""
 log = logging.getLogger(__name__)
 
@@ -156,7 +156,7 @@ def ledger_token_provider(company: CompanyConfig, *, home: Path, store: SqlStore
     from closeout.ledger_credentials import BlockTokenVault, FileTokenVault
 
     ledger = company.ledger
-    kind, prefix = ledger.kind, SECRET_PREFIX[ledger.kind]
+    kind, prefix = ledger.kind, LEDGER_SECRET_PREFIX[ledger.kind]
     client = client or httpx.Client(timeout=httpx.Timeout(30.0, connect=10.0), trust_env=not ledger.uses_sandbox)
     name = f"{company.id}-{kind}"
     if ledger.uses_sandbox:

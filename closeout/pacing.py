@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from typing import Any
 from contextlib import contextmanager
 
+from closeout.prefect_api import prefect_api_configured
 from closeout.config import LedgerConfig
 from closeout.ledger_pacing import LIMITS, LedgerPacer, Window, pacer_for
 
@@ -77,7 +78,7 @@ class CompanyPacer:
         short = "qbo" if ledger.kind == "quickbooks" else ledger.kind
         self.prefix = f"closeout-{short}-{ledger.realm_id or ledger.tenant_id}".lower()
         self.scale = time_scale()
-        self.use_prefect = prefect_server_configured() if use_prefect is None else use_prefect
+        self.use_prefect = prefect_api_configured() if use_prefect is None else use_prefect
 
     @contextmanager
     def slot(self, call: str, *args: Any, **kwargs: Any) -> Iterator[None]:
@@ -153,13 +154,6 @@ def requests_made(kind: str, call: str, args: tuple, kwargs: dict) -> int:
 def _in_slots(bucket: tuple[int, float]) -> tuple[int, float]:
     burst, rate = bucket
     return burst * SLOTS_PER_CALL, rate * SLOTS_PER_CALL
-
-
-def prefect_server_configured() -> bool:
-    """A Prefect API server (not the per-process ephemeral one) is configured, so limits can be shared."""
-    from prefect.settings import get_current_settings
-
-    return bool(get_current_settings().api.url)
 
 
 def ensure_global_limits(specs: dict[str, tuple[int, float]]) -> None:

@@ -11,6 +11,7 @@ from prefect.blocks.core import Block
 from pydantic import SecretStr, ValidationError
 
 from closeout.config import CloseoutConfig, ConfigError
+from closeout.prefect_api import prefect_api_url
 from closeout.credential_blocks import (LEDGER_SECRET_PREFIX, SOURCE_BLOCKS, all_block_types, block_document_name,
                                         ledger_block_types)
 from closeout.secrets import env_name
@@ -27,9 +28,7 @@ class PrefectUnreachableError(ConfigError):
 def check_prefect_api() -> str:
     """The configured API's URL once it answers; else a one-line error saying how to get one."""
     from prefect.client.orchestration import get_client
-    from prefect.settings import get_current_settings
-
-    url = get_current_settings().api.url
+    url = prefect_api_url()
     if not url:
         raise PrefectUnreachableError(
             "no Prefect API is configured: start one (`closeout dashboard` or `prefect server start`) and set "

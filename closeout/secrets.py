@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from closeout.credential_blocks import block_document_name, credential_fields
+from closeout.prefect_api import prefect_api_configured
 from connectors.jobber import OAuthTokens
 
 SANDBOX_ACCESS_TOKEN = "sandbox-access-token"
@@ -36,7 +37,7 @@ def read_secret(kind: str, company: str, *, system: str | None = None) -> str:
     variable = env_name(kind, company)
     fields = credential_fields(kind, company, system=system)
     looked: list[str] = []
-    api = _prefect_api_configured()
+    api = prefect_api_configured()
     if api and (value := _from_blocks(fields, looked)):
         return value
     if os.environ.get(variable):
@@ -53,12 +54,6 @@ def read_secret(kind: str, company: str, *, system: str | None = None) -> str:
         looked.append(f"the Prefect Secret block {secret!r}")
     raise MissingSecretError(f"no {kind} for company {company!r}: looked in " + ", ".join(looked)
                              + " (`closeout setup` creates the blocks)")
-
-
-def _prefect_api_configured() -> bool:
-    from prefect.settings import get_current_settings
-
-    return bool(get_current_settings().api.url)
 
 
 def _from_blocks(fields, looked: list[str]) -> str | None:

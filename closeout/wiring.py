@@ -15,6 +15,7 @@ from closeout.config import (
     CloseoutConfig, CompanyConfig, ConfigError, CsvSourceConfig, HousecallProSourceConfig, JobberSourceConfig,
     ServiceTitanSourceConfig, SourceConfig, load_config,
 )
+from closeout.credential_blocks import LEDGER_SECRET_PREFIX
 from closeout.ledger_tokens import ledger_token_provider
 from closeout.secrets import SANDBOX_ACCESS_TOKEN, FileTokenStore, read_secret
 from closeout.settings import Settings
@@ -132,7 +133,6 @@ LEDGER_BUILDERS: dict[str, Callable[..., QuickBooksLedger | XeroLedger]] = {
     "quickbooks": build_quickbooks, "xero": build_xero,
 }
 """Ledger kind → the builder of its connector: a new ledger kind is one row here (docs/architecture.md)."""
-ACCESS_TOKEN_SECRETS = {"quickbooks": "qbo-access-token", "xero": "xero-access-token"}
 
 
 def build_ledger(company: CompanyConfig, *, sandbox_url: str | None,
@@ -147,7 +147,7 @@ def build_ledger(company: CompanyConfig, *, sandbox_url: str | None,
     elif ledger.uses_sandbox:
         access = {"access_token": SANDBOX_ACCESS_TOKEN}
     else:
-        access = {"access_token": read_secret(ACCESS_TOKEN_SECRETS[ledger.kind], company.id)}
+        access = {"access_token": read_secret(f"{LEDGER_SECRET_PREFIX[ledger.kind]}-access-token", company.id)}
     return LEDGER_BUILDERS[ledger.kind](company, base_url=sandbox_url if ledger.uses_sandbox else ledger.api_url,
                                         access=access)
 

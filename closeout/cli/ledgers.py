@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from closeout.cli.base import ConfigOption, JsonOption, app, console, user_errors
+from closeout.prefect_api import prefect_api_configured
 
 
 @app.command()
@@ -28,7 +28,7 @@ def reconcile(
 
     with user_errors(), open_app(config_path=config) as application:
         report = run_reconcile(application, company_id=company)
-    if os.environ.get("PREFECT_API_URL"):
+    if prefect_api_configured():
         publish_reconcile_artifact(report)
     if as_json:
         typer.echo(json.dumps(report.as_dict(), indent=2))

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from closeout.cli.base import ConfigOption, app, console, user_errors
+from closeout.prefect_api import prefect_api_configured
 
 NOTIFY_URL_VARIABLE = "CLOSEOUT_NOTIFY_WEBHOOK_URL"
 
@@ -138,9 +139,7 @@ def health(
 
 def _event_emitter():
     """Prefect's emit_event when an API is configured (events need one); else none (no temporary server)."""
-    from prefect.settings import get_current_settings
-
-    if not get_current_settings().api.url:
+    if not prefect_api_configured():
         return None
     from prefect.events import emit_event
 

@@ -23,14 +23,14 @@ def serve(
     then export the PREFECT_API_URL it prints.
     """
     from closeout.config import load_config
-    from closeout.pacing import prefect_server_configured
+    from closeout.prefect_api import prefect_api_configured
     from closeout.wiring import resolve_config_path
 
     with user_errors():
         settings = Settings()
         path = resolve_config_path(settings, config).resolve()
         load_config(path)  # a broken config is the user's mistake now, not a failed run every 15 minutes
-        if not prefect_server_configured():
+        if not prefect_api_configured():
             raise ConfigError("no Prefect server: set PREFECT_API_URL (start one with `closeout dashboard`)")
     # The flow runs are child processes: they find the workspace and the config through the environment.
     os.environ["CLOSEOUT_HOME"] = str(settings.resolved_home())

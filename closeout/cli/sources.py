@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 from typing import Annotated
@@ -10,6 +9,7 @@ from typing import Annotated
 import typer
 
 from closeout.cli.base import ConfigOption, app, console, user_errors
+from closeout.prefect_api import prefect_api_configured
 from closeout.settings import BUNDLED_DEMO_CONFIG
 
 
@@ -62,7 +62,7 @@ def webhooks(
     with user_errors(), open_app(config_path=config) as application:
         api = build_webhook_app(application, config_path=str(config) if config else None)
         console.print(f"Webhook receiver on http://{host}:{port}/webhooks/{{company}}/{{source}}; Ctrl-C stops it.")
-        if not os.environ.get("PREFECT_API_URL"):
+        if not prefect_api_configured():
             uvicorn.run(api, host=host, port=port, log_level="info")
             return
         # With a Prefect API, pulls are runs of closeout-pull-job/webhooks, served here; the receiver runs beside.
