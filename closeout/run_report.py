@@ -53,15 +53,27 @@ def track_push(app: App, company: CompanyConfig, step: StepCounts) -> StepCounts
     state = _state(push_progress_key(company.id))
     if state is None:
         return step
-    if state.artifact_id is None:
-        with app.store.unit_of_work() as uow:
-            ready = sum(record.company == company.id for status in _OUTSTANDING
-                        for record in uow.push_records.all(status=status))
-        state.total = handled + ready
+    if state.artifact_id is None and not state.total:
+        state.total = handled + _outstanding(app, company)
     state.done += handled
+    state.total = max(state.total, state.done)  # drafts prepared by another run while this one pushes
     _show(push_progress_key(company.id), state, f"{company.name}: {state.done} of {state.total} drafts sent to "
                                                 f"{company.ledger.kind}")
     return step
+
+
+def begin_push(app: App, company: CompanyConfig) -> None:
+    """Count this run's push total before the first batch is sent: counted at the first batch's answer, the
+    other push threads' saved outcomes would already be missing from it ("40 of 10 drafts sent")."""
+    state = _state(push_progress_key(company.id))
+    if state is not None and state.artifact_id is None:
+        state.total = _outstanding(app, company)
+
+
+def _outstanding(app: App, company: CompanyConfig) -> int:
+    with app.store.unit_of_work() as uow:
+        return sum(record.company == company.id for status in _OUTSTANDING
+                   for record in uow.push_records.all(status=status))
 
 
 def track_mail(company: CompanyConfig, mailbox: MailboxConfig) -> None:

@@ -19,7 +19,7 @@ from closeout.health import HealthRow, check_company, record_problems
 from closeout.mailbox_config import MailboxConfig
 from closeout.queue_report import publish_queue_report, ui_url
 from closeout.reconcile import ReconcileReport, reconcile
-from closeout.run_report import company_day, day_report, day_report_markdown, report_key, track_mail, track_push
+from closeout.run_report import company_day, day_report, day_report_markdown, report_key, track_mail, track_push, begin_push
 from closeout.steps.counts import StepCounts
 from closeout.steps.intake import pull_job, pull_source
 from closeout.steps.mail import MailCounts, check_mailbox_health, ingest_mailbox
@@ -75,6 +75,7 @@ def prepare_drafts_task(app: App, batch: int, run_id: str) -> StepCounts:
 @task(name="push-invoices", task_run_name="push {company.id} to {company.ledger.kind}", **RETRY)
 def push_invoices_task(app: App, company: CompanyConfig) -> StepCounts:
     # the whole backlog, full batches as fast as the ledger allows; the progress artifact moves each batch
+    begin_push(app, company)
     return push_backlog(app, company, on_batch=lambda step: track_push(app, company, step))
 
 
