@@ -1,7 +1,7 @@
 """Xero invoice attachments and invoice e-mail, on xero-python's AccountingApi.
 
 Used by ``connectors.xero.XeroLedger`` (its ``attach_file``, ``attachment_names``, ``send_invoice`` and
-``invoice_sent``), which passes its own ``_call`` so every error is typed by ``xero._translate``.
+``invoice_sent``), which passes its own ``_call`` so every error is typed by ``xero_errors.translate_xero_error``.
 """
 
 from __future__ import annotations
