@@ -20,6 +20,9 @@ from connectors.jobber import OAuthTokens
 from connectors.ledger_oauth import TokenPair
 
 
+__all__ = ["LEDGER_BLOCKS", "BlockTokenVault", "FileTokenVault", "LedgerCredentials", "QuickBooksCredentials",
+           "TokenVault", "XeroCredentials"]
+
 class TokenVault(Protocol):
     """Where a company's current pair lives: ``load`` reads it afresh; ``save`` is durable when it returns."""
 

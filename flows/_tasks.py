@@ -19,7 +19,7 @@ from closeout.health import HealthRow, check_company, record_problems
 from closeout.mailbox_config import MailboxConfig
 from closeout.queue_report import publish_queue_report, ui_url
 from closeout.reconcile import ReconcileReport, reconcile
-from closeout.run_report import company_day, day_report, day_report_markdown, report_key, track_mail, track_push, begin_push
+from closeout.run_report import begin_push, company_day, day_report, day_report_markdown, report_key, track_mail, track_push
 from closeout.steps.counts import StepCounts
 from closeout.steps.intake import pull_job, pull_source
 from closeout.steps.mail import MailCounts, check_mailbox_health, ingest_mailbox
@@ -56,8 +56,7 @@ def pull_source_task(app: App, company: CompanyConfig, source: SourceConfig) -> 
     return pull_source(app, company, source)
 
 
-@task(name="pull-job", retries=3, retry_delay_seconds=[2, 10, 30], retry_condition_fn=is_retriable,
-      cache_policy=NO_CACHE)
+@task(name="pull-job", **RETRY)
 def pull_job_task(config_path: str | None, company_id: str, source_name: str, job_id: str) -> int:
     with open_config(config_path) as app:
         company = app.config.company(company_id)

@@ -42,7 +42,7 @@ def push_batch(app: App, company: CompanyConfig, *, limit: int = 30, stale_after
     return counts
 
 
-def push_claimed(app: App, pusher: "Pusher", records: list[PushRecord], counts: StepCounts,
+def push_claimed(app: App, pusher: Pusher, records: list[PushRecord], counts: StepCounts,
                  *, stopped: str = "released: batch stopped") -> None:
     """Push claimed records one by one, saving each outcome as it comes.
 
