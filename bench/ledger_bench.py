@@ -1,7 +1,7 @@
 """The month-end backlog against one ledger sandbox with its real limits, time-scaled: Closeout and a naive peer.
 
 Two companies in one sandbox, each with the same known customers: Closeout pushes the whole backlog of
-one (``closeout.steps.push_backlog``, the pipeline's push step), the naive peer pushes a sample of the
+one (``services.push.backlog``, the pipeline's push step), the naive peer pushes a sample of the
 other's drafts the way one-call-per-invoice integrations do (one customer query and one create per
 invoice), paced by the same client-side limiter so it too runs at the most the limits allow it. Ideal
 time is computed from the sandbox's own windows (``sandbox.rate_limits``) for the fewest calls this
@@ -15,6 +15,7 @@ import os
 import tempfile
 import threading
 import time
+from datetime import UTC, datetime
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -26,11 +27,11 @@ import sqlalchemy as sa
 
 from bench.generate import customer, job_rows, ready_drafts, work_orders
 from bench.measure import Measure
-from closeout.ledger_pacing import PacedLedger, pacer_for
+from services.push.pacing import PacedLedger, pacer_for
 from closeout.settings import Settings
-from closeout.steps.push import invoice_payload
-from closeout.steps.push_backlog import push_backlog
-from closeout.steps.push_together import BATCH_SIZES
+from services.push.batch import invoice_payload
+from services.push.backlog import push_backlog
+from services.push.together import BATCH_SIZES
 from closeout.wiring import App, open_app
 from sandbox.rate_limits import WINDOWS
 from storage.tables import push_records, work_order_versions
@@ -129,17 +130,16 @@ def queue_drafts(app: App, kind: str, company: str, count: int, customers: int) 
     """
     orders = backlog_orders(company, count, customers)
     drafts = ready_drafts(orders, ledger=kind, doc_prefix=f"{company[:1].upper()}-")
-    with app.store.unit_of_work() as uow:
-        stamp = uow.clock()
-        uow.session.execute(sa.insert(work_order_versions), [dict(
+    with app.store.engine.begin() as connection:
+        stamp = datetime.now(UTC)
+        connection.execute(sa.insert(work_order_versions), [dict(
             work_order_id=o.id, version=o.version, company=o.company, job_number=o.job_number, status=o.status.value,
             content_hash=o.content_hash(), snapshot=snapshot(o), stored_at=stamp) for o in orders])
-        uow.session.execute(sa.insert(push_records), [dict(
+        connection.execute(sa.insert(push_records), [dict(
             idempotency_key=d.idempotency_key, company=d.company, ledger=d.ledger, work_order_id=d.work_order_id,
             work_order_version=d.work_order_version, doc_number=d.doc_number, amount=d.total,
             status=PushStatus.ready.value, draft=d.model_dump(mode="json"), ledger_id=None, attempts=0, last_error="",
             created_at=stamp, updated_at=stamp) for d in drafts])
-        uow.commit()
     return drafts
 
 

@@ -21,11 +21,11 @@ from pathlib import Path
 import httpx
 
 from bench.fake_source import ROOT, running_fake_source
-from closeout.config import CloseoutConfig, CompanyConfig, JobberSourceConfig, LedgerConfig
+from services.config import CloseoutConfig, CompanyConfig, JobberSourceConfig, LedgerConfig
 from closeout.settings import Settings
-from closeout.steps.counts import StepCounts
-from closeout.steps.intake import pull_source
-from closeout.steps.prepare import prepare_batch
+from services.counts import StepCounts
+from services.intake import pull_source
+from services.prepare import prepare_batch
 from closeout.wiring import App
 from connectors.jobber import JobberSource, OAuthTokens
 from mappings.company_tables import MappingTables

@@ -17,10 +17,10 @@ from imapclient import IMAPClient
 
 from bench.mail_data import COMPANY, load_mailbox, work_orders
 from bench.measure import Measure
-from closeout.config import CloseoutConfig
-from closeout.mailbox_config import MailboxConfig
+from services.config import CloseoutConfig
+from services.mailbox_config import MailboxConfig
 from closeout.settings import Settings
-from closeout.steps.mail import ingest_mailbox
+from services.mail.ingest import ingest_mailbox
 from closeout.wiring import App
 from connectors.imap_inbox import ImapInbox
 from sandbox.dovecot_server import DOVECOT, PASSWORD, USER, DovecotServer
@@ -118,7 +118,7 @@ def _check(app: App, counts, count: int) -> None:
     placed = counts.matched + counts.unmatched + counts.unparseable
     if counts.fetched != count or counts.duplicates or placed != count:
         raise RuntimeError(f"the ingest lost or doubled mail: {counts}")
-    with app.store.unit_of_work() as uow:
-        stored = uow.session.execute(sa.select(sa.func.count()).select_from(mail_messages)).scalar_one()
+    with app.store.engine.connect() as connection:
+        stored = connection.execute(sa.select(sa.func.count()).select_from(mail_messages)).scalar_one()
     if stored != count:
         raise RuntimeError(f"{stored} of {count} messages are stored")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from closeout.config import CsvSourceConfig
-from closeout.secrets import MissingSecretError
+from services.config import CsvSourceConfig
+from services.config import MissingSecretError
 from closeout.wiring import App
 from connectors.errors import ConnectorError
 

@@ -15,7 +15,8 @@ from typing import Protocol
 from pydantic import SecretStr
 
 from closeout.credential_blocks import LEDGER_BLOCKS, LedgerCredentials, QuickBooksCredentials, XeroCredentials
-from closeout.secrets import FileTokenStore, MissingSecretError
+from closeout.secrets import FileTokenStore
+from services.config import MissingSecretError
 from connectors.jobber import OAuthTokens
 from connectors.ledger_oauth import TokenPair
 

@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from closeout.config import CompanyConfig
+from services.config import CompanyConfig
 from closeout.credential_blocks import LEDGER_SECRET_PREFIX
-from closeout.secrets import MissingSecretError, read_secret
+from closeout.secrets import read_secret
+from services.config import MissingSecretError
 from connectors.errors import AuthError, RetriableError
 from connectors.ledger_oauth import (INTUIT_DISCOVERY_URL, XERO_REFRESH_LIFETIME, XERO_TOKEN_URL, LedgerTokenRefresher,
                                      TokenPair)

@@ -10,7 +10,7 @@ sees more than 80 % of its quota, and a slot limit for the concurrent calls, hel
 per call (``tag:closeout-qbo-<realm>-concurrent``, a tag limit on the push task, see ``holding_a_slot``):
 a push task makes one call at a time, and a Prefect slot taken per call costs about a second each on a busy
 server (acquire, lease, release). Without a server the same limits hold in this process
-(closeout.ledger_pacing's exact sliding windows and concurrency, one pacer per company).
+(services.push.pacing's exact sliding windows and concurrency, one pacer per company).
 ``CLOSEOUT_LEDGER_TIME_SCALE`` shrinks every window as the sandbox's ``--time-scale`` does (60: a "minute"
 lasts a second); for tests and benchmarks.
 """
@@ -25,8 +25,8 @@ from typing import Any
 from contextlib import contextmanager
 
 from closeout.prefect_api import prefect_api_configured
-from closeout.config import LedgerConfig
-from closeout.ledger_pacing import LIMITS, LedgerPacer, Window, pacer_for
+from services.config import LedgerConfig
+from services.push.pacing import LIMITS, LedgerPacer, Window, pacer_for
 
 HEADROOM = 0.8
 """Plan for this share of each published quota: the ledger counts arrivals, which jitter against our clock."""

@@ -10,7 +10,7 @@ from typing import Any
 from prefect.blocks.core import Block
 from pydantic import SecretStr, ValidationError
 
-from closeout.config import CloseoutConfig, ConfigError
+from services.config import CloseoutConfig, ConfigError
 from closeout.prefect_api import prefect_api_url
 from closeout.credential_blocks import (LEDGER_SECRET_PREFIX, SOURCE_BLOCKS, all_block_types, block_document_name,
                                         ledger_block_types)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from closeout.audit import AuditReport
-from closeout.steps.counts import StepCounts
+from services.audit import AuditReport
+from services.counts import StepCounts
 from exceptions_queue.cases import Case
 
 

@@ -10,9 +10,9 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from closeout.config import CompanyConfig
-from closeout.mailbox_config import MailboxConfig
-from closeout.steps.counts import StepCounts
+from services.config import CompanyConfig
+from services.mailbox_config import MailboxConfig
+from services.counts import StepCounts
 from closeout.wiring import App
 from exceptions_queue.cases import CaseStatus
 from workorders.push import PushStatus

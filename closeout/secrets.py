@@ -14,12 +14,9 @@ from pathlib import Path
 from closeout.credential_blocks import block_document_name, credential_fields
 from closeout.prefect_api import prefect_api_configured
 from connectors.jobber import OAuthTokens
+from services.config import MissingSecretError
 
 SANDBOX_ACCESS_TOKEN = "sandbox-access-token"
-
-
-class MissingSecretError(Exception):
-    """A credential the config needs is in no credential block, environment variable or Prefect Secret block."""
 
 
 def env_name(kind: str, company: str) -> str:

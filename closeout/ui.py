@@ -6,8 +6,8 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from closeout.desk import StoreDesk
-from closeout.users import sync_config_users, ui_secret
+from services.casework import StoreDesk
+from services.users import sync_config_users, ui_secret
 from closeout.wiring import App, open_app
 from exceptions_queue.web import create_app
 

@@ -39,9 +39,9 @@ from datetime import datetime
 from fastapi import BackgroundTasks, FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from closeout.config import CompanyConfig, ConfigError, HousecallProSourceConfig, JobberSourceConfig, SourceConfig
+from services.config import CompanyConfig, ConfigError, HousecallProSourceConfig, JobberSourceConfig, SourceConfig
 from closeout.secrets import read_secret
-from closeout.steps.intake import pull_job
+from services.intake import pull_job
 from closeout.wiring import App
 
 log = logging.getLogger("closeout.webhooks")

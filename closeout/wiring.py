@@ -5,24 +5,31 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from closeout.config import (
-    CloseoutConfig, CompanyConfig, ConfigError, CsvSourceConfig, HousecallProSourceConfig, JobberSourceConfig,
-    ServiceTitanSourceConfig, SourceConfig, load_config,
+from closeout.config import load_config
+
+from services.config import (
+
+    CloseoutConfig, CompanyConfig, ConfigError, CsvSourceConfig, HousecallProSourceConfig, JobberSourceConfig, ServiceTitanSourceConfig, SourceConfig,
+
 )
 from closeout.credential_blocks import LEDGER_SECRET_PREFIX
 from closeout.ledger_tokens import ledger_token_provider
+from closeout.pacing import CompanyPacer
 from closeout.secrets import SANDBOX_ACCESS_TOKEN, FileTokenStore, read_secret
 from closeout.settings import Settings
+from services.mailbox_config import MailboxConfig
 from connectors.csv_drop import CsvDropSource
 from connectors.housecallpro import HousecallProSource
+from connectors.imap_inbox import ImapInbox
 from connectors.jobber import JobberSource
 from connectors.ledger_oauth import TokenProvider
+from connectors.maildir_inbox import MaildirInbox
 from connectors.servicetitan import ServiceTitanSource
 from connectors.qbo import QuickBooksLedger
 from connectors.xero import XeroLedger
@@ -42,7 +49,7 @@ MAPPERS: dict[str, Callable[..., Any]] = {
 
 @dataclass
 class App:
-    """Everything a run needs, built once per process and closed at its end."""
+    """Everything a run needs, built once per process and closed at its end: ``services.runtime.Runtime``."""
 
     settings: Settings
     config: CloseoutConfig
@@ -72,6 +79,23 @@ class App:
         # API payloads carry no currency: it is the company's, from config (CSV rows state their own).
         extra = {} if kind == "csv" else {"currency": company.currency}
         return MAPPERS[kind](payload, company=company.id, default_timezone=company.timezone, **extra)
+
+    def inbox_for(self, company: CompanyConfig, mailbox: MailboxConfig) -> ImapInbox | MaildirInbox:
+        return build_inbox(company, mailbox)
+
+    def pacer_for(self, company: CompanyConfig) -> CompanyPacer:
+        return CompanyPacer(company.ledger)
+
+    def ledger_token_expiry(self, company: CompanyConfig) -> datetime | None:
+        """When the company's ledger refresh token ends, as its token vault knows it (None: not known)."""
+        try:
+            provider = ledger_token_provider(company, home=self.home, store=self.store, sandbox_url=self.sandbox_url)
+            expires = provider.vault.load().refresh_expires_at
+        except Exception:  # noqa: BLE001 - no vault, or one that cannot say: nothing to report about expiry
+            return None
+        if expires is not None and expires.tzinfo is None:
+            expires = expires.replace(tzinfo=UTC)
+        return expires
 
 
 def build_csv(source: CsvSourceConfig, company: CompanyConfig | None, *, home: Path) -> CsvDropSource:
@@ -110,6 +134,18 @@ def build_jobber(source: JobberSourceConfig, company: CompanyConfig, *, home: Pa
         api_url=source.api_url, version=source.api_version, name=source.name, page_size=source.page_size,
         overlap=timedelta(minutes=source.overlap_minutes),
     )
+
+
+def build_inbox(company: CompanyConfig, mailbox: MailboxConfig) -> ImapInbox | MaildirInbox:
+    """The mailbox's connector; an IMAP password comes from secret ``imap-password-<mailbox>``."""
+    if mailbox.kind in ("maildir", "mbox"):
+        return MaildirInbox(mailbox.path, batch_size=mailbox.batch_size, name=mailbox.name)
+    return ImapInbox(mailbox.host, mailbox.imap_port, mailbox.username,
+                     read_secret(f"imap-password-{mailbox.name}", company.id, system="imap"),
+                     security=mailbox.security,
+                     ca_file=str(mailbox.ca_file) if mailbox.ca_file else None,
+                     connect_timeout=mailbox.connect_timeout, read_timeout=mailbox.read_timeout,
+                     batch_size=mailbox.batch_size, name=mailbox.name)
 
 
 SOURCE_BUILDERS: dict[str, Callable[..., Any]] = {

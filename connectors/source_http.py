@@ -24,7 +24,7 @@ from connectors.errors import AuthError, ConnectorError, FatalError, RejectedErr
 from connectors.source_paging import SourceJob, SourcePage
 
 __all__ = ["SourceJob", "SourcePage", "api_message", "read_json", "read_json_object", "retry_after", "send",
-           "translate_error"]  # SourceJob/SourcePage stay importable from here (closeout.replay)
+           "translate_error"]  # SourceJob/SourcePage stay importable from here (services.replay)
 
 EXCERPT = 300
 

@@ -55,7 +55,7 @@ class DecisionError(ValueError):
 
 
 class QueueDesk(Protocol):
-    """What the UI may ask of the product. ``closeout.desk.StoreDesk`` implements it on the store."""
+    """What the UI may ask of the product. ``services.casework.StoreDesk`` implements it on the store."""
 
     def list_cases(self, filters: CaseFilters) -> list[Case]: ...
     def count_open(self) -> dict[str, Any]: ...

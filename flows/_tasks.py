@@ -14,18 +14,18 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
 
-from closeout.config import CompanyConfig, SourceConfig
-from closeout.health import HealthRow, check_company, record_problems
-from closeout.mailbox_config import MailboxConfig
+from services.config import CompanyConfig, SourceConfig
+from services.health import HealthRow, check_company, record_problems
+from services.mailbox_config import MailboxConfig
 from closeout.queue_report import publish_queue_report, ui_url
-from closeout.reconcile import ReconcileReport, reconcile
+from services.reconcile import ReconcileReport, reconcile
 from closeout.run_report import begin_push, company_day, day_report, day_report_markdown, report_key, track_mail, track_push
-from closeout.steps.counts import StepCounts
-from closeout.steps.intake import pull_job, pull_source
-from closeout.steps.mail import MailCounts, check_mailbox_health, ingest_mailbox
-from closeout.steps.prepare import prepare_batch
-from closeout.steps.push import push_batch
-from closeout.steps.push_backlog import push_backlog
+from services.counts import StepCounts
+from services.intake import pull_job, pull_source
+from services.mail.ingest import MailCounts, check_mailbox_health, ingest_mailbox
+from services.prepare import prepare_batch
+from services.push.batch import push_batch
+from services.push.backlog import push_backlog
 from closeout.wiring import App, open_app
 from connectors.errors import RetriableError
 

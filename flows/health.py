@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prefect import flow, get_run_logger
 
-from closeout.health import HealthRow
+from services.health import HealthRow
 from flows._tasks import check_company_task, open_config, publish_health_task, record_problems_task
 
 

@@ -8,11 +8,11 @@ from prefect import flow
 from prefect.runtime import flow_run
 from pydantic import BaseModel, Field
 
-from closeout.config import CompanyConfig, ConfigError, SourceConfig
-from closeout.mailbox_config import MailboxConfig
+from services.config import CompanyConfig, ConfigError, SourceConfig
+from services.mailbox_config import MailboxConfig
 from closeout.pacing import CompanyPacer
-from closeout.steps.counts import StepCounts
-from closeout.steps.mail import MailCounts
+from services.counts import StepCounts
+from services.mail.ingest import MailCounts
 from closeout.wiring import App
 from flows._tasks import (
     open_config,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
-from closeout.steps.counts import StepCounts
+from services.counts import StepCounts
 from closeout.wiring import App
 from flows._tasks import (
     open_config,

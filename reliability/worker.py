@@ -21,10 +21,10 @@ from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError
 
-from closeout.steps.intake import pull_source
-from closeout.steps.mail import ingest_mailbox
-from closeout.steps.prepare import prepare_batch
-from closeout.steps.push import push_batch
+from services.intake import pull_source
+from services.mail.ingest import ingest_mailbox
+from services.prepare import prepare_batch
+from services.push.batch import push_batch
 from closeout.wiring import App, open_app
 from connectors.errors import ConnectorError
 

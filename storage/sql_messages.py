@@ -34,6 +34,17 @@ class StoredMessage:
     explanation: str = ""
 
 
+@dataclass(frozen=True)
+class MessagePlacement:
+    """Where one stored message went, as the audit reads it: its row and the work order it is attached to."""
+
+    company: str
+    message_id: str
+    content_hash: str
+    status: str
+    work_order_id: str | None
+
+
 class SqlMessages:
     def __init__(self, session: Session, *, clock: Callable[[], datetime]) -> None:
         self._session = session
@@ -176,3 +187,11 @@ class SqlMessages:
     def first_poll(self, *, company: str, mailbox: str) -> datetime | None:
         return self._session.execute(sa.select(sa.func.min(_p.c.at)).where(
             (_p.c.company == company) & (_p.c.mailbox == mailbox))).scalar_one_or_none()
+
+    def placements(self) -> list[MessagePlacement]:
+        """Every message row with the work order its match names (None when unmatched), for the audit."""
+        rows = self._session.execute(
+            sa.select(_m.c.company, _m.c.message_id, _m.c.content_hash, _m.c.status, _x.c.work_order_id)
+            .outerjoin(_x, _x.c.message_pk == _m.c.id)
+        ).all()
+        return [MessagePlacement(*row) for row in rows]

@@ -8,7 +8,6 @@ so the caller looks there before resending. Rows are claimed with ``FOR UPDATE S
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,32 +15,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from storage.tables import insert_for, push_evidence
+from workorders.push import EMAIL, EVIDENCE_STATUSES, EvidenceItem
 
 _e = push_evidence
-EMAIL = "email"
-STATUSES = ("pending", "sending", "done", "failed")
-
-
-@dataclass(frozen=True)
-class EvidenceItem:
-    idempotency_key: str
-    item: str
-    company: str
-    ledger: str
-    kind: str
-    target: str  # the file name in the ledger, or the e-mail address
-    media_type: str
-    size_bytes: int
-    status: str
-    ledger_ref: str | None
-    attempts: int
-    last_error: str
-
-    @property
-    def is_email(self) -> bool:
-        return self.item == EMAIL
-
-
 def _item(row: Mapping[str, Any]) -> EvidenceItem:
     return EvidenceItem(**{name: row[name] for name in EvidenceItem.__dataclass_fields__})
 
@@ -87,7 +63,7 @@ class SqlPushEvidence:
 
     def finish(self, key: str, item: str, status: str, *, ledger_ref: str | None = None, error: str = "") -> None:
         """Set the outcome: ``done`` (with the ledger's id), ``failed`` (a case was opened), or ``pending`` again."""
-        if status not in STATUSES:
+        if status not in EVIDENCE_STATUSES:
             raise ValueError(f"unknown evidence status {status!r}")
         values: dict[str, Any] = {"status": status, "last_error": error[:2000], "updated_at": self._clock()}
         if ledger_ref is not None:

@@ -194,3 +194,39 @@ class SqlPushRecords:
         if status is not None:
             query = query.where(_p.c.status == PushStatus(status).value)
         return [to_push_record(row) for row in self._session.execute(query).mappings()]
+
+    def claim_keys(self, keys: Sequence[str]) -> list[PushRecord]:
+        """Move the given records that are ready or uncertain to ``pushing`` (attempts + 1), in one statement.
+
+        Same guard as ``claim``: a record another worker holds, or one already pushed, is not returned, so a
+        replay and a pipeline run never send the same draft together.
+        """
+        if not keys:
+            return []
+        rows = self._session.execute(
+            sa.update(_p)
+            .where(_p.c.idempotency_key.in_(list(keys)) & _p.c.status.in_(CLAIMABLE))
+            .values(status=PushStatus.pushing.value, attempts=_p.c.attempts + 1, updated_at=self._clock())
+            .returning(*_p.c)
+        ).mappings()
+        return [to_push_record(row) for row in rows]
+
+    def refresh_rejected(self, draft: InvoiceDraft) -> bool:
+        """Put a rebuilt draft (a customer chosen, a mapping added) in place of a rejected one, ready to push.
+
+        Only a ``rejected`` record changes: it never became an invoice, so its key may carry new content. A
+        record in any other state keeps its draft (True when the record was refreshed).
+        """
+        updated = self._session.execute(
+            sa.update(_p)
+            .where((_p.c.idempotency_key == draft.idempotency_key) & (_p.c.status == PushStatus.rejected.value))
+            .values(draft=draft.model_dump(mode="json"), amount=draft.total, doc_number=draft.doc_number,
+                    status=PushStatus.ready.value, last_error="", updated_at=self._clock())
+        )
+        return updated.rowcount == 1
+
+    def unmapped_customers(self, *, ledger: str, company: str) -> set[tuple[str, str | None]]:
+        """(name, email) of the company's claimable drafts for this ledger that carry no mapped customer ref."""
+        drafts = self._session.execute(sa.select(_p.c.draft).where(
+            _p.c.status.in_(CLAIMABLE) & (_p.c.ledger == ledger) & (_p.c.company == company))).scalars()
+        return {(d["customer_name"], d.get("customer_email")) for d in drafts if not d.get("customer_ref")}

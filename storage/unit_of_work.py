@@ -33,34 +33,34 @@ class SqlUnitOfWork:
     """
 
     def __init__(self, sessions: sessionmaker[Session], *, clock: Callable[[], datetime]) -> None:
-        self.session = sessions()
-        self.raw = SqlRawLanding(self.session, clock=clock)
-        self.work_orders = SqlWorkOrders(self.session, clock=clock)
-        self.decisions = SqlDecisions(self.session, clock=clock)
-        self.push_records = SqlPushRecords(self.session, clock=clock)
-        self.push_evidence = SqlPushEvidence(self.session, clock=clock)
-        self.cursors = SqlCursors(self.session, clock=clock)
-        self.cases = SqlCases(self.session)
-        self.messages = SqlMessages(self.session, clock=clock)
+        self._session = sessions()
+        self.raw = SqlRawLanding(self._session, clock=clock)
+        self.work_orders = SqlWorkOrders(self._session, clock=clock)
+        self.decisions = SqlDecisions(self._session, clock=clock)
+        self.push_records = SqlPushRecords(self._session, clock=clock)
+        self.push_evidence = SqlPushEvidence(self._session, clock=clock)
+        self.cursors = SqlCursors(self._session, clock=clock)
+        self.cases = SqlCases(self._session)
+        self.messages = SqlMessages(self._session, clock=clock)
         self.clock = clock
-        self.users = SqlUsers(self.session, clock=clock)
-        self.mapping_overrides = SqlMappingOverrides(self.session, clock=clock)
-        self.audit = SqlAuditLog(self.session, clock=clock)
+        self.users = SqlUsers(self._session, clock=clock)
+        self.mapping_overrides = SqlMappingOverrides(self._session, clock=clock)
+        self.audit = SqlAuditLog(self._session, clock=clock)
 
     def commit(self) -> None:
-        self.session.commit()
+        self._session.commit()
 
     def rollback(self) -> None:
-        self.session.rollback()
+        self._session.rollback()
 
     def __enter__(self) -> SqlUnitOfWork:
         return self
 
     def __exit__(self, *exc: object) -> None:
         try:
-            self.session.rollback()
+            self._session.rollback()
         finally:
-            self.session.close()
+            self._session.close()
 
 
 class _EachCallCommits:

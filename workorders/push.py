@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -37,3 +38,28 @@ class PushRecord(BaseModel):
     attempts: int = 0
     last_error: str = ""
     updated_at: datetime | None = None
+
+
+EMAIL = "email"
+"""The evidence item that is the invoice e-mailed to the customer (every other item is a kept file's hash)."""
+EVIDENCE_STATUSES = ("pending", "sending", "done", "failed")
+
+
+@dataclass(frozen=True)
+class EvidenceItem:
+    idempotency_key: str
+    item: str
+    company: str
+    ledger: str
+    kind: str
+    target: str  # the file name in the ledger, or the e-mail address
+    media_type: str
+    size_bytes: int
+    status: str
+    ledger_ref: str | None
+    attempts: int
+    last_error: str
+
+    @property
+    def is_email(self) -> bool:
+        return self.item == EMAIL

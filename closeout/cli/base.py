@@ -17,8 +17,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from closeout.config import ConfigError
-from closeout.secrets import MissingSecretError
+from services.config import ConfigError
+from services.config import MissingSecretError
 from closeout.settings import Settings
 from connectors.errors import ConnectorError
 from exceptions_queue.service import CaseNotFoundError

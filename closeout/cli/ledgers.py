@@ -23,7 +23,7 @@ def reconcile(
     Each finding becomes a reconciliation_mismatch case; exit 1 when there is any. With a Prefect API
     configured (PREFECT_API_URL) the findings are also published as the table artifact "closeout-reconcile".
     """
-    from closeout.reconcile import reconcile as run_reconcile
+    from services.reconcile import reconcile as run_reconcile
     from closeout.wiring import open_app
 
     with user_errors(), open_app(config_path=config) as application:

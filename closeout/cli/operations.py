@@ -113,7 +113,7 @@ def health(
     """Check every source, mailbox and ledger connection once; open cases for problems; exit 1 when one fails."""
     from datetime import timedelta
 
-    from closeout.health import check_company, record_problems
+    from services.health import check_company, record_problems
     from closeout.wiring import open_app
 
     emit = _event_emitter()

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from closeout.cli.base import ConfigOption, app, console, user_errors
-from closeout.config import ConfigError
+from services.config import ConfigError
 from closeout.settings import Settings
 
 

@@ -76,7 +76,7 @@ def cases_reopen(case_id: int, note: NoteOption = "", actor: ActorOption = None,
 @cases_app.command("replay")
 def cases_replay(case_id: int, config: ConfigOption = None, actor: ActorOption = None, as_json: JsonOption = False) -> None:
     """Run the downstream steps (rules, draft, push) for this case's work order only, and show the outcome."""
-    from closeout.steps.replay_case import replay_case
+    from services.replay_case import replay_case
     from closeout.wiring import open_app
 
     with _decisions(), open_app(config_path=config) as application:
@@ -92,7 +92,7 @@ def cases_replay(case_id: int, config: ConfigOption = None, actor: ActorOption =
 def cases_link(case_id: int, work_order: Annotated[str, typer.Argument(help="work order id or job number")],
                config: ConfigOption = None, actor: ActorOption = None, as_json: JsonOption = False) -> None:
     """Link an unmatched email's case to a work order: its evidence goes on the job and the case is resolved."""
-    from closeout.desk import link_email
+    from services.casework import link_email
     from closeout.wiring import open_app
 
     with _decisions(), open_app(config_path=config) as application:
@@ -114,7 +114,7 @@ def cases_fix_price(case_id: int, line: Annotated[str, typer.Argument(help="the 
 
     The price holds while the source still shows the price it replaced; a change at the source wins.
     """
-    from closeout.desk import LINKERS, fix_price
+    from services.casework import LINKERS, fix_price
     from closeout.wiring import open_app
 
     who = _actor(actor)
@@ -144,7 +144,7 @@ def users_add(
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from stdin")] = False,
 ) -> None:
     """Add a user (or reset one's role and password). The password is asked for, read from stdin, or $CLOSEOUT_PASSWORD."""
-    from closeout.users import add_user
+    from services.users import add_user
 
     password = _read_password(password_stdin)
     with _decisions(), open_store(Settings()) as store:
@@ -178,7 +178,7 @@ def users_list(as_json: JsonOption = False) -> None:
 @users_app.command("token")
 def users_token(username: str, label: Annotated[str, typer.Option(help="what the token is for")] = "script") -> None:
     """Issue a bearer token for the JSON API; it is printed once and only its digest is kept."""
-    from closeout.users import create_token
+    from services.users import create_token
 
     with _decisions(), open_store(Settings()) as store:
         print(create_token(store, username, label=label, actor=_actor(None)))

@@ -20,7 +20,8 @@ def explain(
     as_json: JsonOption = False,
 ) -> None:
     """Show a work order, its versions, every rule decision with its evidence, and its draft or case."""
-    from closeout.explain import WorkOrderNotFoundError, explain_work_order, show_explanation
+    from closeout.cli.views import show_explanation
+    from services.explain import WorkOrderNotFoundError, explain_work_order
 
     with user_errors(), open_store(Settings()) as store, store.unit_of_work() as uow:
         try:
@@ -37,7 +38,8 @@ def explain(
 @app.command()
 def preview(config: ConfigOption = None, company: CompanyOption = None, as_json: JsonOption = False) -> None:
     """Show the invoices the next run would send and their totals; sends nothing and stores nothing."""
-    from closeout.preview import preview_run, show_preview
+    from closeout.cli.views import show_preview
+    from services.preview import preview_run
     from closeout.wiring import open_app
 
     with user_errors(), open_app(config_path=config) as application:

@@ -109,7 +109,7 @@ def mail_import(
     config: ConfigOption = None,
 ) -> None:
     """Ingest a Maildir folder or an mbox file into the workspace: attach what matches, queue the rest."""
-    from closeout.steps.mail import import_mail
+    from services.mail.ingest import import_mail
     from closeout.wiring import open_app
 
     with user_errors(), open_app(config_path=config) as opened:
@@ -152,7 +152,7 @@ def cases_show(case_id: int, as_json: JsonOption = False) -> None:
 
 
 def _audit(settings: Settings, config: Path | None):
-    from closeout.audit import run_audit
+    from services.audit import run_audit
     from closeout.wiring import open_app
 
     with open_app(settings=settings, config_path=config) as application:

@@ -37,7 +37,7 @@ def replay(
     config: ConfigOption = None,
 ) -> None:
     """Map a source's stored raw payloads again (after a mapping fix) without calling the source."""
-    from closeout.replay import replay_source
+    from services.replay import replay_source
     from closeout.wiring import open_app
 
     with user_errors(), open_app(config_path=config) as application:

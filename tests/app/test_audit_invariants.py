@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from closeout.audit import run_audit
+from services.audit import run_audit
 from closeout.cli import app as cli
 from closeout.wiring import open_app
 from reliability.worker import Pass

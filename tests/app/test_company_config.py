@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from closeout.config import ConfigError, load_config
+from closeout.config import load_config
+
+from services.config import ConfigError
 from closeout.settings import BUNDLED_DEMO_CONFIG
 
 GOOD = """

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from closeout.explain import WorkOrderNotFoundError, explain_work_order
-from closeout.preview import IN_SOURCE, PREPARED, preview_run
+from services.explain import WorkOrderNotFoundError, explain_work_order
+from services.preview import IN_SOURCE, PREPARED, preview_run
 from closeout.settings import Settings
-from closeout.steps.intake import pull_source
-from closeout.steps.prepare import prepare_batch
-from closeout.steps.push import push_batch
+from services.intake import pull_source
+from services.prepare import prepare_batch
+from services.push.batch import push_batch
 from closeout.wiring import open_app
 from closeout.workspace import install_demo_config
 from exceptions_queue.cases import CaseKind

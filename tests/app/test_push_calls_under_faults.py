@@ -11,9 +11,9 @@ from collections import Counter
 from datetime import timedelta
 
 from closeout.settings import Settings
-from closeout.steps.intake import pull_source
-from closeout.steps.prepare import prepare_batch
-from closeout.steps.push import push_batch
+from services.intake import pull_source
+from services.prepare import prepare_batch
+from services.push.batch import push_batch
 from closeout.wiring import open_app
 from closeout.workspace import install_demo_config
 

@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 
 from closeout.settings import Settings
-from closeout.steps.intake import pull_source
-from closeout.steps.prepare import prepare_batch
-from closeout.steps.push import push_batch
+from services.intake import pull_source
+from services.prepare import prepare_batch
+from services.push.batch import push_batch
 from closeout.wiring import open_app
 from closeout.workspace import install_demo_config
 from mappings.qbo_invoice import to_qbo_invoice
@@ -89,21 +89,19 @@ def test_a_worker_killed_after_sending_leaves_nothing_to_send_twice_once_its_cla
 
 
 def test_a_draft_rebuilt_after_the_ledger_refused_it_is_accepted_and_invoiced_once(prepared_app):
-    from storage.sql_push_claims import refresh_rejected
-
     app, company = prepared_app
     with app.store.unit_of_work() as uow:
         record = uow.push_records.all(status=PushStatus.ready)[0]
         first_line = record.draft.lines[0].model_copy(update={"item_ref": "999999"})
         broken = record.draft.model_copy(update={"lines": (first_line, *record.draft.lines[1:])})
         uow.push_records.mark(record.idempotency_key, PushStatus.rejected, error="set up")
-        refresh_rejected(uow.session, broken, clock=uow.clock)
+        uow.push_records.refresh_rejected(broken)
         uow.commit()
     push_all(app, company, limit=1)  # one create call each, as a replay sends it
     with app.store.unit_of_work() as uow:
         assert uow.push_records.get(record.idempotency_key).status is PushStatus.rejected
         # The coordinator fixes the mapping: the draft is rebuilt with the right item and sent again.
-        refresh_rejected(uow.session, record.draft, clock=uow.clock)
+        uow.push_records.refresh_rejected(record.draft)
         uow.commit()
 
     push_all(app, company, limit=1)  # one create call each, as a replay sends it

@@ -13,10 +13,10 @@ import httpx
 import pytest
 
 from closeout.settings import Settings
-from closeout.steps.counts import StepCounts
-from closeout.steps.intake import pull_source
-from closeout.steps.prepare import prepare_batch
-from closeout.steps.push import Pusher, push_batch, push_claimed
+from services.counts import StepCounts
+from services.intake import pull_source
+from services.prepare import prepare_batch
+from services.push.batch import Pusher, push_batch, push_claimed
 from closeout.wiring import open_app
 from closeout.workspace import install_demo_config
 from connectors.errors import RetriableError

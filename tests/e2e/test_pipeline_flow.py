@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from closeout.audit import run_audit
+from services.audit import run_audit
 from closeout.settings import Settings
 from closeout.wiring import open_app
 from closeout.workspace import install_demo_config

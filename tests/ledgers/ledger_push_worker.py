@@ -13,7 +13,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from closeout.steps.push import push_batch
+from services.push.batch import push_batch
 from closeout.wiring import open_app
 from connectors.errors import ConnectorError
 

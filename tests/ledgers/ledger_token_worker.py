@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from closeout.config import CompanyConfig
+from services.config import CompanyConfig
 from closeout.ledger_tokens import ledger_token_provider
 from connectors.qbo import QuickBooksLedger
 from connectors.xero import XeroLedger

@@ -9,12 +9,12 @@ import httpx
 import pytest
 
 from closeout.demo.make_mail import signature_png, tiny_jpeg
-from closeout.steps.counts import StepCounts
-from closeout.steps.intake import pull_source
-from closeout.steps.prepare import prepare_batch
-from closeout.steps.push import Pusher, push_batch, push_claimed
+from services.counts import StepCounts
+from services.intake import pull_source
+from services.prepare import prepare_batch
+from services.push.batch import Pusher, push_batch, push_claimed
 from closeout.steps import push_evidence
-from closeout.steps.push_evidence import FAILURES_BEFORE_CASE, evidence_path
+from services.push.evidence import FAILURES_BEFORE_CASE, evidence_path
 from closeout.wiring import open_app
 from closeout.workspace import install_demo_config
 from exceptions_queue.cases import CaseKind

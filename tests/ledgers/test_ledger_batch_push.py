@@ -6,9 +6,9 @@ import httpx
 import pytest
 from ledger_backlog import REALM, TENANT, write_backlog
 
-from closeout.steps.intake import pull_source
-from closeout.steps.prepare import prepare_batch
-from closeout.steps.push import push_batch
+from services.intake import pull_source
+from services.prepare import prepare_batch
+from services.push.batch import push_batch
 from closeout.wiring import open_app
 from workorders.push import PushStatus
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from closeout.steps.push import DUPLICATE_CODES
+from services.push.batch import DUPLICATE_CODES
 from connectors.errors import AuthError, RejectedError, RetriableError, UncertainOutcomeError
 from workorders.drafts import DraftLine, InvoiceDraft
 

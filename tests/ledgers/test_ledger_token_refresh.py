@@ -14,13 +14,13 @@ import respx
 from ledger_backlog import write_backlog
 from ledger_token_worker import call_ledger_once
 
-from closeout.config import CompanyConfig
+from services.config import CompanyConfig
 from closeout.ledger_credentials import BlockTokenVault, FileTokenVault, QuickBooksCredentials
 from closeout.ledger_tokens import LedgerTokens, ledger_token_provider, refresh_lock
 from closeout.secrets import FileTokenStore
-from closeout.steps.intake import pull_source
-from closeout.steps.prepare import prepare_batch
-from closeout.steps.push import push_batch
+from services.intake import pull_source
+from services.prepare import prepare_batch
+from services.push.batch import push_batch
 from closeout.wiring import build_ledger, open_app
 from connectors.errors import AuthError, RetriableError
 from connectors.jobber import OAuthTokens

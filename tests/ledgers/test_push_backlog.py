@@ -6,9 +6,9 @@ import httpx
 import pytest
 from ledger_backlog import REALM, TENANT, write_backlog
 
-from closeout.steps.intake import pull_source
-from closeout.steps.prepare import prepare_batch
-from closeout.steps.push_backlog import push_backlog
+from services.intake import pull_source
+from services.prepare import prepare_batch
+from services.push.backlog import push_backlog
 from closeout.wiring import open_app
 from connectors.errors import UncertainOutcomeError
 from workorders.push import PushStatus

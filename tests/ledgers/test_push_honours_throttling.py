@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from ledger_backlog import REALM, TENANT, write_backlog
 
-from closeout.steps.intake import pull_source
-from closeout.steps.prepare import prepare_batch
-from closeout.steps.push import push_batch
+from services.intake import pull_source
+from services.prepare import prepare_batch
+from services.push.batch import push_batch
 from closeout.wiring import open_app
 from connectors.errors import RetriableError
 from sandbox.qbo_store import QboStore

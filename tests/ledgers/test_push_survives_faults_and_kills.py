@@ -12,10 +12,10 @@ from pathlib import Path
 
 from ledger_backlog import REALM, TENANT, write_backlog
 
-from closeout.audit import run_audit
+from services.audit import run_audit
 from closeout.settings import Settings
-from closeout.steps.intake import pull_source
-from closeout.steps.prepare import prepare_batch
+from services.intake import pull_source
+from services.prepare import prepare_batch
 from closeout.wiring import open_app
 from sandbox.qbo_store import QboStore
 from sandbox.xero_store import XeroStore

@@ -13,10 +13,10 @@ from ledger_backlog import REALM, TENANT, write_backlog
 from typer.testing import CliRunner
 
 from closeout.cli import app as cli
-from closeout.reconcile import compare, reconcile
-from closeout.steps.intake import pull_source
-from closeout.steps.prepare import prepare_batch
-from closeout.steps.push import push_batch
+from services.reconcile import compare, reconcile
+from services.intake import pull_source
+from services.prepare import prepare_batch
+from services.push.batch import push_batch
 from closeout.wiring import open_app
 from workorders.drafts import DraftLine, InvoiceDraft
 from workorders.push import PushRecord, PushStatus

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from ledger_backlog import write_backlog
 
-from closeout.audit import run_audit
-from closeout.steps.intake import pull_source
-from closeout.steps.prepare import prepare_batch
+from services.audit import run_audit
+from services.intake import pull_source
+from services.prepare import prepare_batch
 from closeout.wiring import open_app
 from workorders.push import PushStatus
 

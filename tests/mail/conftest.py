@@ -49,8 +49,8 @@ def folder(imap_admin):
 
 # ---- the app, the store and the work orders mail is matched against ------------------------------
 
-from closeout.config import CloseoutConfig  # noqa: E402
-from closeout.mailbox_config import MailboxConfig  # noqa: E402
+from services.config import CloseoutConfig  # noqa: E402
+from services.mailbox_config import MailboxConfig  # noqa: E402
 from closeout.settings import Settings  # noqa: E402
 from closeout.wiring import App  # noqa: E402
 from mail_factory import CUSTOMERS, work_order  # noqa: E402

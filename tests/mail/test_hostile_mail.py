@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from closeout.steps.mail import import_mail, ingest_mailbox
+from services.mail.ingest import import_mail, ingest_mailbox
 from exceptions_queue.cases import CaseStatus
 from hostile_mail import hostile_corpus
 from mappings.mail_parse import parse_message

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from closeout.desk import StoreDesk
-from closeout.steps.mail import import_mail
-from closeout.steps.prepare import prepare_batch
+from services.casework import StoreDesk
+from services.mail.ingest import import_mail
+from services.prepare import prepare_batch
 from exceptions_queue.cases import CaseKind, CaseStatus
 from exceptions_queue.desk import DecisionError
 from exceptions_queue.users import Role, User

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from closeout.cli import app as cli
 from closeout.settings import Settings
-from closeout.steps.mail import import_mail
+from services.mail.ingest import import_mail
 from closeout.wiring import open_app
 from exceptions_queue.cases import CaseKind
 from mail_factory import CUSTOMERS, mail, work_order

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from mail_factory import mail, work_order
-from closeout.steps.mail_files import message_files
-from closeout.steps.mail_index import OrderIndex
-from closeout.steps.mail_parsing import BatchParser
+from services.mail.files import message_files
+from mappings.mail_index import OrderIndex
+from services.mail.parsing import BatchParser
 from mappings.mail_match import DEFAULT_JOB_PATTERNS, match_message
 from mappings.mail_parse import parse_message
 

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from closeout.mailbox_config import MailboxConfig
-from closeout.steps.mail import check_mailbox_health, import_mail, ingest_mailbox, merge_mail_evidence
+from services.mailbox_config import MailboxConfig
+from services.mail.ingest import check_mailbox_health, import_mail, ingest_mailbox, merge_mail_evidence
 from mail_factory import mail, work_order
 from connectors.errors import AuthError, RetriableError
 from connectors.imap_inbox import ImapInbox

@@ -8,10 +8,10 @@ import uuid
 import httpx
 import pytest
 
-from closeout.config import LedgerConfig
+from services.config import LedgerConfig
 from closeout.pacing import CompanyPacer, token_bucket
-from closeout.ledger_pacing import LIMITS
-from closeout.steps.throttled_ledger import ThrottledLedger
+from services.push.pacing import LIMITS
+from services.push.throttled import ThrottledLedger
 from connectors.xero import XeroLedger
 from sandbox.server import running_sandbox
 

@@ -19,8 +19,8 @@ import httpx
 import pytest
 
 from closeout.prefect_server import running_prefect_server
-from closeout.steps.intake import pull_source
-from closeout.steps.prepare import prepare_batch
+from services.intake import pull_source
+from services.prepare import prepare_batch
 from closeout.wiring import open_app
 from closeout.deployments import REPO
 from sandbox.server import running_sandbox

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from closeout.config import ConfigError, load_config
+from closeout.config import load_config
+
+from services.config import ConfigError
 from closeout.settings import Settings
 from closeout.workspace import install_demo_config
 from flows.operations import PushTarget, SourceTarget, prepare_drafts, pull_sources, push_ledger, reconcile_ledgers

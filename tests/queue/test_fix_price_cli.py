@@ -9,9 +9,9 @@ from typer.testing import CliRunner
 
 from closeout.cli import app as cli
 from closeout.settings import Settings
-from closeout.steps.intake import pull_source
-from closeout.steps.prepare import prepare_batch
-from closeout.users import add_user
+from services.intake import pull_source
+from services.prepare import prepare_batch
+from services.users import add_user
 from closeout.wiring import open_app
 from closeout.workspace import install_demo_config
 from exceptions_queue.cases import CaseKind, CaseStatus

@@ -6,11 +6,11 @@ from decimal import Decimal
 
 import pytest
 
-from closeout.desk import StoreDesk
+from services.casework import StoreDesk
 from closeout.settings import Settings
-from closeout.steps.intake import pull_source
-from closeout.steps.prepare import judge, prepare_batch
-from closeout.steps.push import push_batch
+from services.intake import pull_source
+from services.prepare import judge, prepare_batch
+from services.push.batch import push_batch
 from closeout.wiring import open_app
 from closeout.workspace import install_demo_config
 from exceptions_queue.cases import CaseKind, CaseStatus

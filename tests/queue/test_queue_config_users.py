@@ -6,11 +6,12 @@ import pytest
 from typer.testing import CliRunner
 
 from closeout.cli import app as cli
-from closeout.desk import StoreDesk
-from closeout.config import ConfigError, load_config
+from services.casework import StoreDesk
+from closeout.config import load_config
+from services.config import ConfigError
 from closeout.settings import Settings
 from closeout.ui import build_ui
-from closeout.users import add_user
+from services.users import add_user
 from closeout.wiring import open_app
 from exceptions_queue.users import Role, hash_password, verify_password
 

@@ -13,11 +13,11 @@ import httpx
 import pytest
 
 from closeout.settings import Settings
-from closeout.steps.intake import pull_source
-from closeout.steps.prepare import prepare_batch
-from closeout.steps.push import push_batch
+from services.intake import pull_source
+from services.prepare import prepare_batch
+from services.push.batch import push_batch
 from closeout.ui import build_ui
-from closeout.users import add_user, create_token
+from services.users import add_user, create_token
 from closeout.wiring import open_app
 from closeout.workspace import install_demo_config
 from exceptions_queue.cases import CaseKind, CaseStatus
@@ -264,7 +264,7 @@ def test_an_admin_adds_a_user_and_reads_the_global_audit_trail_while_a_coordinat
 
 def _import_stray_email(served, tmp_path, number: int, text: str) -> int:
     """A message from a stranger naming no job: the mail step queues it as an unmatched email."""
-    from closeout.steps.mail import import_mail
+    from services.mail.ingest import import_mail
 
     box = tmp_path / f"stray{number}" / "new"
     box.mkdir(parents=True)

@@ -3,7 +3,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from closeout.config import ConfigError, load_config
+from closeout.config import load_config
+
+from services.config import ConfigError
 from workorders.rules import RuleSettings
 
 COMPANY = """

@@ -7,11 +7,11 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from closeout.desk import StoreDesk
+from services.casework import StoreDesk
 from closeout.settings import Settings
-from closeout.steps.intake import pull_source
-from closeout.steps.prepare import prepare_batch
-from closeout.users import add_user, create_token
+from services.intake import pull_source
+from services.prepare import prepare_batch
+from services.users import add_user, create_token
 from closeout.wiring import open_app
 from exceptions_queue.web import create_app
 from exceptions_queue.web.signin import SignInThrottle

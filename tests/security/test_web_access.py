@@ -7,7 +7,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from starlette.routing import Mount
 
-from closeout.desk import StoreDesk
+from services.casework import StoreDesk
 from exceptions_queue.web import create_app
 from security_site import PASSWORD, sign_in
 

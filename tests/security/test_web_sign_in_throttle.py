@@ -6,7 +6,7 @@ import re
 
 from fastapi.testclient import TestClient
 
-from closeout.desk import StoreDesk
+from services.casework import StoreDesk
 from security_site import PASSWORD, csrf_of
 from exceptions_queue.web import create_app
 from exceptions_queue.web.signin import SignInThrottle

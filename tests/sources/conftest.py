@@ -11,7 +11,7 @@ import respx
 from connectors.housecallpro import HousecallProSource
 from connectors.jobber import JobberSource
 from connectors.servicetitan import ServiceTitanSource
-from closeout.config import CloseoutConfig
+from services.config import CloseoutConfig
 from closeout.settings import Settings
 from source_fakes import COMPANY, HCP_API, JOBBER_API, ST_TENANT, MemoryTokens, StubbedSourcesApp
 from storage import open_store

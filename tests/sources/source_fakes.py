@@ -10,8 +10,10 @@ from typing import Any
 
 import httpx
 
-from closeout.config import (
+from services.config import (
+
     CompanyConfig, HousecallProSourceConfig, JobberSourceConfig, LedgerConfig, ServiceTitanSourceConfig,
+
 )
 from closeout.wiring import App
 from connectors.jobber import OAuthTokens

@@ -6,7 +6,9 @@ import stat
 
 import pytest
 
-from closeout.config import ConfigError, JobberSourceConfig, ServiceTitanSourceConfig, load_config
+from closeout.config import load_config
+
+from services.config import ConfigError, JobberSourceConfig, ServiceTitanSourceConfig
 from closeout.secrets import FileTokenStore
 from connectors.jobber import OAuthTokens
 

@@ -7,8 +7,8 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from closeout.replay import replay_source
-from closeout.steps.intake import cursor_name, pull_job, pull_source
+from services.replay import replay_source
+from services.intake import cursor_name, pull_job, pull_source
 from source_fakes import (
     COMPANY, HCP_SOURCE, SOURCE, ST_API, ST_AUTH, ST_SOURCE, HousecallProServer, JobberServer, ServiceTitanServer, hcp_job,
     jobber_node, st_job,
@@ -18,10 +18,10 @@ from workorders.anomalies import AnomalyCode
 
 
 def _counts(app):
-    with app.store.unit_of_work() as uow:
-        orders = uow.session.execute(sa.text("select work_order_id, count(*) from work_order_versions group by work_order_id")).all()
-        raw = uow.session.execute(sa.text("select count(*) from raw_payloads")).scalar_one()
-        return {row[0]: row[1] for row in orders}, raw, uow.cursors.get(cursor_name(COMPANY, SOURCE))
+    with app.store.engine.connect() as connection:
+        orders = connection.execute(sa.text("select work_order_id, count(*) from work_order_versions group by work_order_id")).all()
+        raw = connection.execute(sa.text("select count(*) from raw_payloads")).scalar_one()
+    return {row[0]: row[1] for row in orders}, raw, app.store.cursors.get(cursor_name(COMPANY, SOURCE))
 
 
 def test_a_crash_between_a_page_fetch_and_its_commit_loses_nothing_and_duplicates_nothing(app, jobber_router):
@@ -107,10 +107,10 @@ def test_a_housecall_pro_crash_mid_page_is_recovered_by_the_next_run_without_dup
         pull_source(app, COMPANY, HCP_SOURCE)
     app.map_payload = real_map
     pull_source(app, COMPANY, HCP_SOURCE)
-    with app.store.unit_of_work() as uow:
-        rows = uow.session.execute(sa.text(
+    with app.store.engine.connect() as connection:
+        rows = connection.execute(sa.text(
             "select work_order_id, count(*) from work_order_versions group by work_order_id")).all()
-        cursor = json.loads(uow.cursors.get(cursor_name(COMPANY, HCP_SOURCE)))
+    cursor = json.loads(app.store.cursors.get(cursor_name(COMPANY, HCP_SOURCE)))
     assert len(rows) == 5 and {count for _, count in rows} == {1}
     assert cursor == {"watermark": "2025-06-09T12:00:00Z", "high": None, "page": None}
     assert server.pages_served == [1, 2, 2, 3]
@@ -133,10 +133,10 @@ def test_a_servicetitan_crash_mid_page_is_recovered_by_the_next_run_without_dupl
         pull_source(app, COMPANY, ST_SOURCE)
     app.map_payload = real_map
     pull_source(app, COMPANY, ST_SOURCE)
-    with app.store.unit_of_work() as uow:
-        rows = uow.session.execute(sa.text(
+    with app.store.engine.connect() as connection:
+        rows = connection.execute(sa.text(
             "select work_order_id, count(*) from work_order_versions group by work_order_id")).all()
-        cursor = json.loads(uow.cursors.get(cursor_name(COMPANY, ST_SOURCE)))
+    cursor = json.loads(app.store.cursors.get(cursor_name(COMPANY, ST_SOURCE)))
     assert len(rows) == 5 and {count for _, count in rows} == {1}
     assert cursor == {"watermark": "2025-06-05T12:00:00Z", "high": None, "page": None}
     assert [page for page, _ in server.pages_served] == [1, 2, 2, 3]

@@ -32,9 +32,9 @@ def _event(item: str, topic: str = "JOB_UPDATE") -> bytes:
 
 
 def _stored(app) -> tuple[int, int]:
-    with app.store.unit_of_work() as uow:
-        raw = uow.session.execute(sa.text("select count(*) from raw_payloads")).scalar_one()
-        orders = uow.session.execute(sa.text("select count(*) from work_order_versions")).scalar_one()
+    with app.store.engine.connect() as connection:
+        raw = connection.execute(sa.text("select count(*) from raw_payloads")).scalar_one()
+        orders = connection.execute(sa.text("select count(*) from work_order_versions")).scalar_one()
     return raw, orders
 
 

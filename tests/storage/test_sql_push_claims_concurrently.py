@@ -75,7 +75,7 @@ def test_on_postgresql_a_claim_skips_rows_another_worker_holds_instead_of_waitin
         uow.commit()
     with postgres_store.unit_of_work() as first, postgres_store.unit_of_work() as second:
         held = first.push_records.claim(ledger="qbo", limit=2)
-        second.session.execute(sa.text("SET LOCAL lock_timeout = '2s'"))
+        second._session.execute(sa.text("SET LOCAL lock_timeout = '2s'"))
         taken = second.push_records.claim(ledger="qbo", limit=10)
         first.commit()
         second.commit()

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from closeout.config import CompanyConfig
-from closeout.mailbox_config import MailboxConfig
-from closeout.wiring import App
+from services.config import CompanyConfig
+from services.mailbox_config import MailboxConfig
+from services.runtime import Runtime
 from connectors.errors import AuthError, ConnectorError
 from exceptions_queue.service import CaseQueue
 from workorders.anomalies import Anomaly, AnomalyCode
@@ -19,7 +19,7 @@ def mailbox_subject(company: CompanyConfig, mailbox: MailboxConfig) -> str:
     return f"mailbox:{company.id}/{mailbox.name}"
 
 
-def record_failure(app: App, company: CompanyConfig, mailbox: MailboxConfig, exc: ConnectorError,
+def record_failure(app: Runtime, company: CompanyConfig, mailbox: MailboxConfig, exc: ConnectorError,
                     emit: Emit | None) -> None:
     outcome = "auth_failed" if isinstance(exc, AuthError) else "failed"
     with app.store.unit_of_work() as uow:
@@ -28,7 +28,7 @@ def record_failure(app: App, company: CompanyConfig, mailbox: MailboxConfig, exc
     check_mailbox_health(app, company, mailbox, emit=emit, failure=exc)
 
 
-def check_mailbox_health(app: App, company: CompanyConfig, mailbox: MailboxConfig, *, emit: Emit | None = None,
+def check_mailbox_health(app: Runtime, company: CompanyConfig, mailbox: MailboxConfig, *, emit: Emit | None = None,
                          failure: ConnectorError | None = None, now: datetime | None = None) -> bool:
     """Open a ``mailbox_stalled`` case (and emit an event) when the login fails or no read succeeded for too long.
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from closeout.config import CompanyConfig
+from services.config import CompanyConfig
 from mappings.company_tables import TAX_KEYS, MappingTables
 from workorders.work_order import LineKind
 

@@ -6,10 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import sqlalchemy as sa
-
 from exceptions_queue.cases import CaseStatus
-from storage.tables import mail_matches, mail_messages
 
 
 @dataclass
@@ -32,11 +29,7 @@ def audit_mail(uow, cases, raw_folder: Path) -> MailAudit:
     """
     report = MailAudit()
     subjects = {case.subject: case.status for case in cases if case.subject.startswith("mail:")}
-    rows = uow.session.execute(
-        sa.select(mail_messages.c.company, mail_messages.c.message_id, mail_messages.c.content_hash,
-                  mail_messages.c.status, mail_matches.c.work_order_id)
-        .outerjoin(mail_matches, mail_matches.c.message_pk == mail_messages.c.id)
-    ).all()
+    rows = uow.messages.placements()
     hashes = set()
     for row in rows:
         report.messages_seen += 1

@@ -13,13 +13,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from rich.console import Console
-from rich.table import Table
-
-from closeout.config import CompanyConfig
-from closeout.steps.intake import cursor_name
-from closeout.steps.prepare import draft_for, judge
-from closeout.wiring import App
+from services.config import CompanyConfig
+from services.intake import cursor_name
+from services.prepare import draft_for, judge
+from services.runtime import Runtime
 from workorders.anomalies import Anomaly
 from workorders.drafts import InvoiceDraft
 from workorders.push import PushStatus
@@ -64,7 +61,7 @@ class Preview:
         }
 
 
-def preview_run(app: App, *, company: str | None = None) -> Preview:
+def preview_run(app: Runtime, *, company: str | None = None) -> Preview:
     """What the next run would invoice, per company; the unit of work is rolled back, never committed."""
     preview = Preview()
     companies = [c for c in app.companies() if company is None or c.id == company]
@@ -102,7 +99,7 @@ def _judge(uow, company: CompanyConfig, order: WorkOrder, where: str, preview: P
             preview.drafts.append((where, draft))
 
 
-def _read_sources(app: App, uow, company: CompanyConfig, preview: Preview, seen: set[str]) -> None:
+def _read_sources(app: Runtime, uow, company: CompanyConfig, preview: Preview, seen: set[str]) -> None:
     """Map every new job of the company's CSV sources first, so look-alikes among them are compared too."""
     unread: list[WorkOrder] = []
     for source in company.sources:
@@ -123,28 +120,3 @@ def _read_sources(app: App, uow, company: CompanyConfig, preview: Preview, seen:
                 unread.append(mapped.with_version(stored.version + 1 if stored else 1))
     for order in unread:
         _judge(uow, company, order, IN_SOURCE, preview, unstored=tuple(unread))
-
-
-def show_preview(console: Console, preview: Preview) -> None:
-    if preview.drafts:
-        table = Table(title=f"Invoices the next run would send ({len(preview.drafts)}); nothing was sent",
-                      title_justify="left")
-        for column in ("doc number", "company", "customer", "lines", "total", "where it is now"):
-            table.add_column(column, justify="right" if column in ("lines", "total") else "left")
-        for where, draft in preview.drafts:
-            table.add_row(draft.doc_number, draft.company, draft.customer_name, str(len(draft.lines)),
-                          f"{draft.total} {draft.currency}", where)
-        console.print(table)
-    else:
-        console.print("No invoice would be sent: nothing new is ready.")
-    for (company, currency), (count, total) in preview.totals().items():
-        console.print(f"  {company}: {count} invoice(s), total [bold]{total} {currency}[/]")
-    if preview.held:
-        held = Table(title=f"Jobs the next run would not invoice ({len(preview.held)})", title_justify="left")
-        for column in ("job", "where it is now", "why"):
-            held.add_column(column, overflow="fold")
-        for item in preview.held:
-            held.add_row(item.subject, item.where, item.why)
-        console.print(held)
-    for name in preview.not_read:
-        console.print(f"  not read: source {name} (API sources are read by the run, not by preview)")

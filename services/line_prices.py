@@ -69,7 +69,7 @@ def apply_line_prices(uow, order: WorkOrder) -> WorkOrder:
 def store_line_price(app, case_id: int, line_id: str, price: str, reason: str, *, actor: str) -> None:
     """Store the new price of one line of the case's work order and note it on the case (before/after).
 
-    The caller replays the case afterwards (``closeout.desk.fix_price``), so the outcome shows on the case too.
+    The caller replays the case afterwards (``services.casework.fix_price``), so the outcome shows on the case too.
     """
     new_price = check_price(price)
     reason = check_reason(reason)

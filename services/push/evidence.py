@@ -17,12 +17,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from closeout.config import CompanyConfig
-from closeout.steps.counts import StepCounts
-from closeout.wiring import App
+from services.config import CompanyConfig
+from services.counts import StepCounts
+from services.runtime import Runtime
 from connectors.errors import ConnectorError, RejectedError
 from exceptions_queue.service import CaseQueue
-from storage.sql_push_evidence import EMAIL, EvidenceItem
+from workorders.push import EMAIL, EvidenceItem
 from workorders.anomalies import Anomaly, AnomalyCode
 from workorders.push import PushRecord
 from workorders.work_order import Attachment, AttachmentKind
@@ -48,11 +48,11 @@ def ledger_file_name(attachment: Attachment) -> str:
 
 
 def evidence_path(home: Path, content_hash: str) -> Path:
-    """Where mail ingest keeps an attachment's bytes (closeout.steps.mail)."""
+    """Where mail ingest keeps an attachment's bytes (services.mail.ingest)."""
     return home / "attachments" / content_hash[:2] / content_hash
 
 
-def plan_evidence(app: App, uow: Any, record: PushRecord) -> None:
+def plan_evidence(app: Runtime, uow: Any, record: PushRecord) -> None:
     """Record what to attach to ``record``'s new invoice and whether to e-mail it (in the caller's transaction)."""
     held = [h for h in record.draft.attachment_hashes if _HASH.match(h) and evidence_path(app.home, h).exists()]
     # the draft lists every attachment hash of its version: none held, nothing to read (10,000 reads a backlog)
@@ -69,7 +69,7 @@ def plan_evidence(app: App, uow: Any, record: PushRecord) -> None:
     uow.push_evidence.plan(record.idempotency_key, company=record.company, ledger=record.ledger, items=items)
 
 
-def push_evidence(app: App, company: CompanyConfig, ledger: Any, counts: StepCounts, *, limit: int = 200) -> None:
+def push_evidence(app: Runtime, company: CompanyConfig, ledger: Any, counts: StepCounts, *, limit: int = 200) -> None:
     """Attach and e-mail what is pending for ``company``'s pushed invoices; every outcome saved as it comes."""
     with app.store.unit_of_work() as uow:
         uow.push_evidence.release_stale(STALE_AFTER, ledger=company.ledger.kind)
@@ -92,7 +92,7 @@ def push_evidence(app: App, company: CompanyConfig, ledger: Any, counts: StepCou
             counts.files_attached += 1
 
 
-def _deliver(app: App, ledger: Any, record: PushRecord, item: EvidenceItem) -> tuple[str, str | None, str, Anomaly | None]:
+def _deliver(app: Runtime, ledger: Any, record: PushRecord, item: EvidenceItem) -> tuple[str, str | None, str, Anomaly | None]:
     """Send one item: ``(status, ledger ref, error, case to open)``."""
     code = AnomalyCode.invoice_send_failed if item.is_email else AnomalyCode.attachment_failed
     if item.is_email and not item.target:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from closeout.config import CompanyConfig
-from closeout.line_prices import apply_line_prices
-from closeout.mapping_overrides import effective_tables
-from closeout.steps.counts import StepCounts
-from closeout.wiring import App
+from services.config import CompanyConfig
+from services.line_prices import apply_line_prices
+from services.mapping_overrides import effective_tables
+from services.counts import StepCounts
+from services.runtime import Runtime
 from exceptions_queue.cases import CaseStatus
 from exceptions_queue.service import CaseQueue
 from mappings.company_tables import MappingTables
@@ -28,7 +28,7 @@ larger batch costs fewer scans; memory grows with it, not with the backlog."""
 _FLUSH_DECISIONS = 5000
 
 
-def prepare_batch(app: App, *, run_id: str, limit: int = PREPARE_BATCH) -> StepCounts:
+def prepare_batch(app: Runtime, *, run_id: str, limit: int = PREPARE_BATCH) -> StepCounts:
     """Evaluate up to ``limit`` work order versions that have no decisions yet, in one transaction."""
     counts = StepCounts()
     with app.store.unit_of_work() as uow:

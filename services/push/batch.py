@@ -6,21 +6,21 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 
-from closeout.config import CompanyConfig
-from closeout.steps.counts import StepCounts
-from closeout.steps.push_evidence import push_evidence
-from closeout.steps.push_together import push_together
-from closeout.steps.pusher import (
+from services.config import CompanyConfig
+from services.counts import StepCounts
+from services.push.evidence import push_evidence
+from services.push.together import push_together
+from services.push.pusher import (
     DUPLICATE_CODES, STALE_AFTER, Pusher, PushOutcome, give_up, invoice_payload, save_outcome,
 )
-from closeout.wiring import App
+from services.runtime import Runtime
 from connectors.errors import FatalError, RetriableError
 from workorders.push import PushRecord, PushStatus
 
 __all__ = ["DUPLICATE_CODES", "STALE_AFTER", "PushOutcome", "Pusher", "invoice_payload", "push_batch", "push_claimed"]
 
 
-def push_batch(app: App, company: CompanyConfig, *, limit: int = 30, stale_after: timedelta = STALE_AFTER,
+def push_batch(app: Runtime, company: CompanyConfig, *, limit: int = 30, stale_after: timedelta = STALE_AFTER,
                sleep: Callable[[float], None] = time.sleep) -> StepCounts:
     """Claim up to ``limit`` drafts of one company and push them; a retriable failure re-raises after saving state.
 
@@ -42,7 +42,7 @@ def push_batch(app: App, company: CompanyConfig, *, limit: int = 30, stale_after
     return counts
 
 
-def push_claimed(app: App, pusher: Pusher, records: list[PushRecord], counts: StepCounts,
+def push_claimed(app: Runtime, pusher: Pusher, records: list[PushRecord], counts: StepCounts,
                  *, stopped: str = "released: batch stopped") -> None:
     """Push claimed records one by one, saving each outcome as it comes.
 

@@ -17,7 +17,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from closeout.wiring import App
+from services.runtime import Runtime
 from exceptions_queue.service import CaseQueue
 from workorders.anomalies import Anomaly, AnomalyCode
 from workorders.push import PushRecord, PushStatus
@@ -105,7 +105,7 @@ def compare(company: str, records: list[PushRecord], invoices: list[Any]) -> lis
     return findings
 
 
-def reconcile(app: App, *, company_id: str | None = None) -> ReconcileReport:
+def reconcile(app: Runtime, *, company_id: str | None = None) -> ReconcileReport:
     """Compare every (or one) company's pushed records with its ledger; open a case per finding."""
     report = ReconcileReport()
     companies = [app.config.company(company_id)] if company_id else list(app.companies())

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from closeout.config import CompanyConfig, ConfigError, SourceConfig
-from closeout.steps.counts import StepCounts
-from closeout.steps.intake import take_jobs
-from closeout.wiring import App
+from services.config import CompanyConfig, ConfigError, SourceConfig
+from services.counts import StepCounts
+from services.intake import take_jobs
+from services.runtime import Runtime
 from connectors.source_http import SourceJob
 
 BATCH = 200
@@ -24,7 +24,7 @@ class ReplayTarget:
     source: SourceConfig
 
 
-def find_target(app: App, kind: str, company_id: str | None) -> ReplayTarget:
+def find_target(app: Runtime, kind: str, company_id: str | None) -> ReplayTarget:
     """The one configured source of ``kind`` (in ``company_id`` when given); the error says what to add."""
     found = [
         ReplayTarget(company, source)
@@ -42,7 +42,7 @@ def find_target(app: App, kind: str, company_id: str | None) -> ReplayTarget:
     return found[0]
 
 
-def replay_source(app: App, kind: str, *, company_id: str | None = None) -> StepCounts:
+def replay_source(app: Runtime, kind: str, *, company_id: str | None = None) -> StepCounts:
     """Re-map the current raw payload of every job landed by source ``kind``, a batch per unit of work."""
     target = find_target(app, kind, company_id)
     counts = StepCounts()

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from closeout.config import CompanyConfig, SourceConfig
-from closeout.steps.counts import StepCounts
-from closeout.wiring import App
+from services.config import CompanyConfig, SourceConfig
+from services.counts import StepCounts
+from services.runtime import Runtime
 from exceptions_queue.service import CaseQueue
 from mappings.mail_evidence import MailEvidence, with_evidence
 from workorders.anomalies import Anomaly, AnomalyCode
@@ -14,7 +14,7 @@ def cursor_name(company: CompanyConfig, source: SourceConfig) -> str:
     return f"{company.id}/{source.kind}/{source.name}"
 
 
-def pull_source(app: App, company: CompanyConfig, source: SourceConfig) -> StepCounts:
+def pull_source(app: Runtime, company: CompanyConfig, source: SourceConfig) -> StepCounts:
     """Pull every page changed since the cursor; each page commits with its cursor, so a crash loses nothing."""
     counts = StepCounts()
     stream = cursor_name(company, source)
@@ -29,7 +29,7 @@ def pull_source(app: App, company: CompanyConfig, source: SourceConfig) -> StepC
     return counts
 
 
-def pull_job(app: App, company: CompanyConfig, source: SourceConfig, external_id: str) -> StepCounts:
+def pull_job(app: Runtime, company: CompanyConfig, source: SourceConfig, external_id: str) -> StepCounts:
     """Pull one job a webhook named (``fetch_job``), the same way a page is taken; the cursor does not move."""
     counts = StepCounts()
     page = app.source_for(source, company).fetch_job(external_id)
@@ -39,7 +39,7 @@ def pull_job(app: App, company: CompanyConfig, source: SourceConfig, external_id
     return counts
 
 
-def take_jobs(app: App, uow, company: CompanyConfig, source: SourceConfig, jobs, counts: StepCounts) -> None:
+def take_jobs(app: Runtime, uow, company: CompanyConfig, source: SourceConfig, jobs, counts: StepCounts) -> None:
     """Land each job as received, then map it: a work order is saved, a payload that does not map opens a case.
 
     A page is written in a few statements: its payloads landed together, its work orders (with what mail

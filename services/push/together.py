@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from closeout.steps.counts import StepCounts
-from closeout.steps.pusher import Pusher, PushOutcome, give_up, save_outcome, save_outcomes
-from closeout.wiring import App
+from services.counts import StepCounts
+from services.push.pusher import Pusher, PushOutcome, give_up, save_outcome, save_outcomes
+from services.runtime import Runtime
 from connectors.errors import ConnectorError, RejectedError
 from workorders.push import PushRecord, PushStatus
 
 BATCH_SIZES = {"quickbooks": 30, "xero": 50}
 
 
-def push_together(app: App, pusher: Pusher, records: Sequence[PushRecord], counts: StepCounts) -> None:
+def push_together(app: Runtime, pusher: Pusher, records: Sequence[PushRecord], counts: StepCounts) -> None:
     """Prepare every record, then send the payloads in ledger-sized requests; re-raise a request's failure
     after saving every record's state (sent ones ``uncertain``, unsent ones ``ready``)."""
     prepared: list[tuple[PushRecord, dict]] = []

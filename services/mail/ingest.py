@@ -12,18 +12,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from closeout.config import CompanyConfig
-from closeout.mailbox_config import MailboxConfig
-from closeout.secrets import read_secret
-from closeout.steps.mail_counts import MailCounts
-from closeout.steps.mail_files import FileKeeper, attachment_path, raw_message_path
-from closeout.steps.mail_health import Emit, check_mailbox_health, mailbox_subject, record_failure
-from closeout.steps.mail_index import OrderIndex
-from closeout.steps.mail_parsing import BatchParser
-from closeout.wiring import App
+from services.config import CompanyConfig
+from services.mailbox_config import MailboxConfig
+from services.mail.counts import MailCounts
+from services.mail.files import FileKeeper, attachment_path, raw_message_path
+from services.mail.health import Emit, check_mailbox_health, mailbox_subject, record_failure
+from mappings.mail_index import OrderIndex
+from services.mail.parsing import BatchParser
+from services.runtime import Inbox, Runtime
 from connectors.errors import ConnectorError
-from connectors.imap_inbox import ImapInbox, MailCursor
-from connectors.maildir_inbox import MaildirInbox
+from connectors.imap_inbox import MailCursor
 from exceptions_queue.service import CaseQueue
 from mappings.mail_evidence import MailEvidence, attachment_kind, evidence_from, with_evidence
 from mappings.mail_match import MailMatch, ThreadHit, match_message, sender_role
@@ -31,32 +29,21 @@ from mappings.mail_parse import ParsedMessage, parse_message
 from workorders.anomalies import Anomaly, AnomalyCode
 from workorders.work_order import WorkOrder
 
-def inbox_for(company: CompanyConfig, mailbox: MailboxConfig) -> ImapInbox | MaildirInbox:
-    if mailbox.kind in ("maildir", "mbox"):
-        return MaildirInbox(mailbox.path, batch_size=mailbox.batch_size, name=mailbox.name)
-    return ImapInbox(mailbox.host, mailbox.imap_port, mailbox.username,
-                     read_secret(f"imap-password-{mailbox.name}", company.id, system="imap"),
-                     security=mailbox.security,
-                     ca_file=str(mailbox.ca_file) if mailbox.ca_file else None,
-                     connect_timeout=mailbox.connect_timeout, read_timeout=mailbox.read_timeout,
-                     batch_size=mailbox.batch_size, name=mailbox.name)
-
-
 def merge_mail_evidence(uow, order: WorkOrder) -> WorkOrder:
     """The work order with the evidence of every message matched to it (unchanged when there is none)."""
     stored = uow.messages.evidence_for(order.id)
     return with_evidence(order, [MailEvidence.from_json(item) for item in stored]) if stored else order
 
 
-def ingest_mailbox(app: App, company: CompanyConfig, mailbox: MailboxConfig, *,
-                   inbox: ImapInbox | MaildirInbox | None = None, emit: Emit | None = None) -> MailCounts:
+def ingest_mailbox(app: Runtime, company: CompanyConfig, mailbox: MailboxConfig, *,
+                   inbox: Inbox | None = None, emit: Emit | None = None) -> MailCounts:
     """Read every folder from its cursor; each batch commits with its cursor, so a crash loses and repeats nothing.
 
     Every poll is recorded. A refused login or a failed read opens (or keeps) a ``mailbox_stalled`` case once
     the mailbox has gone ``stall_after_minutes`` without a good read, emits an event, and re-raises.
     """
     counts = MailCounts()
-    inbox = inbox or inbox_for(company, mailbox)
+    inbox = inbox or app.inbox_for(company, mailbox)
     try:
         with inbox:
             for folder in mailbox.folders:
@@ -74,7 +61,7 @@ def ingest_mailbox(app: App, company: CompanyConfig, mailbox: MailboxConfig, *,
     return counts
 
 
-def _ingest_folder(app: App, company: CompanyConfig, mailbox: MailboxConfig, inbox, folder: str,
+def _ingest_folder(app: Runtime, company: CompanyConfig, mailbox: MailboxConfig, inbox, folder: str,
                    counts: MailCounts) -> None:
     """Each batch commits with its cursor; the company's work orders are read once, when mail first arrives.
 
@@ -120,7 +107,7 @@ def _ingest_folder(app: App, company: CompanyConfig, mailbox: MailboxConfig, inb
             store(*pending)
 
 
-def _ingest_batch(app: App, uow, company: CompanyConfig, mailbox: MailboxConfig, batch, messages: list[ParsedMessage],
+def _ingest_batch(app: Runtime, uow, company: CompanyConfig, mailbox: MailboxConfig, batch, messages: list[ParsedMessage],
                   index: OrderIndex | None, files: FileKeeper | None, counts: MailCounts) -> None:
     """Parsed once, checked for duplicates in one read, its work order versions written together."""
     queue = CaseQueue(uow.cases)
@@ -153,7 +140,7 @@ class _BatchState:
     matches: list[tuple[int, dict]] = field(default_factory=list)  # (position in rows, match row)
 
 
-def _ingest_one(app: App, queue: CaseQueue, company: CompanyConfig, mailbox: MailboxConfig,
+def _ingest_one(app: Runtime, queue: CaseQueue, company: CompanyConfig, mailbox: MailboxConfig,
                 where: tuple[str, int, int], raw: bytes, message: ParsedMessage, index: OrderIndex,
                 state: _BatchState, counts: MailCounts) -> None:
     """Keep one message and place it; a matched one appends its work order's next version to the batch's."""
@@ -270,20 +257,23 @@ def _queue_anomaly(company: CompanyConfig, mailbox: MailboxConfig, message: Pars
                    suggested_actions=("attach_to_work_order", "ignore"))
 
 
-def import_mail(app: App, path: Path, *, company_id: str | None = None) -> MailCounts:
+def import_mail(app: Runtime, path: Path, *, company_id: str | None = None) -> MailCounts:
     """``closeout mail import PATH``: one pass over an exported Maildir or mbox, as mailbox ``import``."""
-    from closeout.config import ConfigError
+    from services.config import ConfigError
 
     companies = app.companies()
     if company_id is None and len(companies) != 1:
         raise ConfigError(f"the config has {len(companies)} companies: say which with --company")
     company = app.config.company(company_id) if company_id else companies[0]
     path = Path(path).expanduser().resolve()
-    inbox = MaildirInbox(path, name="import")
-    kind = inbox.kind()  # a clear error for a path that is neither
-    mailbox = MailboxConfig(kind=kind, name="import", path=path)
-    return ingest_mailbox(app, company, mailbox, inbox=inbox)
+    if path.is_file():
+        kind = "mbox"
+    elif (path / "cur").is_dir() or (path / "new").is_dir():
+        kind = "maildir"
+    else:  # said before anything is read, so a wrong path records no failed poll
+        raise ConfigError(f"{path} is neither a Maildir folder (with cur/ and new/) nor an mbox file")
+    return ingest_mailbox(app, company, MailboxConfig(kind=kind, name="import", path=path))
 
 
-__all__ = ["MailCounts", "MessageLinkError", "attach_message", "check_mailbox_health", "import_mail", "inbox_for",
+__all__ = ["MailCounts", "MessageLinkError", "attach_message", "check_mailbox_health", "import_mail",
            "ingest_mailbox", "merge_mail_evidence"]

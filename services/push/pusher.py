@@ -8,12 +8,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from closeout.config import CompanyConfig
-from closeout.pacing import CompanyPacer
-from closeout.steps.throttled_ledger import ThrottledLedger
-from closeout.steps.counts import StepCounts
-from closeout.steps.push_evidence import plan_evidence
-from closeout.wiring import App
+from services.config import CompanyConfig
+from services.push.throttled import ThrottledLedger
+from services.counts import StepCounts
+from services.push.evidence import plan_evidence
+from services.runtime import Runtime
 from connectors.errors import RejectedError
 from exceptions_queue.service import CaseQueue
 from mappings.qbo_invoice import to_qbo_invoice
@@ -42,9 +41,9 @@ class PushOutcome:
 class Pusher:
     """Pushes one record at a time (the pipeline's ``push_batch`` and a replay's ``push_keys`` share it)."""
 
-    def __init__(self, app: App, company: CompanyConfig, *, sleep: Callable[[float], None] = time.sleep,
+    def __init__(self, app: Runtime, company: CompanyConfig, *, sleep: Callable[[float], None] = time.sleep,
                  customers: dict[str, str | Anomaly] | None = None) -> None:
-        self.ledger = ThrottledLedger(app.ledger_for(company), sleep=sleep, pacer=CompanyPacer(company.ledger))
+        self.ledger = ThrottledLedger(app.ledger_for(company), sleep=sleep, pacer=app.pacer_for(company))
         self.company = company
         self.sent = False
         self._customers = {} if customers is None else customers  # push_batch: the run's, so one look-up a run
@@ -140,11 +139,11 @@ def invoice_payload(company: CompanyConfig, record: PushRecord, customer: str) -
     return to_qbo_invoice(record.draft, customer_ref=customer)
 
 
-def save_outcome(app: App, record: PushRecord, outcome: PushOutcome, counts: StepCounts) -> None:
+def save_outcome(app: Runtime, record: PushRecord, outcome: PushOutcome, counts: StepCounts) -> None:
     save_outcomes(app, [(record, outcome)], counts)
 
 
-def save_outcomes(app: App, outcomes: list[tuple[PushRecord, PushOutcome]], counts: StepCounts) -> None:
+def save_outcomes(app: Runtime, outcomes: list[tuple[PushRecord, PushOutcome]], counts: StepCounts) -> None:
     """Save outcomes (a batch's answers) in one transaction: their states, evidence plans and cases."""
     with app.store.unit_of_work() as uow:
         outcomes = [(r, o) for r, o in outcomes if not _pushed_meanwhile(uow, r, o)]
@@ -217,7 +216,7 @@ def _customer_anomaly(record: PushRecord, code: AnomalyCode, candidates: list[st
     )
 
 
-def give_up(app: App, sent: Sequence[PushRecord], unsent: Sequence[PushRecord], error: str, counts: StepCounts,
+def give_up(app: Runtime, sent: Sequence[PushRecord], unsent: Sequence[PushRecord], error: str, counts: StepCounts,
             *, released: str | None = None) -> None:
     """Before a failed request's error is re-raised: what was sent is ``uncertain`` (it may have landed, and is
     looked up before any resend), what was not is ``ready`` again, noted ``released`` (default: the error)."""

@@ -6,8 +6,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from closeout.pacing import CompanyPacer
 from connectors.errors import RetriableError, UncertainOutcomeError
+from services.runtime import Pacer
 
 MAX_THROTTLE_WAIT = 120.0
 """The longest a push waits in-process when the ledger says "too many requests"; a longer ask re-raises."""
@@ -27,7 +27,7 @@ class ThrottledLedger:
 
     def __init__(self, ledger: Any, *, sleep: Callable[[float], None] = time.sleep,
                  max_wait: float = MAX_THROTTLE_WAIT, retries: int = THROTTLE_RETRIES,
-                 pacer: CompanyPacer | None = None) -> None:
+                 pacer: Pacer | None = None) -> None:
         self.ledger, self._sleep, self._max_wait, self._retries = ledger, sleep, max_wait, retries
         self.pacer = pacer  # waits for the company's turn before every call (closeout.pacing)
         self.waited = 0.0

@@ -1,11 +1,11 @@
 """The audit: judges the invariants of DESIGN.md against the store and the ledgers, and counts.
 
 1. nothing is lost: every source job ends in an invoice, a case or a logged no-invoice decision, and every
-   message is attached to a work order, in a case, or ignored by a person (closeout/audit_mail.py);
+   message is attached to a work order, in a case, or ignored by a person (services/audit_mail.py);
 2. exactly one invoice: no two live ledger invoices for one doc number (one work order version), no two
    pushed records for one work order version and ledger;
 3. every push record agrees with the ledger: pushed means found there with the same amount and customer
-   (the comparison is closeout/reconcile.py's ``compare``; the audit opens no case).
+   (the comparison is services/reconcile.py's ``compare``; the audit opens no case).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 
-from closeout.audit_mail import MailAudit, audit_mail
-from closeout.reconcile import Finding, compare
-from closeout.wiring import App
+from services.audit_mail import MailAudit, audit_mail
+from services.reconcile import Finding, compare
+from services.runtime import Runtime
 from exceptions_queue.cases import CaseStatus
 from workorders.decisions import Outcome
 from workorders.push import PushStatus
@@ -79,7 +79,7 @@ class AuditReport:
         return data
 
 
-def run_audit(app: App) -> AuditReport:
+def run_audit(app: Runtime) -> AuditReport:
     """Judge every invariant; the report lists the failing items (``report.failures`` names the invariants)."""
     report = AuditReport()
     with app.store.unit_of_work() as uow:
@@ -133,7 +133,7 @@ def _duplicate_records(records) -> list[str]:
     return sorted(f"{wo}@{version}/{ledger}" for (wo, version, ledger), n in seen.items() if n > 1)
 
 
-def _check_ledgers(app: App, records, report: AuditReport) -> None:
+def _check_ledgers(app: Runtime, records, report: AuditReport) -> None:
     for company in app.companies():
         invoices = list(app.ledger_for(company).list_invoices())
         report.ledger_invoices_found += len(invoices)

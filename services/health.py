@@ -9,10 +9,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from closeout.config import CompanyConfig, ConfigError, CsvSourceConfig, SourceConfig
-from closeout.mailbox_config import MailboxConfig
-from closeout.secrets import MissingSecretError
-from closeout.wiring import App
+from services.config import MissingSecretError, CompanyConfig, ConfigError, CsvSourceConfig, SourceConfig
+from services.mailbox_config import MailboxConfig
+from services.runtime import Runtime
 from connectors.errors import ConnectorError
 from exceptions_queue.service import CaseQueue
 from workorders.anomalies import Anomaly, AnomalyCode
@@ -54,7 +53,7 @@ class HealthRow:
                 "latency ms": str(self.latency_ms)}
 
 
-def check_company(app: App, company: CompanyConfig, *, stale_after: timedelta = timedelta(hours=72),
+def check_company(app: Runtime, company: CompanyConfig, *, stale_after: timedelta = timedelta(hours=72),
                   token_warning: timedelta | None = None, now: datetime | None = None) -> list[HealthRow]:
     """Every source, mailbox and the ledger of one company; a failing check never stops the others.
 
@@ -63,7 +62,7 @@ def check_company(app: App, company: CompanyConfig, *, stale_after: timedelta = 
     now = now or datetime.now(UTC)
     rows = [_probe(company, "source", source.name, lambda s=source: _check_source(app, company, s))
             for source in company.sources]
-    rows += [_probe(company, "mailbox", mailbox.name, lambda m=mailbox: _check_mailbox(company, m, now, stale_after))
+    rows += [_probe(company, "mailbox", mailbox.name, lambda m=mailbox: _check_mailbox(app, company, m, now, stale_after))
              for mailbox in company.mailboxes]
     rows.append(_probe(company, "ledger", company.ledger.kind,
                        lambda: _check_ledger(app, company, now, token_warning)))
@@ -84,7 +83,7 @@ def _probe(company: CompanyConfig, kind: str, name: str, check: Callable[[], tup
     return HealthRow(company.id, kind, name, detail[:500], latency, problem)
 
 
-def _check_source(app: App, company: CompanyConfig, source: SourceConfig) -> tuple[str, str]:
+def _check_source(app: Runtime, company: CompanyConfig, source: SourceConfig) -> tuple[str, str]:
     if isinstance(source, CsvSourceConfig):
         if not source.path.is_dir():
             return FAILED, f"the drop folder {source.path} does not exist"
@@ -92,14 +91,13 @@ def _check_source(app: App, company: CompanyConfig, source: SourceConfig) -> tup
     return "", app.source_for(source, company).check()  # every API connector: authenticate, read one thing
 
 
-def _check_mailbox(company: CompanyConfig, mailbox: MailboxConfig, now: datetime,
+def _check_mailbox(app: Runtime, company: CompanyConfig, mailbox: MailboxConfig, now: datetime,
                    stale_after: timedelta) -> tuple[str, str]:
     if mailbox.kind != "imap":  # a local Maildir or mbox (often an export): readable is healthy, never stale
         newest = _newest_file(mailbox.path)
         return "", f"{mailbox.kind} readable" + (f"; newest file {_age(now - newest)} old" if newest else "")
-    from closeout.steps.mail import inbox_for
 
-    with inbox_for(company, mailbox) as inbox:
+    with app.inbox_for(company, mailbox) as inbox:
         arrivals = [inbox.newest_arrival(folder) for folder in mailbox.folders]
     newest = max((arrival for arrival in arrivals if arrival is not None), default=None)
     if newest is None:
@@ -119,32 +117,18 @@ def _newest_file(path: Path | None) -> datetime | None:
     return datetime.fromtimestamp(stamp, UTC) if stamp is not None else None
 
 
-def _check_ledger(app: App, company: CompanyConfig, now: datetime,
+def _check_ledger(app: Runtime, company: CompanyConfig, now: datetime,
                   token_warning: timedelta | None) -> tuple[str, str]:
     ledger = app.ledger_for(company)
     ledger.find_invoices([PROBE_DOC_NUMBER])  # one cheap authenticated read (refreshes the token if it must)
     detail = f"{company.ledger.kind} answered"
-    expires = token_expiry(app, company)
+    expires = app.ledger_token_expiry(company)
     if expires is None:
         return "", detail
     warning = token_warning or timedelta(days=getattr(company.ledger, "refresh_warning_days", 14))
     if expires - now < warning:
         return TOKEN_EXPIRING, f"{detail}; its refresh token ends {expires:%Y-%m-%d %H:%M} UTC"
     return "", f"{detail}; refresh token good until {expires:%Y-%m-%d}"
-
-
-def token_expiry(app: App, company: CompanyConfig) -> datetime | None:
-    """When the company's ledger refresh token ends, as its token vault knows it (None: not known)."""
-    try:
-        from closeout.ledger_tokens import ledger_token_provider
-
-        provider = ledger_token_provider(company, home=app.home, store=app.store, sandbox_url=app.sandbox_url)
-        expires = provider.vault.load().refresh_expires_at
-    except Exception:  # noqa: BLE001 - no vault, or one that cannot say: nothing to report about expiry
-        return None
-    if expires is not None and expires.tzinfo is None:
-        expires = expires.replace(tzinfo=UTC)
-    return expires
 
 
 def _age(delta: timedelta) -> str:
@@ -176,7 +160,7 @@ def case_subject(row: HealthRow) -> str:
     return f"health:{row.component}"
 
 
-def record_problems(app: App, rows: list[HealthRow], *, emit: Emit | None = None) -> int:
+def record_problems(app: Runtime, rows: list[HealthRow], *, emit: Emit | None = None) -> int:
     """Open a case for each problem (or keep the open one), close the health cases of components that pass
     again, and emit one event per problem. Returns how many cases were opened."""
     opened = 0

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from closeout.config import ConfigError
-from closeout.steps.prepare import draft_for, judge
-from closeout.steps.push_keys import push_keys
-from closeout.wiring import App
+from services.config import ConfigError
+from services.prepare import draft_for, judge
+from services.push.keys import push_keys
+from services.runtime import Runtime
 from connectors.errors import ConnectorError
 from exceptions_queue.desk import DecisionError
-from storage.sql_push_claims import refresh_rejected
 from exceptions_queue.service import SYSTEM_ACTOR, CaseQueue, override_approved
 from workorders.anomalies import Anomaly
 from workorders.push import PushStatus
@@ -28,7 +27,7 @@ class ReplayResult:
     ledger_id: str | None = None
 
 
-def replay_case(app: App, case_id: int, *, actor: str) -> ReplayResult:
+def replay_case(app: Runtime, case_id: int, *, actor: str) -> ReplayResult:
     """Run the downstream steps for this case's work order version and write the outcome on the case.
 
     A replay of the same version carries the same idempotency key, so the ledger can never get a second
@@ -67,7 +66,7 @@ def replay_case(app: App, case_id: int, *, actor: str) -> ReplayResult:
                 "already_invoiced", f"Invoice {record.doc_number} was already in the ledger (id {record.ledger_id}).",
                 resolved=True, ledger_id=record.ledger_id))
         if record.status is PushStatus.rejected:
-            refresh_rejected(uow.session, draft, clock=uow.clock)
+            uow.push_records.refresh_rejected(draft)
         uow.commit()
     try:
         push_keys(app, company, [record.idempotency_key])
@@ -97,7 +96,7 @@ def _finish(uow, queue: CaseQueue, case_id: int, actor: str, result: ReplayResul
     return result
 
 
-def replay_as_system(app: App, case_id: int, *, because: str) -> ReplayResult:
+def replay_as_system(app: Runtime, case_id: int, *, because: str) -> ReplayResult:
     """A replay Closeout starts by itself (another case's fix also clears this one); the reason is logged."""
     with app.store.unit_of_work() as uow:
         CaseQueue(uow.cases, clock=uow.clock).record(case_id, actor=SYSTEM_ACTOR, action="auto_replay", note=because)

@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Sequence
 from pathlib import Path
 
-from closeout.config import ConfigError, UserConfig
+from services.config import ConfigError, UserConfig
 from exceptions_queue.users import Role, User, UserError, check_username, hash_password, new_api_token, token_digest
 
 SECRET_FILE = "ui-secret"

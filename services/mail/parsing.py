@@ -13,7 +13,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-from closeout.steps.mail_files import keep_message_files
+from services.mail.files import keep_message_files
 from mappings.mail_parse import ParsedMessage, parse_message
 
 POOL_MIN_BATCH = 40  # below this a batch is parsed in process: a worker would cost more than it saves

@@ -18,24 +18,21 @@ from collections import defaultdict
 from collections.abc import Callable
 from datetime import timedelta
 
-import sqlalchemy as sa
 
-from closeout.config import CompanyConfig
-from closeout.ledger_pacing import LIMITS
-from closeout.steps.counts import StepCounts
-from closeout.steps.pusher import STALE_AFTER, Pusher
-from closeout.steps.push_evidence import push_evidence
-from closeout.steps.push_together import BATCH_SIZES, push_together
-from closeout.wiring import App
-from storage.sql_push_records import CLAIMABLE
+from services.config import CompanyConfig
+from services.push.pacing import LIMITS
+from services.counts import StepCounts
+from services.push.pusher import STALE_AFTER, Pusher
+from services.push.evidence import push_evidence
+from services.push.together import BATCH_SIZES, push_together
+from services.runtime import Runtime
 from connectors.qbo import CUSTOMER_PAGE
-from storage.tables import push_records
 
 LIST_CUSTOMERS_FROM = 40
 """Distinct unmapped customers from which reading the ledger's whole customer list costs fewer calls."""
 
 
-def push_backlog(app: App, company: CompanyConfig, *, workers: int | None = None,
+def push_backlog(app: Runtime, company: CompanyConfig, *, workers: int | None = None,
                  on_batch: Callable[[StepCounts], object] | None = None, stale_after: timedelta = STALE_AFTER,
                  sleep: Callable[[float], None] = time.sleep) -> StepCounts:
     """Push every claimable draft of ``company``; re-raise the first worker's failure after all have stopped.
@@ -94,7 +91,7 @@ def push_backlog(app: App, company: CompanyConfig, *, workers: int | None = None
 class _SharedPusher(Pusher):
     """A worker's pusher whose customer cache is every worker's: each customer is looked up (or created) once."""
 
-    def __init__(self, app: App, company: CompanyConfig, *, customers: dict, lock: threading.Lock,
+    def __init__(self, app: Runtime, company: CompanyConfig, *, customers: dict, lock: threading.Lock,
                  sleep: Callable[[float], None]) -> None:
         super().__init__(app, company, sleep=sleep)
         self._customers, self._lock = customers, lock  # one pace per company already (closeout.pacing)
@@ -104,13 +101,14 @@ class _SharedPusher(Pusher):
             return super()._customer_ref(record)
 
 
-def _known_customers(app: App, company: CompanyConfig, ledger) -> dict:
+def _known_customers(app: Runtime, company: CompanyConfig, ledger) -> dict:
     """``Pusher``'s customer cache, filled from the ledger's customer list when that saves calls.
 
     A key resolves exactly as ``find_customers`` would: active customers with that email (any case), else
     with that exact name; one match is the customer, several stay unresolved so the pusher opens a case.
     """
-    names = _unmapped_customers(app, company)
+    with app.store.unit_of_work() as uow:
+        names = uow.push_records.unmapped_customers(ledger=company.ledger.kind, company=company.id)
     if len(names) < LIST_CUSTOMERS_FROM or not hasattr(ledger, "list_customers"):
         return {}
     by_email, by_name = defaultdict(list), defaultdict(list)
@@ -130,12 +128,3 @@ def _known_customers(app: App, company: CompanyConfig, ledger) -> dict:
         if len(found) == 1:
             cache[f"{name}|{email or ''}"] = found[0]
     return cache
-
-
-def _unmapped_customers(app: App, company: CompanyConfig) -> set[tuple[str, str | None]]:
-    """(name, email) of the claimable drafts of ``company`` that carry no mapped customer ref."""
-    p = push_records
-    with app.store.unit_of_work() as uow:
-        drafts = uow.session.execute(sa.select(p.c.draft).where(
-            p.c.status.in_(CLAIMABLE) & (p.c.ledger == company.ledger.kind) & (p.c.company == company.id))).scalars()
-        return {(d["customer_name"], d.get("customer_email")) for d in drafts if not d.get("customer_ref")}

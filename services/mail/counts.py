@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from closeout.steps.counts import StepCounts
+from services.counts import StepCounts
 
 
 @dataclass

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from closeout.config import CompanyConfig
-from closeout.steps.counts import StepCounts
-from closeout.steps.push import Pusher, push_claimed
-from closeout.wiring import App
-from storage.sql_push_claims import claim_keys
+from services.config import CompanyConfig
+from services.counts import StepCounts
+from services.push.batch import Pusher, push_claimed
+from services.runtime import Runtime
 
 
-def push_keys(app: App, company: CompanyConfig, keys: Sequence[str]) -> StepCounts:
+def push_keys(app: Runtime, company: CompanyConfig, keys: Sequence[str]) -> StepCounts:
     """Claim these records (only if ready or uncertain) and push them; other companies' and jobs' stay put.
 
     A retriable or fatal error leaves the record ``uncertain`` (it may have landed) or ``ready`` and is
@@ -19,7 +18,7 @@ def push_keys(app: App, company: CompanyConfig, keys: Sequence[str]) -> StepCoun
     """
     counts = StepCounts()
     with app.store.unit_of_work() as uow:
-        records = claim_keys(uow.session, keys, clock=uow.clock)
+        records = uow.push_records.claim_keys(keys)
         uow.commit()
     push_claimed(app, Pusher(app, company), records, counts, stopped="released: replay stopped")
     return counts

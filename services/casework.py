@@ -6,11 +6,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from closeout.line_prices import store_line_price
-from closeout.mapping_overrides import MappingOverrideError, check_override, effective_tables
-from closeout.steps.mail import MessageLinkError, attach_message
-from closeout.steps.replay_case import replay_as_system, replay_case
-from closeout.wiring import App
+from services.line_prices import store_line_price
+from services.mapping_overrides import MappingOverrideError, check_override, effective_tables
+from services.mail.ingest import MessageLinkError, attach_message
+from services.replay_case import replay_as_system, replay_case
+from services.runtime import Runtime
 from exceptions_queue.cases import Case, CaseKind, CaseStatus
 from exceptions_queue.desk import AuditEntry, CaseContext, CaseFilters, DecisionError, count_by, filter_cases
 from exceptions_queue.service import CaseQueue, CaseTransitionError
@@ -23,7 +23,7 @@ _DUMMY_HASH = hash_password("not-a-real-password-ever")
 class StoreDesk:
     """Each call is one unit of work; decisions check the person's role before touching anything."""
 
-    def __init__(self, app: App, *, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(self, app: Runtime, *, clock: Callable[[], datetime] | None = None) -> None:
         self.app = app
         self._clock = clock or (lambda: datetime.now(UTC))
 
@@ -151,7 +151,7 @@ class StoreDesk:
     def add_user(self, username: str, role: Role, password: str, *, actor: User) -> User:
         if not actor.can_manage_users:
             raise PermissionError("only an admin manages users")
-        from closeout.users import add_user
+        from services.users import add_user
 
         return add_user(self.app.store, username, role, password, actor=actor.username)
 
@@ -175,15 +175,15 @@ LINKERS = (Role.coordinator, Role.admin)
 EMAIL_LINKED = "email_linked"
 
 
-def fix_price(app: App, case_id: int, line: str, price: str, reason: str, *, actor: str) -> Case:
-    """Store the line price override (see ``closeout.line_prices``), then replay the case so its outcome shows."""
+def fix_price(app: Runtime, case_id: int, line: str, price: str, reason: str, *, actor: str) -> Case:
+    """Store the line price override (see ``services.line_prices``), then replay the case so its outcome shows."""
     store_line_price(app, case_id, line, price, reason, actor=actor)
     replay_case(app, case_id, actor=actor)
     with app.store.unit_of_work() as uow:
         return CaseQueue(uow.cases, clock=uow.clock).get(case_id)
 
 
-def link_email(app: App, case_id: int, work_order: str, *, actor: str) -> Case:
+def link_email(app: Runtime, case_id: int, work_order: str, *, actor: str) -> Case:
     """Decide an ``unmatched_email`` case: a manual match for its message, the message's evidence on a new version
     of the work order (the mail step's own path), the decision in the case history and the audit trail, the case
     resolved. The next pipeline run evaluates the new version's rules, as it does for any new version.

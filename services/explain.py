@@ -1,21 +1,13 @@
-"""`closeout explain`: one work order, its versions, every rule decision with its evidence, and where it ended."""
+"""Explaining one work order: its versions, every rule decision with its evidence, and where it ended (read only)."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-
-from rich.console import Console
-from rich.table import Table
 
 from exceptions_queue.cases import Case
 from workorders.decisions import Outcome, RuleDecision
 from workorders.push import PushRecord
 from workorders.work_order import WorkOrder
-
-OUTCOME_STYLE = {Outcome.passed: "green", Outcome.warn: "yellow", Outcome.block: "red", Outcome.transform: "cyan",
-                 Outcome.no_invoice: "magenta"}
-
 
 class WorkOrderNotFoundError(LookupError):
     """No work order has this id or job number (the message says which were tried, or which are ambiguous)."""
@@ -86,58 +78,3 @@ def explain_work_order(uow, reference: str) -> Explanation:
     cases = uow.cases.list(work_order_id=work_order_id, statuses=(), limit=1000)
     return Explanation(versions=versions, decisions=decisions,
                        push_records=uow.push_records.for_work_order(work_order_id), cases=cases)
-
-
-def show_explanation(console: Console, found: Explanation) -> None:
-    order = found.latest
-    console.rule(f"[bold]Job {order.job_number}[/] {order.id}")
-    console.print(f"  company:   {order.company}")
-    console.print(f"  customer:  {order.customer.name}" + (f" <{order.customer.email}>" if order.customer.email else ""))
-    console.print(f"  site:      {order.site.name or '-'} ({order.site.timezone})")
-    console.print(f"  job:       {order.job_type.value}, {order.status.value}, {order.billing.value}, "
-                  f"subtotal {order.subtotal} {order.currency}")
-    console.print(f"  [bold]ended in:[/]  {found.ending()}")
-    versions = Table(title="Versions", title_justify="left")
-    for column in ("version", "updated at (source)", "status", "lines", "time entries", "subtotal"):
-        versions.add_column(column)
-    for v in found.versions:
-        versions.add_row(str(v.version), v.updated_at.isoformat(timespec="minutes"), v.status.value,
-                         str(len(v.line_items)), str(len(v.time_entries)), f"{v.subtotal}")
-    console.print(versions)
-    for version in sorted(found.decisions, reverse=True):
-        _show_decisions(console, version, found.decisions[version])
-    for record in found.push_records:
-        _show_draft(console, record)
-    for case in found.cases:
-        console.print(f"[bold]Case #{case.id}[/] {case.kind.value} ({case.status.value}) about v{case.work_order_version}")
-        console.print(f"  why:    {case.summary}")
-        if case.suggested_actions:
-            console.print(f"  can do: {', '.join(case.suggested_actions)}")
-    if not found.push_records and not found.cases:
-        console.print("No draft and no case for this job.")
-
-
-def _show_decisions(console: Console, version: int, decisions: list[RuleDecision]) -> None:
-    runs = sorted({d.run_id for d in decisions})
-    table = Table(title=f"Rule decisions on version {version} (run {', '.join(runs)})", title_justify="left",
-                  show_lines=True)
-    for column in ("rule", "outcome", "reason", "evidence"):
-        table.add_column(column, overflow="fold")
-    for d in decisions:
-        style = OUTCOME_STYLE.get(d.outcome, "")
-        evidence = json.dumps(d.evidence, indent=1, ensure_ascii=False) if d.evidence else ""
-        table.add_row(f"{d.rule_id} v{d.rule_version}", f"[{style}]{d.outcome.value}[/]", d.reason, evidence)
-    console.print(table)
-
-
-def _show_draft(console: Console, record: PushRecord) -> None:
-    draft = record.draft
-    table = Table(title=f"Draft {draft.doc_number} for {draft.ledger} (version {draft.work_order_version}, "
-                        f"{record.status.value})", title_justify="left")
-    for column in ("description", "qty", "unit price", "amount", "item", "tax"):
-        table.add_column(column, justify="right" if column in ("qty", "unit price", "amount") else "left")
-    for line in draft.lines:
-        table.add_row(line.description, str(line.quantity), str(line.unit_price), str(line.amount), line.item_ref,
-                      line.tax_code)
-    table.add_row("[bold]total[/]", "", "", f"[bold]{draft.total}[/]", draft.currency, "")
-    console.print(table)

@@ -1,0 +1,1 @@
+"""The use cases: intake, prepare, push, mail, casework, replay, reconcile, audit, health, explain, preview."""

@@ -1,0 +1,169 @@
+"""The company config as the use cases read it: companies, their sources, ledger, mailboxes, rules and tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from services.mailbox_config import MailboxConfig
+from mappings.company_tables import MappingTables
+from workorders.rules import RuleSettings
+
+SANDBOX = "sandbox"
+
+
+class ConfigError(Exception):
+    """The config file is missing or says something Closeout cannot use; the message says where."""
+
+
+class MissingSecretError(Exception):
+    """A credential the config needs is in no credential block, environment variable or Prefect Secret block."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CsvSourceConfig(_Strict):
+    kind: Literal["csv"]
+    name: str = "csv"
+    path: Path = Field(description="the drop folder; relative paths are relative to the config file")
+
+
+class JobberSourceConfig(_Strict):
+    """Jobber GraphQL. Credentials are never in this file: ``{name}-client-id``, ``{name}-client-secret`` and
+    the first ``{name}-refresh-token`` come from env vars or Prefect Secret blocks (``closeout.secrets``)."""
+
+    kind: Literal["jobber"]
+    name: str = Field(default="jobber", pattern=r"^[a-z0-9][a-z0-9-]*$")
+    api_url: str = Field(default="https://api.getjobber.com", description="API root; a fake Jobber's URL for the demo")
+    api_version: str = Field(default="2025-01-20", pattern=r"^\d{4}-\d{2}-\d{2}$",
+                             description="pinned X-JOBBER-GRAPHQL-VERSION")
+    page_size: int = Field(default=25, ge=1, le=100)
+    overlap_minutes: int = Field(default=5, ge=0, description="re-read jobs this much older than the watermark")
+
+
+class HousecallProSourceConfig(_Strict):
+    """Housecall Pro REST v1. ``{name}-api-key`` (and ``{name}-webhook-secret`` for webhooks) come from env vars
+    or Prefect Secret blocks, never from this file."""
+
+    kind: Literal["housecallpro"]
+    name: str = Field(default="housecallpro", pattern=r"^[a-z0-9][a-z0-9-]*$")
+    api_url: str = "https://api.housecallpro.com"
+    page_size: int = Field(default=100, ge=1, le=200)
+    overlap_minutes: int = Field(default=5, ge=0)
+
+
+class ServiceTitanSourceConfig(_Strict):
+    """ServiceTitan REST v2 for one tenant. ``{name}-client-id``, ``{name}-client-secret`` and ``{name}-app-key``
+    come from env vars or Prefect Secret blocks, never from this file."""
+
+    kind: Literal["servicetitan"]
+    name: str = Field(default="servicetitan", pattern=r"^[a-z0-9][a-z0-9-]*$")
+    tenant: str = Field(pattern=r"^[0-9]+$", description="the tenant id")
+    api_url: str = "https://api.servicetitan.io"
+    auth_url: str = "https://auth.servicetitan.io"
+    page_size: int = Field(default=50, ge=1, le=5000)
+
+
+SourceConfig = Annotated[
+    CsvSourceConfig | JobberSourceConfig | HousecallProSourceConfig | ServiceTitanSourceConfig,
+    Field(discriminator="kind"),
+]
+"""One source of a company, by ``kind``."""
+
+
+class LedgerConfig(_Strict):
+    """The company's ledger: QuickBooks Online (``realm_id``) or Xero (``tenant_id``)."""
+
+    kind: Literal["quickbooks", "xero"] = "quickbooks"
+    api_url: str = Field(default=SANDBOX, description='the API root, or "sandbox" for the local ledger sandbox')
+    realm_id: str = Field(default="", description="QuickBooks company (realm) id; required when kind is quickbooks")
+    tenant_id: str = Field(default="", description="Xero organisation (tenant) id; required when kind is xero")
+    create_customers: bool = Field(default=False, description="create a customer the ledger does not know")
+    line_amount_types: Literal["Exclusive", "Inclusive", "NoTax"] = Field(
+        default="Exclusive", description="Xero: whether the jobs' unit prices exclude or include tax")
+    invoice_status: Literal["DRAFT", "AUTHORISED"] = Field(
+        default="AUTHORISED", description="Xero: the status new invoices get")
+    timeout_seconds: float = Field(default=30.0, gt=0, description="how long one ledger call may take")
+    send_to_customer: bool = Field(
+        default=False, description="e-mail each new invoice to the customer's billing e-mail through the ledger")
+    credentials: Literal["file", "prefect"] = Field(
+        default="file", description='where the OAuth pair lives: "file" (0600, in the workspace; client id/secret and '
+        'the first refresh token from env or Prefect Secret) or "prefect" (the <company>-<kind> credentials block)')
+    token_url: str = Field(default="", description="the OAuth token endpoint; empty: Intuit's (via its discovery "
+                                                   "document) or Xero's; the sandbox's for a sandbox ledger")
+    refresh_warning_days: int = Field(default=14, ge=0, description="open a ledger_token_expiring case this many "
+                                                                    "days before the refresh token ends")
+
+    @model_validator(mode="after")
+    def _names_its_company(self) -> "LedgerConfig":
+        if self.kind == "quickbooks" and not self.realm_id:
+            raise ValueError("realm_id is required for a quickbooks ledger")
+        if self.kind == "xero" and not self.tenant_id:
+            raise ValueError("tenant_id is required for a xero ledger")
+        return self
+
+    @property
+    def uses_sandbox(self) -> bool:
+        return self.api_url == SANDBOX
+
+
+class CompanyConfig(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    name: str
+    timezone: str = "UTC"
+    currency: str = "USD"
+    ledger: LedgerConfig
+    sources: tuple[SourceConfig, ...] = ()
+    mailboxes: tuple[MailboxConfig, ...] = ()
+    rules: RuleSettings = RuleSettings()
+    mappings: MappingTables = MappingTables()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+
+class UserConfig(_Strict):
+    """A queue user kept in the config: synced into the store when `closeout ui` starts. Never a plain password."""
+
+    username: str
+    role: Literal["viewer", "coordinator", "finance", "admin"] = "coordinator"
+    password_hash: str = Field(description="from `closeout users hash`: scrypt$N$r$p$salt$hash")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_plain_password(cls, data):
+        if isinstance(data, dict) and "password" in data:
+            raise ValueError("a plain password does not belong in the config: put the password_hash that "
+                             "`closeout users hash` prints instead")
+        return data
+
+    @field_validator("password_hash")
+    @classmethod
+    def _looks_like_scrypt(cls, value: str) -> str:
+        parts = value.split("$")
+        if len(parts) != 6 or parts[0] != "scrypt" or not all(p.isdigit() for p in parts[1:4]):
+            raise ValueError("not a password hash from `closeout users hash` (scrypt$N$r$p$salt$hash)")
+        return value
+
+
+class CloseoutConfig(_Strict):
+    companies: tuple[CompanyConfig, ...]
+    users: tuple[UserConfig, ...] = ()
+
+    def company(self, company_id: str) -> CompanyConfig:
+        for company in self.companies:
+            if company.id == company_id:
+                return company
+        raise ConfigError(f"no company {company_id!r} in the config")
