@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from mappings.company_tables import MappingTables
-from mappings.csv_jobs import map_csv_job
+from mappings.csv_drop import map_csv_job
 from mappings.drafts import build_draft
 from workorders.drafts import InvoiceDraft
 from workorders.work_order import WorkOrder

@@ -27,7 +27,7 @@ import sqlalchemy as sa
 
 from bench.generate import customer, job_rows, ready_drafts, work_orders
 from bench.measure import Measure
-from services.push.pacing import PacedLedger, pacer_for
+from services.push.pacing import LocalPacer, ThrottledLedger
 from closeout.settings import Settings
 from services.push.batch import invoice_payload
 from services.push.backlog import push_backlog
@@ -164,8 +164,9 @@ def set_limits(app: App, *, enabled: bool, time_scale: float = 1.0) -> None:
 
 def push_naively(app: App, company, drafts: list[InvoiceDraft], time_scale: float) -> tuple[float, int]:
     """One customer query and one create per invoice, as many at once as the ledger allows; (seconds, calls)."""
-    pacer = pacer_for(company.ledger.kind, time_scale=time_scale)
-    ledger = PacedLedger(app.ledger_for(company), pacer)
+    paced = LocalPacer(company.ledger.kind, "naive", time_scale=time_scale, shared=False)
+    pacer = paced.pacer
+    ledger = ThrottledLedger(app.ledger_for(company), pacer=paced, retries=0)
     queue, lock = list(reversed(drafts)), threading.Lock()
 
     def work() -> None:

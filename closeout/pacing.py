@@ -17,56 +17,20 @@ lasts a second); for tests and benchmarks.
 
 from __future__ import annotations
 
-import math
 import os
-import threading
 from collections.abc import Iterator
 from typing import Any
 from contextlib import contextmanager
 
 from closeout.prefect_api import prefect_api_configured
 from services.config import LedgerConfig
-from services.push.pacing import LIMITS, LedgerPacer, Window, pacer_for
+from services.push.pacing import LIMITS, SLOTS_PER_CALL, LocalPacer, in_slots, requests_made, token_bucket
 
-HEADROOM = 0.8
-"""Plan for this share of each published quota: the ledger counts arrivals, which jitter against our clock."""
-SLOTS_PER_CALL = 100
-"""A call takes this many slots of a rate limit (sized to match). Prefect's server decays whole slots since a
-limit's last update, and every acquire (even a refused one) is an update: with one slot a call a busy limit
-loses up to a call's worth of refill each time; with 100 at most 1 % of one."""
-LOOKUP_CHUNKS = {"quickbooks": 50, "xero": 25}
-"""Doc numbers per look-up request (connectors' chunk sizes)."""
-BUCKET_WINDOW_LIMIT = 3600.0
-"""Windows longer than this (Xero's 5,000 a day) are left to the ledger's 429: a token bucket sized for a
-day would crawl; the in-process pacer still keeps them."""
+_ensured: set[tuple[str, tuple[int, float]]] = set()  # global limits this process created or checked
 
 
 def time_scale() -> float:
     return float(os.environ.get("CLOSEOUT_LEDGER_TIME_SCALE") or 1.0)
-
-
-def token_bucket(windows: tuple[Window, ...], scale: float = 1.0) -> tuple[int, float]:
-    """(burst, refill per second) such that no window (seconds/scale, calls) gets more than HEADROOM of its calls.
-
-    A bucket of ``burst`` slots refilled at ``rate`` admits at most ``burst + rate * window`` calls in any window.
-    """
-    kept = [w for w in windows if w.seconds <= BUCKET_WINDOW_LIMIT]
-    burst = max(1, min(w.calls for w in kept) // 5)
-    rate = min((w.calls * HEADROOM - burst) / w.seconds for w in kept)
-    return burst, rate * scale
-
-
-_local: dict[str, LedgerPacer] = {}
-_local_lock = threading.Lock()
-_ensured: set[tuple[str, tuple[int, float]]] = set()  # global limits this process created or checked
-
-
-def local_pacer(name: str, kind: str, scale: float) -> LedgerPacer:
-    """The one in-process pacer of a company's ledger, shared by every push in this process."""
-    with _local_lock:
-        if name not in _local:
-            _local[name] = pacer_for(kind, time_scale=scale)
-        return _local[name]
 
 
 class CompanyPacer:
@@ -79,6 +43,7 @@ class CompanyPacer:
         self.prefix = f"closeout-{short}-{ledger.realm_id or ledger.tenant_id}".lower()
         self.scale = time_scale()
         self.use_prefect = prefect_api_configured() if use_prefect is None else use_prefect
+        self._local = LocalPacer(ledger.kind, ledger.realm_id or ledger.tenant_id or "", time_scale=self.scale)
 
     @contextmanager
     def slot(self, call: str, *args: Any, **kwargs: Any) -> Iterator[None]:
@@ -88,11 +53,7 @@ class CompanyPacer:
             with self._prefect_slot(batch, requests):
                 yield
             return
-        pacer = local_pacer(f"{self.prefix}@{self.scale}", self.kind, self.scale)
-        for _ in range(requests - 1):  # the method's earlier requests, one after the other
-            with pacer.slot(batch=batch):
-                pass
-        with pacer.slot(batch=batch):
+        with self._local.slot(call, *args, **kwargs):
             yield
 
     @property
@@ -114,10 +75,10 @@ class CompanyPacer:
 
     def limit_specs(self) -> dict[str, tuple[int, float]]:
         """The global concurrency limits this company needs: name → (limit, slot decay per second)."""
-        specs = {f"{self.prefix}-rate": _in_slots(token_bucket(self.limits.windows, self.scale)),
+        specs = {f"{self.prefix}-rate": in_slots(token_bucket(self.limits.windows, self.scale)),
                  f"tag:{self.concurrency_tag}": (self.limits.concurrent, 0.0)}
         if self.limits.batch_windows:
-            specs[f"{self.prefix}-batch"] = _in_slots(token_bucket(self.limits.batch_windows, self.scale))
+            specs[f"{self.prefix}-batch"] = in_slots(token_bucket(self.limits.batch_windows, self.scale))
         return specs
 
     def _ensure_limits(self) -> None:
@@ -138,22 +99,6 @@ class CompanyPacer:
             rate_limit(names, occupy=taken * SLOTS_PER_CALL, strict=True)
             requests -= taken
         yield
-
-
-def requests_made(kind: str, call: str, args: tuple, kwargs: dict) -> int:
-    """The most HTTP requests connector method ``call`` makes (connectors/qbo.py, connectors/xero.py): a customer
-    search by e-mail falls back to one by name; invoice look-ups go in chunks of doc numbers."""
-    if call == "find_customers":
-        return 2 if kwargs.get("email") else 1
-    if call == "find_invoices":
-        docs = set(args[0] if args else kwargs.get("doc_numbers", ()))
-        return max(1, math.ceil(len(docs) / LOOKUP_CHUNKS[kind]))
-    return 1
-
-
-def _in_slots(bucket: tuple[int, float]) -> tuple[int, float]:
-    burst, rate = bucket
-    return burst * SLOTS_PER_CALL, rate * SLOTS_PER_CALL
 
 
 def ensure_global_limits(specs: dict[str, tuple[int, float]]) -> None:

@@ -25,19 +25,18 @@ picks the job up.
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
 import json
 import logging
 import os
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
 
 from fastapi import BackgroundTasks, FastAPI, Request
 from fastapi.responses import JSONResponse
+
+from connectors import housecallpro, jobber
 
 from services.config import CompanyConfig, ConfigError, HousecallProSourceConfig, JobberSourceConfig, SourceConfig
 from closeout.secrets import read_secret
@@ -45,46 +44,9 @@ from services.intake import pull_job
 from closeout.wiring import App
 
 log = logging.getLogger("closeout.webhooks")
-JOB_TOPICS = {"JOB_CREATE", "JOB_UPDATE", "JOB_CLOSED"}
 Puller = Callable[[CompanyConfig, SourceConfig, str], None]
 REPLAY_WINDOW = 300.0
 """Seconds a signed delivery stays good either side of its own timestamp (Stripe and Slack use 5 minutes)."""
-
-
-def jobber_signature(secret: str, body: bytes) -> str:
-    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
-
-
-def housecallpro_signature(secret: str, timestamp: str, body: bytes) -> str:
-    return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-
-
-def _jobber_valid(secret: str, body: bytes, headers) -> bool:
-    given = headers.get("X-Jobber-Hmac-SHA256", "")
-    return bool(given) and hmac.compare_digest(given, jobber_signature(secret, body))
-
-
-def _housecallpro_valid(secret: str, body: bytes, headers) -> bool:
-    given, timestamp = headers.get("Api-Signature", ""), headers.get("Api-Timestamp", "")
-    return bool(given and timestamp) and hmac.compare_digest(given, housecallpro_signature(secret, timestamp, body))
-
-
-def _jobber_sent_at(body: bytes, headers) -> float | None:
-    """When Jobber says the event happened (``occurredAt``, inside the signed body); None when unreadable."""
-    try:
-        stamp = json.loads(body)["data"]["webHookEvent"]["occurredAt"]
-        moment = datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
-    except (ValueError, KeyError, TypeError):
-        return None
-    return moment.timestamp() if moment.tzinfo is not None else None
-
-
-def _housecallpro_sent_at(body: bytes, headers) -> float | None:
-    """Housecall Pro's ``Api-Timestamp`` (Unix seconds), which its signature covers."""
-    try:
-        return float(int(headers.get("Api-Timestamp", "")))
-    except ValueError:
-        return None
 
 
 class DeliveryMemory:
@@ -102,19 +64,6 @@ class DeliveryMemory:
                 return False
             self._seen[key] = now
             return True
-
-
-def _jobber_item(event: dict) -> tuple[str, str | None]:
-    hook = event["data"]["webHookEvent"]
-    topic = str(hook["topic"])
-    return topic, (str(hook["itemId"]) if topic in JOB_TOPICS else None)
-
-
-def _housecallpro_item(event: dict) -> tuple[str, str | None]:
-    """Housecall Pro sends the whole job; we still pull it, because its line items are a separate call."""
-    topic = str(event["event"])
-    job = event.get("job")
-    return topic, (str(job["id"]) if topic.startswith("job.") and isinstance(job, dict) and job.get("id") else None)
 
 
 def build_webhook_app(app: App, *, pull: Puller | None = None, config_path: str | None = None,
@@ -143,10 +92,9 @@ def build_webhook_app(app: App, *, pull: Puller | None = None, config_path: str 
         company, source = found
         body = await request.body()
         if isinstance(source, JobberSourceConfig):
-            secret_kind, verify, read_item, sent_at = "client-secret", _jobber_valid, _jobber_item, _jobber_sent_at
+            secret_kind, system = "client-secret", jobber
         elif isinstance(source, HousecallProSourceConfig):
-            secret_kind, verify, read_item = "webhook-secret", _housecallpro_valid, _housecallpro_item
-            sent_at = _housecallpro_sent_at
+            secret_kind, system = "webhook-secret", housecallpro
         else:
             return JSONResponse({"error": f"{source.kind} sources take no webhooks"}, status_code=404)
         try:
@@ -154,10 +102,10 @@ def build_webhook_app(app: App, *, pull: Puller | None = None, config_path: str 
         except Exception:  # noqa: BLE001 - a receiver without its secret must refuse, never accept unverified
             log.error("webhook for %s/%s refused: the %s is not configured", company.id, source.name, secret_kind)
             return JSONResponse({"error": "receiver not configured"}, status_code=503)
-        if not verify(secret, body, request.headers):
+        if not system.webhook_is_valid(secret, body, request.headers):
             log.warning("webhook for %s/%s refused: bad signature", company.id, source.name)
             return JSONResponse({"error": "bad signature"}, status_code=401)
-        now, stamp = clock(), sent_at(body, request.headers)
+        now, stamp = clock(), system.webhook_sent_at(body, request.headers)
         if stamp is None or abs(now - stamp) > window:
             log.warning("webhook for %s/%s refused: its time is outside the %ss replay window", company.id,
                         source.name, int(window))
@@ -169,7 +117,7 @@ def build_webhook_app(app: App, *, pull: Puller | None = None, config_path: str 
                      source.name)
             return JSONResponse({"accepted": False, "reason": "already received"}, status_code=200)
         try:
-            topic, item = read_item(json.loads(body))
+            topic, item = system.webhook_item(json.loads(body))
         except (ValueError, KeyError, TypeError, AttributeError):
             return JSONResponse({"error": "not a webhook event Closeout knows"}, status_code=400)
         if item is None:

@@ -33,10 +33,10 @@ from connectors.maildir_inbox import MaildirInbox
 from connectors.servicetitan import ServiceTitanSource
 from connectors.qbo import QuickBooksLedger
 from connectors.xero import XeroLedger
-from mappings.csv_jobs import map_csv_job
-from mappings.housecallpro_jobs import map_housecallpro_job
-from mappings.jobber_jobs import map_jobber_job
-from mappings.servicetitan_jobs import map_servicetitan_job
+from mappings.csv_drop import map_csv_job
+from mappings.housecallpro import map_housecallpro_job
+from mappings.jobber import map_jobber_job
+from mappings.servicetitan import map_servicetitan_job
 from sandbox.server import running_sandbox
 from storage import SqlStore, open_store
 

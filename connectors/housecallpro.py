@@ -12,6 +12,8 @@ Cursor (JSON): ``{"watermark": iso, "high": iso, "page": n}``; mid-run pages car
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -90,3 +92,30 @@ def _parse_time(text: Any) -> datetime:
 
 def _read_cursor(cursor: str | None) -> dict[str, Any]:
     return read_cursor(cursor, keys={"watermark", "high", "page"}, system=SYSTEM, label="Housecall Pro")
+
+
+# ---- webhooks: Housecall Pro signs Api-Timestamp + "." + body (Api-Signature) ---------------------------------
+
+
+def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:
+    return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+def webhook_is_valid(secret: str, body: bytes, headers) -> bool:
+    given, timestamp = headers.get("Api-Signature", ""), headers.get("Api-Timestamp", "")
+    return bool(given and timestamp) and hmac.compare_digest(given, webhook_signature(secret, timestamp, body))
+
+
+def webhook_sent_at(body: bytes, headers) -> float | None:
+    """Housecall Pro's ``Api-Timestamp`` (Unix seconds), which its signature covers."""
+    try:
+        return float(int(headers.get("Api-Timestamp", "")))
+    except ValueError:
+        return None
+
+
+def webhook_item(event: dict) -> tuple[str, str | None]:
+    """Housecall Pro sends the whole job; we still pull it, because its line items are a separate call."""
+    topic = str(event["event"])
+    job = event.get("job")
+    return topic, (str(job["id"]) if topic.startswith("job.") and isinstance(job, dict) and job.get("id") else None)

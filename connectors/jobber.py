@@ -15,6 +15,10 @@ sets ``watermark = high``. A run killed mid-way resumes where its last committed
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -242,3 +246,34 @@ def _parse_time(text: Any) -> datetime:
 
 def _read_cursor(cursor: str | None) -> dict[str, Any]:
     return read_cursor(cursor, keys={"watermark", "high", "after"}, system=SYSTEM, label="Jobber")
+
+
+# ---- webhooks: Jobber signs the raw body (X-Jobber-Hmac-SHA256), names the item, dates it in occurredAt -------
+
+WEBHOOK_JOB_TOPICS = {"JOB_CREATE", "JOB_UPDATE", "JOB_CLOSED"}
+"""Topics that name a job and so trigger a pull; visit and timesheet changes reach us with the job's next update."""
+
+
+def webhook_signature(secret: str, body: bytes) -> str:
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def webhook_is_valid(secret: str, body: bytes, headers) -> bool:
+    given = headers.get("X-Jobber-Hmac-SHA256", "")
+    return bool(given) and hmac.compare_digest(given, webhook_signature(secret, body))
+
+
+def webhook_sent_at(body: bytes, headers) -> float | None:
+    """When Jobber says the event happened (``occurredAt``, inside the signed body); None when unreadable."""
+    try:
+        stamp = json.loads(body)["data"]["webHookEvent"]["occurredAt"]
+        moment = datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
+    except (ValueError, KeyError, TypeError):
+        return None
+    return moment.timestamp() if moment.tzinfo is not None else None
+
+
+def webhook_item(event: dict) -> tuple[str, str | None]:
+    hook = event["data"]["webHookEvent"]
+    topic = str(hook["topic"])
+    return topic, (str(hook["itemId"]) if topic in WEBHOOK_JOB_TOPICS else None)

@@ -178,7 +178,7 @@ class QuickBooksLedger:
         return str(saved.Id)
 
     def create_invoice(self, payload: Mapping[str, Any], *, idempotency_key: str) -> LedgerInvoice:
-        """Create the invoice ``payload`` (mappings.qbo_invoice) with QBO ``requestid=idempotency_key``.
+        """Create the invoice ``payload`` (mappings.qbo) with QBO ``requestid=idempotency_key``.
 
         A repeated key gets QBO's replay of the first answer (same id). A timeout, dropped connection or
         5xx after sending → UncertainOutcomeError: look the doc number up with ``find_invoices`` first.

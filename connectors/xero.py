@@ -58,7 +58,7 @@ def _ledger_invoice(invoice: Invoice) -> LedgerInvoice:
 
 
 def _sdk_invoice(payload: Mapping[str, Any]) -> Invoice:
-    """The SDK model for a ``mappings.xero_invoice`` payload (SDK models validate enums client-side)."""
+    """The SDK model for a ``mappings.xero`` payload (SDK models validate enums client-side)."""
     lines = [LineItem(description=line.get("Description"), quantity=line.get("Quantity"),
                       unit_amount=line.get("UnitAmount"), item_code=line.get("ItemCode"),
                       account_code=line.get("AccountCode"), tax_type=line.get("TaxType"),
@@ -164,7 +164,7 @@ class XeroLedger:
         return str(created.contact_id)
 
     def create_invoice(self, payload: Mapping[str, Any], *, idempotency_key: str) -> LedgerInvoice:
-        """Create the invoice ``payload`` (mappings.xero_invoice) with ``Idempotency-Key: idempotency_key``.
+        """Create the invoice ``payload`` (mappings.xero) with ``Idempotency-Key: idempotency_key``.
 
         Xero replays the first answer to a repeated key for 6 minutes only, so an UncertainOutcomeError
         (timeout, dropped connection, 5xx) is resolved with ``find_invoices`` before any resend. A refused

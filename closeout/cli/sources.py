@@ -16,7 +16,7 @@ from closeout.settings import BUNDLED_DEMO_CONFIG
 @app.command()
 def doctor(config: ConfigOption = None) -> None:
     """Check that every configured source can be reached and authenticated; exit 1 when one cannot."""
-    from closeout.doctor import check_sources
+    from services.doctor import check_sources
     from closeout.wiring import open_app
 
     with user_errors(), open_app(config_path=config) as application:

@@ -6,16 +6,26 @@ side: a call may start when fewer than ``calls`` of the last ``seconds`` ended (
 every window and fewer than ``concurrent`` are in flight. A call counts from its start until ``seconds``
 after its *end*, which is never earlier than the ledger's own count from its arrival, so a paced client
 is never refused by the limits it mirrors. ``time_scale`` shrinks the windows like the sandbox's does.
+
+Everything about pacing that is arithmetic lives here: the published limits, the sliding windows, the token
+bucket a Prefect global concurrency limit is sized to (``token_bucket``), how many requests a connector call
+makes, the in-process ``LocalPacer`` and the one ledger proxy, ``ThrottledLedger``, which waits for its pacer's
+turn before each call and waits out a 429. ``closeout.pacing.CompanyPacer`` is the same ``Pacer`` across
+workers, on Prefect's global concurrency limits.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
+
+from connectors.errors import RetriableError, UncertainOutcomeError
+from services.runtime import Pacer
 
 
 @dataclass(frozen=True)
@@ -106,25 +116,125 @@ class LedgerPacer:
         return wait
 
 
-class PacedLedger:
-    """A ledger connector whose every call first takes a slot of ``pacer`` (batch methods a batch slot)."""
-
-    def __init__(self, ledger: Any, pacer: LedgerPacer) -> None:
-        self.ledger, self.pacer = ledger, pacer
-
-    def __getattr__(self, name: str) -> Any:
-        attribute = getattr(self.ledger, name)
-        if not callable(attribute):
-            return attribute
-        batch = name in self.pacer.limits.batch_methods
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            with self.pacer.slot(batch=batch):
-                return attribute(*args, **kwargs)
-
-        return call
-
-
 def pacer_for(kind: str, *, time_scale: float = 1.0) -> LedgerPacer:
     """A pacer with the published limits of ledger ``kind`` (``quickbooks`` or ``xero``)."""
     return LedgerPacer(LIMITS[kind].scaled(time_scale))
+
+
+HEADROOM = 0.8
+"""Plan for this share of each published quota: the ledger counts arrivals, which jitter against our clock."""
+SLOTS_PER_CALL = 100
+"""A call takes this many slots of a rate limit (sized to match). Prefect's server decays whole slots since a
+limit's last update, and every acquire (even a refused one) is an update: with one slot a call a busy limit
+loses up to a call's worth of refill each time; with 100 at most 1 % of one."""
+LOOKUP_CHUNKS = {"quickbooks": 50, "xero": 25}
+"""Doc numbers per look-up request (connectors' chunk sizes)."""
+BUCKET_WINDOW_LIMIT = 3600.0
+"""Windows longer than this (Xero's 5,000 a day) are left to the ledger's 429: a token bucket sized for a
+day would crawl; the in-process pacer still keeps them."""
+
+
+def token_bucket(windows: tuple[Window, ...], scale: float = 1.0) -> tuple[int, float]:
+    """(burst, refill per second) such that no window (seconds/scale, calls) gets more than HEADROOM of its calls.
+
+    A bucket of ``burst`` slots refilled at ``rate`` admits at most ``burst + rate * window`` calls in any window.
+    """
+    kept = [w for w in windows if w.seconds <= BUCKET_WINDOW_LIMIT]
+    burst = max(1, min(w.calls for w in kept) // 5)
+    rate = min((w.calls * HEADROOM - burst) / w.seconds for w in kept)
+    return burst, rate * scale
+
+
+def requests_made(kind: str, call: str, args: tuple, kwargs: dict) -> int:
+    """The most HTTP requests connector method ``call`` makes (connectors/qbo.py, connectors/xero.py): a customer
+    search by e-mail falls back to one by name; invoice look-ups go in chunks of doc numbers."""
+    if call == "find_customers":
+        return 2 if kwargs.get("email") else 1
+    if call == "find_invoices":
+        docs = set(args[0] if args else kwargs.get("doc_numbers", ()))
+        return max(1, math.ceil(len(docs) / LOOKUP_CHUNKS[kind]))
+    return 1
+
+
+def in_slots(bucket: tuple[int, float]) -> tuple[int, float]:
+    burst, rate = bucket
+    return burst * SLOTS_PER_CALL, rate * SLOTS_PER_CALL
+
+
+_local: dict[str, LedgerPacer] = {}
+_local_lock = threading.Lock()
+
+
+def local_pacer(name: str, kind: str, scale: float) -> LedgerPacer:
+    """The one in-process pacer of a company's ledger, shared by every push in this process."""
+    with _local_lock:
+        if name not in _local:
+            _local[name] = pacer_for(kind, time_scale=scale)
+        return _local[name]
+
+
+class LocalPacer:
+    """``services.runtime.Pacer`` inside one process: every push of a company here shares one ``LedgerPacer``."""
+
+    def __init__(self, kind: str, account: str, *, time_scale: float = 1.0, shared: bool = True) -> None:
+        self.kind, self.limits, self.scale = kind, LIMITS[kind], time_scale
+        self.pacer = (local_pacer(f"{kind}-{account}@{time_scale}", kind, time_scale) if shared
+                      else pacer_for(kind, time_scale=time_scale))
+
+    @contextmanager
+    def slot(self, call: str, *args: Any, **kwargs: Any) -> Iterator[None]:
+        """Wait for the turn of connector method ``call`` (with its arguments: some make several requests)."""
+        batch, requests = call in self.limits.batch_methods, requests_made(self.kind, call, args, kwargs)
+        for _ in range(requests - 1):  # the method's earlier requests, one after the other
+            with self.pacer.slot(batch=batch):
+                pass
+        with self.pacer.slot(batch=batch):
+            yield
+
+
+MAX_THROTTLE_WAIT = 120.0
+"""The longest a push waits in-process when the ledger says "too many requests"; a longer ask re-raises."""
+THROTTLE_RETRIES = 3
+UNPACED = {"close"}
+"""Ledger methods that make no API call, so never wait for a turn."""
+
+
+class ThrottledLedger:
+    """A ledger whose calls, when refused with a wait (429, ``RetriableError.retry_after``), wait and go again.
+
+    A 429 means the ledger did not process the request, so even a create is safe to resend (and its
+    idempotency key would catch a double anyway). An UncertainOutcomeError is never retried here: it is
+    looked up first by the push step. Waits over ``max_wait`` and the ``retries + 1``-th refusal re-raise,
+    leaving the retry to the flow. ``waited`` sums the seconds slept.
+    """
+
+    def __init__(self, ledger: Any, *, sleep: Callable[[float], None] = time.sleep,
+                 max_wait: float = MAX_THROTTLE_WAIT, retries: int = THROTTLE_RETRIES,
+                 pacer: Pacer | None = None) -> None:
+        self.ledger, self._sleep, self._max_wait, self._retries = ledger, sleep, max_wait, retries
+        self.pacer = pacer  # waits for the company's turn before every call (a Pacer: LocalPacer here, closeout.pacing.CompanyPacer across workers)
+        self.waited = 0.0
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self.ledger, name)
+        if not callable(attribute) or name in UNPACED:
+            return attribute
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            for attempt in range(self._retries + 1):
+                try:
+                    if self.pacer is None:
+                        return attribute(*args, **kwargs)
+                    with self.pacer.slot(name, *args, **kwargs):
+                        return attribute(*args, **kwargs)
+                except UncertainOutcomeError:
+                    raise
+                except RetriableError as exc:
+                    wait = exc.retry_after
+                    if wait is None or wait > self._max_wait or attempt == self._retries:
+                        raise
+                    self.waited += wait
+                    self._sleep(wait)
+            raise AssertionError("unreachable")
+
+        return call

@@ -9,14 +9,14 @@ from datetime import timedelta
 from typing import Any
 
 from services.config import CompanyConfig
-from services.push.throttled import ThrottledLedger
+from services.push.pacing import ThrottledLedger
 from services.counts import StepCounts
 from services.push.evidence import plan_evidence
 from services.runtime import Runtime
 from connectors.errors import RejectedError
 from exceptions_queue.service import CaseQueue
-from mappings.qbo_invoice import to_qbo_invoice
-from mappings.xero_invoice import to_xero_invoice
+from mappings.qbo import to_qbo_invoice
+from mappings.xero import to_xero_invoice
 from workorders.anomalies import Anomaly, AnomalyCode
 from workorders.push import PushRecord, PushStatus
 

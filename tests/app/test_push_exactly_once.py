@@ -13,7 +13,7 @@ from services.prepare import prepare_batch
 from services.push.batch import push_batch
 from closeout.wiring import open_app
 from closeout.workspace import install_demo_config
-from mappings.qbo_invoice import to_qbo_invoice
+from mappings.qbo import to_qbo_invoice
 from workorders.push import PushStatus
 
 

@@ -19,7 +19,7 @@ from urllib3.exceptions import ProtocolError
 from connectors.errors import (AuthError, ConnectorError, FatalError, RejectedError, RetriableError,
                                UncertainOutcomeError)
 from connectors.qbo import LedgerInvoice, QuickBooksLedger, _translate
-from mappings.qbo_invoice import to_qbo_invoice
+from mappings.qbo import to_qbo_invoice
 from workorders.drafts import DraftLine, InvoiceDraft
 
 LABOUR = DraftLine(description="Labour", quantity="2", unit_price="95.00", item_ref="1", tax_code="NON")

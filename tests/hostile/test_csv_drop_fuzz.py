@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from connectors.csv_drop import CsvDropSource
-from mappings.csv_jobs import map_csv_job
+from mappings.csv_drop import map_csv_job
 from workorders.anomalies import Anomaly
 from workorders.work_order import WorkOrder
 

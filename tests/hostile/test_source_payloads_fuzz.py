@@ -13,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mappings.housecallpro_jobs import map_housecallpro_job
-from mappings.jobber_jobs import map_jobber_job
-from mappings.servicetitan_jobs import map_servicetitan_job
+from mappings.housecallpro import map_housecallpro_job
+from mappings.jobber import map_jobber_job
+from mappings.servicetitan import map_servicetitan_job
 from workorders.anomalies import Anomaly, AnomalyCode
 from workorders.work_order import WorkOrder
 

@@ -12,8 +12,8 @@ import pytest
 
 from connectors.qbo import QuickBooksLedger
 from connectors.xero import XeroLedger
-from mappings.qbo_invoice import to_qbo_invoice
-from mappings.xero_invoice import to_xero_invoice
+from mappings.qbo import to_qbo_invoice
+from mappings.xero import to_xero_invoice
 from sandbox.server import running_sandbox
 from workorders.drafts import InvoiceDraft
 

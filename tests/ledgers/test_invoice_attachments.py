@@ -13,7 +13,7 @@ from services.counts import StepCounts
 from services.intake import pull_source
 from services.prepare import prepare_batch
 from services.push.batch import Pusher, push_batch, push_claimed
-from closeout.steps import push_evidence
+from services.push import evidence as push_evidence
 from services.push.evidence import FAILURES_BEFORE_CASE, evidence_path
 from closeout.wiring import open_app
 from closeout.workspace import install_demo_config

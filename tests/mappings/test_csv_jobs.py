@@ -8,7 +8,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mappings.csv_jobs import map_csv_job
+from mappings.csv_drop import map_csv_job
 from workorders.anomalies import Anomaly, AnomalyCode
 from workorders.work_order import JobType, LineKind, Priority, WorkOrder, WorkOrderStatus
 

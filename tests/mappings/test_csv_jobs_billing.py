@@ -4,7 +4,7 @@ import hashlib
 import json
 from decimal import Decimal
 
-from mappings.csv_jobs import map_csv_job
+from mappings.csv_drop import map_csv_job
 from workorders.anomalies import Anomaly
 from workorders.work_order import AttachmentKind, Billing, LineKind, WorkOrder
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from connectors.csv_drop import CsvDropSource
-from mappings.csv_jobs import map_csv_job
+from mappings.csv_drop import map_csv_job
 from mappings.drafts import build_draft
 from workorders.anomalies import Anomaly, AnomalyCode
 from workorders.decisions import Outcome

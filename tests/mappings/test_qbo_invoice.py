@@ -15,7 +15,7 @@ _ROOT = str(Path(__file__).resolve().parents[2])
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
-from mappings.qbo_invoice import json_number, to_qbo_invoice  # noqa: E402
+from mappings.qbo import json_number, to_qbo_invoice  # noqa: E402
 from workorders.drafts import DraftLine, InvoiceDraft  # noqa: E402
 
 LABOUR = DraftLine(description="Labour, 2 techs", quantity="2.5", unit_price="95.00", item_ref="1", tax_code="NON",

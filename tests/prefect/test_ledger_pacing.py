@@ -9,9 +9,8 @@ import httpx
 import pytest
 
 from services.config import LedgerConfig
-from closeout.pacing import CompanyPacer, token_bucket
-from services.push.pacing import LIMITS
-from services.push.throttled import ThrottledLedger
+from closeout.pacing import CompanyPacer
+from services.push.pacing import LIMITS, ThrottledLedger, token_bucket
 from connectors.xero import XeroLedger
 from sandbox.server import running_sandbox
 

@@ -15,8 +15,8 @@ from closeout.demo.make_mail import signature_png, tiny_jpeg
 from connectors.errors import RejectedError
 from connectors.qbo import QuickBooksLedger
 from connectors.xero import XeroLedger
-from mappings.qbo_invoice import to_qbo_invoice
-from mappings.xero_invoice import to_xero_invoice
+from mappings.qbo import to_qbo_invoice
+from mappings.xero import to_xero_invoice
 from sandbox.xero_schema import body_problems
 from workorders.drafts import DraftLine, InvoiceDraft
 

@@ -11,7 +11,7 @@ import pytest
 from xero_python.accounting.models import Contact, Invoice, Invoices, LineAmountTypes, LineItem
 from xero_python.api_client.serializer import serialize
 
-from mappings.xero_invoice import to_xero_invoice
+from mappings.xero import to_xero_invoice
 from sandbox.xero_schema import body_problems
 from workorders.drafts import DraftLine, InvoiceDraft
 

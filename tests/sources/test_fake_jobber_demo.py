@@ -14,7 +14,7 @@ from closeout.settings import BUNDLED_DEMO_CONFIG, Settings
 from services.intake import pull_source
 from services.prepare import prepare_batch
 from services.push.batch import push_batch
-from closeout.doctor import check_sources
+from services.doctor import check_sources
 from closeout.wiring import open_app
 from sandbox.fake_jobber import FAKE_REFRESH_TOKEN, create_fake_jobber
 

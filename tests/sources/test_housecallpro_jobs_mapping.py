@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from mappings.housecallpro_jobs import map_housecallpro_job
+from mappings.housecallpro import map_housecallpro_job
 from source_fakes import load_fixture
 from workorders.anomalies import Anomaly
 from workorders.work_order import LineKind, WorkOrder, WorkOrderStatus

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from mappings.jobber_jobs import map_jobber_job
+from mappings.jobber import map_jobber_job
 from source_fakes import load_fixture
 from workorders.anomalies import Anomaly, AnomalyCode
 from workorders.work_order import AttachmentKind, JobType, LineKind, WorkOrder, WorkOrderStatus

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from mappings.servicetitan_jobs import map_servicetitan_job
+from mappings.servicetitan import map_servicetitan_job
 from source_fakes import load_fixture
 from workorders.anomalies import Anomaly
 from workorders.work_order import LineKind, WorkOrder, WorkOrderStatus

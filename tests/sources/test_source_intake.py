@@ -70,13 +70,13 @@ def test_an_unmappable_job_opens_a_case_the_run_goes_on_and_replay_clears_it_aft
     counts = pull_source(app, COMPANY, SOURCE)
     assert counts.cases_opened[AnomalyCode.source_payload_invalid.value] == 1 and counts.changed == 1
 
-    from mappings import jobber_jobs
-    jobber_jobs.STATUSES["teleported"] = jobber_jobs.WorkOrderStatus.in_progress  # "the mapping fix"
+    from mappings import jobber as jobber_mapping
+    jobber_mapping.STATUSES["teleported"] = jobber_mapping.WorkOrderStatus.in_progress  # "the mapping fix"
     try:
         jobber_router.post("/api/graphql").mock(side_effect=AssertionError("replay must not call Jobber"))
         replayed = replay_source(app, "jobber")
     finally:
-        del jobber_jobs.STATUSES["teleported"]
+        del jobber_mapping.STATUSES["teleported"]
     assert replayed.pulled == 2 and replayed.changed == 1 and replayed.cases_resolved == 1
     with app.store.unit_of_work() as uow:
         case = uow.cases.list(statuses=(CaseStatus.resolved,))[0]

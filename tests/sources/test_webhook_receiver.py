@@ -10,7 +10,9 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from closeout.webhooks import build_webhook_app, housecallpro_signature, jobber_signature
+from closeout.webhooks import build_webhook_app
+from connectors.housecallpro import webhook_signature as housecallpro_signature
+from connectors.jobber import webhook_signature as jobber_signature
 from source_fakes import HousecallProServer, JobberServer, hcp_job, jobber_node
 
 SECRET = "jobber-app-client-secret"

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.config import CsvSourceConfig
-from services.config import MissingSecretError
-from closeout.wiring import App
+from services.config import CsvSourceConfig, MissingSecretError
+from services.runtime import Runtime
 from connectors.errors import ConnectorError
 
 
@@ -19,7 +18,7 @@ class SourceCheck:
     detail: str
 
 
-def check_sources(app: App) -> list[SourceCheck]:
+def check_sources(app: Runtime) -> list[SourceCheck]:
     """One check per configured source; a failure never stops the others. Read-only toward every source."""
     results = []
     for company in app.companies():
@@ -34,7 +33,7 @@ def check_sources(app: App) -> list[SourceCheck]:
     return results
 
 
-def _check(app: App, company, source) -> str:
+def _check(app: Runtime, company, source) -> str:
     if isinstance(source, CsvSourceConfig):
         if not source.path.is_dir():
             raise ConnectorError(f"the drop folder {source.path} does not exist", system="csv")
