@@ -40,7 +40,7 @@ from workorders.push import PushRecord, PushStatus
 from workorders.work_order import WorkOrder, snapshot
 
 TIME_SCALE = "CLOSEOUT_LEDGER_TIME_SCALE"
-"""How closeout.pacing learns the sandbox's time scale."""
+"""How closeout.orchestration.pacing learns the sandbox's time scale."""
 SYSTEMS = {"quickbooks": ("qbo", "qbo-batch"), "xero": ("xero", None)}
 """Ledger kind → the sandbox's rate-limit system for every call and for batch calls."""
 

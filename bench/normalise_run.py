@@ -27,7 +27,8 @@ from services.counts import StepCounts
 from services.intake import pull_source
 from services.prepare import prepare_batch
 from closeout.wiring import App
-from connectors.jobber import JobberSource, OAuthTokens
+from connectors.jobber import JobberSource
+from connectors.oauth import TokenPair
 from mappings.company_tables import MappingTables
 from storage import open_store
 
@@ -44,12 +45,12 @@ class _Tokens:
     """The fake accepts any token: one pair kept in memory."""
 
     def __init__(self) -> None:
-        self.current = OAuthTokens(access_token="bench-access", refresh_token="bench-refresh")
+        self.current = TokenPair(access_token="bench-access", refresh_token="bench-refresh")
 
-    def load(self) -> OAuthTokens:
+    def load(self) -> TokenPair:
         return self.current
 
-    def save(self, tokens: OAuthTokens) -> None:
+    def save(self, tokens: TokenPair) -> None:
         self.current = tokens
 
 

@@ -39,7 +39,7 @@ from fastapi.responses import JSONResponse
 from connectors import housecallpro, jobber
 
 from services.config import CompanyConfig, ConfigError, HousecallProSourceConfig, JobberSourceConfig, SourceConfig
-from closeout.secrets import read_secret
+from closeout.credentials.lookup import read_secret
 from services.intake import pull_job
 from closeout.wiring import App
 
@@ -142,7 +142,7 @@ def _start_deployment_run(company: CompanyConfig, source: SourceConfig, job_id: 
     try:
         from prefect.deployments import run_deployment
 
-        from closeout.deployments import PULL_JOB_DEPLOYMENT as DEPLOYMENT
+        from closeout.orchestration.deployments import PULL_JOB_DEPLOYMENT as DEPLOYMENT
 
         run = run_deployment(DEPLOYMENT, timeout=0, parameters={
             "company_id": company.id, "source_name": source.name, "job_id": job_id, "config_path": config_path})

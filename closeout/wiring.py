@@ -18,17 +18,18 @@ from services.config import (
     CloseoutConfig, CompanyConfig, ConfigError, CsvSourceConfig, HousecallProSourceConfig, JobberSourceConfig, ServiceTitanSourceConfig, SourceConfig,
 
 )
-from closeout.credential_blocks import LEDGER_SECRET_PREFIX
-from closeout.ledger_tokens import ledger_token_provider
-from closeout.pacing import CompanyPacer
-from closeout.secrets import SANDBOX_ACCESS_TOKEN, FileTokenStore, read_secret
+from closeout.credentials.blocks import LEDGER_SECRET_PREFIX
+from closeout.credentials.ledger_tokens import ledger_token_provider
+from closeout.orchestration.pacing import CompanyPacer
+from closeout.credentials.lookup import SANDBOX_ACCESS_TOKEN, read_secret
+from closeout.credentials.vaults import FileTokenVault
 from closeout.settings import Settings
 from services.mailbox_config import MailboxConfig
 from connectors.csv_drop import CsvDropSource
 from connectors.housecallpro import HousecallProSource
 from connectors.imap_inbox import ImapInbox
 from connectors.jobber import JobberSource
-from connectors.ledger_oauth import TokenProvider
+from connectors.oauth import TokenProvider
 from connectors.maildir_inbox import MaildirInbox
 from connectors.servicetitan import ServiceTitanSource
 from connectors.qbo import QuickBooksLedger
@@ -122,8 +123,8 @@ def build_servicetitan(source: ServiceTitanSourceConfig, company: CompanyConfig,
 
 
 def build_jobber(source: JobberSourceConfig, company: CompanyConfig, *, home: Path) -> JobberSource:
-    """A JobberSource with its own httpx.Client and the workspace token file (see ``FileTokenStore``)."""
-    tokens = FileTokenStore(
+    """A JobberSource with its own httpx.Client and the workspace token file (see ``FileTokenVault``)."""
+    tokens = FileTokenVault(
         home / "tokens" / f"{company.id}-{source.name}.json",
         first_refresh_token=lambda: read_secret(f"{source.name}-refresh-token", company.id, system=source.kind),
     )
@@ -173,7 +174,7 @@ LEDGER_BUILDERS: dict[str, Callable[..., QuickBooksLedger | XeroLedger]] = {
 
 def build_ledger(company: CompanyConfig, *, sandbox_url: str | None,
                  token_provider: TokenProvider | None = None) -> QuickBooksLedger | XeroLedger:
-    """The company's ledger connector. Its bearer tokens come from ``token_provider`` (closeout.ledger_tokens:
+    """The company's ledger connector. Its bearer tokens come from ``token_provider`` (closeout.credentials.ledger_tokens:
     refreshed, rotated); without one a sandbox ledger gets the fixed sandbox token, a real one its secret."""
     ledger = company.ledger
     if ledger.uses_sandbox and sandbox_url is None:

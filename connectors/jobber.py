@@ -20,13 +20,13 @@ import hashlib
 import hmac
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 
 from connectors.errors import AuthError, FatalError, RetriableError
+from connectors.oauth import TokenPair, TokenVault
 from connectors.source_http import read_json, read_json_object, send
 from connectors.source_paging import SourceJob, SourcePage, parse_time, read_cursor, write_cursor
 
@@ -64,25 +64,11 @@ NESTED_QUERY = (
 ACCOUNT_QUERY = "query Account { account { id name } }"
 
 
-@dataclass(frozen=True)
-class OAuthTokens:
-    access_token: str
-    refresh_token: str
-
-
-class TokenStore(Protocol):
-    """Where the current token pair lives; ``save`` must be durable before it returns."""
-
-    def load(self) -> OAuthTokens: ...
-
-    def save(self, tokens: OAuthTokens) -> None: ...
-
-
 class JobberSource:
     """Reads jobs (never writes) through the connector's own ``httpx.Client``, which tests give a respx transport."""
 
     def __init__(
-        self, *, client: httpx.Client, tokens: TokenStore, client_id: str, client_secret: str,
+        self, *, client: httpx.Client, tokens: TokenVault, client_id: str, client_secret: str,
         api_url: str = DEFAULT_API, version: str = DEFAULT_VERSION, name: str = SYSTEM, page_size: int = 25,
         overlap: timedelta = timedelta(minutes=5),
     ) -> None:
@@ -208,7 +194,7 @@ class JobberSource:
             raise RetriableError("answered without data", system=self.name, operation=operation, code="no_data")
         return data
 
-    def _refresh(self, tokens: OAuthTokens) -> OAuthTokens:
+    def _refresh(self, tokens: TokenPair) -> TokenPair:
         """Trade the refresh token for a new pair and save the pair before anything uses it."""
         form = {"grant_type": "refresh_token", "refresh_token": tokens.refresh_token,
                 "client_id": self._client_id, "client_secret": self._client_secret}
@@ -224,7 +210,7 @@ class JobberSource:
         if not isinstance(body, dict) or not body.get("access_token") or not body.get("refresh_token"):
             raise AuthError("the token endpoint answered without an access and a refresh token",
                             system=self.name, operation="refresh token", code="refresh_incomplete")
-        fresh = OAuthTokens(access_token=body["access_token"], refresh_token=body["refresh_token"])
+        fresh = TokenPair(access_token=body["access_token"], refresh_token=body["refresh_token"])
         self.tokens.save(fresh)
         return fresh
 

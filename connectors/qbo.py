@@ -23,7 +23,7 @@ from urllib3.exceptions import NewConnectionError
 from connectors import qbo_attachments
 from connectors.errors import (AuthError, ConnectorError, FatalError, RejectedError, RetriableError,
                                UncertainOutcomeError)
-from connectors.ledger_oauth import TokenProvider
+from connectors.oauth import TokenProvider
 from connectors.qbo_session import BearerSession
 
 SYSTEM = "quickbooks"

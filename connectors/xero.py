@@ -20,7 +20,7 @@ from xero_python.exceptions import HTTPStatusException
 
 from connectors import xero_attachments
 from connectors.errors import RejectedError, UncertainOutcomeError
-from connectors.ledger_oauth import TokenProvider
+from connectors.oauth import TokenProvider
 from connectors.xero_errors import SYSTEM, translate_xero_error
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}

@@ -17,9 +17,9 @@ from prefect.events import emit_event
 from services.config import CompanyConfig, SourceConfig
 from services.health import HealthRow, check_company, record_problems
 from services.mailbox_config import MailboxConfig
-from closeout.queue_report import publish_queue_report, ui_url
+from closeout.orchestration.queue_report import publish_queue_report, ui_url
 from services.reconcile import ReconcileReport, reconcile
-from closeout.run_report import begin_push, company_day, day_report, day_report_markdown, report_key, track_mail, track_push
+from closeout.orchestration.run_report import begin_push, company_day, day_report, day_report_markdown, report_key, track_mail, track_push
 from services.counts import StepCounts
 from services.intake import pull_job, pull_source
 from services.mail.ingest import MailCounts, check_mailbox_health, ingest_mailbox
@@ -80,7 +80,7 @@ def push_invoices_task(app: App, company: CompanyConfig) -> StepCounts:
 
 @task(name="push-batch", task_run_name="push {company.id} to {company.ledger.kind} (batch {batch})", **RETRY)
 def push_batch_task(app: App, company: CompanyConfig, batch: int) -> StepCounts:
-    """One claimed batch, each ledger request paced by the company's shared limits (closeout.pacing)."""
+    """One claimed batch, each ledger request paced by the company's shared limits (closeout.orchestration.pacing)."""
     return track_push(app, company, push_batch(app, company))
 
 
@@ -91,22 +91,16 @@ def reconcile_task(app: App, company: CompanyConfig) -> ReconcileReport:
 
 # --- mail --------------------------------------------------------------------------------------------------
 
-def emit_mail_event(event: str, payload: dict) -> None:
-    """A Prefect event an automation can alert on; the resource is the mailbox."""
-    emit_event(event=event, resource={"prefect.resource.id": f"closeout.mailbox.{payload['company']}.{payload['mailbox']}"},
-               payload=payload)
-
-
 @task(name="ingest-mailbox", task_run_name="mail {company.id} {mailbox.name}", retries=2,
       retry_delay_seconds=[2, 10], retry_condition_fn=is_retriable, cache_policy=NO_CACHE)
 def ingest_mailbox_task(app: App, company: CompanyConfig, mailbox: MailboxConfig) -> MailCounts:
     """One mailbox, batch by batch (each batch one transaction with its cursor)."""
-    return ingest_mailbox(app, company, mailbox, emit=emit_mail_event)
+    return ingest_mailbox(app, company, mailbox, emit=emit_event)
 
 
 @task(name="check-mailbox-health", task_run_name="health {company.id} {mailbox.name}", cache_policy=NO_CACHE)
 def check_mailbox_health_task(app: App, company: CompanyConfig, mailbox: MailboxConfig) -> bool:
-    return check_mailbox_health(app, company, mailbox, emit=emit_mail_event)
+    return check_mailbox_health(app, company, mailbox, emit=emit_event)
 
 
 def read_mailboxes(app: App, mailboxes: Iterable[tuple[CompanyConfig, MailboxConfig]]) -> MailCounts:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from services.config import CompanyConfig, ConfigError, SourceConfig
 from services.mailbox_config import MailboxConfig
-from closeout.pacing import CompanyPacer
+from closeout.orchestration.pacing import CompanyPacer
 from services.counts import StepCounts
 from services.mail.ingest import MailCounts
 from closeout.wiring import App

@@ -34,7 +34,7 @@ class CsvSourceConfig(_Strict):
 
 class JobberSourceConfig(_Strict):
     """Jobber GraphQL. Credentials are never in this file: ``{name}-client-id``, ``{name}-client-secret`` and
-    the first ``{name}-refresh-token`` come from env vars or Prefect Secret blocks (``closeout.secrets``)."""
+    the first ``{name}-refresh-token`` come from env vars or Prefect Secret blocks (``closeout.credentials.lookup``)."""
 
     kind: Literal["jobber"]
     name: str = Field(default="jobber", pattern=r"^[a-z0-9][a-z0-9-]*$")

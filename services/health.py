@@ -7,17 +7,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from services.config import MissingSecretError, CompanyConfig, ConfigError, CsvSourceConfig, SourceConfig
 from services.mailbox_config import MailboxConfig
-from services.runtime import Runtime
+from services.runtime import Emit, Runtime
 from connectors.errors import ConnectorError
 from exceptions_queue.service import CaseQueue
 from workorders.anomalies import Anomaly, AnomalyCode
-
-Emit = Callable[..., Any]
-"""``emit(event=..., resource=..., payload=...)``: Prefect's ``emit_event`` or a stand-in."""
 
 PROBE_DOC_NUMBER = "closeout-health-probe"
 FAILED, STALE, TOKEN_EXPIRING = "failed", "stale", "token_expiring"

@@ -40,6 +40,12 @@ class Inbox(Protocol):
     def __exit__(self, *exc: object) -> None: ...
 
 
+class Emit(Protocol):
+    """Tells the outside something happened that an automation may alert on: Prefect's ``emit_event`` or a stand-in."""
+
+    def __call__(self, *, event: str, resource: dict[str, str], payload: dict[str, Any]) -> Any: ...
+
+
 class Runtime(Protocol):
     """One process's config, store and connectors, as the use cases see them."""
 
@@ -67,4 +73,4 @@ class Runtime(Protocol):
         """When the company's ledger refresh token ends, as its token vault knows it (None: not known)."""
 
 
-__all__ = ["Inbox", "Pacer", "Runtime", "Store"]
+__all__ = ["Emit", "Inbox", "Pacer", "Runtime", "Store"]

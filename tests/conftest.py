@@ -8,7 +8,7 @@ import pytest
 os.environ.setdefault("PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE", "100")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 # Under the harness a Prefect server is configured, so every ledger call waits for the company's turn in
-# the global rate limits (closeout.pacing) at QBO's and Xero's real pace: 40 QBO batches a minute would
+# the global rate limits (closeout.orchestration.pacing) at QBO's and Xero's real pace: 40 QBO batches a minute would
 # make the suite wait minutes. The sandbox here is not rate limited; pace as if a minute were a second.
 # Tests of the pacing itself set their own scale.
 os.environ.setdefault("CLOSEOUT_LEDGER_TIME_SCALE", "60")

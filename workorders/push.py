@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
@@ -39,6 +39,10 @@ class PushRecord(BaseModel):
     last_error: str = ""
     updated_at: datetime | None = None
 
+
+STALE_AFTER = timedelta(minutes=10)
+"""A push record or evidence item claimed for longer than this lost its worker (one create takes seconds, a
+timeout 30 s): it is released as uncertain, to be looked up before any resend."""
 
 EMAIL = "email"
 """The evidence item that is the invoice e-mailed to the customer (every other item is a kept file's hash)."""

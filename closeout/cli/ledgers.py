@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from closeout.cli.base import ConfigOption, JsonOption, app, console, user_errors
-from closeout.prefect_api import prefect_api_configured
+from closeout.orchestration.prefect_api import prefect_api_configured
 
 
 @app.command()

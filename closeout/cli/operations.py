@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from closeout.cli.base import ConfigOption, app, console, user_errors
-from closeout.prefect_api import prefect_api_configured
+from closeout.orchestration.prefect_api import prefect_api_configured
 
 NOTIFY_URL_VARIABLE = "CLOSEOUT_NOTIFY_WEBHOOK_URL"
 
@@ -27,7 +27,7 @@ def setup(
 ) -> None:
     """Register the credential block types with the Prefect API, create the blocks the config needs, apply
     the example automations. Secrets are typed hidden (or read from the environment) and never printed."""
-    from closeout import prefect_setup
+    from closeout.orchestration import prefect_setup
     from closeout.config import load_config
     from closeout.settings import Settings
     from closeout.wiring import resolve_config_path

@@ -23,7 +23,7 @@ def serve(
     then export the PREFECT_API_URL it prints.
     """
     from closeout.config import load_config
-    from closeout.prefect_api import prefect_api_configured
+    from closeout.orchestration.prefect_api import prefect_api_configured
     from closeout.wiring import resolve_config_path
 
     with user_errors():
@@ -37,7 +37,7 @@ def serve(
     os.environ["CLOSEOUT_CONFIG"] = str(path)
     from prefect import serve as serve_deployments
 
-    from closeout.deployments import build_runner_deployments, missing_flow_files
+    from closeout.orchestration.deployments import build_runner_deployments, missing_flow_files
 
     for name in missing_flow_files():
         console.print(f"[yellow]skipped[/] deployment {name}: its flow file is not in this checkout")
@@ -49,7 +49,7 @@ def dashboard(
     port: Annotated[int, typer.Option(help="the port on 127.0.0.1")] = 4200,
 ) -> None:
     """Start a local Prefect server (SQLite in the workspace) and say where to look; Ctrl-C stops it."""
-    from closeout.prefect_server import start_prefect_server, stop_prefect_server
+    from closeout.orchestration.prefect_server import start_prefect_server, stop_prefect_server
 
     home = Settings().resolved_home()
     log = home / "prefect" / "server.log"

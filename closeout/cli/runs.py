@@ -28,7 +28,7 @@ from exceptions_queue.service import CaseQueue
 def _run(config: Path | None):
     from closeout.config import load_config
     from closeout.wiring import resolve_config_path
-    from closeout.deployments import PIPELINE_ENTRYPOINT, load_flow
+    from closeout.orchestration.deployments import PIPELINE_ENTRYPOINT, load_flow
 
     # Check the config before a flow run exists: a mistake is the user's, not a failed run on the dashboard.
     path = resolve_config_path(Settings(), config)

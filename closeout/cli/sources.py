@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from closeout.cli.base import ConfigOption, app, console, user_errors
-from closeout.prefect_api import prefect_api_configured
+from closeout.orchestration.prefect_api import prefect_api_configured
 from closeout.settings import BUNDLED_DEMO_CONFIG
 
 
@@ -68,9 +68,9 @@ def webhooks(
         # With a Prefect API, pulls are runs of closeout-pull-job/webhooks, served here; the receiver runs beside.
         from prefect import serve
 
-        from closeout.deployments import PULL_JOB_DEPLOYMENT as DEPLOYMENT
-        from closeout.deployments import PULL_JOB_DEPLOYMENT_NAME as DEPLOYMENT_NAME
-        from closeout.deployments import PULL_JOB_ENTRYPOINT, load_flow
+        from closeout.orchestration.deployments import PULL_JOB_DEPLOYMENT as DEPLOYMENT
+        from closeout.orchestration.deployments import PULL_JOB_DEPLOYMENT_NAME as DEPLOYMENT_NAME
+        from closeout.orchestration.deployments import PULL_JOB_ENTRYPOINT, load_flow
 
         server = uvicorn.Server(uvicorn.Config(api, host=host, port=port, log_level="info"))
         threading.Thread(target=server.run, daemon=True, name="webhook-receiver").start()

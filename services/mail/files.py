@@ -41,6 +41,7 @@ def raw_message_path(home: Path, content_hash: str) -> Path:
 
 
 def attachment_path(home: Path, content_hash: str) -> Path:
+    """Where an attachment's bytes are kept by mail ingest, and read back to attach them to an invoice."""
     return home / "attachments" / content_hash[:2] / content_hash
 
 

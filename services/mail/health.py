@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from services.config import CompanyConfig
 from services.mailbox_config import MailboxConfig
-from services.runtime import Runtime
+from services.runtime import Emit, Runtime
 from connectors.errors import AuthError, ConnectorError
 from exceptions_queue.service import CaseQueue
 from workorders.anomalies import Anomaly, AnomalyCode
 
-Emit = Callable[[str, dict], None]
+
+def mailbox_resource(company: CompanyConfig, mailbox: MailboxConfig) -> dict[str, str]:
+    """The Prefect resource a mailbox's events are about (the stalled-mailbox automation matches on it)."""
+    return {"prefect.resource.id": f"closeout.mailbox.{company.id}.{mailbox.name}"}
 
 
 def mailbox_subject(company: CompanyConfig, mailbox: MailboxConfig) -> str:
@@ -55,5 +57,6 @@ def check_mailbox_health(app: Runtime, company: CompanyConfig, mailbox: MailboxC
         CaseQueue(uow.cases).open_case(anomaly)
         uow.commit()
     if emit is not None:
-        emit("closeout.mailbox.stalled", {"company": company.id, "mailbox": mailbox.name, "why": why})
+        emit(event="closeout.mailbox.stalled", resource=mailbox_resource(company, mailbox),
+             payload={"company": company.id, "mailbox": mailbox.name, "why": why})
     return False

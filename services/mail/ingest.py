@@ -16,10 +16,10 @@ from services.config import CompanyConfig
 from services.mailbox_config import MailboxConfig
 from services.mail.counts import MailCounts
 from services.mail.files import FileKeeper, attachment_path, raw_message_path
-from services.mail.health import Emit, check_mailbox_health, mailbox_subject, record_failure
+from services.mail.health import check_mailbox_health, mailbox_subject, record_failure
 from mappings.mail_index import OrderIndex
 from services.mail.parsing import BatchParser
-from services.runtime import Inbox, Runtime
+from services.runtime import Emit, Inbox, Runtime
 from connectors.errors import ConnectorError
 from connectors.imap_inbox import MailCursor
 from exceptions_queue.service import CaseQueue

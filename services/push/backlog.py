@@ -2,7 +2,7 @@
 
 ``push_batch`` claims and sends one ledger request's worth; a month-end backlog of thousands of drafts
 needs the rate limit, not the round trips, to be what bounds it. Here every worker thread claims a full
-batch (QBO 30, Xero 50), prepares it and sends it when the company's pacer (``closeout.pacing``) allows,
+batch (QBO 30, Xero 50), prepares it and sends it when the company's pacer (``closeout.orchestration.pacing``) allows,
 so requests start the moment the ledger's windows allow and never more run at once than its limit. Customers
 are resolved once for the whole backlog: when many drafts name customers the mapping does not, the
 ledger's customer list is read in pages of 1,000 instead of one query per customer. The exactly-once
@@ -18,15 +18,15 @@ from collections import defaultdict
 from collections.abc import Callable
 from datetime import timedelta
 
-
 from services.config import CompanyConfig
 from services.push.pacing import LIMITS
 from services.counts import StepCounts
-from services.push.pusher import STALE_AFTER, Pusher
+from services.push.pusher import Pusher
 from services.push.evidence import push_evidence
 from services.push.together import BATCH_SIZES, push_together
 from services.runtime import Runtime
 from connectors.qbo import CUSTOMER_PAGE
+from workorders.push import STALE_AFTER
 
 LIST_CUSTOMERS_FROM = 40
 """Distinct unmapped customers from which reading the ledger's whole customer list costs fewer calls."""
@@ -39,7 +39,7 @@ def push_backlog(app: Runtime, company: CompanyConfig, *, workers: int | None = 
 
     ``on_batch`` hears each batch's counts (one at a time, in the caller's context: e.g. a progress
     artifact). ``workers`` defaults to the ledger's concurrency limit; every call waits for the company's turn
-    (``closeout.pacing``, shared by all workers). A failure (retriable or fatal) stops the other workers
+    (``closeout.orchestration.pacing``, shared by all workers). A failure (retriable or fatal) stops the other workers
     after their current batch, with every record's state saved as ``push_together`` leaves it, so a retry
     of this step resumes where it stopped.
     """
@@ -94,7 +94,7 @@ class _SharedPusher(Pusher):
     def __init__(self, app: Runtime, company: CompanyConfig, *, customers: dict, lock: threading.Lock,
                  sleep: Callable[[float], None]) -> None:
         super().__init__(app, company, sleep=sleep)
-        self._customers, self._lock = customers, lock  # one pace per company already (closeout.pacing)
+        self._customers, self._lock = customers, lock  # one pace per company already (closeout.orchestration.pacing)
 
     def _customer_ref(self, record):
         with self._lock:  # two workers meeting a new customer must not both create it

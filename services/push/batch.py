@@ -11,13 +11,13 @@ from services.counts import StepCounts
 from services.push.evidence import push_evidence
 from services.push.together import push_together
 from services.push.pusher import (
-    DUPLICATE_CODES, STALE_AFTER, Pusher, PushOutcome, give_up, invoice_payload, save_outcome,
+    DUPLICATE_CODES, Pusher, PushOutcome, give_up, invoice_payload, save_outcome,
 )
 from services.runtime import Runtime
 from connectors.errors import FatalError, RetriableError
-from workorders.push import PushRecord, PushStatus
+from workorders.push import STALE_AFTER, PushRecord, PushStatus
 
-__all__ = ["DUPLICATE_CODES", "STALE_AFTER", "PushOutcome", "Pusher", "invoice_payload", "push_batch", "push_claimed"]
+__all__ = ["DUPLICATE_CODES", "PushOutcome", "Pusher", "invoice_payload", "push_batch", "push_claimed"]
 
 
 def push_batch(app: Runtime, company: CompanyConfig, *, limit: int = 30, stale_after: timedelta = STALE_AFTER,

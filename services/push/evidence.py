@@ -19,10 +19,11 @@ from typing import Any
 
 from services.config import CompanyConfig
 from services.counts import StepCounts
+from services.mail.files import attachment_path
 from services.runtime import Runtime
 from connectors.errors import ConnectorError, RejectedError
 from exceptions_queue.service import CaseQueue
-from workorders.push import EMAIL, EvidenceItem
+from workorders.push import EMAIL, STALE_AFTER, EvidenceItem
 from workorders.anomalies import Anomaly, AnomalyCode
 from workorders.push import PushRecord
 from workorders.work_order import Attachment, AttachmentKind
@@ -31,7 +32,6 @@ ATTACHED_KINDS = {AttachmentKind.signature, AttachmentKind.photo_before, Attachm
                   AttachmentKind.photo}
 FAILURES_BEFORE_CASE = 3
 """Tries of one attachment or e-mail (each on a later run) before a case asks a person to do it by hand."""
-STALE_AFTER = timedelta(minutes=10)
 RETRY_DELAY = timedelta(minutes=5)
 """How long a failed try waits, so the many push batches of one run do not spend all its tries at once."""
 _HASH = re.compile(r"^[0-9a-f]{64}$")
@@ -47,21 +47,16 @@ def ledger_file_name(attachment: Attachment) -> str:
     return f"{stem}-{attachment.content_hash[:8]}{suffix}"
 
 
-def evidence_path(home: Path, content_hash: str) -> Path:
-    """Where mail ingest keeps an attachment's bytes (services.mail.ingest)."""
-    return home / "attachments" / content_hash[:2] / content_hash
-
-
 def plan_evidence(app: Runtime, uow: Any, record: PushRecord) -> None:
     """Record what to attach to ``record``'s new invoice and whether to e-mail it (in the caller's transaction)."""
-    held = [h for h in record.draft.attachment_hashes if _HASH.match(h) and evidence_path(app.home, h).exists()]
+    held = [h for h in record.draft.attachment_hashes if _HASH.match(h) and attachment_path(app.home, h).exists()]
     # the draft lists every attachment hash of its version: none held, nothing to read (10,000 reads a backlog)
     order = uow.work_orders.get(record.work_order_id, record.work_order_version) if held else None
     items = [{"item": a.content_hash, "kind": a.kind.value, "target": ledger_file_name(a), "media_type": a.media_type,
               "size_bytes": a.size_bytes}
              for a in (order.attachments if order else ())
              if a.kind in ATTACHED_KINDS and _HASH.match(a.content_hash)
-             and evidence_path(app.home, a.content_hash).exists()]
+             and attachment_path(app.home, a.content_hash).exists()]
     company = next((c for c in app.companies() if c.id == record.company), None)
     if company is not None and company.ledger.send_to_customer:
         items.append({"item": EMAIL, "kind": "email", "target": record.draft.customer_email or "", "media_type": "",
@@ -97,7 +92,7 @@ def _deliver(app: Runtime, ledger: Any, record: PushRecord, item: EvidenceItem) 
     code = AnomalyCode.invoice_send_failed if item.is_email else AnomalyCode.attachment_failed
     if item.is_email and not item.target:
         return _failed(record, item, code, f"invoice {record.doc_number} has no customer billing e-mail to send it to")
-    path = evidence_path(app.home, item.item)
+    path = attachment_path(app.home, item.item)
     if not item.is_email:
         limit = getattr(ledger, "max_attachment_bytes", None)
         size = path.stat().st_size if path.exists() else None

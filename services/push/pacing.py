@@ -10,7 +10,7 @@ is never refused by the limits it mirrors. ``time_scale`` shrinks the windows li
 Everything about pacing that is arithmetic lives here: the published limits, the sliding windows, the token
 bucket a Prefect global concurrency limit is sized to (``token_bucket``), how many requests a connector call
 makes, the in-process ``LocalPacer`` and the one ledger proxy, ``ThrottledLedger``, which waits for its pacer's
-turn before each call and waits out a 429. ``closeout.pacing.CompanyPacer`` is the same ``Pacer`` across
+turn before each call and waits out a 429. ``closeout.orchestration.pacing.CompanyPacer`` is the same ``Pacer`` across
 workers, on Prefect's global concurrency limits.
 """
 
@@ -212,7 +212,7 @@ class ThrottledLedger:
                  max_wait: float = MAX_THROTTLE_WAIT, retries: int = THROTTLE_RETRIES,
                  pacer: Pacer | None = None) -> None:
         self.ledger, self._sleep, self._max_wait, self._retries = ledger, sleep, max_wait, retries
-        self.pacer = pacer  # waits for the company's turn before every call (a Pacer: LocalPacer here, closeout.pacing.CompanyPacer across workers)
+        self.pacer = pacer  # waits for the company's turn before every call (a Pacer: LocalPacer here, closeout.orchestration.pacing.CompanyPacer across workers)
         self.waited = 0.0
 
     def __getattr__(self, name: str) -> Any:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from services.config import CompanyConfig
@@ -25,8 +24,6 @@ DUPLICATE_CODES = {DUPLICATE_DOC_NUMBER, "duplicate_invoice_number"}
 """QBO's 6140 and XeroLedger's code for "Invoice # must be unique.": an earlier attempt may have landed."""
 DUPLICATE_NAME_CODES = {"6240", "duplicate_name"}
 """QBO's 6240 and XeroLedger's code for a taken customer name: another worker may just have created it."""
-STALE_AFTER = timedelta(minutes=10)
-"""A record ``pushing`` for longer than this lost its worker (one create takes seconds, a timeout 30 s)."""
 
 
 @dataclass(frozen=True)

@@ -9,18 +9,18 @@ from __future__ import annotations
 import json
 import threading
 
-from closeout.secrets import FileTokenStore
-from connectors.jobber import OAuthTokens
+from closeout.credentials.vaults import FileTokenVault
+from connectors.oauth import TokenPair
 
 
 def test_writers_saving_the_token_file_at_the_same_time_all_succeed_and_leave_a_whole_file(tmp_path):
-    store = FileTokenStore(tmp_path / "tokens" / "acme-jobber.json", first_refresh_token=lambda: "first")
+    store = FileTokenVault(tmp_path / "tokens" / "acme-jobber.json", first_refresh_token=lambda: "first")
     errors: list[BaseException] = []
 
     def write(n: int) -> None:
         try:
             for i in range(100):
-                store.save(OAuthTokens(access_token=f"a-{n}-{i}", refresh_token=f"r-{n}-{i}"))
+                store.save(TokenPair(access_token=f"a-{n}-{i}", refresh_token=f"r-{n}-{i}"))
         except BaseException as exc:  # noqa: BLE001 - collected and asserted below
             errors.append(exc)
 

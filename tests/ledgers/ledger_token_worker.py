@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from services.config import CompanyConfig
-from closeout.ledger_tokens import ledger_token_provider
+from closeout.credentials.ledger_tokens import ledger_token_provider
 from connectors.qbo import QuickBooksLedger
 from connectors.xero import XeroLedger
 from storage import open_store

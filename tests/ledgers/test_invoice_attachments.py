@@ -14,7 +14,8 @@ from services.intake import pull_source
 from services.prepare import prepare_batch
 from services.push.batch import Pusher, push_batch, push_claimed
 from services.push import evidence as push_evidence
-from services.push.evidence import FAILURES_BEFORE_CASE, evidence_path
+from services.mail.files import attachment_path
+from services.push.evidence import FAILURES_BEFORE_CASE
 from closeout.wiring import open_app
 from closeout.workspace import install_demo_config
 from exceptions_queue.cases import CaseKind
@@ -58,7 +59,7 @@ def _prepare(app, company_id: str, evidence, *, clear_email: bool = False) -> st
     with app.store.unit_of_work() as uow:
         order = next(o for o in uow.work_orders.latest(company=company_id) if o.job_number == JOB[company_id])
         for attachment, data in evidence:
-            path = evidence_path(app.home, attachment.content_hash)
+            path = attachment_path(app.home, attachment.content_hash)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
         update = {"attachments": order.attachments + tuple(a for a, _ in evidence)}
@@ -132,7 +133,7 @@ def test_an_attachment_sent_just_before_a_crash_is_found_in_the_ledger_and_not_a
             uow.commit()
         signature = next(item for item in claimed if item.kind == "signature")
         ledger.attach_file(invoice, file_name=signature.target, content_type=signature.media_type,
-                           data=evidence_path(app.home, signature.item).read_bytes())
+                           data=attachment_path(app.home, signature.item).read_bytes())
         with app.store.unit_of_work() as uow:  # ten minutes later its claims are released
             uow.push_evidence.release_stale(timedelta(0), ledger="xero")
             uow.commit()
@@ -153,7 +154,7 @@ def test_a_file_over_the_ledgers_size_limit_opens_a_case_and_the_other_files_are
         huge = Attachment(content_hash=hashlib.sha256(b"huge").hexdigest(), file_name="site-video.jpg",
                           kind=AttachmentKind.photo, media_type="image/jpeg", size_bytes=limit + 1)
         work_order_id = _prepare(app, "harbour", SIGN_OFF + [(huge, b"")])
-        with evidence_path(app.home, huge.content_hash).open("r+b") as handle:
+        with attachment_path(app.home, huge.content_hash).open("r+b") as handle:
             handle.truncate(limit + 1)  # sparse: over the limit without writing 10 MB
         counts = _push_all(app, company)
         names = app.ledger_for(company).attachment_names(_invoice_of(app, work_order_id))

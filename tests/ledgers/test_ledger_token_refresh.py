@@ -15,16 +15,14 @@ from ledger_backlog import write_backlog
 from ledger_token_worker import call_ledger_once
 
 from services.config import CompanyConfig
-from closeout.ledger_credentials import BlockTokenVault, FileTokenVault, QuickBooksCredentials
-from closeout.ledger_tokens import LedgerTokens, ledger_token_provider, refresh_lock
-from closeout.secrets import FileTokenStore
+from closeout.credentials.vaults import BlockTokenVault, FileTokenVault, QuickBooksCredentials
+from closeout.credentials.ledger_tokens import LedgerTokens, ledger_token_provider, refresh_lock
 from services.intake import pull_source
 from services.prepare import prepare_batch
 from services.push.batch import push_batch
 from closeout.wiring import build_ledger, open_app
 from connectors.errors import AuthError, RetriableError
-from connectors.jobber import OAuthTokens
-from connectors.ledger_oauth import LedgerTokenRefresher, TokenPair
+from connectors.oauth import LedgerTokenRefresher, TokenPair
 from sandbox.server import running_sandbox
 from storage import open_store
 from workorders.anomalies import AnomalyCode
@@ -60,7 +58,7 @@ class _RecordingVault(FileTokenVault):
 
     def save(self, pair: TokenPair) -> None:
         super().save(pair)
-        self.events.append(("saved", pair.access_token, json.loads(self.store.path.read_text())["access_token"]))
+        self.events.append(("saved", pair.access_token, json.loads(self.path.read_text())["access_token"]))
 
 
 @pytest.mark.parametrize("kind", ["quickbooks", "xero"])
@@ -72,7 +70,7 @@ def test_an_expired_access_token_is_refreshed_once_saved_before_use_and_the_rota
         tokens = ledger_token_provider(company, home=tmp_path, store=store, sandbox_url=url)
         events: list = []
         tokens.vault = _RecordingVault(tmp_path / "tokens" / f"acme-{kind}.json", events,
-                                       first_refresh_token=tokens.vault.store._first)
+                                       first_refresh_token=tokens.vault.first_refresh_token)
 
         def provider(refused: str | None) -> str:
             token = tokens(refused)
@@ -132,8 +130,8 @@ def test_two_worker_processes_meeting_an_expired_token_refresh_it_once(backend, 
 def test_a_refused_refresh_opens_one_case_and_stops_the_push_with_every_draft_still_ready(workspace, caplog) -> None:
     workspace.mkdir(parents=True)
     config = write_backlog(workspace, per_company=3)
-    FileTokenStore(workspace / "tokens" / "qbo-co-quickbooks.json", first_refresh_token=str).save(
-        OAuthTokens(access_token="", refresh_token="qrt-revoked-by-the-user"))
+    FileTokenVault(workspace / "tokens" / "qbo-co-quickbooks.json", first_refresh_token=str).save(
+        TokenPair(access_token="", refresh_token="qrt-revoked-by-the-user"))
     with open_app(config_path=config) as app:
         company = app.config.company("qbo-co")
         for source in company.sources:

@@ -86,5 +86,5 @@ def imap_mailbox(dovecot, folder):
 
 @pytest.fixture
 def imap_password(monkeypatch):
-    """The mailbox password where closeout.secrets looks first: the environment."""
+    """The mailbox password where closeout.credentials.lookup looks first: the environment."""
     monkeypatch.setenv("CLOSEOUT_IMAP_PASSWORD_FIELD_ACME", PASSWORD)

@@ -79,12 +79,13 @@ def test_a_refused_login_records_the_poll_opens_a_case_and_emits_an_event(app, c
     monkeypatch.setenv("CLOSEOUT_IMAP_PASSWORD_FIELD_ACME", "wrong-password-123")
     events = []
     with pytest.raises(AuthError):
-        ingest_mailbox(app, company, imap_mailbox(), emit=lambda name, payload: events.append((name, payload)))
+        ingest_mailbox(app, company, imap_mailbox(), emit=lambda **event: events.append(event))
     (case,) = open_cases(app, AnomalyCode.mailbox_stalled)
     assert case.subject == "mailbox:acme/field" and "login was refused" in case.summary
     assert "wrong-password-123" not in str(case.evidence) + case.summary
-    assert events == [("closeout.mailbox.stalled", {"company": "acme", "mailbox": "field",
-                                                    "why": "the login was refused"})]
+    assert events == [{"event": "closeout.mailbox.stalled",
+                       "resource": {"prefect.resource.id": "closeout.mailbox.acme.field"},
+                       "payload": {"company": "acme", "mailbox": "field", "why": "the login was refused"}}]
     monkeypatch.setenv("CLOSEOUT_IMAP_PASSWORD_FIELD_ACME", "van-notes-42")
     ingest_mailbox(app, company, imap_mailbox())
     assert open_cases(app, AnomalyCode.mailbox_stalled) == []
@@ -98,7 +99,7 @@ def test_a_mailbox_not_read_for_longer_than_configured_opens_a_case(app, company
     events = []
     assert check_mailbox_health(app, company, mailbox, now=last + timedelta(minutes=29))
     assert not check_mailbox_health(app, company, mailbox, now=last + timedelta(minutes=31),
-                                    emit=lambda *event: events.append(event))
+                                    emit=lambda **event: events.append(event))
     assert len(open_cases(app, AnomalyCode.mailbox_stalled)) == 1 and len(events) == 1
 
 

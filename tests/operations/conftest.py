@@ -28,7 +28,7 @@ def forget_automations(prefect_api):
     import yaml
     from prefect.client.orchestration import get_client
 
-    from closeout.prefect_setup import automation_files
+    from closeout.orchestration.prefect_setup import automation_files
 
     names = [spec["name"] for path in automation_files() for spec in yaml.safe_load(path.read_text())["automations"]]
     with get_client(sync_client=True) as client:

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from closeout.prefect_setup import apply_automations, automation_files, save_notify_webhook
+from closeout.orchestration.prefect_setup import apply_automations, automation_files, save_notify_webhook
 
 pytestmark = pytest.mark.e2e
 

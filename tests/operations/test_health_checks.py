@@ -12,7 +12,7 @@ from imapclient import IMAPClient
 from typer.testing import CliRunner
 
 from closeout.cli import app as cli
-from closeout.credential_blocks import ImapCredentials, JobberCredentials
+from closeout.credentials.blocks import ImapCredentials, JobberCredentials
 from closeout.wiring import open_app
 from ops_config import write_config
 from exceptions_queue.cases import CaseStatus

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from closeout.run_report import company_day, mail_progress_key, push_progress_key, report_key
+from closeout.orchestration.run_report import company_day, mail_progress_key, push_progress_key, report_key
 from closeout.settings import Settings
 from closeout.wiring import open_app
 from closeout.workspace import install_demo_config

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from closeout.credential_blocks import ImapCredentials, JobberCredentials, all_block_types
+from closeout.credentials.blocks import ImapCredentials, JobberCredentials, all_block_types
 from typer.testing import CliRunner
 
 from closeout.cli import app
-from closeout.prefect_setup import apply_automations, automation_files, find_notify_block_id
-from closeout.ledger_credentials import QuickBooksCredentials
-from closeout.secrets import MissingSecretError, read_secret
+from closeout.orchestration.prefect_setup import apply_automations, automation_files, find_notify_block_id
+from closeout.credentials.vaults import QuickBooksCredentials
+from closeout.credentials.lookup import MissingSecretError, read_secret
 from ops_config import write_config
 from sandbox.fake_jobber import FAKE_REFRESH_TOKEN
 
@@ -98,7 +98,7 @@ def test_setup_names_the_environment_variables_it_still_needs(prefect_api, tmp_p
 
 
 def test_setup_asks_for_each_field_with_hidden_input_and_asks_before_replacing_a_block(prefect_api, tmp_path):
-    from closeout.credential_blocks import HousecallProCredentials
+    from closeout.credentials.blocks import HousecallProCredentials
 
     config = tmp_path / "closeout.toml"
     config.write_text('[[companies]]\nid = "ask-co"\nname = "Ask"\n[companies.ledger]\nrealm_id = "1"\n'

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from closeout.prefect_server import free_port, server_answers
+from closeout.orchestration.prefect_server import free_port, server_answers
 
 CLOSEOUT = str(Path(sys.executable).with_name("closeout"))
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from services.config import LedgerConfig
-from closeout.pacing import CompanyPacer
+from closeout.orchestration.pacing import CompanyPacer
 from services.push.pacing import LIMITS, ThrottledLedger, token_bucket
 from connectors.xero import XeroLedger
 from sandbox.server import running_sandbox

@@ -18,11 +18,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from closeout.prefect_server import running_prefect_server
+from closeout.orchestration.prefect_server import running_prefect_server
 from services.intake import pull_source
 from services.prepare import prepare_batch
 from closeout.wiring import open_app
-from closeout.deployments import REPO
+from closeout.orchestration.deployments import REPO
 from sandbox.server import running_sandbox
 from workorders.push import PushStatus
 

@@ -12,7 +12,7 @@ import yaml
 
 from closeout.settings import Settings
 from closeout.workspace import install_demo_config
-from closeout.deployments import PREFECT_YAML, build_runner_deployments, read_deployment_specs
+from closeout.orchestration.deployments import PREFECT_YAML, build_runner_deployments, read_deployment_specs
 
 pytestmark = pytest.mark.e2e
 EXPECTED = {"pipeline", "pull-sources", "ingest-mail", "prepare-drafts", "push-invoices", "reconcile-nightly", "health", "webhooks"}

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from closeout.queue_report import OPENED, RESOLVED, open_case_rows, publish_queue_report
+from closeout.orchestration.queue_report import OPENED, RESOLVED, open_case_rows, publish_queue_report
 from closeout.settings import Settings
 from closeout.wiring import open_app
 from closeout.workspace import install_demo_config

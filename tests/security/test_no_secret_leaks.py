@@ -31,7 +31,7 @@ LEDGER_SANDBOX = "sandbox"  # the fake ledgers' own state: they issued the OAuth
 
 def credential_env() -> dict[str, str]:
     """One unique value per credential variable the config can read, plus the UI's session secret."""
-    from closeout.secrets import env_name
+    from closeout.credentials.lookup import env_name
 
     names = [env_name(kind, company) for kind in KINDS for company in COMPANIES]
     names += ["CLOSEOUT_UI_SECRET", "CLOSEOUT_PASSWORD"]

@@ -16,7 +16,7 @@ from services.config import (
 
 )
 from closeout.wiring import App
-from connectors.jobber import OAuthTokens
+from connectors.oauth import TokenPair
 
 FIXTURES = Path(__file__).parent / "fixtures"
 JOBBER_API = "https://api.getjobber.com"
@@ -38,14 +38,14 @@ class MemoryTokens:
     """A token store that records every save, so tests see that the new pair is saved before it is used."""
 
     def __init__(self, access: str = "access-1", refresh: str = "refresh-1") -> None:
-        self.current = OAuthTokens(access_token=access, refresh_token=refresh)
-        self.saved: list[OAuthTokens] = []
+        self.current = TokenPair(access_token=access, refresh_token=refresh)
+        self.saved: list[TokenPair] = []
         self.events: list[str] = []
 
-    def load(self) -> OAuthTokens:
+    def load(self) -> TokenPair:
         return self.current
 
-    def save(self, tokens: OAuthTokens) -> None:
+    def save(self, tokens: TokenPair) -> None:
         self.events.append(f"saved {tokens.refresh_token}")
         self.saved.append(tokens)
         self.current = tokens

@@ -9,8 +9,8 @@ import pytest
 from closeout.config import load_config
 
 from services.config import ConfigError, JobberSourceConfig, ServiceTitanSourceConfig
-from closeout.secrets import FileTokenStore
-from connectors.jobber import OAuthTokens
+from closeout.credentials.vaults import FileTokenVault
+from connectors.oauth import TokenPair
 
 CONFIG = """
 [[companies]]
@@ -47,8 +47,8 @@ def test_a_wrong_source_entry_is_refused_naming_the_company_and_the_field(tmp_pa
 
 def test_the_token_file_starts_from_the_configured_refresh_token_and_keeps_each_rotation_private(tmp_path):
     path = tmp_path / "tokens" / "acme-jobber.json"
-    store = FileTokenStore(path, first_refresh_token=lambda: "first-refresh")
-    assert store.load() == OAuthTokens(access_token="", refresh_token="first-refresh")
-    store.save(OAuthTokens(access_token="a2", refresh_token="r2"))
+    store = FileTokenVault(path, first_refresh_token=lambda: "first-refresh")
+    assert store.load() == TokenPair(access_token="", refresh_token="first-refresh")
+    store.save(TokenPair(access_token="a2", refresh_token="r2"))
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert FileTokenStore(path, first_refresh_token=lambda: "never used").load() == OAuthTokens("a2", "r2")
+    assert FileTokenVault(path, first_refresh_token=lambda: "never used").load() == TokenPair("a2", "r2")

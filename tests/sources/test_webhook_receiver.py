@@ -126,7 +126,7 @@ def test_with_a_prefect_api_a_good_webhook_starts_a_run_of_the_pull_job_deployme
     from prefect.client.schemas.filters import DeploymentFilter
     from prefect.settings import PREFECT_API_URL
 
-    from closeout.deployments import PULL_JOB_DEPLOYMENT_NAME as DEPLOYMENT_NAME
+    from closeout.orchestration.deployments import PULL_JOB_DEPLOYMENT_NAME as DEPLOYMENT_NAME
     from flows.pull_job import closeout_pull_job
 
     monkeypatch.setenv("PREFECT_API_URL", PREFECT_API_URL.value())

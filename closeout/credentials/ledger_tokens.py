@@ -18,24 +18,21 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import httpx
 
 from services.config import CompanyConfig
-from closeout.credential_blocks import LEDGER_SECRET_PREFIX
-from closeout.secrets import read_secret
+from closeout.credentials.blocks import LEDGER_BLOCKS, LEDGER_SECRET_PREFIX, block_document_name
+from closeout.credentials.lookup import read_secret
+from closeout.credentials.vaults import BlockTokenVault, FileTokenVault, TokenVault
 from services.config import MissingSecretError
 from connectors.errors import AuthError, RetriableError
-from connectors.ledger_oauth import (INTUIT_DISCOVERY_URL, XERO_REFRESH_LIFETIME, XERO_TOKEN_URL, LedgerTokenRefresher,
+from connectors.oauth import (INTUIT_DISCOVERY_URL, XERO_REFRESH_LIFETIME, XERO_TOKEN_URL, LedgerTokenRefresher,
                                      TokenPair)
 from exceptions_queue.service import CaseQueue
 from storage import SqlStore
 from storage.sql_locks import named_lock, supports_named_locks
 from workorders.anomalies import Anomaly, AnomalyCode
-
-if TYPE_CHECKING:
-    from closeout.ledger_credentials import TokenVault
 
 REFRESH_MARGIN = timedelta(minutes=5)
 SANDBOX_CLIENT_SECRET = "closeout-sandbox-secret"
@@ -46,7 +43,7 @@ log = logging.getLogger(__name__)
 class LedgerTokens:
     """The token provider of one company's ledger (``provider(None)``, ``provider(refused)``); thread-safe."""
 
-    def __init__(self, *, company: str, ledger: str, vault: "TokenVault", refresher: LedgerTokenRefresher,
+    def __init__(self, *, company: str, ledger: str, vault: TokenVault, refresher: LedgerTokenRefresher,
                  lock: Callable[[], AbstractContextManager], store: SqlStore, warn_before: timedelta,
                  clock: Callable[[], datetime] | None = None) -> None:
         self.company, self.ledger, self.vault, self.refresher = company, ledger, vault, refresher
@@ -153,13 +150,10 @@ def refresh_lock(store: SqlStore, home: Path, name: str) -> Callable[[], Abstrac
 def ledger_token_provider(company: CompanyConfig, *, home: Path, store: SqlStore, sandbox_url: str | None,
                           client: httpx.Client | None = None) -> LedgerTokens:
     """The token provider for ``company``'s ledger, per its config (see README, "Ledger credentials")."""
-    from closeout.credential_blocks import LEDGER_BLOCKS, block_document_name
-    from closeout.ledger_credentials import BlockTokenVault, FileTokenVault
-
     ledger = company.ledger
     kind, prefix = ledger.kind, LEDGER_SECRET_PREFIX[ledger.kind]
     client = client or httpx.Client(timeout=httpx.Timeout(30.0, connect=10.0), trust_env=not ledger.uses_sandbox)
-    name = f"{company.id}-{kind}"
+    name = f"{company.id}-{kind}"  # the workspace token file and lock (block names follow block_document_name)
     if ledger.uses_sandbox:
         client_id, client_secret = f"closeout-{company.id}", SANDBOX_CLIENT_SECRET
         vault: TokenVault = FileTokenVault(home / "tokens" / f"{name}.json", first_refresh_token=lambda: _sandbox_grant(

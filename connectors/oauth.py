@@ -1,4 +1,4 @@
-"""OAuth2 refresh for the ledgers (Intuit and Xero): one refresh-token grant over our own httpx.Client.
+"""OAuth2 for every connection: the one token pair and vault interface, and the ledgers' (Intuit, Xero) refresh grant.
 
 Both authorization servers take the client as HTTP Basic credentials and the form
 ``grant_type=refresh_token&refresh_token=…``, and answer {access_token, refresh_token, expires_in, …};
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -40,6 +40,15 @@ class TokenPair:
 
     def expires_within(self, margin: timedelta, now: datetime) -> bool:
         return not self.access_token or self.expires_at is None or self.expires_at - margin <= now
+
+
+class TokenVault(Protocol):
+    """Where a connection's current pair lives (a credential block or a 0600 file): ``load`` reads it afresh;
+    ``save`` is durable when it returns, because the refresh that made the pair may have voided the old one."""
+
+    def load(self) -> TokenPair: ...
+
+    def save(self, pair: TokenPair) -> None: ...
 
 
 def _translate(exc: Exception | None, response: httpx.Response | None, *, system: str,

@@ -1,5 +1,4 @@
-"""The ledgers' OAuth credentials: the Prefect blocks QuickBooksCredentials and XeroCredentials, and the token
-vaults that keep a company's current pair there or in a 0600 file in the workspace.
+"""Token vaults: where an OAuth connection's current pair lives, a credential block or a 0600 file in the workspace.
 
 A vault's ``save`` is durable when it returns: the ledger uses a new access token only after that, because
 the refresh that produced it may have made the old refresh token worthless (Intuit, Xero: rotation).
@@ -7,29 +6,22 @@ the refresh that produced it may have made the old refresh token worthless (Intu
 
 from __future__ import annotations
 
+import json
+import os
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
 
 from pydantic import SecretStr
 
-from closeout.credential_blocks import LEDGER_BLOCKS, LedgerCredentials, QuickBooksCredentials, XeroCredentials
-from closeout.secrets import FileTokenStore
+from closeout.credentials.blocks import LEDGER_BLOCKS, LedgerCredentials, QuickBooksCredentials, XeroCredentials
 from services.config import MissingSecretError
-from connectors.jobber import OAuthTokens
-from connectors.ledger_oauth import TokenPair
+from connectors.oauth import TokenPair, TokenVault
 
 
 __all__ = ["LEDGER_BLOCKS", "BlockTokenVault", "FileTokenVault", "LedgerCredentials", "QuickBooksCredentials",
            "TokenVault", "XeroCredentials"]
-
-class TokenVault(Protocol):
-    """Where a company's current pair lives: ``load`` reads it afresh; ``save`` is durable when it returns."""
-
-    def load(self) -> TokenPair: ...
-
-    def save(self, pair: TokenPair) -> None: ...
 
 
 def _secret(value: SecretStr | None) -> str:
@@ -69,27 +61,45 @@ class BlockTokenVault:
 
 
 class FileTokenVault:
-    """The pair in the workspace's 0600 token file (``closeout.secrets.FileTokenStore``), expiry times beside it.
+    """The pair in a 0600 JSON file in the workspace (``tokens/<company>-<name>.json``), expiry times beside it.
 
-    Before the first refresh the file does not exist: the pair is ``first_refresh_token()`` and no access token.
+    Jobber, Intuit and Xero rotate refresh tokens and may void the old one at once, so ``save`` writes a
+    temporary file (0600, one per writer so two refreshing processes never rename each other's away), fsyncs
+    it and renames it over the old one before the connector uses the new access token. Before the first
+    refresh the file does not exist: the pair is ``first_refresh_token()`` (env var or Secret block) and no
+    access token. One machine only: workers on several machines share a credential block (``BlockTokenVault``).
     """
 
     def __init__(self, path: Path, *, first_refresh_token: Callable[[], str]) -> None:
-        self.store = FileTokenStore(path, first_refresh_token=first_refresh_token)
+        self.path = path
+        self.first_refresh_token = first_refresh_token
 
     def __repr__(self) -> str:
-        return f"FileTokenVault({self.store.path})"
+        return f"FileTokenVault({self.path})"
 
     def load(self) -> TokenPair:
-        tokens, extra = self.store.load(), self.store.load_extra()
-        return TokenPair(access_token=tokens.access_token, refresh_token=tokens.refresh_token,
-                         expires_at=_moment(extra.get("expires_at")),
-                         refresh_expires_at=_moment(extra.get("refresh_expires_at")))
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            return TokenPair(access_token=str(data["access_token"]), refresh_token=str(data["refresh_token"]),
+                             expires_at=_moment(data.get("expires_at")),
+                             refresh_expires_at=_moment(data.get("refresh_expires_at")))
+        except FileNotFoundError:
+            return TokenPair(access_token="", refresh_token=self.first_refresh_token())
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise MissingSecretError(f"the token file {self.path} is damaged; delete it to start again from the "
+                                     "configured refresh token") from None
 
     def save(self, pair: TokenPair) -> None:
         times = {key: value.isoformat() for key, value in (("expires_at", pair.expires_at),
                                                            ("refresh_expires_at", pair.refresh_expires_at)) if value}
-        self.store.save(OAuthTokens(access_token=pair.access_token, refresh_token=pair.refresh_token), **times)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            json.dump({**times, "access_token": pair.access_token, "refresh_token": pair.refresh_token}, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, self.path)
 
 
 def _moment(text: str | None) -> datetime | None:

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from typing import Any
 from contextlib import contextmanager
 
-from closeout.prefect_api import prefect_api_configured
+from closeout.orchestration.prefect_api import prefect_api_configured
 from services.config import LedgerConfig
 from services.push.pacing import LIMITS, SLOTS_PER_CALL, LocalPacer, in_slots, requests_made, token_bucket
 

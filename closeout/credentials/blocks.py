@@ -1,6 +1,6 @@
 """Source and mailbox credentials as Prefect blocks (SecretStr fields), named ``<company>-<source or mailbox>``.
 
-The ledger blocks (``QuickBooksCredentials``, ``XeroCredentials``) live in ``closeout.ledger_credentials``
+The ledger blocks (``QuickBooksCredentials``, ``XeroCredentials``) live in ``closeout.credentials.vaults``
 with their token refresh; ``all_block_types`` loads them lazily so this module works without them.
 """
 
@@ -15,7 +15,7 @@ from pydantic import Field, SecretStr
 
 
 class _SourceCredentials(Block):
-    """Shared behaviour: which secret names (``closeout.secrets`` kinds) map to which field."""
+    """Shared behaviour: which secret names (``closeout.credentials.lookup`` kinds) map to which field."""
 
     system: ClassVar[str] = ""
 
@@ -134,14 +134,9 @@ LEDGER_BLOCKS: dict[str, type[LedgerCredentials]] = {"quickbooks": QuickBooksCre
 """Ledger kind → its credential block type."""
 
 
-def ledger_block_types() -> dict[str, type[Block]]:
-    """Ledger kind → its credential block type."""
-    return dict(LEDGER_BLOCKS)
-
-
 def all_block_types() -> list[type[Block]]:
     """Every credential block type ``closeout setup`` registers: the four here and the two ledger ones."""
-    return [*SOURCE_BLOCKS.values(), *ledger_block_types().values()]
+    return [*SOURCE_BLOCKS.values(), *LEDGER_BLOCKS.values()]
 
 
 def block_document_name(*parts: str) -> str:
@@ -186,7 +181,7 @@ def credential_fields(kind: str, company: str, *, system: str | None = None) -> 
     """
     for ledger, prefix in LEDGER_SECRET_PREFIX.items():
         if system in (None, ledger) and kind.startswith(prefix + "-"):
-            block_type = ledger_block_types().get(ledger)
+            block_type = LEDGER_BLOCKS.get(ledger)
             field = kind[len(prefix) + 1:].replace("-", "_")
             if block_type is not None and field in block_type.model_fields:
                 return [CredentialField(block_type, block_document_name(company, ledger), field)]

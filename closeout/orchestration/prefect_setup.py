@@ -11,10 +11,10 @@ from prefect.blocks.core import Block
 from pydantic import SecretStr, ValidationError
 
 from services.config import CloseoutConfig, ConfigError
-from closeout.prefect_api import prefect_api_url
-from closeout.credential_blocks import (LEDGER_SECRET_PREFIX, SOURCE_BLOCKS, all_block_types, block_document_name,
-                                        ledger_block_types)
-from closeout.secrets import env_name
+from closeout.orchestration.prefect_api import prefect_api_url
+from closeout.credentials.blocks import (LEDGER_BLOCKS, LEDGER_SECRET_PREFIX, SOURCE_BLOCKS, all_block_types,
+                                        block_document_name)
+from closeout.credentials.lookup import env_name
 
 AUTOMATIONS_DIR = Path(__file__).parent / "automations"
 NOTIFY_BLOCK = "closeout-notify"
@@ -97,7 +97,7 @@ class NeededBlock:
 def needed_blocks(config: CloseoutConfig) -> list[NeededBlock]:
     """Every credential block the companies in the config need (CSV drops, Maildirs and sandbox ledgers need none)."""
     needed = []
-    ledgers = ledger_block_types()
+    ledgers = LEDGER_BLOCKS
     for company in config.companies:
         for source in company.sources:
             block_type = SOURCE_BLOCKS.get(source.kind)

@@ -1,0 +1,6 @@
+"""Credentials in one place: the Prefect credential blocks, the one secret lookup, and the token vaults.
+
+Modules: ``blocks`` (the block types and the one ``<company>-<name>`` naming function), ``lookup``
+(``read_secret``: block, environment, Secret block), ``vaults`` (where a token pair lives: a block or a 0600
+file), ``ledger_tokens`` (the ledgers' refreshing token provider). Secrets never reach logs, cases or errors.
+"""
