@@ -21,13 +21,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 
 import httpx
 import sqlalchemy as sa
 
 from bench.generate import customer, job_rows, ready_drafts, work_orders
 from bench.measure import Measure
-from services.push.pacing import LocalPacer, ThrottledLedger
+from services.push.pacing import LedgerPacer, ThrottledLedger, pacer_for
 from closeout.settings import Settings
 from services.push.batch import invoice_payload
 from services.push.backlog import push_backlog
@@ -162,11 +163,21 @@ def set_limits(app: App, *, enabled: bool, time_scale: float = 1.0) -> None:
                timeout=10, trust_env=False).raise_for_status()
 
 
+class OneSlotPerCall:
+    """The naive peer's pacing: one turn per connector call, as a client that knows nothing of the e-mail
+    search's fallback request would pace (its customers are found by e-mail, so one request each)."""
+
+    def __init__(self, pacer: LedgerPacer) -> None:
+        self.pacer = pacer
+
+    def slot(self, call: str, *args: Any, **kwargs: Any) -> AbstractContextManager[None]:
+        return self.pacer.slot(batch=False)
+
+
 def push_naively(app: App, company, drafts: list[InvoiceDraft], time_scale: float) -> tuple[float, int]:
     """One customer query and one create per invoice, as many at once as the ledger allows; (seconds, calls)."""
-    paced = LocalPacer(company.ledger.kind, "naive", time_scale=time_scale, shared=False)
-    pacer = paced.pacer
-    ledger = ThrottledLedger(app.ledger_for(company), pacer=paced, retries=0)
+    pacer = pacer_for(company.ledger.kind, time_scale=time_scale)
+    ledger = ThrottledLedger(app.ledger_for(company), pacer=OneSlotPerCall(pacer), retries=0)
     queue, lock = list(reversed(drafts)), threading.Lock()
 
     def work() -> None:
