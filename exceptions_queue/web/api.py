@@ -4,59 +4,59 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from exceptions_queue.desk import DecisionError, QueueDesk
-from exceptions_queue.web.deps import filters_from
-from exceptions_queue.web.security import bearer_user
+from exceptions_queue.desk import DecisionError
+from exceptions_queue.web.deps import Desk, ScriptUser, filters_from, script_user
+
+router = APIRouter(prefix="/api")
 
 
-def router(desk: QueueDesk) -> APIRouter:
-    api = APIRouter(prefix="/api")
+@router.get("/cases", dependencies=[Depends(script_user)])
+def list_cases(request: Request, desk: Desk) -> list[dict[str, Any]]:
+    """The cases the query string's filters select, as on the list page, without their histories."""
+    found = desk.list_cases(filters_from(request.query_params.multi_items()))
+    return [case.model_dump(mode="json", exclude={"history"}) for case in found]
 
-    @api.get("/cases")
-    def list_cases(request: Request) -> list[dict[str, Any]]:
-        bearer_user(request, desk)
-        found = desk.list_cases(filters_from(request.query_params.multi_items()))
-        return [case.model_dump(mode="json", exclude={"history"}) for case in found]
 
-    @api.get("/cases/{case_id}")
-    def show_case(request: Request, case_id: int) -> Any:
-        bearer_user(request, desk)
-        try:
-            return desk.context(case_id).model_dump(mode="json")
-        except LookupError:
-            return JSONResponse({"error": f"no case #{case_id}"}, status_code=404)
+@router.get("/cases/{case_id}", dependencies=[Depends(script_user)])
+def show_case(request: Request, case_id: int, desk: Desk) -> Any:
+    """One case in its context; 404 when there is no such case."""
+    try:
+        return desk.context(case_id).model_dump(mode="json")
+    except LookupError:
+        return JSONResponse({"error": f"no case #{case_id}"}, status_code=404)
 
-    @api.post("/cases/{case_id}/decisions")
-    async def decide(request: Request, case_id: int) -> Any:
-        """Body: ``{"decision": "assign", "assignee": "dana"}``; also note / tag; or ``replay``/``add_mapping``;
-        or ``link_email`` with ``work_order`` (an id or a job number); or ``fix_price`` with ``line``, ``price``
-        (a decimal string) and ``reason``."""
-        user = bearer_user(request, desk)
-        body = await request.json()
-        if not isinstance(body, dict):
-            return JSONResponse({"error": "send a JSON object"}, status_code=422)
-        fields = {k: str(v) for k, v in body.items() if isinstance(v, str | int)}
-        decision = fields.pop("decision", "")
-        try:
-            if decision == "replay":
-                case = desk.replay(case_id, actor=user)
-            elif decision == "link_email":
-                case = desk.link_email(case_id, actor=user, work_order=fields.get("work_order", ""))
-            elif decision == "fix_price":
-                case = desk.fix_price(case_id, actor=user, line=fields.get("line", ""), price=fields.get("price", ""),
-                                      reason=fields.get("reason", ""))
-            elif decision == "add_mapping":
-                case = desk.add_mapping(case_id, actor=user, table=fields.get("table", ""),
-                                        key=fields.get("key", ""), value=fields.get("value", ""))
-            else:
-                case = desk.decide(case_id, decision, actor=user, fields=fields)
-        except DecisionError as exc:
-            return JSONResponse({"error": str(exc)}, status_code=422)
-        except LookupError:
-            return JSONResponse({"error": f"no case #{case_id}"}, status_code=404)
-        return case.model_dump(mode="json")
 
-    return api
+@router.post("/cases/{case_id}/decisions")
+async def decide(request: Request, case_id: int, desk: Desk, user: ScriptUser) -> Any:
+    """Body: ``{"decision": "assign", "assignee": "dana"}``; also note / tag; or ``replay``/``add_mapping``;
+    or ``link_email`` with ``work_order`` (an id or a job number); or ``fix_price`` with ``line``, ``price``
+    (a decimal string) and ``reason``."""
+    body = await request.json()
+    if not isinstance(body, dict):
+        return JSONResponse({"error": "send a JSON object"}, status_code=422)
+    fields = {k: str(v) for k, v in body.items() if isinstance(v, str | int)}
+    decision = fields.pop("decision", "")
+    try:
+        if decision == "replay":
+            case = desk.replay(case_id, actor=user)
+        elif decision == "link_email":
+            case = desk.link_email(case_id, actor=user, work_order=fields.get("work_order", ""))
+        elif decision == "fix_price":
+            case = desk.fix_price(case_id, actor=user, line=fields.get("line", ""), price=fields.get("price", ""),
+                                  reason=fields.get("reason", ""))
+        elif decision == "add_mapping":
+            case = desk.add_mapping(case_id, actor=user, table=fields.get("table", ""),
+                                    key=fields.get("key", ""), value=fields.get("value", ""))
+        else:
+            case = desk.decide(case_id, decision, actor=user, fields=fields)
+    except DecisionError as exc:
+        return JSONResponse({"error": str(exc)}, status_code=422)
+    except LookupError:
+        return JSONResponse({"error": f"no case #{case_id}"}, status_code=404)
+    return case.model_dump(mode="json")
+
+
+__all__ = ["router"]

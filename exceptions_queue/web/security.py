@@ -6,7 +6,8 @@ import hmac
 import secrets
 from urllib.parse import parse_qs
 
-from fastapi import Request
+from fastapi import Request, Response
+from starlette.middleware.base import RequestResponseEndpoint
 
 from exceptions_queue.desk import QueueDesk
 from exceptions_queue.users import User
@@ -52,6 +53,7 @@ async def read_form(request: Request) -> dict[str, list[str]]:
 
 
 def first(form: dict[str, list[str]], name: str) -> str:
+    """The first value of field ``name``; "" when the form lacks it, so routes need no missing-field branch."""
     return (form.get(name) or [""])[0]
 
 
@@ -73,6 +75,17 @@ def bearer_user(request: Request, desk: QueueDesk) -> User:
     if user is None:
         raise NotSignedInError()
     return user
+
+
+async def security_headers(request: Request, call_next: RequestResponseEndpoint) -> Response:
+    """HTTP middleware: ``SECURITY_HEADERS`` on every answer (a route's own value wins), and HSTS when the app
+    sets secure cookies (``app.state.secure_cookies``: served over HTTPS, so browsers keep to it)."""
+    response = await call_next(request)
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if request.app.state.secure_cookies:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response
 
 
 def sign_in(request: Request, user: User) -> None:

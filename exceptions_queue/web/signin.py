@@ -1,4 +1,4 @@
-"""Sign-ins kept on the server (so signing out or in again kills the old cookie) and sign-in throttling."""
+"""Signing in and out: the /login and /logout routes, sign-ins kept on the server, and sign-in throttling."""
 
 from __future__ import annotations
 
@@ -7,6 +7,13 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from exceptions_queue.web.deps import CsrfForm, Desk, csrf_form, render_page
+from exceptions_queue.web.security import first, sign_in, sign_out
 
 Clock = Callable[[], float]
 
@@ -98,3 +105,51 @@ class SignInThrottle:
 
 def _key(username: str) -> str:
     return username.strip().lower()[:128]
+
+
+def sign_in_throttle(request: Request) -> SignInThrottle:
+    """The app's throttle of failed sign-ins (``app.state.throttle``)."""
+    return request.app.state.throttle
+
+
+router = APIRouter()
+
+
+@router.get("/login")
+def login_page(request: Request, next: str = "/") -> HTMLResponse:
+    """The sign-in form; ``next`` (a path on this site only) is where a right password goes."""
+    return render_page(request, "login.html", user=None, next=_safe_next(next), error=None)
+
+
+@router.post("/login")
+async def login(request: Request, desk: Desk, form: CsrfForm,
+                throttle: Annotated[SignInThrottle, Depends(sign_in_throttle)]) -> Response:
+    """A throttled username/password check: 429 with Retry-After while throttled, 401 when wrong, else a fresh
+    session and a redirect to ``next``."""
+    username, address = first(form, "username"), request.client.host if request.client else "unknown"
+    wait = throttle.wait_seconds(username, address)
+    if wait:
+        refused = render_page(request, "login.html", 429, user=None, next=_safe_next(first(form, "next")),
+                              error=f"Too many failed sign-ins. Wait {-(-wait // 60)} minute(s) and try again.")
+        refused.headers["Retry-After"] = str(wait)
+        return refused
+    user = desk.authenticate(username, first(form, "password"))
+    if user is None:
+        throttle.failed(username, address)
+        return render_page(request, "login.html", 401, user=None, next=_safe_next(first(form, "next")),
+                           error="That username and password do not match.")
+    throttle.succeeded(username)
+    sign_in(request, user)
+    return RedirectResponse(_safe_next(first(form, "next")), status_code=303)
+
+
+@router.post("/logout", dependencies=[Depends(csrf_form)])
+async def logout(request: Request) -> Response:
+    """End the session on the server and in the cookie (a CSRF-checked form, so no page can sign you out)."""
+    sign_out(request)
+    return RedirectResponse("/login", status_code=303)
+
+
+def _safe_next(target: str) -> str:
+    """Only a path on this site: ``//evil.example`` and full URLs go to the list instead."""
+    return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else "/"

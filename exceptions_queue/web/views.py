@@ -51,6 +51,7 @@ DONE = {
 
 
 def ago(moment: datetime | None, now: datetime | None = None) -> str:
+    """How long ago, in the largest whole unit ("3d ago", "just now"); "" for no moment."""
     if moment is None:
         return ""
     seconds = int(((now or datetime.now(UTC)) - moment).total_seconds())
@@ -66,9 +67,11 @@ def pretty(value: Any) -> str:
 
 
 def words(code: str) -> str:
+    """A snake_case code as words for people ("missing_mapping" → "missing mapping")."""
     return str(code).replace("_", " ")
 
 
 def install_filters(env: Environment) -> None:
+    """Make ``ago``, ``pretty`` and ``words`` template filters and ``KIND_HELP`` a global of ``env``."""
     env.filters.update(ago=ago, pretty=pretty, words=words)
     env.globals["KIND_HELP"] = KIND_HELP

@@ -1,0 +1,107 @@
+"""The forms that change cases: one case's decisions (decide, mapping, price, link, replay) and the list's bulk form."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from urllib.parse import parse_qsl, urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from exceptions_queue.cases import Case
+from exceptions_queue.desk import DecisionError
+from exceptions_queue.web import views
+from exceptions_queue.web.deps import CsrfForm, Desk, SignedInUser, flash
+from exceptions_queue.web.security import first
+
+router = APIRouter()
+
+
+@router.post("/cases/bulk")
+async def bulk(request: Request, desk: Desk, user: SignedInUser, form: CsrfForm) -> Response:
+    """One decision on the ticked cases (or on every case shown); the tally and the first refusals are flashed, and
+    the list comes back with the same filters."""
+    if not user.can_decide:
+        raise PermissionError(f"{user.username} is a {user.role}: viewers cannot decide")
+    chosen = form.get("shown_id", []) if first(form, "all_shown") else form.get("case_id", [])
+    ids = [int(i) for i in chosen if i.isdigit()]
+    decision = first(form, "decision")
+    fields = {name: first(form, name) for name in ("note", "assignee", "tag")}
+    done, failed = 0, []
+    for case_id in ids:
+        try:
+            desk.decide(case_id, decision, actor=user, fields=fields)
+            done += 1
+        except (DecisionError, LookupError) as exc:
+            failed.append(f"#{case_id}: {exc}")
+    flash(request, "ok" if done else "warn", f"{decision.replace('_', ' ')}: {done} of {len(ids)} cases")
+    for line in failed[:5]:
+        flash(request, "error", line)
+    back = urlencode(parse_qsl(first(form, "back")))  # only a query string of this list goes back
+    return RedirectResponse("/?" + back if back else "/", status_code=303)
+
+
+@router.post("/cases/{case_id}/decide")
+async def decide(request: Request, case_id: int, desk: Desk, user: SignedInUser, form: CsrfForm) -> Response:
+    """One of the desk's plain decisions (resolve, ignore, assign, tag, comment...) with its note/assignee/tag."""
+    decision = first(form, "decision")
+
+    def run() -> str:
+        desk.decide(case_id, decision, actor=user,
+                    fields={name: first(form, name) for name in ("note", "assignee", "tag")})
+        return views.DONE.get(decision, "Saved.")
+
+    return _decided(request, case_id, run)
+
+
+@router.post("/cases/{case_id}/mapping")
+async def add_mapping(request: Request, case_id: int, desk: Desk, user: SignedInUser, form: CsrfForm) -> Response:
+    """Store the missing mapping entry for the case's company, and replay the job."""
+    return _decided(request, case_id, lambda: _replay_words(desk.add_mapping(
+        case_id, actor=user, table=first(form, "table"), key=first(form, "key"), value=first(form, "value"))))
+
+
+@router.post("/cases/{case_id}/price")
+async def fix_price(request: Request, case_id: int, desk: Desk, user: SignedInUser, form: CsrfForm) -> Response:
+    """Correct one line's price, with a reason, and replay the job."""
+    return _decided(request, case_id, lambda: _replay_words(desk.fix_price(
+        case_id, actor=user, line=first(form, "line"), price=first(form, "price"), reason=first(form, "reason"))))
+
+
+@router.post("/cases/{case_id}/link")
+async def link_email(request: Request, case_id: int, desk: Desk, user: SignedInUser, form: CsrfForm) -> Response:
+    """Link an unmatched email to the work order chosen by job number (or id)."""
+    chosen = first(form, "job_number") or first(form, "work_order")
+
+    def run() -> str:
+        case = desk.link_email(case_id, actor=user, work_order=chosen)
+        linked = [entry.note for entry in case.history if entry.action == "email_linked"]
+        return f"Linked: {linked[-1]}." if linked else "Linked."
+
+    return _decided(request, case_id, run)
+
+
+@router.post("/cases/{case_id}/replay")
+async def replay(request: Request, case_id: int, desk: Desk, user: SignedInUser, form: CsrfForm) -> Response:
+    """Run the case's job through again (the form carries nothing but its CSRF token)."""
+    return _decided(request, case_id, lambda: _replay_words(desk.replay(case_id, actor=user)))
+
+
+def _decided(request: Request, case_id: int, decide: Callable[[], str]) -> Response:
+    """Run one decision on a case page's form; flash its outcome (or the refusal) and go back to the case."""
+    try:
+        flash(request, "ok", decide())
+    except DecisionError as exc:
+        flash(request, "error", str(exc))
+    return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+
+def _replay_words(case: Case) -> str:
+    """The flash for a decision that replays: the latest replay's note, or "Saved." when none ran."""
+    for entry in reversed(case.history):
+        if entry.action == "replayed":
+            return f"Replayed: {entry.note}"
+    return "Saved."
+
+
+__all__ = ["router"]
