@@ -28,7 +28,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -40,6 +39,7 @@ from connectors import housecallpro, jobber
 
 from services.config import CompanyConfig, ConfigError, HousecallProSourceConfig, JobberSourceConfig, SourceConfig
 from closeout.credentials.lookup import read_secret
+from closeout.orchestration.prefect_api import prefect_api_configured
 from services.intake import pull_job
 from closeout.wiring import App
 
@@ -71,13 +71,13 @@ def build_webhook_app(app: App, *, pull: Puller | None = None, config_path: str 
     """The receiver over an open ``App``; ``pull`` runs after the answer. ``clock`` gives Unix seconds.
 
     By default the pull is a run of the ``closeout-pull-job/webhooks`` deployment when a Prefect API is
-    configured (``PREFECT_API_URL``), so it is visible and retried on the dashboard; otherwise, or when the
+    configured (``PREFECT_API_URL`` or the profile, ``prefect_api_configured``), so it is visible and retried on the dashboard; otherwise, or when the
     deployment cannot be started, ``pull_job`` runs directly in this process.
     """
     api = FastAPI(title="Closeout webhooks", docs_url=None, redoc_url=None)
 
     def default_pull(company: CompanyConfig, source: SourceConfig, job_id: str) -> None:
-        if os.environ.get("PREFECT_API_URL") and _start_deployment_run(company, source, job_id, config_path):
+        if prefect_api_configured() and _start_deployment_run(company, source, job_id, config_path):
             return
         _pull_logged(app, company, source, job_id)
 

@@ -39,7 +39,7 @@ def _run(config: Path | None):
 @app.command()
 def demo(config: ConfigOption = None) -> None:
     """Run the whole pipeline on the bundled demo data against the local ledger sandbox, then audit."""
-    from closeout.presenters import show_audit, show_cases, show_run
+    from closeout.cli.presenters import show_audit, show_cases, show_run
 
     settings = Settings()
     config = config or install_demo_config(settings.resolved_home())
@@ -50,7 +50,7 @@ def demo(config: ConfigOption = None) -> None:
         show_run(console, counts)
         show_decisions(console, settings)
         with open_store(settings) as store:
-            from closeout.mail_presenter import show_mail
+            from closeout.cli.mail_view import show_mail
 
             show_mail(console, store)
         with open_store(settings) as store, store.unit_of_work() as uow:
@@ -66,7 +66,7 @@ def demo(config: ConfigOption = None) -> None:
 @app.command()
 def run(config: ConfigOption = None) -> None:
     """Run the pipeline once for every company in the config."""
-    from closeout.presenters import show_run
+    from closeout.cli.presenters import show_run
 
     with user_errors():
         show_run(console, _run(config))
@@ -75,7 +75,7 @@ def run(config: ConfigOption = None) -> None:
 @app.command()
 def audit(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Check the invariants (nothing lost, exactly one invoice) and print the counts; exit 1 when one fails."""
-    from closeout.presenters import show_audit
+    from closeout.cli.presenters import show_audit
 
     with user_errors():
         report = _audit(Settings(), config)
@@ -127,7 +127,7 @@ def cases_list(
     as_json: JsonOption = False,
 ) -> None:
     """List cases, newest first (open and in-progress ones unless --status says otherwise)."""
-    from closeout.presenters import show_cases
+    from closeout.cli.presenters import show_cases
 
     statuses = status or [CaseStatus.open, CaseStatus.in_progress]
     with user_errors(), open_store(Settings()) as store, store.unit_of_work() as uow:
@@ -141,7 +141,7 @@ def cases_list(
 @cases_app.command("show")
 def cases_show(case_id: int, as_json: JsonOption = False) -> None:
     """Show one case: what happened, why, the evidence, what can be done, and its history."""
-    from closeout.presenters import show_case
+    from closeout.cli.presenters import show_case
 
     with user_errors(), open_store(Settings()) as store, store.unit_of_work() as uow:
         case = CaseQueue(uow.cases).get(case_id)
