@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import httpx
 from prefect.blocks.core import Block
+from prefect.exceptions import PrefectHTTPStatusError
 from pydantic import SecretStr, ValidationError
 
 from services.config import CloseoutConfig, ConfigError
@@ -19,10 +23,33 @@ from closeout.credentials.lookup import env_name
 AUTOMATIONS_DIR = Path(__file__).parent / "automations"
 NOTIFY_BLOCK = "closeout-notify"
 PLACEHOLDER_BLOCK_ID = "00000000-0000-0000-0000-000000000000"
+BUSY_STATUSES = {429, 500, 502, 503, 504}
+"""Answers of a busy or restarting Prefect server (a SQLite-backed one answers 503 while its database is locked)."""
+API_ATTEMPTS = 4
+T = TypeVar("T")
 
 
 class PrefectUnreachableError(ConfigError):
     """No Prefect API is configured, or the configured one does not answer."""
+
+
+def call_prefect(what: str, call: Callable[..., T], *args: Any, sleep: Callable[[float], None] = time.sleep,
+                 **kwargs: Any) -> T:
+    """One idempotent call of the Prefect API (everything setup does can run again), tried again after 1, 2 and
+    4 s while the server is busy; an answer that stays wrong is a one-line PrefectUnreachableError, never a
+    traceback. Prefect's client already retries some of these itself; this outlasts a longer busy spell."""
+    for attempt in range(API_ATTEMPTS):
+        try:
+            return call(*args, **kwargs)
+        except (PrefectHTTPStatusError, httpx.TransportError) as exc:
+            status = exc.response.status_code if isinstance(exc, PrefectHTTPStatusError) else None
+            if (status is not None and status not in BUSY_STATUSES) or attempt == API_ATTEMPTS - 1:
+                answer = f"HTTP {status}" if status is not None else type(exc).__name__
+                tries = "1 try" if attempt == 0 else f"{attempt + 1} tries"
+                raise PrefectUnreachableError(f"the Prefect API could not {what} ({answer}, {tries}): "
+                                              "check the server's log, then run `closeout setup` again") from None
+            sleep(2.0 ** attempt)
+    raise AssertionError("unreachable")
 
 
 def check_prefect_api() -> str:
@@ -45,7 +72,7 @@ def register_block_types() -> list[str]:
     """Register the six credential block types (idempotent), so the Prefect UI offers their forms."""
     slugs = []
     for block_type in all_block_types():
-        block_type.register_type_and_schema()
+        call_prefect(f"register the block type {block_type.get_block_type_slug()}", block_type.register_type_and_schema)
         slugs.append(block_type.get_block_type_slug())
     return slugs
 
@@ -67,8 +94,8 @@ class NeededBlock:
 
     def exists(self) -> bool:
         try:
-            self.block_type.load(self.name)
-        except ValueError:
+            call_prefect(f"read the block {self.name!r}", self.block_type.load, self.name)
+        except ValueError:  # Prefect's "Unable to find block document named ..."
             return False
         return True
 
@@ -91,7 +118,7 @@ class NeededBlock:
             wrong = ", ".join(str(error["loc"][0]) for error in exc.errors())
             slug = self.block_type.get_block_type_slug()
             raise ConfigError(f"the {slug} block {self.name!r} refuses the value of: {wrong}") from None
-        block.save(self.name, overwrite=True)
+        call_prefect(f"save the block {self.name!r}", block.save, self.name, overwrite=True)
 
 
 def needed_blocks(config: CloseoutConfig) -> list[NeededBlock]:
@@ -147,7 +174,7 @@ def find_notify_block_id() -> str | None:
     from prefect.client.orchestration import get_client
 
     with get_client(sync_client=True) as client:
-        for document in client.read_block_documents(include_secrets=False):
+        for document in call_prefect("list the blocks", client.read_block_documents, include_secrets=False):
             if document.name == NOTIFY_BLOCK and "notify" in (document.block_schema.capabilities
                                                               if document.block_schema else []):
                 return str(document.id)
@@ -159,7 +186,7 @@ def save_notify_webhook(url: str) -> str:
     from prefect.blocks.notifications import CustomWebhookNotificationBlock
 
     block = CustomWebhookNotificationBlock(name="closeout", url=url, json_data={"text": "{{subject}}\n{{body}}"})
-    return str(block.save(NOTIFY_BLOCK, overwrite=True))
+    return str(call_prefect(f"save the block {NOTIFY_BLOCK!r}", block.save, NOTIFY_BLOCK, overwrite=True))
 
 
 def apply_automations(files: list[Path], *, notify_block_id: str | None) -> list[tuple[str, bool]]:
@@ -182,11 +209,16 @@ def apply_automations(files: list[Path], *, notify_block_id: str | None) -> list
                 except ValidationError as exc:
                     raise ConfigError(f"{path.name}: automation {data.get('name')!r} is not valid: "
                                       f"{exc.errors()[0]['msg']}") from None
-                for existing in client.read_automations_by_name(automation.name):
-                    client.delete_automation(existing.id)
-                client.create_automation(automation)
+                # one step, tried again whole: a create that failed after it landed is deleted by the next try
+                call_prefect(f"replace the automation {automation.name!r}", _replace_automation, client, automation)
                 applied.append((automation.name, automation.enabled))
     return applied
+
+
+def _replace_automation(client: Any, automation: Any) -> None:
+    for existing in client.read_automations_by_name(automation.name):
+        client.delete_automation(existing.id)
+    client.create_automation(automation)
 
 
 def _with_notify_block(data: dict, notify_block_id: str | None) -> dict:

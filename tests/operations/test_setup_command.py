@@ -138,3 +138,80 @@ def _automation_names() -> list[str]:
     import yaml
 
     return [spec["name"] for path in automation_files() for spec in yaml.safe_load(path.read_text())["automations"]]
+
+
+class _BusyPrefect:
+    """A Prefect API that says it is healthy and answers 503 to everything else, counting the requests."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        busy = self
+        self.requests: list[str] = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                if self.path.rstrip("/").endswith("/health"):
+                    status, body = 200, b"true"
+                else:
+                    busy.requests.append(f"{self.command} {self.path}")
+                    status, body = 503, b'{"detail": "Service Unavailable"}'
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _answer
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def test_a_prefect_api_that_stays_busy_is_tried_four_times_then_named_in_one_line_without_a_traceback(
+        tmp_path, fake_jobber_url):
+    busy = _BusyPrefect()
+    config = write_config(tmp_path / "closeout.toml", "busy-co", jobber_url=fake_jobber_url)
+    try:
+        done = _closeout("setup", "--non-interactive", "--config", str(config),
+                         env={"PREFECT_API_URL": busy.url}, home=tmp_path / "home")
+    finally:
+        busy.server.shutdown()
+
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    assert "the Prefect API could not register the block type" in done.stdout
+    assert "HTTP 503, 4 tries" in done.stdout
+    assert len(busy.requests) == 4  # one request per try, nothing after the step that failed
+
+
+def test_a_busy_spell_of_the_prefect_api_is_waited_out_and_a_refusal_is_not_retried():
+    import httpx
+    from prefect.exceptions import PrefectHTTPStatusError
+
+    from closeout.orchestration.prefect_setup import PrefectUnreachableError, call_prefect
+
+    def answer(status: int) -> PrefectHTTPStatusError:
+        request = httpx.Request("POST", "http://prefect.test/api/block_schemas/")
+        return PrefectHTTPStatusError(f"{status}", request=request, response=httpx.Response(status, request=request))
+
+    slept: list[float] = []
+    answers = [answer(503), answer(503), "registered"]
+
+    def flaky() -> str:
+        outcome = answers.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    assert call_prefect("register", flaky, sleep=slept.append) == "registered" and slept == [1.0, 2.0]
+
+    refused = [answer(422)]
+    with pytest.raises(PrefectUnreachableError, match=r"could not save \(HTTP 422, 1 try\)"):
+        call_prefect("save", lambda: (_ for _ in ()).throw(refused.pop()), sleep=slept.append)
+    assert slept == [1.0, 2.0]
