@@ -12,7 +12,7 @@ import yaml
 from prefect.schedules import Cron, Interval, Schedule
 from prefect.types.entrypoint import EntrypointType
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]  # closeout/orchestration/deployments.py → the checkout
 PREFECT_YAML = REPO / "prefect.yaml"
 
 # The shell runs flows by these entrypoints (load_flow), never by importing flows/.

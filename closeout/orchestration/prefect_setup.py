@@ -20,7 +20,7 @@ from closeout.credentials.blocks import (LEDGER_BLOCKS, LEDGER_SECRET_PREFIX, SO
                                         block_document_name)
 from closeout.credentials.lookup import env_name
 
-AUTOMATIONS_DIR = Path(__file__).parent / "automations"
+AUTOMATIONS_DIR = Path(__file__).resolve().parents[1] / "automations"  # closeout/automations/
 NOTIFY_BLOCK = "closeout-notify"
 PLACEHOLDER_BLOCK_ID = "00000000-0000-0000-0000-000000000000"
 BUSY_STATUSES = {429, 500, 502, 503, 504}
