@@ -76,6 +76,12 @@ class App:
             raise ConfigError(f"source {source.name!r} needs its company to read credentials")
         return SOURCE_BUILDERS[source.kind](source, company, home=self.home)
 
+    def api_source_for(self, source: SourceConfig, company: CompanyConfig) -> Any:
+        """The connector of a source behind an API; a CSV drop has no API to fetch one job from or check."""
+        if isinstance(source, CsvSourceConfig):
+            raise ConfigError(f"source {source.name!r} is a CSV drop: it has no API to fetch a job from or check")
+        return self.source_for(source, company)
+
     def map_payload(self, kind: str, payload: dict, company: CompanyConfig) -> Any:
         # API payloads carry no currency: it is the company's, from config (CSV rows state their own).
         extra = {} if kind == "csv" else {"currency": company.currency}

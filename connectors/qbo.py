@@ -103,6 +103,7 @@ class QuickBooksLedger:
     """
 
     name = "quickbooks"
+    max_batch = MAX_BATCH  # the port's batch size: push_batch sends a claim of several in one batch call
 
     def __init__(self, *, base_url: str, realm_id: str, access_token: str = "", minorversion: int = 75,
                  timeout: float = 30.0, page_size: int = 100, token_provider: TokenProvider | None = None,

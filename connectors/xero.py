@@ -84,6 +84,7 @@ class XeroLedger:
     """
 
     name = "xero"
+    max_batch = MAX_BATCH  # the port's batch size: push_batch sends a claim of several in one PUT
 
     def __init__(self, *, base_url: str, tenant_id: str, access_token: str = "", timeout: float = 30.0,
                  page_size: int = 100, token_provider: TokenProvider | None = None, ca_file: str | None = None) -> None:

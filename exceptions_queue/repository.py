@@ -1,4 +1,4 @@
-"""The port the queue service stores cases through; SqlCases and InMemoryCases implement it."""
+"""The port the queue service stores cases through; storage's SqlCases and the tests' InMemoryCases (tests/fakes.py) implement it."""
 
 from __future__ import annotations
 

@@ -15,10 +15,11 @@ from dataclasses import asdict, dataclass, field
 
 from services.audit_mail import MailAudit, audit_mail
 from services.reconcile import Finding, compare
-from services.runtime import Runtime
+from services.runtime import Runtime, UnitOfWork
 from exceptions_queue.cases import CaseStatus
 from workorders.decisions import Outcome
 from workorders.push import PushStatus
+from workorders.work_order import WorkOrder
 
 _PENDING = (PushStatus.ready, PushStatus.pushing, PushStatus.uncertain)
 
@@ -111,7 +112,8 @@ def run_audit(app: Runtime) -> AuditReport:
     return report
 
 
-def _place_of(uow, job_id, order, pushed, pending, case_subjects) -> str | None:
+def _place_of(uow: UnitOfWork, job_id: str, order: WorkOrder | None, pushed: set[tuple[str, int]],
+              pending: set[tuple[str, int]], case_subjects: set[str]) -> str | None:
     if order is None:
         return "case" if job_id in case_subjects else None
     key = (order.id, order.version)

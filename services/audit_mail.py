@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from exceptions_queue.cases import CaseStatus
+from exceptions_queue.cases import Case, CaseStatus
+from services.runtime import MessagePlacement, UnitOfWork
 
 
 @dataclass
@@ -21,7 +23,7 @@ class MailAudit:
         return not self.unaccounted and not self.lost
 
 
-def audit_mail(uow, cases, raw_folder: Path) -> MailAudit:
+def audit_mail(uow: UnitOfWork, cases: Iterable[Case], raw_folder: Path) -> MailAudit:
     """Place every message row once (``attached``, ``case``, ``ignored``); a raw copy with no row is ``lost``.
 
     A message is kept as raw bytes (named by its content hash) just before its row is committed; a crash in
@@ -44,7 +46,7 @@ def audit_mail(uow, cases, raw_folder: Path) -> MailAudit:
     return report
 
 
-def _place_of(row, subjects: dict[str, CaseStatus]) -> str | None:
+def _place_of(row: MessagePlacement, subjects: dict[str, CaseStatus]) -> str | None:
     if row.work_order_id is not None:
         return "attached"
     if row.status == "matched":

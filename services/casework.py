@@ -10,7 +10,7 @@ from services.line_prices import store_line_price
 from services.mapping_overrides import MappingOverrideError, check_override, effective_tables
 from services.mail.ingest import MessageLinkError, attach_message
 from services.replay_case import replay_as_system, replay_case
-from services.runtime import Runtime
+from services.runtime import Runtime, UnitOfWork
 from exceptions_queue.cases import Case, CaseKind, CaseStatus
 from exceptions_queue.desk import AuditEntry, CaseContext, CaseFilters, DecisionError, count_by, filter_cases
 from exceptions_queue.service import CaseQueue, CaseTransitionError
@@ -155,7 +155,7 @@ class StoreDesk:
 
         return add_user(self.app.store, username, role, password, actor=actor.username)
 
-    def _queue(self, uow) -> CaseQueue:
+    def _queue(self, uow: UnitOfWork) -> CaseQueue:
         return CaseQueue(uow.cases, clock=uow.clock)
 
     def _replay_cleared(self, fixed: Case, table: str, key: str) -> None:
@@ -214,7 +214,7 @@ def link_email(app: Runtime, case_id: int, work_order: str, *, actor: str) -> Ca
     return case
 
 
-def _work_order_id(uow, company: str, given: str) -> str:
+def _work_order_id(uow: UnitOfWork, company: str, given: str) -> str:
     """A work order id of the company, or the one work order its job number names (a leading '#' is dropped)."""
     text = given.strip()
     if not text:

@@ -38,4 +38,4 @@ def _check(app: Runtime, company, source) -> str:
         if not source.path.is_dir():
             raise ConnectorError(f"the drop folder {source.path} does not exist", system="csv")
         return f"drop folder {source.path} ({len(list(source.path.glob('*.csv')))} CSV files)"
-    return app.source_for(source, company).check()  # every API connector has check(): authenticate, read one thing
+    return app.api_source_for(source, company).check()

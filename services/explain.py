@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from exceptions_queue.cases import Case
+from services.runtime import UnitOfWork
 from workorders.decisions import Outcome, RuleDecision
 from workorders.push import PushRecord
 from workorders.work_order import WorkOrder
@@ -55,7 +56,7 @@ class Explanation:
         }
 
 
-def resolve_work_order(uow, reference: str) -> str:
+def resolve_work_order(uow: UnitOfWork, reference: str) -> str:
     """A work order id (``csv:J20463``) as given, or the id of the one work order with this job number."""
     reference = reference.strip()
     if uow.work_orders.get(reference) is not None:
@@ -68,7 +69,7 @@ def resolve_work_order(uow, reference: str) -> str:
     raise WorkOrderNotFoundError(f"no work order has the id or job number {reference!r}")
 
 
-def explain_work_order(uow, reference: str) -> Explanation:
+def explain_work_order(uow: UnitOfWork, reference: str) -> Explanation:
     """Read the work order's whole story from the store; changes nothing."""
     work_order_id = resolve_work_order(uow, reference)
     versions = uow.work_orders.versions(work_order_id)

@@ -84,7 +84,7 @@ def _check_source(app: Runtime, company: CompanyConfig, source: SourceConfig) ->
         if not source.path.is_dir():
             return FAILED, f"the drop folder {source.path} does not exist"
         return "", f"drop folder {source.path} is there"
-    return "", app.source_for(source, company).check()  # every API connector: authenticate, read one thing
+    return "", app.api_source_for(source, company).check()
 
 
 def _check_mailbox(app: Runtime, company: CompanyConfig, mailbox: MailboxConfig, now: datetime,

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from services.config import CompanyConfig, SourceConfig
 from services.counts import StepCounts
-from services.runtime import Runtime
+from services.runtime import Runtime, UnitOfWork
 from exceptions_queue.service import CaseQueue
 from mappings.mail_evidence import MailEvidence, with_evidence
 from workorders.anomalies import Anomaly, AnomalyCode
+from workorders.ports import RawJob
 
 
 def cursor_name(company: CompanyConfig, source: SourceConfig) -> str:
@@ -32,14 +35,15 @@ def pull_source(app: Runtime, company: CompanyConfig, source: SourceConfig) -> S
 def pull_job(app: Runtime, company: CompanyConfig, source: SourceConfig, external_id: str) -> StepCounts:
     """Pull one job a webhook named (``fetch_job``), the same way a page is taken; the cursor does not move."""
     counts = StepCounts()
-    page = app.source_for(source, company).fetch_job(external_id)
+    page = app.api_source_for(source, company).fetch_job(external_id)
     with app.store.unit_of_work() as uow:
         take_jobs(app, uow, company, source, page.jobs, counts)
         uow.commit()
     return counts
 
 
-def take_jobs(app: Runtime, uow, company: CompanyConfig, source: SourceConfig, jobs, counts: StepCounts) -> None:
+def take_jobs(app: Runtime, uow: UnitOfWork, company: CompanyConfig, source: SourceConfig, jobs: Iterable[RawJob],
+              counts: StepCounts) -> None:
     """Land each job as received, then map it: a work order is saved, a payload that does not map opens a case.
 
     A page is written in a few statements: its payloads landed together, its work orders (with what mail
@@ -68,7 +72,7 @@ def take_jobs(app: Runtime, uow, company: CompanyConfig, source: SourceConfig, j
             counts.cases_resolved += _resolve_payload_cases(queue, uow, stored.order.id)
 
 
-def _resolve_payload_cases(queue: CaseQueue, uow, work_order_id: str) -> int:
+def _resolve_payload_cases(queue: CaseQueue, uow: UnitOfWork, work_order_id: str) -> int:
     """A payload that maps now clears the 'invalid payload' case its earlier content opened."""
     case = uow.cases.find_open(kind=AnomalyCode.source_payload_invalid, subject=work_order_id)
     if case is None:

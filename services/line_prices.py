@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from exceptions_queue.desk import DecisionError
 from exceptions_queue.service import CaseQueue
+from services.runtime import ReadsOverrides, Runtime
 from workorders.money import to_decimal
 from workorders.work_order import WorkOrder
 
@@ -50,7 +51,7 @@ def override_key(work_order_id: str, line_id: str) -> str:
     return f"{work_order_id}|{line_id}"
 
 
-def apply_line_prices(uow, order: WorkOrder) -> WorkOrder:
+def apply_line_prices(uow: ReadsOverrides, order: WorkOrder) -> WorkOrder:
     """``order`` with every stored override whose replaced price still matches the source's line; else unchanged."""
     entries = uow.mapping_overrides.for_company(order.company).get(LINE_PRICES, {})
     if not entries:
@@ -66,7 +67,7 @@ def apply_line_prices(uow, order: WorkOrder) -> WorkOrder:
     return order.model_copy(update={"line_items": tuple(lines)}) if changed else order
 
 
-def store_line_price(app, case_id: int, line_id: str, price: str, reason: str, *, actor: str) -> None:
+def store_line_price(app: Runtime, case_id: int, line_id: str, price: str, reason: str, *, actor: str) -> None:
     """Store the new price of one line of the case's work order and note it on the case (before/after).
 
     The caller replays the case afterwards (``services.casework.fix_price``), so the outcome shows on the case too.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from services.config import CompanyConfig
+from services.runtime import ReadsOverrides
 from mappings.company_tables import TAX_KEYS, MappingTables
 from workorders.work_order import LineKind
 
@@ -13,7 +14,7 @@ class MappingOverrideError(ValueError):
     """The mapping entry cannot be added as asked (the message says which part is wrong)."""
 
 
-def effective_tables(uow, company: CompanyConfig) -> MappingTables:
+def effective_tables(uow: ReadsOverrides, company: CompanyConfig) -> MappingTables:
     """``company.mappings`` with every stored override merged over it (an override wins over the file)."""
     overrides = uow.mapping_overrides.for_company(company.id)
     if not overrides:

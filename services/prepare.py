@@ -6,13 +6,14 @@ from services.config import CompanyConfig
 from services.line_prices import apply_line_prices
 from services.mapping_overrides import effective_tables
 from services.counts import StepCounts
-from services.runtime import Runtime
+from services.runtime import Runtime, UnitOfWork
 from exceptions_queue.cases import CaseStatus
 from exceptions_queue.service import CaseQueue
 from mappings.company_tables import MappingTables
 from mappings.drafts import build_draft
 from workorders.anomalies import Anomaly, AnomalyCode
 from workorders.drafts import InvoiceDraft
+from workorders.ports import MappingOverrideReader
 from workorders.push import PushStatus
 from workorders.rules import Evaluation, InvoicedVersion, RuleContext, evaluate
 from workorders.work_order import WorkOrder
@@ -77,7 +78,7 @@ class _BatchContext:
     Nothing prepare writes changes these during the batch (it adds decisions, drafts and cases only).
     """
 
-    def __init__(self, uow, orders: list[WorkOrder]) -> None:
+    def __init__(self, uow: UnitOfWork, orders: list[WorkOrder]) -> None:
         self.mapping_overrides = _CachedOverrides(uow.mapping_overrides)
         ids = [order.id for order in orders]
         self._records = uow.push_records.for_work_orders(ids)
@@ -103,7 +104,7 @@ class _BatchContext:
 class _CachedOverrides:
     """``uow.mapping_overrides`` whose ``for_company`` is read once per batch."""
 
-    def __init__(self, overrides) -> None:
+    def __init__(self, overrides: MappingOverrideReader) -> None:
         self._overrides = overrides
         self._cache: dict[str, dict[str, dict[str, str]]] = {}
 
@@ -122,7 +123,7 @@ def _invoiced(records, order: WorkOrder) -> tuple[InvoicedVersion, ...]:
     )
 
 
-def rule_context(uow, company: CompanyConfig, order: WorkOrder, *, unstored: tuple[WorkOrder, ...] = ()) -> RuleContext:
+def rule_context(uow: UnitOfWork, company: CompanyConfig, order: WorkOrder, *, unstored: tuple[WorkOrder, ...] = ()) -> RuleContext:
     """What the rules may know beyond the order: the ledger's currency, earlier invoices, look-alike jobs.
 
     ``unstored`` are jobs read but not stored (a preview) that may be look-alikes too.
@@ -133,7 +134,7 @@ def rule_context(uow, company: CompanyConfig, order: WorkOrder, *, unstored: tup
                            other for other in unstored if other.id != order.id))
 
 
-def judge(uow, company: CompanyConfig, order: WorkOrder, *, run_id: str,
+def judge(uow: UnitOfWork, company: CompanyConfig, order: WorkOrder, *, run_id: str,
           unstored: tuple[WorkOrder, ...] = ()) -> Evaluation:
     """The company's rules on one version (with any line price a coordinator fixed), with its context. Stores nothing."""
     order = apply_line_prices(uow, order)
@@ -141,7 +142,7 @@ def judge(uow, company: CompanyConfig, order: WorkOrder, *, run_id: str,
     return evaluate(order, company.rules, run_id=run_id, context=context)
 
 
-def draft_for(uow, company: CompanyConfig, evaluation: Evaluation) -> InvoiceDraft | Anomaly:
+def draft_for(uow: UnitOfWork, company: CompanyConfig, evaluation: Evaluation) -> InvoiceDraft | Anomaly:
     """The draft of a ready evaluation, built from the order as the rules left it, through today's mappings."""
     return build_draft(evaluation.order, tables=effective_tables(uow, company), ledger=company.ledger.kind)
 
@@ -151,7 +152,7 @@ def _open(queue: CaseQueue, anomaly: Anomaly, counts: StepCounts) -> None:
     counts.cases_opened[anomaly.code.value] += opened
 
 
-def _clear_older_cases(queue: CaseQueue, uow, order: WorkOrder) -> int:
+def _clear_older_cases(queue: CaseQueue, uow: UnitOfWork, order: WorkOrder) -> int:
     cleared = 0
     for case in uow.cases.list(work_order_id=order.id, kinds=_CLEARABLE, statuses=(CaseStatus.open, CaseStatus.in_progress)):
         if case.work_order_version is not None and case.work_order_version < order.version:

@@ -16,7 +16,7 @@ from decimal import Decimal
 from services.config import CompanyConfig
 from services.intake import cursor_name
 from services.prepare import draft_for, judge
-from services.runtime import Runtime
+from services.runtime import Runtime, UnitOfWork
 from workorders.anomalies import Anomaly
 from workorders.drafts import InvoiceDraft
 from workorders.push import PushStatus
@@ -81,7 +81,7 @@ def preview_run(app: Runtime, *, company: str | None = None) -> Preview:
     return preview
 
 
-def _judge(uow, company: CompanyConfig, order: WorkOrder, where: str, preview: Preview,
+def _judge(uow: UnitOfWork, company: CompanyConfig, order: WorkOrder, where: str, preview: Preview,
            unstored: tuple[WorkOrder, ...] = ()) -> None:
     evaluation = judge(uow, company, order, run_id=PREVIEW_RUN, unstored=unstored)
     subject = f"job {order.job_number} ({order.id}) v{order.version}"
@@ -99,7 +99,7 @@ def _judge(uow, company: CompanyConfig, order: WorkOrder, where: str, preview: P
             preview.drafts.append((where, draft))
 
 
-def _read_sources(app: Runtime, uow, company: CompanyConfig, preview: Preview, seen: set[str]) -> None:
+def _read_sources(app: Runtime, uow: UnitOfWork, company: CompanyConfig, preview: Preview, seen: set[str]) -> None:
     """Map every new job of the company's CSV sources first, so look-alikes among them are compared too."""
     unread: list[WorkOrder] = []
     for source in company.sources:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from services.config import ConfigError
 from services.prepare import draft_for, judge
 from services.push.keys import push_keys
-from services.runtime import Runtime
+from services.runtime import Runtime, UnitOfWork
 from connectors.errors import ConnectorError
 from exceptions_queue.desk import DecisionError
 from exceptions_queue.service import SYSTEM_ACTOR, CaseQueue, override_approved
@@ -87,7 +87,7 @@ def replay_case(app: Runtime, case_id: int, *, actor: str) -> ReplayResult:
         return _finish(uow, CaseQueue(uow.cases, clock=uow.clock), case_id, actor, result)
 
 
-def _finish(uow, queue: CaseQueue, case_id: int, actor: str, result: ReplayResult) -> ReplayResult:
+def _finish(uow: UnitOfWork, queue: CaseQueue, case_id: int, actor: str, result: ReplayResult) -> ReplayResult:
     queue.record(case_id, actor=actor, action=REPLAYED, note=result.message,
                  after={"outcome": result.outcome, "ledger_id": result.ledger_id})
     if result.resolved:

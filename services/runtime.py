@@ -6,19 +6,166 @@ them with fakes of these Protocols (``tests/fakes.py``); the shell implements th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from exceptions_queue.cases import CaseKind, CaseStatus
+from exceptions_queue.desk import AuditEntry
+from exceptions_queue.repository import CaseRepository
+from exceptions_queue.users import Role, User
 from services.config import CloseoutConfig, CompanyConfig, SourceConfig
 from services.mailbox_config import MailboxConfig
-from workorders.ports import Ledger, Source, UnitOfWork
+from workorders import ports
+from workorders.ports import ApiSource, Ledger, MappingOverrideReader, Source
+
+
+class Cases(CaseRepository, Protocol):
+    """The queue's case repository with the batch reads the use cases make (intake and prepare, once a page)."""
+
+    def open_subjects(self, *, kind: CaseKind, subjects: Sequence[str]) -> set[str]:
+        """Which of ``subjects`` have an open or in-progress case of this kind."""
+
+    def work_orders_with_cases(self, work_order_ids: Sequence[str], *, kinds: Sequence[CaseKind],
+                               statuses: Sequence[CaseStatus]) -> set[str]:
+        """Which of these work orders have a case of one of ``kinds`` in one of ``statuses``."""
+
+
+class StoredMessage(Protocol):
+    """A kept mail message as the use cases read it back (read-only: the store answers with a frozen dataclass)."""
+
+    @property
+    def pk(self) -> int: ...
+
+    @property
+    def work_order_id(self) -> str | None: ...
+
+    @property
+    def job_number(self) -> str: ...
+
+    @property
+    def raw_path(self) -> str: ...
+
+
+class MessagePlacement(Protocol):
+    """Where one stored message went, as the audit reads it."""
+
+    @property
+    def company(self) -> str: ...
+
+    @property
+    def message_id(self) -> str: ...
+
+    @property
+    def content_hash(self) -> str: ...
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def work_order_id(self) -> str | None: ...
+
+
+class Messages(Protocol):
+    """Mail in the store: messages, their attachments and matches, and each mailbox's polls."""
+
+    def find_many(self, *, company: str, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which ``(Message-ID, content hash)`` of these are stored already."""
+
+    def add_many(self, messages: Sequence[dict[str, Any]]) -> list[int]:
+        """Store message rows; their keys, in order."""
+
+    def add_attachments_many(self, items: Iterable[tuple[int, Iterable[dict[str, Any]]]]) -> None: ...
+
+    def add_match(self, message_pk: int, *, work_order_id: str, job_number: str, method: str, confidence: float,
+                  explanation: str, evidence: dict[str, Any]) -> None: ...
+
+    def add_matches(self, items: Iterable[tuple[int, dict[str, Any]]]) -> None: ...
+
+    def thread_hits(self, *, company: str, message_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """Stored messages of these Message-IDs that were matched: ``{message id: (work order id, job number)}``."""
+
+    def evidence_for(self, work_order_id: str) -> list[dict[str, Any]]:
+        """The mail evidence matched to a work order, as JSON (``MailEvidence.from_json`` reads it)."""
+
+    def evidence_for_many(self, work_order_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+        """``evidence_for`` of many work orders, by id (orders without any left out)."""
+
+    def get(self, *, company: str, message_id: str) -> StoredMessage | None: ...
+
+    def set_status(self, message_pk: int, status: str) -> None: ...
+
+    def attachments(self, message_pk: int) -> list[dict[str, Any]]: ...
+
+    def record_poll(self, *, company: str, mailbox: str, outcome: str, detail: str = "", fetched: int = 0) -> None: ...
+
+    def last_poll(self, *, company: str, mailbox: str, outcome: str | None = None) -> datetime | None: ...
+
+    def first_poll(self, *, company: str, mailbox: str) -> datetime | None: ...
+
+    def placements(self) -> Sequence[MessagePlacement]:
+        """Every stored message with the work order it is attached to, for the audit."""
+
+
+class Users(Protocol):
+    """The people who sign in to the queue, and the digests of their API tokens."""
+
+    def add(self, username: str, role: Role, password_hash: str) -> User:
+        """Create the user, or replace the role and password of an existing one (a reset)."""
+
+    def get(self, username: str) -> User | None: ...
+
+    def password_hash(self, username: str) -> str | None: ...
+
+    def all(self) -> list[User]: ...
+
+    def add_token(self, username: str, digest: str, label: str) -> None: ...
+
+    def user_for_token(self, digest: str) -> User | None: ...
+
+
+class AuditLog(Protocol):
+    """The global audit trail: append-only."""
+
+    def append(self, *, actor: str, action: str, subject: str = "", note: str = "",
+               before: dict[str, Any] | None = None, after: dict[str, Any] | None = None) -> None: ...
+
+    def recent(self, *, limit: int = 200) -> list[AuditEntry]:
+        """The newest entries first."""
+
+
+class UnitOfWork(ports.UnitOfWork, Protocol):
+    """One transaction over every repository the use cases reach: the core's, the queue's and mail's.
+
+    Nothing is visible to others until ``commit``; leaving the ``with`` block rolls back the rest.
+    """
+
+    @property
+    def cases(self) -> Cases: ...
+
+    @property
+    def messages(self) -> Messages: ...
+
+    @property
+    def users(self) -> Users: ...
+
+    @property
+    def audit(self) -> AuditLog: ...
+
+    def __enter__(self) -> UnitOfWork: ...
+
+
+class ReadsOverrides(Protocol):
+    """Where mapping overrides are read from: a unit of work, or a batch that reads them once for all its orders."""
+
+    @property
+    def mapping_overrides(self) -> MappingOverrideReader: ...
 
 
 class Store(Protocol):
-    """Where the records live: every use of it is one unit of work (``workorders.ports.UnitOfWork``)."""
+    """Where the records live: every use of it is one unit of work."""
 
     def unit_of_work(self) -> UnitOfWork: ...
 
@@ -50,11 +197,14 @@ class Runtime(Protocol):
     """One process's config, store and connectors, as the use cases see them."""
 
     config: CloseoutConfig
-    store: Store
     home: Path
     """The workspace: kept mail, evidence and token files live under it."""
     customer_refs: dict[str, dict[str, Any]]
     """Per company, the ledger customer each ``name|email`` resolved to in this run."""
+
+    @property
+    def store(self) -> Store:
+        """Read-only here, so any store satisfying ``Store`` fits (the shell's SqlStore, a test's FakeStore)."""
 
     def companies(self) -> tuple[CompanyConfig, ...]: ...
 
@@ -62,8 +212,11 @@ class Runtime(Protocol):
 
     def source_for(self, source: SourceConfig, company: CompanyConfig | None = None) -> Source: ...
 
-    def map_payload(self, kind: str, payload: Mapping[str, Any], company: CompanyConfig) -> Any:
-        """The source kind's pure mapping of a raw payload: a ``WorkOrder`` or an ``Anomaly``."""
+    def api_source_for(self, source: SourceConfig, company: CompanyConfig) -> ApiSource:
+        """The connector of a source behind an API (not a CSV drop): it fetches one job and checks its login."""
+
+    def map_payload(self, kind: str, payload: dict[str, Any], company: CompanyConfig) -> Any:
+        """The source kind's pure mapping of a raw payload (a copy the caller owns): a ``WorkOrder`` or an ``Anomaly``."""
 
     def inbox_for(self, company: CompanyConfig, mailbox: MailboxConfig) -> Inbox: ...
 
@@ -73,4 +226,5 @@ class Runtime(Protocol):
         """When the company's ledger refresh token ends, as its token vault knows it (None: not known)."""
 
 
-__all__ = ["Emit", "Inbox", "Pacer", "Runtime", "Store"]
+__all__ = ["AuditLog", "Cases", "Emit", "Inbox", "MessagePlacement", "Messages", "Pacer", "ReadsOverrides", "Runtime",
+           "Store", "StoredMessage", "UnitOfWork", "Users"]

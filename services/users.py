@@ -8,13 +8,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from services.config import ConfigError, UserConfig
+from services.runtime import Store
 from exceptions_queue.users import Role, User, UserError, check_username, hash_password, new_api_token, token_digest
 
 SECRET_FILE = "ui-secret"
 SECRET_VARIABLE = "CLOSEOUT_UI_SECRET"
 
 
-def add_user(store, username: str, role: Role, password: str, *, actor: str) -> User:
+def add_user(store: Store, username: str, role: Role, password: str, *, actor: str) -> User:
     """Create the user or reset its role and password; the audit trail records who did it (never the password)."""
     name = check_username(username)
     digest = hash_password(password)
@@ -27,7 +28,7 @@ def add_user(store, username: str, role: Role, password: str, *, actor: str) -> 
     return user
 
 
-def create_token(store, username: str, *, label: str, actor: str) -> str:
+def create_token(store: Store, username: str, *, label: str, actor: str) -> str:
     """A new bearer token for the user's scripts; returned once, stored only as a digest."""
     name = check_username(username)
     token = new_api_token()
@@ -40,7 +41,7 @@ def create_token(store, username: str, *, label: str, actor: str) -> str:
     return token
 
 
-def sync_config_users(store, people: Sequence[UserConfig], *, actor: str = "config") -> list[str]:
+def sync_config_users(store: Store, people: Sequence[UserConfig], *, actor: str = "config") -> list[str]:
     """Create or update each ``[[users]]`` entry of the config (role and password hash); returns who changed.
 
     An entry already in the store with the same role and hash changes nothing and logs nothing; users who are

@@ -76,7 +76,7 @@ def _case(row: Mapping[str, Any], history: Iterable[HistoryEntry]) -> Case:
 
 
 class SqlCases:
-    """The ``CaseRepository`` on SQL; behaves as ``InMemoryCases`` does (one contract suite runs both)."""
+    """The ``CaseRepository`` on SQL; behaves as ``tests/fakes.py``'s ``InMemoryCases`` does (one contract suite runs both)."""
 
     def __init__(self, session: Session) -> None:
         self._session = session

@@ -6,15 +6,15 @@ never import this module, they simply have the same methods.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
 from workorders.decisions import RuleDecision
 from workorders.drafts import InvoiceDraft
-from workorders.push import PushRecord, PushStatus
+from workorders.push import EvidenceItem, PushRecord, PushStatus
 from workorders.work_order import WorkOrder
 
 
@@ -22,18 +22,30 @@ from workorders.work_order import WorkOrder
 
 
 class RawJob(Protocol):
-    """One payload as a source delivered it: mapped later, landed first."""
+    """One payload as a source delivered it: mapped later, landed first (read-only: a frozen dataclass fits)."""
 
-    source: str
-    stream: str
-    external_id: str
-    locator: str
-    payload: Mapping[str, Any]
+    @property
+    def source(self) -> str: ...
+
+    @property
+    def stream(self) -> str: ...
+
+    @property
+    def external_id(self) -> str: ...
+
+    @property
+    def locator(self) -> str: ...
+
+    @property
+    def payload(self) -> Mapping[str, Any]: ...
 
 
 class SourcePage(Protocol):
-    jobs: Sequence[RawJob]
-    next_cursor: str | None
+    @property
+    def jobs(self) -> Sequence[RawJob]: ...
+
+    @property
+    def next_cursor(self) -> str | None: ...
 
 
 class Source(Protocol):
@@ -43,28 +55,59 @@ class Source(Protocol):
         """Pages of raw jobs changed since ``cursor``, oldest first; each page carries the cursor after it."""
 
 
+class ApiSource(Source, Protocol):
+    """A source behind an API (Jobber, Housecall Pro, ServiceTitan); a CSV drop has neither of these."""
+
+    def fetch_job(self, job_id: str) -> SourcePage:
+        """The one job a webhook named, as a page of one (or none when the source no longer has it)."""
+
+    def check(self) -> str:
+        """Authenticate and read one thing; what was read, for the health table (raises a ConnectorError)."""
+
+
 # ---- ledgers ------------------------------------------------------------------------------------
 
 
 class LedgerInvoice(Protocol):
-    ledger_id: str
-    doc_number: str
-    total: Decimal
-    customer_ref: str
+    """An invoice as the ledger keeps it (read-only: each connector answers with a frozen dataclass)."""
+
+    @property
+    def ledger_id(self) -> str: ...
+
+    @property
+    def doc_number(self) -> str: ...
+
+    @property
+    def total(self) -> Decimal: ...
+
+    @property
+    def customer_ref(self) -> str: ...
 
 
 class Ledger(Protocol):
     name: str
+    max_batch: int
+    """How many invoices one ``create_invoices`` call takes; 1 means the ledger has no batch create."""
 
     def find_customers(self, *, name: str, email: str | None) -> list[str]:
         """Ledger ids of customers with this billing email, else with exactly this name."""
+
+    def list_customers(self, *, page: int = 1) -> list[tuple[str, str, str | None]]:
+        """One page of ``(ledger id, name, email)`` of the customers, a full page while more follow.
+
+        An archived customer keeps its place in the page with an empty id, so the page's length still tells.
+        """
 
     def create_customer(self, *, name: str, email: str | None) -> str: ...
 
     def create_invoice(self, payload: Mapping[str, Any], *, idempotency_key: str) -> LedgerInvoice:
         """Create one invoice; the ledger replays the first answer for a repeated key."""
 
-    def find_invoices(self, doc_numbers: Sequence[str]) -> list[LedgerInvoice]:
+    def create_invoices(self, items: Sequence[tuple[Mapping[str, Any], str]]) -> Sequence[LedgerInvoice | Exception]:
+        """Create up to ``max_batch`` ``(payload, idempotency key)`` invoices; one result per item, in order:
+        the invoice, or the ``connectors.errors.RejectedError`` that refused it. A lost answer raises for all."""
+
+    def find_invoices(self, doc_numbers: Sequence[str]) -> Sequence[LedgerInvoice]:
         """Invoices whose doc number is one of these: how an uncertain push is looked up."""
 
     def list_invoices(self) -> Iterator[LedgerInvoice]: ...
@@ -87,14 +130,12 @@ class SavedWorkOrder:
 
 
 class RawLanding(Protocol):
-    def land(self, *, source: str, stream: str, external_id: str, locator: str, payload: Mapping[str, Any]) -> LandedPayload:
-        """Keep the payload exactly as received (once per distinct content) before anything maps it."""
+    def land_many(self, jobs: list[RawJob]) -> list[LandedPayload]:
+        """Keep each payload exactly as received (once per distinct content) before anything maps it; one
+        result per job, in order."""
 
     def replay(self, *, source: str) -> Iterator[tuple[str, str, str, dict[str, Any]]]:
         """The latest payload of each job of a source: ``(stream, external_id, locator, payload)``."""
-
-    def count_jobs(self) -> int:
-        """Distinct ``(source, external_id)`` pairs ever landed: the 'jobs seen' of the audit."""
 
     def job_ids(self) -> list[str]:
         """Every ``"{source}:{external_id}"`` ever landed."""
@@ -103,6 +144,9 @@ class RawLanding(Protocol):
 class WorkOrders(Protocol):
     def save(self, order: WorkOrder) -> SavedWorkOrder:
         """Store a new version when the content hash changed; otherwise return the stored one unchanged."""
+
+    def save_many(self, orders: list[WorkOrder]) -> list[SavedWorkOrder]:
+        """``save`` for a page of orders; one result per order, in order."""
 
     def get(self, work_order_id: str, version: int | None = None) -> WorkOrder | None: ...
 
@@ -117,6 +161,9 @@ class WorkOrders(Protocol):
     def possible_duplicates(self, order: WorkOrder, *, limit: int = 50) -> list[WorkOrder]:
         """Latest versions of the company's other completed jobs finished around the same time (for the rules)."""
 
+    def possible_duplicates_many(self, orders: list[WorkOrder]) -> dict[str, list[WorkOrder]]:
+        """``possible_duplicates`` of every order of a batch, by order id."""
+
     def ids_for_job_number(self, job_number: str, *, company: str | None = None) -> list[str]:
         """Ids of the work orders with this human job number."""
 
@@ -126,12 +173,13 @@ class Decisions(Protocol):
 
     def for_work_order(self, work_order_id: str, version: int | None = None) -> list[RuleDecision]: ...
 
-    def outcome_counts(self) -> dict[str, int]: ...
-
 
 class PushRecords(Protocol):
     def add_ready(self, draft: InvoiceDraft) -> PushRecord:
         """Record a draft as ready; a second call with the same idempotency key returns the first record."""
+
+    def add_ready_many(self, drafts: Sequence[InvoiceDraft]) -> None:
+        """``add_ready`` for a batch of drafts; a key already recorded is left untouched."""
 
     def claim(self, *, ledger: str, company: str | None = None, limit: int = 30) -> list[PushRecord]:
         """Move up to ``limit`` ready or uncertain records to ``pushing`` and return them.
@@ -139,7 +187,11 @@ class PushRecords(Protocol):
         On PostgreSQL the rows are locked with ``FOR UPDATE SKIP LOCKED`` so two workers never claim one.
         """
 
-    def mark(self, key: str, status: PushStatus, *, ledger_id: str | None = None, error: str = "") -> PushRecord: ...
+    def claim_keys(self, keys: Sequence[str]) -> list[PushRecord]:
+        """Move these records, when ready or uncertain, to ``pushing`` and return them (a replay's push)."""
+
+    def mark_many(self, outcomes: Sequence[tuple[str, PushStatus, str | None, str]]) -> None:
+        """Set ``(key, status, ledger id or None, error)`` of many records; a pushed record stays pushed."""
 
     def release_stale(self, older_than: timedelta, *, ledger: str | None = None) -> int:
         """Move records left in ``pushing`` longer than ``older_than`` (their worker died) to ``uncertain``.
@@ -151,7 +203,33 @@ class PushRecords(Protocol):
 
     def for_work_order(self, work_order_id: str) -> list[PushRecord]: ...
 
+    def for_work_orders(self, work_order_ids: Sequence[str]) -> dict[str, list[PushRecord]]:
+        """``for_work_order`` of many orders at once, by order id (orders without records left out)."""
+
     def all(self, *, status: PushStatus | None = None) -> list[PushRecord]: ...
+
+    def refresh_rejected(self, draft: InvoiceDraft) -> bool:
+        """Put a rebuilt draft in place of a rejected one, ready again; any other state keeps its draft."""
+
+    def unmapped_customers(self, *, ledger: str, company: str) -> set[tuple[str, str | None]]:
+        """``(name, email)`` of the company's claimable drafts that carry no mapped customer ref."""
+
+
+class PushEvidence(Protocol):
+    """What to attach to (and whether to e-mail) each pushed invoice, item by item, claimed like push records."""
+
+    def plan(self, key: str, *, company: str, ledger: str, items: Iterable[Mapping[str, Any]]) -> None:
+        """Record each item (``item``, ``kind``, ``target``, ``media_type``, ``size_bytes``) as pending, once."""
+
+    def claim(self, *, company: str, ledger: str, limit: int = 100,
+              retry_delay: timedelta = timedelta(0)) -> list[EvidenceItem]:
+        """Move up to ``limit`` pending items to ``sending``; a record's e-mail waits for its files."""
+
+    def finish(self, key: str, item: str, status: str, *, ledger_ref: str | None = None, error: str = "") -> None:
+        """Set the outcome: ``done``, ``failed`` (a case was opened), or ``pending`` again."""
+
+    def release_stale(self, older_than: timedelta, *, ledger: str) -> int:
+        """Items left ``sending`` longer than ``older_than`` (a worker died) become pending again."""
 
 
 class Cursors(Protocol):
@@ -160,19 +238,53 @@ class Cursors(Protocol):
     def set(self, stream: str, value: str) -> None: ...
 
 
+class MappingOverrideReader(Protocol):
+    def for_company(self, company: str) -> dict[str, dict[str, str]]:
+        """The company's stored overrides: ``{table: {key: value}}``."""
+
+
+class MappingOverrides(MappingOverrideReader, Protocol):
+    """Mapping entries (and line prices) a person added in the queue, over the config file's tables."""
+
+    def put(self, *, company: str, table: str, key: str, value: str, actor: str) -> str | None:
+        """Store the entry; the value it replaced, if any."""
+
+
 class UnitOfWork(Protocol):
-    """One transaction over every repository; nothing is visible to others until ``commit``.
+    """One transaction over the core's repositories; nothing is visible to others until ``commit``.
 
     ``cases`` is an ``exceptions_queue.repository.CaseRepository`` (typed loosely here because the core
-    does not know the queue).
+    does not know the queue); ``services.runtime.UnitOfWork`` is this with the queue's repositories typed.
     """
 
-    raw: RawLanding
-    work_orders: WorkOrders
-    decisions: Decisions
-    push_records: PushRecords
-    cursors: Cursors
-    cases: Any
+    # Read-only members: an adapter's own repository classes (SqlRawLanding, ...) satisfy them.
+    @property
+    def raw(self) -> RawLanding: ...
+
+    @property
+    def work_orders(self) -> WorkOrders: ...
+
+    @property
+    def decisions(self) -> Decisions: ...
+
+    @property
+    def push_records(self) -> PushRecords: ...
+
+    @property
+    def push_evidence(self) -> PushEvidence: ...
+
+    @property
+    def cursors(self) -> Cursors: ...
+
+    @property
+    def mapping_overrides(self) -> MappingOverrides: ...
+
+    @property
+    def cases(self) -> Any: ...
+
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        """The store's clock: when what this unit of work writes happened."""
 
     def commit(self) -> None: ...
 

@@ -19,7 +19,7 @@ from services.mail.files import FileKeeper, attachment_path, raw_message_path
 from services.mail.health import check_mailbox_health, mailbox_subject, record_failure
 from mappings.mail_index import OrderIndex
 from services.mail.parsing import BatchParser
-from services.runtime import Emit, Inbox, Runtime
+from services.runtime import Emit, Inbox, Runtime, UnitOfWork
 from connectors.errors import ConnectorError
 from connectors.imap_inbox import MailCursor
 from exceptions_queue.service import CaseQueue
@@ -29,7 +29,7 @@ from mappings.mail_parse import ParsedMessage, parse_message
 from workorders.anomalies import Anomaly, AnomalyCode
 from workorders.work_order import WorkOrder
 
-def merge_mail_evidence(uow, order: WorkOrder) -> WorkOrder:
+def merge_mail_evidence(uow: UnitOfWork, order: WorkOrder) -> WorkOrder:
     """The work order with the evidence of every message matched to it (unchanged when there is none)."""
     stored = uow.messages.evidence_for(order.id)
     return with_evidence(order, [MailEvidence.from_json(item) for item in stored]) if stored else order
@@ -107,7 +107,7 @@ def _ingest_folder(app: Runtime, company: CompanyConfig, mailbox: MailboxConfig,
             store(*pending)
 
 
-def _ingest_batch(app: Runtime, uow, company: CompanyConfig, mailbox: MailboxConfig, batch, messages: list[ParsedMessage],
+def _ingest_batch(app: Runtime, uow: UnitOfWork, company: CompanyConfig, mailbox: MailboxConfig, batch, messages: list[ParsedMessage],
                   index: OrderIndex | None, files: FileKeeper | None, counts: MailCounts) -> None:
     """Parsed once, checked for duplicates in one read, its work order versions written together."""
     queue = CaseQueue(uow.cases)
@@ -204,7 +204,7 @@ def _match_row(message: ParsedMessage, match: MailMatch, order: WorkOrder) -> tu
             with_evidence(order, [evidence]))
 
 
-def _record_match(uow, pk: int, message: ParsedMessage, match: MailMatch, order: WorkOrder) -> WorkOrder:
+def _record_match(uow: UnitOfWork, pk: int, message: ParsedMessage, match: MailMatch, order: WorkOrder) -> WorkOrder:
     """Store the match; the work order carrying the message's evidence, for the caller to save (one path for all)."""
     row, updated = _match_row(message, match, order)
     uow.messages.add_match(pk, **row)
@@ -215,7 +215,7 @@ class MessageLinkError(ValueError):
     """The message cannot be linked as asked (unknown, already placed, or its raw copy is gone)."""
 
 
-def attach_message(uow, company: str, message_id: str, work_order_id: str, *, actor: str) -> WorkOrder:
+def attach_message(uow: UnitOfWork, company: str, message_id: str, work_order_id: str, *, actor: str) -> WorkOrder:
     """Link a stored message by hand: a ``manual`` match (confidence 1.0), then the evidence and new work order
     version an automatic match gives (re-parsed from the kept raw message; attachments skipped then stay so)."""
     stored = uow.messages.get(company=company, message_id=message_id)

@@ -109,7 +109,7 @@ def _known_customers(app: Runtime, company: CompanyConfig, ledger) -> dict:
     """
     with app.store.unit_of_work() as uow:
         names = uow.push_records.unmapped_customers(ledger=company.ledger.kind, company=company.id)
-    if len(names) < LIST_CUSTOMERS_FROM or not hasattr(ledger, "list_customers"):
+    if len(names) < LIST_CUSTOMERS_FROM:
         return {}
     by_email, by_name = defaultdict(list), defaultdict(list)
     page, rows = 1, None

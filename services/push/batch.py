@@ -34,7 +34,7 @@ def push_batch(app: Runtime, company: CompanyConfig, *, limit: int = 30, stale_a
         records = uow.push_records.claim(ledger=company.ledger.kind, company=company.id, limit=limit)
         uow.commit()
     pusher = Pusher(app, company, sleep=sleep, customers=app.customer_refs.setdefault(company.id, {}))
-    if len(records) > 1 and hasattr(pusher.ledger.ledger, "create_invoices"):
+    if len(records) > 1 and pusher.ledger.max_batch > 1:
         push_together(app, pusher, records, counts)
     else:
         push_claimed(app, pusher, records, counts)

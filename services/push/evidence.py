@@ -20,7 +20,7 @@ from typing import Any
 from services.config import CompanyConfig
 from services.counts import StepCounts
 from services.mail.files import attachment_path
-from services.runtime import Runtime
+from services.runtime import Runtime, UnitOfWork
 from connectors.errors import ConnectorError, RejectedError
 from exceptions_queue.service import CaseQueue
 from workorders.push import EMAIL, STALE_AFTER, EvidenceItem
@@ -47,7 +47,7 @@ def ledger_file_name(attachment: Attachment) -> str:
     return f"{stem}-{attachment.content_hash[:8]}{suffix}"
 
 
-def plan_evidence(app: Runtime, uow: Any, record: PushRecord) -> None:
+def plan_evidence(app: Runtime, uow: UnitOfWork, record: PushRecord) -> None:
     """Record what to attach to ``record``'s new invoice and whether to e-mail it (in the caller's transaction)."""
     held = [h for h in record.draft.attachment_hashes if _HASH.match(h) and attachment_path(app.home, h).exists()]
     # the draft lists every attachment hash of its version: none held, nothing to read (10,000 reads a backlog)

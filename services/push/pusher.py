@@ -11,7 +11,7 @@ from services.config import CompanyConfig
 from services.push.pacing import ThrottledLedger
 from services.counts import StepCounts
 from services.push.evidence import plan_evidence
-from services.runtime import Runtime
+from services.runtime import Runtime, UnitOfWork
 from connectors.errors import RejectedError
 from exceptions_queue.service import CaseQueue
 from mappings.qbo import to_qbo_invoice
@@ -156,7 +156,7 @@ def save_outcomes(app: Runtime, outcomes: list[tuple[PushRecord, PushOutcome]], 
         _count(record, outcome, counts)
 
 
-def _pushed_meanwhile(uow, record: PushRecord, outcome: PushOutcome) -> bool:
+def _pushed_meanwhile(uow: UnitOfWork, record: PushRecord, outcome: PushOutcome) -> bool:
     """Another worker took the record over (held past ``stale_after``) and pushed it: drop this late failure."""
     if outcome.status is PushStatus.pushed:
         return False

@@ -16,6 +16,7 @@ from connectors.errors import ConnectorError, RejectedError
 from workorders.push import PushRecord, PushStatus
 
 BATCH_SIZES = {"quickbooks": 30, "xero": 50}
+"""How many records a backlog worker claims at once: one batch request's worth (the ledgers' ``max_batch``)."""
 
 
 def push_together(app: Runtime, pusher: Pusher, records: Sequence[PushRecord], counts: StepCounts) -> None:
@@ -37,7 +38,7 @@ def push_together(app: Runtime, pusher: Pusher, records: Sequence[PushRecord], c
             save_outcome(app, record, payload, counts)
         else:
             prepared.append((record, payload))
-    size = BATCH_SIZES.get(pusher.company.ledger.kind, 50)
+    size = pusher.ledger.max_batch  # the ledger's own bound on one create_invoices call
     chunks = [prepared[start:start + size] for start in range(0, len(prepared), size)]
     for number, chunk in enumerate(chunks):
         try:

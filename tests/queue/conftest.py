@@ -12,9 +12,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
-from exceptions_queue.memory import InMemoryCases
 from storage import open_store
 from storage.database import store_url as normalised_url
+from tests.fakes import InMemoryCases
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 

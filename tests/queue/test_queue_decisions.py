@@ -1,4 +1,4 @@
-"""The queue service's decisions, run on InMemoryCases and on SqlCases (SQLite and PostgreSQL) alike."""
+"""The queue service's decisions, run on the tests' InMemoryCases and on SqlCases (SQLite and PostgreSQL) alike."""
 
 from __future__ import annotations
 

@@ -1,13 +1,13 @@
-"""One behaviour for every CaseRepository: InMemoryCases, and SqlCases on SQLite and on PostgreSQL."""
+"""One behaviour for every CaseRepository: the tests' InMemoryCases, and SqlCases on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
 import pytest
 
 from exceptions_queue.cases import Case, CaseKind, CaseStatus, HistoryEntry, Severity
-from exceptions_queue.memory import InMemoryCases
 from exceptions_queue.service import CaseNotFoundError, CaseQueue, CaseTransitionError
 from storage import open_store
+from tests.fakes import InMemoryCases
 from workorders.anomalies import Anomaly
 
 
@@ -214,3 +214,26 @@ def test_counts_by_status_name_every_status(repository, queue):
         CaseStatus.resolved: 0,
         CaseStatus.ignored: 1,
     }
+
+
+def test_open_subjects_names_only_the_subjects_with_an_open_case_of_that_kind(repository, queue):
+    queue.open_case(anomaly("jobber:J-1"))
+    queue.open_case(anomaly("jobber:J-2", code=CaseKind.missing_mapping))
+    closed, _ = queue.open_case(anomaly("jobber:J-3"))
+    queue.resolve(closed.id, actor="dana", note="fixed")
+    asked = ["jobber:J-1", "jobber:J-2", "jobber:J-3", "jobber:J-4"]
+    assert repository.open_subjects(kind=CaseKind.rule_blocked, subjects=asked) == {"jobber:J-1"}
+    assert repository.open_subjects(kind=CaseKind.rule_blocked, subjects=[]) == set()
+
+
+def test_work_orders_with_cases_applies_the_kinds_and_statuses_asked(repository, queue):
+    queue.open_case(anomaly("jobber:J-1"))
+    queue.open_case(anomaly("jobber:J-2", code=CaseKind.ledger_rejected))
+    closed, _ = queue.open_case(anomaly("jobber:J-3"))
+    queue.resolve(closed.id, actor="dana", note="fixed")
+    ids = ["jobber:J-1", "jobber:J-2", "jobber:J-3"]
+    open_ = (CaseStatus.open, CaseStatus.in_progress)
+    assert repository.work_orders_with_cases(ids, kinds=(CaseKind.rule_blocked,), statuses=open_) == {"jobber:J-1"}
+    assert repository.work_orders_with_cases(ids, kinds=(CaseKind.rule_blocked,),
+                                             statuses=(CaseStatus.resolved,)) == {"jobber:J-3"}
+    assert repository.work_orders_with_cases(["jobber:J-9"], kinds=tuple(CaseKind), statuses=open_) == set()
