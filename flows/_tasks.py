@@ -13,6 +13,7 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
+from prefect.states import Failed, State
 
 from services.config import CompanyConfig, SourceConfig
 from services.health import HealthRow, check_company, record_problems
@@ -25,6 +26,7 @@ from services.intake import pull_job, pull_source
 from services.mail.ingest import MailCounts, check_mailbox_health, ingest_mailbox
 from services.prepare import prepare_batch
 from services.push.batch import push_batch
+from services.outages import OUTAGE_ERRORS, CompaniesFailedError, record_outage
 from services.push.backlog import push_backlog
 from closeout.wiring import App, open_app
 from connectors.errors import RetriableError
@@ -82,6 +84,48 @@ def push_invoices_task(app: App, company: CompanyConfig) -> StepCounts:
 def push_batch_task(app: App, company: CompanyConfig, batch: int) -> StepCounts:
     """One claimed batch, each ledger request paced by the company's shared limits (closeout.orchestration.pacing)."""
     return track_push(app, company, push_batch(app, company))
+
+
+@task(name="record-outage", task_run_name="outage {company.id} {kind} {name}", cache_policy=NO_CACHE)
+def record_outage_task(app: App, company: CompanyConfig, kind: str, name: str, error: Exception) -> StepCounts:
+    return record_outage(app, company, kind, name, error)
+
+
+def on_its_own(state: State, app: App, company: CompanyConfig, *, kind: str, name: str) -> StepCounts:
+    """The counts of one company's task; when it failed (after its retries) because its source or ledger is
+    down, refuses us or lacks credentials, a connection_failed case and one line instead, so the other
+    companies go on. Anything else (a bug, the store down) still stops the run."""
+    if state.is_completed():
+        return state.result()
+    error = state.result(raise_on_failure=False)
+    if not isinstance(error, OUTAGE_ERRORS):
+        raise error if isinstance(error, BaseException) else RuntimeError(state.message)
+    get_run_logger().warning("%s: %s %s failed, the other companies go on: %s", company.id, kind, name, error)
+    return record_outage_task(app, company, kind, name, error)
+
+
+def pull_company(app: App, company: CompanyConfig) -> StepCounts:
+    """Every source of one company, each on its own."""
+    counts = StepCounts()
+    for source in company.sources:
+        state = pull_source_task(app, company, source, return_state=True)
+        counts += on_its_own(state, app, company, kind="source", name=source.name)
+    return counts
+
+
+def push_company(app: App, company: CompanyConfig) -> StepCounts:
+    """One company's whole backlog, on its own."""
+    state = push_invoices_task(app, company, return_state=True)
+    return on_its_own(state, app, company, kind="ledger", name=company.ledger.kind)
+
+
+def finish_run(counts: StepCounts) -> StepCounts | State:
+    """The run's counts; when some company could not run, a Failed state that says which in one line (the
+    dashboard and the failed-run automation see it) and carries the counts (``CompaniesFailedError.counts``)."""
+    if not counts.failed:
+        return counts
+    return Failed(message=f"{len(counts.failed)} company step(s) could not run: " + "; ".join(counts.failed)[:900],
+                  data=CompaniesFailedError(counts))
 
 
 @task(name="reconcile-ledger", task_run_name="reconcile {company.id} in {company.ledger.kind}", cache_policy=NO_CACHE)

@@ -15,9 +15,10 @@ from flows._tasks import (
     publish_day_reports_task,
     publish_queue_report_task,
     publish_summary_task,
-    pull_source_task,
+    finish_run,
+    pull_company,
+    push_company,
     read_mailboxes,
-    push_invoices_task,
 )
 
 
@@ -27,8 +28,7 @@ def run_pipeline(app: App) -> StepCounts:
     run_id = str(flow_run.get_id() or "local")
     counts = StepCounts()
     for company in app.companies():
-        for source in company.sources:
-            counts += pull_source_task(app, company, source)
+        counts += pull_company(app, company)  # a company whose source is down does not stop the others
         # after the pull: mail matches those jobs
         counts += read_mailboxes(app, ((company, mailbox) for mailbox in company.mailboxes)).as_step_counts()
     batch = 0
@@ -36,7 +36,7 @@ def run_pipeline(app: App) -> StepCounts:
         counts += step
         batch += 1
     for company in app.companies():
-        counts += push_invoices_task(app, company)  # push_backlog claims until nothing is left
+        counts += push_company(app, company)  # push_backlog claims until nothing is left; one ledger down stops no other
     publish_summary_task(counts)
     publish_day_reports_task(app, counts)
     publish_queue_report_task(app, started)
@@ -46,6 +46,7 @@ def run_pipeline(app: App) -> StepCounts:
 
 @flow(name="closeout-pipeline", log_prints=True)
 def closeout_pipeline(config_path: str | None = None) -> StepCounts:
-    """Pull → normalise and apply rules → push, for every company in the config."""
+    """Pull → normalise and apply rules → push, for every company in the config; Failed, naming them, when
+    some company's source or ledger could not be used (the others' work is done and counted all the same)."""
     with open_config(config_path) as app:
-        return run_pipeline(app)
+        return finish_run(run_pipeline(app))

@@ -27,6 +27,8 @@ class StepCounts:
     rule_outcomes: Counter = field(default_factory=Counter)  # (rule id, outcome) -> decisions
     cases_resolved: int = 0
     invoices: list[dict] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    """One line per company step that could not run (``northwind ledger quickbooks: ...``); its case says more."""
 
     def __add__(self, other: "StepCounts") -> "StepCounts":
         merged = StepCounts()
@@ -37,6 +39,7 @@ class StepCounts:
         merged.cases_opened = self.cases_opened + other.cases_opened
         merged.rule_outcomes = self.rule_outcomes + other.rule_outcomes
         merged.invoices = self.invoices + other.invoices
+        merged.failed = self.failed + other.failed
         return merged
 
     def outcome_totals(self) -> Counter:
@@ -48,7 +51,8 @@ class StepCounts:
 
     def as_rows(self) -> list[dict[str, str]]:
         """The summary as a two-column table (for the Prefect artifact and the CLI)."""
-        rows = [
+        rows = [(f"FAILED: {line.partition(': ')[0]}", line.partition(": ")[2]) for line in self.failed]
+        rows += [
             ("jobs pulled", self.pulled),
             ("new or changed payloads", self.new_payloads),
             ("work orders changed", self.changed),

@@ -11,6 +11,8 @@ from exceptions_queue.cases import Case
 
 
 def show_run(console: Console, counts: StepCounts) -> None:
+    for line in counts.failed:
+        console.print(f"[red]could not run:[/] {line}", highlight=False)
     table = Table(title="What this run did", show_header=False, title_justify="left")
     table.add_column("measure")
     table.add_column("value", justify="right")

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from closeout.cli.base import (
+    USER_ERROR_EXIT_CODE,
     ConfigOption,
     JsonOption,
     app,
@@ -23,6 +24,7 @@ from closeout.settings import Settings
 from closeout.workspace import install_demo_config
 from exceptions_queue.cases import CaseKind, CaseStatus
 from exceptions_queue.service import CaseQueue
+from services.outages import CompaniesFailedError
 
 
 def _run(config: Path | None):
@@ -33,7 +35,17 @@ def _run(config: Path | None):
     # Check the config before a flow run exists: a mistake is the user's, not a failed run on the dashboard.
     path = resolve_config_path(Settings(), config)
     load_config(path)
-    return load_flow(PIPELINE_ENTRYPOINT)(config_path=str(path))
+    try:
+        return load_flow(PIPELINE_ENTRYPOINT)(config_path=str(path))
+    except CompaniesFailedError as failed:  # the others' work is done: show it, then exit 2 (see _exit_if_failed)
+        return failed.counts
+
+
+def _exit_if_failed(counts) -> None:
+    if counts.failed:
+        console.print(f"[red]{len(counts.failed)} company step(s) could not run[/] (each has a connection_failed "
+                      "case; the other companies' work is done): exit 2")
+        raise typer.Exit(USER_ERROR_EXIT_CODE)
 
 
 @app.command()
@@ -59,6 +71,7 @@ def demo(config: ConfigOption = None) -> None:
         report = _audit(settings, config)
         show_audit(console, report)
     console.print("Next: [bold]closeout cases show ID[/] explains a case; [bold]closeout audit --json[/] for scripts.")
+    _exit_if_failed(counts)
     if not report.ok:
         raise typer.Exit(1)
 
@@ -69,7 +82,9 @@ def run(config: ConfigOption = None) -> None:
     from closeout.cli.presenters import show_run
 
     with user_errors():
-        show_run(console, _run(config))
+        counts = _run(config)
+        show_run(console, counts)
+    _exit_if_failed(counts)
 
 
 @app.command()
