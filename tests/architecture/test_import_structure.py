@@ -49,7 +49,7 @@ def test_every_flow_in_flows_is_a_deployment_of_prefect_yaml_so_prefect_deploy_a
 
 
 def test_no_flow_is_defined_outside_flows():
-    outside = [f"{path.relative_to(REPO)}:{name}" for package in ("closeout", "workorders", "mappings", "connectors",
+    outside = [f"{path.relative_to(REPO)}:{name}" for package in ("closeout", "services", "workorders", "mappings", "connectors",
                                                                   "exceptions_queue", "storage", "sandbox")
                for path in sorted((REPO / package).rglob("*.py")) for name in _flows_in(path)]
     assert outside == []
