@@ -6,7 +6,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from sqlalchemy.pool import NullPool
 
 
 from storage import SqlStore, open_store
+from tests.fakes import Clock
 from storage.database import store_url as normalised_url
 from workorders.drafts import DraftLine, InvoiceDraft
 from workorders.work_order import Customer, JobType, LineItem, LineKind, WorkOrder, WorkOrderStatus
@@ -94,27 +95,14 @@ def store_url(request: pytest.FixtureRequest, empty_database: Callable[[str], st
     return empty_database(request.param)
 
 
-class FakeClock:
+@pytest.fixture
+def clock() -> Clock:
     """Aware UTC time that moves a millisecond on every reading, and further when told to."""
-
-    def __init__(self, start: datetime = T0) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        self.now += timedelta(milliseconds=1)
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
+    return Clock(T0)
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def store(store_url: str, clock: FakeClock) -> Iterator[SqlStore]:
+def store(store_url: str, clock: Clock) -> Iterator[SqlStore]:
     opened = open_store(store_url, clock=clock)
     try:
         yield opened

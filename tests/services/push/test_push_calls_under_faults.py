@@ -10,12 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
-from closeout.settings import Settings
-from services.intake import pull_source
-from services.prepare import prepare_batch
 from services.push.batch import push_batch
-from closeout.wiring import open_app
-from closeout.workspace import install_demo_config
 
 
 def count_calls(ledger, names: tuple[str, ...]) -> Counter:
@@ -32,23 +27,18 @@ def count_calls(ledger, names: tuple[str, ...]) -> Counter:
     return calls
 
 
-def test_retried_records_are_looked_up_together_and_known_customers_are_not_looked_up_again(workspace):
-    with open_app(config_path=install_demo_config(Settings().resolved_home())) as app:
-        company = app.config.company("northwind")
-        for source in company.sources:
-            pull_source(app, company, source)
-        while prepare_batch(app, run_id="test").evaluated:
-            pass
-        with app.store.unit_of_work() as uow:  # a worker claimed them all, then died before sending any
-            held = uow.push_records.claim(ledger=company.ledger.kind, company=company.id, limit=100)
-            uow.push_records.release_stale(timedelta(0), ledger=company.ledger.kind)
-            uow.commit()
-        customers = len({(r.draft.customer_name, r.draft.customer_email) for r in held if not r.draft.customer_ref})
-        calls = count_calls(app.ledger_for(company), ("find_invoices", "find_customers"))
+def test_retried_records_are_looked_up_together_and_known_customers_are_not_looked_up_again(prepared_app):
+    app, company = prepared_app
+    with app.store.unit_of_work() as uow:  # a worker claimed them all, then died before sending any
+        held = uow.push_records.claim(ledger=company.ledger.kind, company=company.id, limit=100)
+        uow.push_records.release_stale(timedelta(0), ledger=company.ledger.kind)
+        uow.commit()
+    customers = len({(r.draft.customer_name, r.draft.customer_email) for r in held if not r.draft.customer_ref})
+    calls = count_calls(app.ledger_for(company), ("find_invoices", "find_customers"))
 
-        batches = pushed = 0
-        while step := push_batch(app, company, limit=5).pushed:  # one run, many small batches
-            batches, pushed = batches + 1, pushed + step
+    batches = pushed = 0
+    while step := push_batch(app, company, limit=5).pushed:  # one run, many small batches
+        batches, pushed = batches + 1, pushed + step
 
     assert pushed == len(held) > 10 and batches > 2
     assert calls["find_invoices"] == batches  # one look-up a batch, not one a record

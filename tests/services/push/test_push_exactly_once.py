@@ -5,27 +5,10 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
-import pytest
 
-from closeout.settings import Settings
-from services.intake import pull_source
-from services.prepare import prepare_batch
 from services.push.batch import push_batch
-from closeout.wiring import open_app
-from closeout.workspace import install_demo_config
 from mappings.qbo import to_qbo_invoice
 from workorders.push import PushStatus
-
-
-@pytest.fixture
-def prepared_app(workspace):
-    with open_app(config_path=install_demo_config(Settings().resolved_home())) as app:
-        company = app.config.company("northwind")
-        for source in company.sources:
-            pull_source(app, company, source)
-        while prepare_batch(app, run_id="test").evaluated:
-            pass
-        yield app, company
 
 
 def push_all(app, company, *, limit: int = 30) -> None:

@@ -12,34 +12,24 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from closeout.settings import Settings
 from services.counts import StepCounts
-from services.intake import pull_source
-from services.prepare import prepare_batch
 from services.push.batch import Pusher, push_batch, push_claimed
-from closeout.wiring import open_app
-from closeout.workspace import install_demo_config
 from connectors.errors import RetriableError
 from workorders.push import PushStatus
 
 
-def test_a_late_failure_of_a_record_another_worker_pushed_meanwhile_keeps_it_pushed(workspace):
-    with open_app(config_path=install_demo_config(Settings().resolved_home())) as app:
-        company = app.config.company("northwind")
-        for source in company.sources:
-            pull_source(app, company, source)
-        while prepare_batch(app, run_id="test").evaluated:
-            pass
-        with app.store.unit_of_work() as uow:  # worker A claims one record, then stalls
-            held = uow.push_records.claim(ledger=company.ledger.kind, company=company.id, limit=1)[0]
-            uow.commit()
-        push_batch(app, company, limit=100, stale_after=timedelta(0))  # worker B takes it over and pushes it
-        httpx.post(f"{app.sandbox_url}/_sandbox/qbo/{company.ledger.realm_id}/faults",
-                   json={"kind": "server_error", "count": 5}).raise_for_status()
+def test_a_late_failure_of_a_record_another_worker_pushed_meanwhile_keeps_it_pushed(prepared_app):
+    app, company = prepared_app
+    with app.store.unit_of_work() as uow:  # worker A claims one record, then stalls
+        held = uow.push_records.claim(ledger=company.ledger.kind, company=company.id, limit=1)[0]
+        uow.commit()
+    push_batch(app, company, limit=100, stale_after=timedelta(0))  # worker B takes it over and pushes it
+    httpx.post(f"{app.sandbox_url}/_sandbox/qbo/{company.ledger.realm_id}/faults",
+               json={"kind": "server_error", "count": 5}).raise_for_status()
 
-        with pytest.raises(RetriableError):  # worker A wakes up to a 500
-            push_claimed(app, Pusher(app, company, sleep=lambda seconds: None), [held], StepCounts())
+    with pytest.raises(RetriableError):  # worker A wakes up to a 500
+        push_claimed(app, Pusher(app, company, sleep=lambda seconds: None), [held], StepCounts())
 
-        with app.store.unit_of_work() as uow:
-            after = uow.push_records.get(held.idempotency_key)
+    with app.store.unit_of_work() as uow:
+        after = uow.push_records.get(held.idempotency_key)
     assert after.status is PushStatus.pushed and after.ledger_id
