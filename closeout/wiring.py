@@ -24,6 +24,7 @@ from closeout.orchestration.pacing import CompanyPacer
 from closeout.credentials.lookup import SANDBOX_ACCESS_TOKEN, read_secret
 from closeout.credentials.vaults import FileTokenVault
 from closeout.settings import Settings
+from closeout.workspace import keep_private
 from services.mailbox_config import MailboxConfig
 from connectors.csv_drop import CsvDropSource
 from connectors.housecallpro import HousecallProSource
@@ -211,6 +212,7 @@ def open_app(*, settings: Settings | None = None, config_path: Path | None = Non
     settings = settings or Settings()
     config = load_config(resolve_config_path(settings, config_path))
     home = settings.resolved_home()
+    keep_private(home)  # before the store, the sandbox and any kept mail create their files
     store = open_store(settings.store_url())
     try:
         with ExitStack() as stack:

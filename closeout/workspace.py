@@ -1,12 +1,29 @@
-"""The workspace folder: where the demo puts its config so later commands find it without flags."""
+"""The workspace folder: private to its user, and where the demo puts its config so later commands find it."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from closeout.settings import BUNDLED_DEMO_CONFIG
 
 DEMO_MARKER = "# closeout demo config"
+PRIVATE_UMASK = 0o077
+"""Files Closeout creates are 0600 and folders 0700: the store, kept mail and attachments hold customers' data."""
+
+
+def keep_private(home: Path) -> None:
+    """From here on everything this process creates is its user's alone, and so is the workspace folder.
+
+    Closing the folder (0700) also covers what an older version left 0644 inside it. A folder someone else
+    owns (a shared mount set up by an administrator) is left as it is.
+    """
+    os.umask(PRIVATE_UMASK)
+    try:
+        if home.stat().st_uid == os.getuid():
+            home.chmod(0o700)
+    except OSError:  # not ours to change: the umask still keeps what we write private
+        pass
 
 
 def install_demo_config(home: Path) -> Path:
@@ -14,6 +31,7 @@ def install_demo_config(home: Path) -> Path:
 
     A workspace whose closeout.toml is the user's own is left alone and the bundled file is used directly.
     """
+    keep_private(home)
     target = home / "closeout.toml"
     if target.exists() and not target.read_text(encoding="utf-8").startswith(DEMO_MARKER):
         return BUNDLED_DEMO_CONFIG

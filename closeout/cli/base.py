@@ -20,6 +20,7 @@ from rich.table import Table
 from services.config import ConfigError
 from services.config import MissingSecretError
 from closeout.settings import Settings
+from closeout.workspace import PRIVATE_UMASK
 from connectors.errors import ConnectorError
 from exceptions_queue.service import CaseNotFoundError
 
@@ -46,6 +47,7 @@ USER_ERROR_EXIT_CODE = 2
 def _defaults() -> None:
     # Prefect phones home by default; this machine (and many customers') has no internet.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.umask(PRIVATE_UMASK)  # the demo config and anything else a command writes is its user's alone
 
 
 @contextmanager
