@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -131,16 +132,27 @@ def day_report(app: App, company: CompanyConfig, day: date) -> dict[str, Any]:
             "opened": opened, "open": still_open}
 
 
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#|<>~])")
+
+
+def markdown_text(value: object) -> str:
+    """Text from outside (a company name, a doc number) as literal Markdown: the characters that make links,
+    emphasis, code, HTML or table cells are escaped and line breaks become spaces, so a doc number like
+    ``[x](http://e.vil)`` shows as itself, never as a link or a second cell."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(value).split()))
+
+
 def day_report_markdown(company: CompanyConfig, day: date, report: dict[str, Any], *, run: StepCounts | None = None,
                         queue_url: str = "") -> str:
     """The report as Markdown: invoices with amounts, cases opened by kind, what is still open, the last run."""
     invoices = report["invoices"]
-    lines = [f"# {company.name}: {day:%A %d %B %Y}", "",
+    lines = [f"# {markdown_text(company.name)}: {day:%A %d %B %Y}", "",
              f"**{len(invoices)} invoice(s)** sent to {company.ledger.kind} today, "
              f"**{report['amount']:.2f} {company.currency}** in all.", ""]
     if invoices:
         lines += ["| doc number | ledger id | amount |", "|---|---|---:|"]
-        lines += [f"| {r.doc_number} | {r.ledger_id or ''} | {r.amount:.2f} |" for r in invoices[:200]]
+        lines += [f"| {markdown_text(r.doc_number)} | {markdown_text(r.ledger_id or '')} | {r.amount:.2f} |"
+                  for r in invoices[:200]]
         if len(invoices) > 200:
             lines.append(f"| … | {len(invoices) - 200} more | |")
         lines.append("")
