@@ -42,11 +42,14 @@ from closeout.credentials.lookup import read_secret
 from closeout.orchestration.prefect_api import prefect_api_configured
 from services.intake import pull_job
 from closeout.wiring import App
+from exceptions_queue.web.bodies import RequestBodyError, read_body
 
 log = logging.getLogger("closeout.webhooks")
 Puller = Callable[[CompanyConfig, SourceConfig, str], None]
 REPLAY_WINDOW = 300.0
 """Seconds a signed delivery stays good either side of its own timestamp (Stripe and Slack use 5 minutes)."""
+MAX_WEBHOOK_BYTES = 1_000_000
+"""A job event is a few hundred bytes; a body over this is refused with 413 before it is read whole."""
 
 
 class DeliveryMemory:
@@ -90,7 +93,10 @@ def build_webhook_app(app: App, *, pull: Puller | None = None, config_path: str 
         if found is None:
             return JSONResponse({"error": "no such company and source"}, status_code=404)
         company, source = found
-        body = await request.body()
+        try:  # before anything is verified: an unsigned stranger's body costs at most the limit
+            body = await read_body(request, limit=MAX_WEBHOOK_BYTES)
+        except RequestBodyError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=exc.status)
         if isinstance(source, JobberSourceConfig):
             secret_kind, system = "client-secret", jobber
         elif isinstance(source, HousecallProSourceConfig):
@@ -118,7 +124,7 @@ def build_webhook_app(app: App, *, pull: Puller | None = None, config_path: str 
             return JSONResponse({"accepted": False, "reason": "already received"}, status_code=200)
         try:
             topic, item = system.webhook_item(json.loads(body))
-        except (ValueError, KeyError, TypeError, AttributeError):
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
             return JSONResponse({"error": "not a webhook event Closeout knows"}, status_code=400)
         if item is None:
             return JSONResponse({"accepted": False, "topic": topic, "reason": "topic not pulled"}, status_code=200)

@@ -252,9 +252,9 @@ def webhook_is_valid(secret: str, body: bytes, headers) -> bool:
 def webhook_sent_at(body: bytes, headers) -> float | None:
     """When Jobber says the event happened (``occurredAt``, inside the signed body); None when unreadable."""
     try:
-        stamp = json.loads(body)["data"]["webHookEvent"]["occurredAt"]
+        stamp = json.loads(body)["data"]["webHookEvent"]["occurredAt"]  # RecursionError: nested past the parser
         moment = datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         return None
     return moment.timestamp() if moment.tzinfo is not None else None
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from exceptions_queue.desk import DecisionError
+from exceptions_queue.web.bodies import read_json_object
 from exceptions_queue.web.deps import Desk, ScriptUser, filters_from, script_user
 
 router = APIRouter(prefix="/api")
@@ -34,9 +35,7 @@ async def decide(request: Request, case_id: int, desk: Desk, user: ScriptUser) -
     """Body: ``{"decision": "assign", "assignee": "dana"}``; also note / tag; or ``replay``/``add_mapping``;
     or ``link_email`` with ``work_order`` (an id or a job number); or ``fix_price`` with ``line``, ``price``
     (a decimal string) and ``reason``."""
-    body = await request.json()
-    if not isinstance(body, dict):
-        return JSONResponse({"error": "send a JSON object"}, status_code=422)
+    body = await read_json_object(request)
     fields = {k: str(v) for k, v in body.items() if isinstance(v, str | int)}
     decision = fields.pop("decision", "")
     try:

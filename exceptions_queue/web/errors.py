@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 
+from exceptions_queue.web.bodies import RequestBodyError
 from exceptions_queue.web.deps import render_page
 from exceptions_queue.web.security import SECURITY_HEADERS, CsrfError, NotSignedInError
 
@@ -15,6 +16,13 @@ async def crashed(request: Request, exc: Exception) -> Response:
     """A bug: a plain page, no details, and the same security headers as every other answer."""
     return PlainTextResponse("Something went wrong on our side; it has been logged.", status_code=500,
                              headers=SECURITY_HEADERS)
+
+
+async def refused_body(request: Request, exc: RequestBodyError) -> Response:
+    """A body over its limit (413) or not what was asked (400): the reason in one line (JSON under /api/)."""
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": str(exc)}, status_code=exc.status)
+    return PlainTextResponse(f"{exc}.", status_code=exc.status, headers=SECURITY_HEADERS)
 
 
 async def not_signed_in(request: Request, exc: NotSignedInError) -> Response:
@@ -51,6 +59,7 @@ async def not_found(request: Request, exc: LookupError) -> Response:
 def add_error_handlers(app: FastAPI) -> None:
     """Install the handlers above on ``app``: a route refuses by raising one of those errors, and answers alike."""
     app.add_exception_handler(Exception, crashed)
+    app.add_exception_handler(RequestBodyError, refused_body)
     app.add_exception_handler(NotSignedInError, not_signed_in)
     app.add_exception_handler(CsrfError, bad_csrf)
     app.add_exception_handler(PermissionError, forbidden)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from urllib.parse import parse_qs
 
 from fastapi import Request, Response
 from starlette.middleware.base import RequestResponseEndpoint
 
 from exceptions_queue.desk import QueueDesk
+from exceptions_queue.web.bodies import read_form_fields
 from exceptions_queue.users import User
 
 CSRF_FIELD = "csrf_token"
@@ -43,8 +43,7 @@ def csrf_token(request: Request) -> str:
 
 async def read_form(request: Request) -> dict[str, list[str]]:
     """The url-encoded form, after checking its CSRF token against the session's (constant time)."""
-    body = (await request.body()).decode("utf-8", errors="replace")
-    form = parse_qs(body, keep_blank_values=True, max_num_fields=5000)
+    form = await read_form_fields(request)
     sent = (form.get(CSRF_FIELD) or [""])[0]
     expected = request.session.get("csrf") or ""
     if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):

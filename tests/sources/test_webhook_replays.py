@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 from fastapi.testclient import TestClient
 
-from closeout.webhooks import REPLAY_WINDOW, build_webhook_app
+from closeout.webhooks import MAX_WEBHOOK_BYTES, REPLAY_WINDOW, build_webhook_app
 from connectors.housecallpro import webhook_signature as housecallpro_signature
 from connectors.jobber import webhook_signature as jobber_signature
 from connectors import housecallpro as housecallpro_connector
@@ -96,3 +96,13 @@ def test_every_signature_check_compares_with_hmac_compare_digest_never_with_equa
         assert "hmac.compare_digest" in calls, check.name
         assert not [node for node in ast.walk(check) if isinstance(node, ast.Compare)
                     and any(isinstance(op, ast.Eq | ast.NotEq) for op in node.ops)], check.name
+
+
+def test_an_unsigned_webhook_over_its_limit_is_a_413_and_a_signed_one_nested_too_deep_is_refused_not_a_500(receiver):
+    client, clock, pulled = receiver
+    huge = client.post("/webhooks/acme/jobber", content=b"{" + b" " * MAX_WEBHOOK_BYTES + b"}")
+    deep = b'{"data": {"webHookEvent": ' + b"[" * 100_000 + b"]" * 100_000 + b"}}"
+    nested = client.post("/webhooks/acme/jobber", content=deep,
+                         headers={"X-Jobber-Hmac-SHA256": jobber_signature("jobber-secret", deep)})
+    assert huge.status_code == 413 and "over" in huge.json()["error"]
+    assert nested.status_code == 401 and pulled == []
