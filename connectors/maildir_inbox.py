@@ -10,6 +10,10 @@ from connectors.errors import FatalError
 from connectors.imap_inbox import MailBatch, MailCursor
 
 SYSTEM = "maildir"
+PREAMBLE = "preamble"
+"""The key of the text an mbox holds before its first ``From `` line: the stdlib skips it, we keep it as a message
+(it is mail someone exported, perhaps a message whose separator line was lost), so nothing in the file is dropped."""
+MAX_PREAMBLE_BYTES = 25_000_000
 
 
 class MaildirInbox:
@@ -37,9 +41,25 @@ class MaildirInbox:
             return sorted(((p.name, p) for p in files), key=lambda item: item[0])
         box = stdlib_mailbox.mbox(self.path, create=False)
         try:
-            return [(str(key), key) for key in box.keys()]
+            keys: list[tuple[str, Path | str]] = [(str(key), key) for key in box.keys()]
         finally:
             box.close()
+        return ([(PREAMBLE, PREAMBLE)] if self._preamble() else []) + keys
+
+    def _preamble(self) -> bytes:
+        """The mbox's bytes before its first ``From `` line, when they hold more than blank lines (at most
+        ``MAX_PREAMBLE_BYTES``: a file with no separator at all is one huge preamble)."""
+        kept, size = [], 0
+        with self.path.open("rb") as handle:
+            for line in handle:
+                if line.startswith(b"From "):
+                    break
+                size += len(line)
+                if size > MAX_PREAMBLE_BYTES:
+                    break
+                kept.append(line)
+        text = b"".join(kept)
+        return text if text.strip() else b""
 
     def fetch_new(self, folder: str, cursor: MailCursor | None) -> Iterator[MailBatch]:
         """Every message, in batches; ``folder`` is only a label here (a Maildir folder is one folder)."""
@@ -54,10 +74,11 @@ class MaildirInbox:
             if box is not None:
                 box.close()
 
-    @staticmethod
-    def _read(box: stdlib_mailbox.mbox | None, key: Path | str) -> bytes:
+    def _read(self, box: stdlib_mailbox.mbox | None, key: Path | str) -> bytes:
         if box is None:
             return Path(key).read_bytes()
+        if key == PREAMBLE:
+            return self._preamble()
         return box.get_bytes(key)
 
     def move_processed(self, folder: str, uids: list[int], target: str) -> None:

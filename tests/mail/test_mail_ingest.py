@@ -186,6 +186,19 @@ def test_a_maildir_folder_and_an_mbox_file_are_imported_with_the_same_matching(a
     assert (first.matched, second.matched, second.unmatched, again.duplicates) == (1, 1, 1, 1)
 
 
+def test_text_before_an_mboxs_first_from_line_is_kept_and_accounted_for_not_dropped(app, tmp_path):
+    preamble = b"Forwarded from the old system, separator lost:\nSubject: WO-1042 sign-off\n\nSigned, Dana\n\n"
+    mbox = tmp_path / "export.mbox"
+    mbox.write_bytes(preamble + b"From dana@acme.example Mon Nov  2 15:00:00 2026\n"
+                     + mail(2, "Job #1043").replace(b"\r\n", b"\n"))
+    counts = import_mail(app, mbox)
+    assert counts.fetched == 2 and counts.matched == 1
+    with app.store.unit_of_work() as uow:
+        kept = [m for m in uow.messages.list() if m.work_order_id is None]
+    assert len(kept) == 1 and kept[0].status != "matched"  # stored and shown, for a person to place
+    assert import_mail(app, mbox).duplicates == 2  # and read once only
+
+
 def test_a_path_that_is_no_mailbox_is_a_clear_error(app, tmp_path):
     with pytest.raises(Exception, match="neither a Maildir folder"):
         import_mail(app, tmp_path)
