@@ -89,16 +89,33 @@ class CsvDropSource:
 
 
 def _decode(data: bytes) -> tuple[str, str]:
-    """UTF-8 (with or without BOM) first; a spreadsheet saved on Windows is cp1252, and says nothing."""
+    """UTF-8 (with or without BOM) first; a spreadsheet saved on Windows is cp1252, and says nothing.
+
+    A file that is not UTF-8 throughout is decoded line by line: rows appended by two programs (one UTF-8,
+    one cp1252) each read as written, and the encoding says ``utf-8+cp1252``. A UTF-8 character never holds
+    a newline byte, so splitting on it never cuts one.
+    """
     try:
         return data.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError:
         pass
-    try:
-        return data.decode("cp1252"), "cp1252"
-    except UnicodeDecodeError:
-        # cp1252 leaves five bytes undefined; latin-1 maps every byte, so no row is lost for a stray one.
-        return data.decode("latin-1"), "latin-1"
+    lines, used = [], []
+    for line in data.removeprefix(b"\xef\xbb\xbf").splitlines(keepends=True):
+        text, encoding = _decode_line(line)
+        lines.append(text)
+        if not line.isascii() and encoding not in used:  # ASCII reads the same in all three
+            used.append(encoding)
+    return "".join(lines), "+".join(sorted(used, key=("utf-8", "cp1252", "latin-1").index))
+
+
+def _decode_line(line: bytes) -> tuple[str, str]:
+    for encoding in ("utf-8", "cp1252"):
+        try:
+            return line.decode(encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    # cp1252 leaves five bytes undefined; latin-1 maps every byte, so no row is lost for a stray one.
+    return line.decode("latin-1"), "latin-1"
 
 
 def _jobs_in(file: _File) -> Iterator[SourceJob]:

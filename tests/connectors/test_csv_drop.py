@@ -164,3 +164,12 @@ def test_payloads_survive_a_json_round_trip_unchanged(tmp_path):
     write(tmp_path, "a.csv", "A,\"Comma, Inc.\",part,1,2,extra\nB,short\n")
     for job in all_jobs(CsvDropSource(tmp_path)):
         assert json.loads(json.dumps(job.payload)) == job.payload
+
+
+def test_a_file_mixing_utf8_and_cp1252_rows_reads_each_row_as_it_was_written_and_says_so(tmp_path):
+    (tmp_path / "jobs.csv").write_bytes(HEADER.encode() + "A,Café – Bar,,,\n".encode("utf-8")
+                                        + "B,Crème – Brûlée,,,\n".encode("cp1252"))
+    first, second = all_jobs(CsvDropSource(tmp_path))
+    assert first.payload["rows"][0]["values"]["customer_name"] == "Café – Bar"
+    assert second.payload["rows"][0]["values"]["customer_name"] == "Crème – Brûlée"
+    assert first.payload["encoding"] == second.payload["encoding"] == "utf-8+cp1252"
