@@ -14,6 +14,8 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 DOVECOT = "/usr/sbin/dovecot"
@@ -73,6 +75,17 @@ service imap-urlauth-login {{
 """
 
 
+@contextmanager
+def _readable_by_dovecot() -> Iterator[None]:
+    """Files made here are read by Dovecot's unprivileged processes (user ``dovecot`` when run as root), so they
+    are made under umask 022 whatever the host process uses (Closeout itself runs under 077)."""
+    previous = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -98,6 +111,10 @@ def make_certificates(tls: Path) -> None:
 
 class DovecotServer:
     def __init__(self) -> None:
+        with _readable_by_dovecot():
+            self._make()
+
+    def _make(self) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="cdv-", dir="/tmp"))
         os.chmod(self.dir, 0o755)
         self.ca_file = str(self.dir / "tls" / "ca.crt")
@@ -125,8 +142,9 @@ class DovecotServer:
             if not self.imaps_port:
                 self.imap_port, self.imaps_port = _free_port(), _free_port()
             conf = self.dir / "dovecot.conf"
-            conf.write_text(CONFIG.format(d=self.dir, imap=self.imap_port, imaps=self.imaps_port, uid=self.uid,
-                                          gid=self.gid, users=self._users, chroot=self._chroot))
+            with _readable_by_dovecot():
+                conf.write_text(CONFIG.format(d=self.dir, imap=self.imap_port, imaps=self.imaps_port, uid=self.uid,
+                                              gid=self.gid, users=self._users, chroot=self._chroot))
             self.process = subprocess.Popen([DOVECOT, "-F", "-c", str(conf)], start_new_session=True,
                                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             if self._wait_for_greeting():
