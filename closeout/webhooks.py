@@ -17,7 +17,8 @@ acknowledged and ignored (visit and timesheet changes reach us when the job's ne
 
 Replays: signatures are compared in constant time, and a signed delivery is only good for ``REPLAY_WINDOW``
 seconds around its own time (Housecall Pro's ``Api-Timestamp``; Jobber's signed ``occurredAt``). Older or
-future-dated ones get 401. Within the window each delivery (a digest of its body and timestamp) is remembered,
+future-dated ones get 401. Within the window each delivery (a digest of what its signature covers: Jobber's
+body, Housecall Pro's timestamp and body; never an unsigned header) is remembered,
 so the same one sent again is acknowledged (200, ``accepted: false``) without a second pull. A genuine
 delivery that arrives later than the window is lost to the webhook but not to Closeout: the scheduled pull
 picks the job up.
@@ -116,8 +117,9 @@ def build_webhook_app(app: App, *, pull: Puller | None = None, config_path: str 
             log.warning("webhook for %s/%s refused: its time is outside the %ss replay window", company.id,
                         source.name, int(window))
             return JSONResponse({"error": "delivery too old or from the future"}, status_code=401)
-        delivery = hashlib.sha256(f"{company.id}/{source.name}".encode() + b"\0" + body + b"\0" +
-                                   str(request.headers.get("Api-Timestamp", "")).encode()).hexdigest()
+        # keyed on what the signature covers only: an unsigned header varied by a replayer names no new delivery
+        delivery = hashlib.sha256(f"{company.id}/{source.name}".encode() + b"\0" +
+                                  system.webhook_signed_content(body, request.headers)).hexdigest()
         if not delivered.first_time(delivery, now):
             log.info("webhook for %s/%s: the same delivery again, acknowledged without a pull", company.id,
                      source.name)

@@ -106,6 +106,11 @@ def webhook_is_valid(secret: str, body: bytes, headers) -> bool:
     return bool(given and timestamp) and hmac.compare_digest(given, webhook_signature(secret, timestamp, body))
 
 
+def webhook_signed_content(body: bytes, headers) -> bytes:
+    """What Housecall Pro's signature covers, and so what names one delivery: ``Api-Timestamp`` . body."""
+    return headers.get("Api-Timestamp", "").encode() + b"." + body
+
+
 def webhook_sent_at(body: bytes, headers) -> float | None:
     """Housecall Pro's ``Api-Timestamp`` (Unix seconds), which its signature covers."""
     try:

@@ -249,6 +249,12 @@ def webhook_is_valid(secret: str, body: bytes, headers) -> bool:
     return bool(given) and hmac.compare_digest(given, webhook_signature(secret, body))
 
 
+def webhook_signed_content(body: bytes, headers) -> bytes:
+    """What Jobber's signature covers, and so what names one delivery: the body alone (a header such as
+    ``Api-Timestamp`` is not signed, so varying it must not make a replay look new)."""
+    return body
+
+
 def webhook_sent_at(body: bytes, headers) -> float | None:
     """When Jobber says the event happened (``occurredAt``, inside the signed body); None when unreadable."""
     try:

@@ -106,3 +106,16 @@ def test_an_unsigned_webhook_over_its_limit_is_a_413_and_a_signed_one_nested_too
                          headers={"X-Jobber-Hmac-SHA256": jobber_signature("jobber-secret", deep)})
     assert huge.status_code == 413 and "over" in huge.json()["error"]
     assert nested.status_code == 401 and pulled == []
+
+
+def test_a_captured_jobber_delivery_replayed_with_fifty_different_unsigned_timestamps_is_pulled_once(receiver):
+    client, clock, pulled = receiver
+    body = json.dumps({"data": {"webHookEvent": {
+        "topic": "JOB_UPDATE", "appId": "a", "accountId": "b", "itemId": "job-9",
+        "occurredAt": datetime.fromtimestamp(NOW, UTC).isoformat()}}}).encode()
+    signature = jobber_signature("jobber-secret", body)
+    answers = [client.post("/webhooks/acme/jobber", content=body,
+                           headers={"X-Jobber-Hmac-SHA256": signature, "Api-Timestamp": str(int(NOW) + n)})
+               for n in range(50)]
+    assert [answer.status_code for answer in answers] == [202] + [200] * 49
+    assert pulled == ["jobber:job-9"]
