@@ -136,7 +136,7 @@ def test_evaluating_twice_gives_the_same_evaluation(build):
 
 def test_every_built_in_rule_has_a_unique_snake_case_id_and_says_why_it_exists():
     ids = [item.id for item in DEFAULT_RULES]
-    assert len(set(ids)) == len(ids) == 17
+    assert len(set(ids)) == len(ids) == 18
     assert all(re.fullmatch(r"[a-z][a-z0-9_]*", i) for i in ids)
     assert all(item.why and item.version >= 1 and item.check.__doc__ for item in DEFAULT_RULES)
 
@@ -228,3 +228,22 @@ def test_every_built_in_rule_has_its_own_settings_table():
     from workorders.rules import rule_ids
 
     assert set(rule_ids()) == {item.id for item in DEFAULT_RULES}
+
+
+@pytest.mark.parametrize("text", ['=HYPERLINK("http://e.vil","Pay")', "@SUM(A1)", "+cmd|' /C calc'!A0", "-2+3+cmd",
+                                  "\tpadded"])
+def test_a_line_description_a_spreadsheet_would_run_as_a_formula_blocks_the_invoice_naming_it(build, text):
+    order = build.order()
+    order = order.model_copy(update={"line_items": (order.line_items[0].model_copy(update={"description": text}),
+                                                    *order.line_items[1:])})
+    decision = next(d for d in evaluate(order, DEFAULTS, run_id="r").decisions if d.rule_id == "no_formula_text")
+    assert decision.outcome is Outcome.block and "line 1 description" in decision.reason
+
+
+@pytest.mark.parametrize("text", ["-10% loyalty discount", "- 2 filters", "Compressor swap (R-410A)", "1+1 offer"])
+def test_ordinary_text_with_a_sign_or_a_bracket_is_not_a_formula(build, text):
+    order = build.order()
+    order = order.model_copy(update={"line_items": (order.line_items[0].model_copy(update={"description": text}),
+                                                    *order.line_items[1:])})
+    decision = next(d for d in evaluate(order, DEFAULTS, run_id="r").decisions if d.rule_id == "no_formula_text")
+    assert decision.outcome is Outcome.passed

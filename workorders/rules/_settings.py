@@ -108,6 +108,7 @@ class RuleSettings(_Strict):
     billing_email_present: RuleSection = RuleSection()
     currency_matches_ledger: RuleSection = RuleSection()
     has_billable_lines: RuleSection = RuleSection()
+    no_formula_text: RuleSection = RuleSection()
 
     @field_validator("disabled")
     @classmethod

@@ -5,7 +5,7 @@ from __future__ import annotations
 from workorders.rules._model import Check, RuleSettings, blocked, no_invoice, passed, rule
 from workorders.rules.evidence import check_note, check_photos, check_sign_off
 from workorders.rules.integrity import (
-    check_billing_email, check_change_requests, check_currency, check_duplicate, check_not_invoiced,
+    check_billing_email, check_change_requests, check_currency, check_duplicate, check_formula_text, check_not_invoiced,
 )
 from workorders.rules.labour import check_labour
 from workorders.rules.lines import check_below_cost, check_billable_lines, check_item_codes, check_priced
@@ -61,6 +61,7 @@ DEFAULT_RULES = (
     check_sign_off, check_photos, check_note,
     check_priced, check_item_codes, check_below_cost, check_change_requests,
     check_amount_approved, check_duplicate, check_billing_email, check_currency, check_billable_lines,
+    check_formula_text,
 )
 """Every rule ``evaluate`` runs unless told otherwise, in the order their decisions are recorded.
 

@@ -123,6 +123,29 @@ def check_billing_email(order: WorkOrder, settings: RuleSettings) -> Check:
     return passed(f"invoice will be emailed to {email}", email=email)
 
 
+_FORMULA = re.compile(r"^\s*(?:[=@]|[+\-](?:[A-Za-z(=@]|\d[\d.,]*[+\-*/^&])|[\t\r])")
+"""A cell a spreadsheet would run, not show (OWASP "CSV injection"): a leading ``=`` or ``@``, ``+``/``-`` before
+a letter or a bracket or before a number joined to an operator (``-2+3+cmd``), a tab or carriage return.
+``-10% off``, ``- 2 filters`` and ``1+1 offer`` stay text."""
+
+
+def _text_fields(order: WorkOrder) -> list[tuple[str, str]]:
+    fields = [("job number", order.job_number), ("customer name", order.customer.name),
+              ("site name", order.site.name), ("PO number", order.po_number or "")]
+    fields += [(f"line {index} description", line.description) for index, line in enumerate(order.line_items, start=1)]
+    return fields
+
+
+@rule("no_formula_text", actions=("fix_at_source", "approve_override"))
+def check_formula_text(order: WorkOrder, settings: RuleSettings) -> Check:
+    """Text that becomes a formula when finance exports the ledger to a spreadsheet must be seen by a person first."""
+    found = [(name, text[:80]) for name, text in _text_fields(order) if text and _FORMULA.match(text)]
+    if not found:
+        return passed("no text of the invoice reads as a spreadsheet formula")
+    names = ", ".join(f"{name} {text!r}" for name, text in found)
+    return blocked(f"text that a spreadsheet would run as a formula: {names}", fields=[name for name, _ in found])
+
+
 @rule("currency_matches_ledger", actions=("fix_at_source",))
 def check_currency(order: WorkOrder, settings: RuleSettings, context: RuleContext) -> Check:
     """The ledger books in one currency; an invoice in another would be booked at the wrong value."""
