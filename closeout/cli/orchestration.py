@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from typing import Annotated
 
 import typer
@@ -44,6 +45,10 @@ def serve(
     serve_deployments(*build_runner_deployments(), limit=limit)
 
 
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 @app.command()
 def dashboard(
     port: Annotated[int, typer.Option(help="the port on 127.0.0.1")] = 4200,
@@ -62,6 +67,7 @@ def dashboard(
     console.print(f"Prefect UI:  {server.url}", highlight=False)
     console.print(f"In other terminals:  export PREFECT_API_URL={server.api_url}", highlight=False)
     console.print("Then `closeout serve` runs the deployments on their schedules. Ctrl-C stops the server.")
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)  # a service manager's stop is a Ctrl-C: the child goes too
     try:
         server.process.wait()
     except KeyboardInterrupt:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -33,8 +34,9 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def server_environment(home: Path, database_url: str | None = None) -> dict[str, str]:
-    """The server's environment: its own PREFECT_HOME in the workspace, the database, no telemetry."""
+def server_environment(home: Path, database_url: str | None = None, *, api_url: str | None = None) -> dict[str, str]:
+    """The server's environment: its own PREFECT_HOME in the workspace, the database, no telemetry, and the API
+    its UI calls (``api_url``: without it the UI calls port 4200 whatever port the server listens on)."""
     prefect_home = home / "prefect"
     prefect_home.mkdir(parents=True, exist_ok=True)
     env = {key: value for key, value in os.environ.items() if key != "PREFECT_API_URL"}
@@ -44,6 +46,8 @@ def server_environment(home: Path, database_url: str | None = None) -> dict[str,
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE": "100",
     })
+    if api_url:
+        env["PREFECT_SERVER_UI_API_URL"] = api_url
     return env
 
 
@@ -61,13 +65,14 @@ def start_prefect_server(home: Path, *, port: int = 0, database_url: str | None 
     """Start ``prefect server start`` on 127.0.0.1 and return once /api/health answers (RuntimeError if not)."""
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"
-    env = server_environment(home, database_url)
+    env = server_environment(home, database_url, api_url=f"{url}/api")
     if log:
         log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") if log else open(os.devnull, "wb") as output:  # the child keeps its own handle
         process = subprocess.Popen(
             [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
             env=env, stdout=output, stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: stopping it stops whatever it started too
         )
     server = PrefectServer(process, url)
     try:
@@ -83,13 +88,21 @@ def start_prefect_server(home: Path, *, port: int = 0, database_url: str | None 
 
 
 def stop_prefect_server(server: PrefectServer, *, timeout: float = 20.0) -> None:
-    if server.process.poll() is None:
-        server.process.terminate()
-        try:
-            server.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait()
+    """Stop the server and every process it started (its process group): SIGTERM, then SIGKILL after ``timeout``."""
+    _signal_group(server.process, signal.SIGTERM)
+    try:
+        server.process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _signal_group(server.process, signal.SIGKILL)
+        server.process.wait()
+    _signal_group(server.process, signal.SIGKILL)  # a straggler the server left behind
+
+
+def _signal_group(process: subprocess.Popen, sig: signal.Signals) -> None:
+    try:
+        os.killpg(process.pid, sig)
+    except (ProcessLookupError, PermissionError):  # the group is gone already
+        pass
 
 
 @contextmanager

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
+
+import pytest
 
 from closeout.orchestration.prefect_server import free_port, server_answers
 
 CLOSEOUT = str(Path(sys.executable).with_name("closeout"))
 
 
-def test_closeout_dashboard_serves_a_prefect_api_on_sqlite_in_the_workspace_until_ctrl_c(tmp_path):
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_closeout_dashboard_serves_a_prefect_api_and_its_ui_on_any_port_until_ctrl_c_or_sigterm(tmp_path, stop):
     port, home = free_port(), tmp_path / "workspace"
     env = {key: value for key, value in os.environ.items() if key != "PREFECT_API_URL"}
     dashboard = subprocess.Popen([CLOSEOUT, "dashboard", "--port", str(port)], env={**env, "CLOSEOUT_HOME": str(home)},
@@ -27,13 +33,18 @@ def test_closeout_dashboard_serves_a_prefect_api_on_sqlite_in_the_workspace_unti
         assert f"export PREFECT_API_URL=http://127.0.0.1:{port}/api" in "".join(said), "".join(said)
         assert f"Prefect UI:  http://127.0.0.1:{port}" in "".join(said)
         assert server_answers(f"http://127.0.0.1:{port}")
-        dashboard.send_signal(signal.SIGINT)
+        with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(
+                f"http://127.0.0.1:{port}/ui-settings", timeout=10) as answer:
+            assert json.load(answer)["api_url"] == f"http://127.0.0.1:{port}/api"  # the UI calls this server
+        dashboard.send_signal(stop)
         assert dashboard.wait(timeout=60) == 0
     finally:
         if dashboard.poll() is None:
             dashboard.kill()
             dashboard.wait()
     assert not server_answers(f"http://127.0.0.1:{port}")
+    with socket.socket() as probe:  # nothing of the server is left listening on the port
+        assert probe.connect_ex(("127.0.0.1", port)) != 0
     assert (home / "prefect" / "prefect.db").exists()
 
 
