@@ -20,7 +20,9 @@ from services.health import HealthRow, check_company, record_problems
 from services.mailbox_config import MailboxConfig
 from closeout.orchestration.queue_report import publish_queue_report, ui_url
 from services.reconcile import ReconcileReport, reconcile
-from closeout.orchestration.run_report import begin_push, company_day, day_report, day_report_markdown, report_key, track_mail, track_push
+from closeout.orchestration.run_report import (
+    begin_push, company_day, day_report, day_report_markdown, report_key, track_mail, track_push,
+)
 from services.counts import StepCounts
 from services.intake import pull_job, pull_source
 from services.mail.ingest import MailCounts, check_mailbox_health, ingest_mailbox
@@ -124,7 +126,8 @@ def finish_run(counts: StepCounts) -> StepCounts | State:
     dashboard and the failed-run automation see it) and carries the counts (``CompaniesFailedError.counts``)."""
     if not counts.failed:
         return counts
-    return Failed(message=f"{len(counts.failed)} company step(s) could not run: " + "; ".join(counts.failed)[:900],
+    lines = "; ".join(counts.failure_lines())[:900]
+    return Failed(message=f"{len(counts.failed)} company step(s) could not run: {lines}",
                   data=CompaniesFailedError(counts))
 
 

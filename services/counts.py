@@ -27,8 +27,8 @@ class StepCounts:
     rule_outcomes: Counter = field(default_factory=Counter)  # (rule id, outcome) -> decisions
     cases_resolved: int = 0
     invoices: list[dict] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
-    """One line per company step that could not run (``northwind ledger quickbooks: ...``); its case says more."""
+    failed: dict[str, str] = field(default_factory=dict)
+    """Each company step that could not run (``northwind ledger quickbooks``) → why; its case says more."""
 
     def __add__(self, other: "StepCounts") -> "StepCounts":
         merged = StepCounts()
@@ -39,8 +39,12 @@ class StepCounts:
         merged.cases_opened = self.cases_opened + other.cases_opened
         merged.rule_outcomes = self.rule_outcomes + other.rule_outcomes
         merged.invoices = self.invoices + other.invoices
-        merged.failed = self.failed + other.failed
+        merged.failed = {**self.failed, **other.failed}
         return merged
+
+    def failure_lines(self) -> list[str]:
+        """``<company> <kind> <name>: why`` for each step that could not run."""
+        return [f"{step}: {why}" for step, why in self.failed.items()]
 
     def outcome_totals(self) -> Counter:
         """Rule decisions by outcome (pass, warn, block, transform, no_invoice) over every rule."""
@@ -51,7 +55,7 @@ class StepCounts:
 
     def as_rows(self) -> list[dict[str, str]]:
         """The summary as a two-column table (for the Prefect artifact and the CLI)."""
-        rows = [(f"FAILED: {line.partition(': ')[0]}", line.partition(": ")[2]) for line in self.failed]
+        rows = [(f"FAILED: {step}", why) for step, why in self.failed.items()]
         rows += [
             ("jobs pulled", self.pulled),
             ("new or changed payloads", self.new_payloads),

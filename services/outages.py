@@ -1,4 +1,4 @@
-"""One company's unreachable source or ledger: a connection_failed case and a line in the run, while the others go on."""
+"""One company's unreachable source or ledger: a connection_failed case and a line, while the others go on."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ class CompaniesFailedError(Exception):
     """The run went through, but some companies' steps could not run (``counts.failed`` says which)."""
 
     def __init__(self, counts: StepCounts) -> None:
-        super().__init__("; ".join(counts.failed))
+        super().__init__("; ".join(counts.failure_lines()))
         self.counts = counts
 
 
@@ -31,7 +31,7 @@ def record_outage(app: Runtime, company: CompanyConfig, kind: str, name: str, er
     """
     detail = f"{type(error).__name__}: {error}"[:500]
     row = HealthRow(company=company.id, kind=kind, name=name, detail=detail, latency_ms=0, problem=FAILED)
-    counts = StepCounts(failed=[f"{company.id} {kind} {name}: {detail}"])
+    counts = StepCounts(failed={f"{company.id} {kind} {name}": detail})
     with app.store.unit_of_work() as uow:
         _, new = CaseQueue(uow.cases).open_case(Anomaly(
             code=AnomalyCode.connection_failed, subject=case_subject(row), company=company.id,

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors.errors import RejectedError
+from connectors.source_paging import SourceJob, SourcePage
 from exceptions_queue.cases import Case, CaseKind, CaseStatus, HistoryEntry
 from exceptions_queue.desk import AuditEntry
 from exceptions_queue.users import Role, User
@@ -531,37 +532,18 @@ class FakeStore:
 # ---- sources ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class FakeJob:
-    """``workorders.ports.RawJob``."""
-
-    source: str
-    stream: str
-    external_id: str
-    locator: str
-    payload: Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class FakePage:
-    """``workorders.ports.SourcePage``."""
-
-    jobs: Sequence[FakeJob]
-    next_cursor: str | None
-
-
 class FakeSource:
     """``workorders.ports.Source`` over fixed pages; the cursor after a page is the one it carries.
 
     ``fail_at`` raises that exception instead of the page with that index (a source gone mid-pull).
     """
 
-    def __init__(self, pages: Sequence[FakePage], *, name: str = "csv-drop",
+    def __init__(self, pages: Sequence[SourcePage], *, name: str = "csv-drop",
                  fail_at: dict[int, Exception] | None = None) -> None:
         self.name, self.pages, self.fail_at = name, list(pages), dict(fail_at or {})
         self.asked_from: list[str | None] = []
 
-    def fetch_pages(self, *, cursor: str | None) -> Iterator[FakePage]:
+    def fetch_pages(self, *, cursor: str | None) -> Iterator[SourcePage]:
         self.asked_from.append(cursor)
         cursors = [page.next_cursor for page in self.pages]
         start = cursors.index(cursor) + 1 if cursor in cursors else 0
@@ -570,9 +552,9 @@ class FakeSource:
                 raise self.fail_at.pop(index)
             yield self.pages[index]
 
-    def fetch_job(self, external_id: str) -> FakePage:
-        return FakePage(jobs=[job for page in self.pages for job in page.jobs if job.external_id == external_id],
-                        next_cursor=None)
+    def fetch_job(self, external_id: str) -> SourcePage:
+        return SourcePage(jobs=tuple(job for page in self.pages for job in page.jobs if job.external_id == external_id),
+                          next_cursor=None)
 
 
 CSV_COLUMNS = (
@@ -582,7 +564,7 @@ CSV_COLUMNS = (
     "photos_before,photos_after").split(",")
 
 
-def csv_job(job_id: str, job_number: str, **cells: str) -> FakeJob:
+def csv_job(job_id: str, job_number: str, **cells: str) -> SourceJob:
     """One finished, signed job of the csv-drop source with a single trip-charge line; ``cells`` change columns."""
     values = dict.fromkeys(CSV_COLUMNS, "")
     values.update(job_id=job_id, job_number=job_number, customer_id="C-1003", customer_name="Maple Street Bakery",
@@ -594,7 +576,7 @@ def csv_job(job_id: str, job_number: str, **cells: str) -> FakeJob:
                   unit_price="89.00", taxable="no", signed_by="Grace Kim", signed_at="2026-11-16 09:13",
                   notes="Checked the unit.", currency="USD")
     values.update(cells)
-    return FakeJob(source="csv", stream="jobs", external_id=job_id, locator=f"jobs.csv#{job_id}",
+    return SourceJob(source="csv", stream="jobs", external_id=job_id, locator=f"jobs.csv#{job_id}",
                    payload={"file": "jobs.csv", "rows": [{"row": 2, "values": values}]})
 
 

@@ -11,7 +11,7 @@ from exceptions_queue.cases import Case
 
 
 def show_run(console: Console, counts: StepCounts) -> None:
-    for line in counts.failed:
+    for line in counts.failure_lines():
         console.print(f"[red]could not run:[/] {line}", highlight=False)
     table = Table(title="What this run did", show_header=False, title_justify="left")
     table.add_column("measure")

@@ -7,7 +7,8 @@ from collections.abc import Callable
 import pytest
 
 from services.config import CloseoutConfig, CompanyConfig
-from tests.fakes import FakeJob, FakePage, FakeRuntime, FakeSource, company_config
+from connectors.source_paging import SourceJob, SourcePage
+from tests.fakes import FakeRuntime, FakeSource, company_config
 
 
 @pytest.fixture
@@ -29,8 +30,9 @@ def feed(app: FakeRuntime) -> Callable[..., FakeSource]:
     A source fed again under another ``name`` delivers its pages to a pull that stopped at the earlier cursor.
     """
 
-    def give(*pages: list[FakeJob], name: str = "page", fail_at: dict[int, Exception] | None = None) -> FakeSource:
-        source = FakeSource([FakePage(jobs=jobs, next_cursor=f"{name}-{n}") for n, jobs in enumerate(pages, start=1)],
+    def give(*pages: list[SourceJob], name: str = "page", fail_at: dict[int, Exception] | None = None) -> FakeSource:
+        source = FakeSource([SourcePage(jobs=tuple(jobs), next_cursor=f"{name}-{n}")
+                             for n, jobs in enumerate(pages, start=1)],
                             fail_at=fail_at)
         app.sources["csv-drop"] = source
         return source

@@ -7,11 +7,12 @@ import pytest
 from connectors.errors import RetriableError
 from exceptions_queue.cases import CaseKind
 from services.intake import cursor_name, pull_source
-from tests.fakes import FakeJob, csv_job
+from connectors.source_paging import SourceJob
+from tests.fakes import csv_job
 
 
-def broken_job(job_id: str) -> FakeJob:
-    return FakeJob(source="csv", stream="jobs", external_id=job_id, locator=f"jobs.csv#{job_id}",
+def broken_job(job_id: str) -> SourceJob:
+    return SourceJob(source="csv", stream="jobs", external_id=job_id, locator=f"jobs.csv#{job_id}",
                    payload={"file": "jobs.csv", "rows": "not rows"})
 
 
@@ -70,7 +71,7 @@ def test_the_same_payload_pulled_again_stores_no_new_version(app, company, feed)
 
 
 def test_a_job_that_maps_again_clears_the_case_its_broken_payload_opened(app, company, feed):
-    feed([FakeJob(source="csv", stream="jobs", external_id="J1", locator="jobs.csv#J1",
+    feed([SourceJob(source="csv", stream="jobs", external_id="J1", locator="jobs.csv#J1",
                   payload={"file": "jobs.csv", "rows": [{"row": 2, "values": {"job_id": "J1"}}]})])
     pull_source(app, company, company.sources[0])
     feed([csv_job("J1", "1001")], name="later")
