@@ -68,6 +68,9 @@ class CellReader:
             self.problem(row, column, f"{text!r} is not one of {', '.join(e.value for e in enum)}")
             return None
 
+    def job_number(self, column: str) -> Decimal | None:
+        return self.number(self.job_row.get(column, self.first_row), column, self.job.get(column, ""))
+
     def job_moment(self, column: str) -> datetime | None:
         return self.moment(self.job_row.get(column, self.first_row), column, self.job.get(column, ""))
 

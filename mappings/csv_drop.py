@@ -10,10 +10,14 @@ The format is documented for users in ``docs/csv-format.md``; in short:
   (preventive|corrective|emergency|inspection|general_maintenance|installation), priority
   (low|normal|high|urgent), status (scheduled|in_progress|on_hold|completed|cancelled|deleted), completed_at,
   updated_at, timezone`` (IANA; naive date-times are read in it, else in the company default), ``crew,
-  signed_by, signed_at, approved_by, approved_at, po_number, currency`` (ISO 4217, never inferred).
+  signed_by, signed_at, approved_by, approved_at, po_number, currency`` (ISO 4217, never inferred),
+  ``tax`` (the sales tax your system charged for the job, a decimal ≥ 0 in the job's currency: kept as
+  ``source_tax`` to compare with the tax the ledger computes, never billed; empty = not reported).
 * Per row: ``technician, notes, line_kind (labour|part|material|fee|discount), item_code, description,
-  quantity, unit_price, unit_cost, taxable (yes/no, default yes), hours_start, hours_end``. A labour row's
-  hours become a time entry; its quantity may be left empty and is then the hours worked.
+  quantity, unit_price, unit_cost, taxable (yes/no, default yes), tax_rate, hours_start, hours_end``. A
+  labour row's hours become a time entry; its quantity may be left empty and is then the hours worked.
+  ``tax_rate`` is your name for the line's tax rate (``GST``, ``Chicago 10.25%``), which the company's
+  mapping tables (``tax_rates``) turn into a ledger tax code; only a taxable line may have one.
 * ``billing`` (billable|warranty|no_charge, default billable); ``photos_before``, ``photos_after``: photo
   file names or links, several separated by ``;`` — recorded as attachments by reference.
 * A labour row with hours but neither quantity nor unit_price is recorded time only: Closeout bills it from
@@ -48,9 +52,12 @@ REQUIRED = ("job_id", "customer_id", "customer_name", "job_type", "status", "upd
 JOB_LEVEL = (
     "job_number", "customer_id", "customer_name", "customer_email", "site_name", "site_address", "job_type",
     "priority", "status", "completed_at", "updated_at", "timezone", "crew", "signed_by", "signed_at",
-    "approved_by", "approved_at", "po_number", "currency", "billing", "photos_before", "photos_after",
+    "approved_by", "approved_at", "po_number", "currency", "billing", "photos_before", "photos_after", "tax",
 )
-LINE_VALUES = ("item_code", "description", "quantity", "unit_price", "unit_cost", "taxable", "hours_start", "hours_end")
+LINE_VALUES = (
+    "item_code", "description", "quantity", "unit_price", "unit_cost", "taxable", "tax_rate", "hours_start",
+    "hours_end",
+)
 YES, NO = {"yes", "y", "true", "1"}, {"no", "n", "false", "0"}
 
 
@@ -133,6 +140,7 @@ def _build(reader: CellReader, *, company: str, default_timezone: str) -> WorkOr
     if not (len(currency) == 3 and currency.isalpha()):
         reader.job_problem("currency", f"{job['currency']!r} is not an ISO 4217 code (like USD)")
     billing = reader.job_choice("billing", Billing) if job.get("billing") else Billing.billable
+    source_tax = _source_tax(reader)
     approvals = tuple(
         a for a in (_approval(reader, "sign_off", "signed"), _approval(reader, "amount", "approved")) if a
     )
@@ -149,13 +157,22 @@ def _build(reader: CellReader, *, company: str, default_timezone: str) -> WorkOr
                       timezone=zone_name),
             technicians=technicians, time_entries=entries, line_items=lines, approvals=approvals, billing=billing,
             attachments=_photos(job),
-            notes=_notes(reader, completed_at or updated_at), po_number=job.get("po_number"),
+            notes=_notes(reader, completed_at or updated_at), po_number=job.get("po_number"), source_tax=source_tax,
             completed_at=completed_at, updated_at=updated_at,
         )
     except ValidationError as exc:  # the checks above should leave nothing for the model to refuse
         for error in exc.errors():
             reader.problem(reader.first_row, ".".join(str(p) for p in error["loc"]), error["msg"])
         return None
+
+
+def _source_tax(reader: CellReader) -> Decimal | None:
+    """The job's ``tax`` cell: what the source charged, compared later with the ledger's tax; None when empty."""
+    value = reader.job_number("tax")
+    if value is not None and value < 0:
+        reader.job_problem("tax", f"{reader.job['tax']!r} is negative; the tax charged on a job is zero or more")
+        return None
+    return value
 
 
 def _approval(reader: CellReader, kind: str, prefix: str) -> Approval | None:
@@ -212,6 +229,8 @@ def _lines(reader: CellReader, technicians: tuple[Technician, ...]) -> tuple[tup
             else:
                 entries.append(TimeEntry(source_id=source_id, technician_id=worker, start=span[0], end=span[1]))
         if time_only:
+            if values["tax_rate"]:  # the rate card's line is made later, by the rules: nothing here would keep it
+                reader.problem(row, "tax_rate", "recorded time only (no quantity, no unit_price) has no line to tax")
             continue
         line = _line(reader, row, values, kind, source_id, span)
         if line is not None:
@@ -255,6 +274,8 @@ def _line(
     taxable = values["taxable"].lower() or "yes"
     if taxable not in YES | NO:
         reader.problem(row, "taxable", f"{values['taxable']!r} is not yes or no")
+    if values["tax_rate"] and taxable in NO:
+        reader.problem(row, "tax_rate", f"{values['tax_rate']!r} is given, but the line is not taxable")
     if quantity is not None and quantity < 0:
         reader.problem(row, "quantity", f"{values['quantity']!r} is negative; a reduction is a discount line")
     if price is not None and price < 0 and kind is not LineKind.discount:
@@ -265,6 +286,7 @@ def _line(
         source_id=source_id, kind=kind, description=values["description"] or values["item_code"] or kind.value,
         quantity=quantity, unit_price=abs(price) if price is not None and kind is LineKind.discount else price,
         unit_cost=cost, item_code=values["item_code"] or None, taxable=taxable in YES,
+        tax_rate=values["tax_rate"] or None,
         service_date=span[0].astimezone(reader.zone).date() if span else None,
     )
 

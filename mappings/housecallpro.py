@@ -9,7 +9,10 @@ Decisions, each with its reason:
   deleted and ``canceled_at`` cancelled, whatever the status says.
 * Line kinds: labor → labour, materials → material, fixed gratuity → fee, fixed/percent discount →
   discount (its ``amount`` is the reduction). A ``tax`` line is not billed as a line: the ledger applies tax
-  from the tax code; the source's tax is kept as a note so a person can reconcile.
+  from the tax code. What Housecall Pro charged is kept to compare with: ``source_tax`` is the sum of the tax
+  lines (``amount``, else quantity × unit_price; None when there is no tax line), and each is also a note.
+  The job and its line items carry no tax total and no rate name (only ``taxable``; the invoice's ``taxes[]``
+  come from a call the connector does not make), so every line's ``tax_rate`` is None.
 * Visits: each appointment (``expand[]=appointments``); a job without appointments gets one visit from
   its ``schedule``. Appointment times come without a zone and are read in the company's zone.
 * Time entries: Housecall Pro has no time sheets; started_at → completed_at per assigned employee is kept
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from mappings.source_values import PayloadError, cents_from, decimal_from, map_or_case, text_from, time_from
@@ -70,11 +74,13 @@ def _build(job: Mapping[str, Any], raw_lines: list[Any], external_id: str, *, co
     technicians = tuple(_technician(e, i) for i, e in enumerate(job.get("assigned_employees") or []))
     lines, notes = [], [Note(author=SOURCE, at=updated_at, text=text_from(n.get("content")), source=SOURCE)
                         for n in job.get("notes") or [] if isinstance(n, Mapping) and n.get("content")]
+    taxes = []
     for index, raw in enumerate(raw_lines):
         if not isinstance(raw, Mapping):
             raise PayloadError(f"line_items[{index}]", "not an object")
         if normalise_status(text_from(raw.get("kind"))) == "tax":
-            tax = cents_from(raw.get("amount"), f"line_items[{index}].amount", required=False)
+            tax = _tax_amount(raw, index)
+            taxes.append(tax)
             notes.append(Note(author=SOURCE, at=updated_at, source=SOURCE,
                               text=f"source tax line {text_from(raw.get('name'))!r}: {tax} (left to the ledger's tax code)"))
             continue
@@ -89,8 +95,25 @@ def _build(job: Mapping[str, Any], raw_lines: list[Any], external_id: str, *, co
         job_type=_job_type(job), status=_status(job, completed_at), scope=text_from(job.get("description")),
         visits=_visits(job, external_id, zone), technicians=technicians, time_entries=entries,
         line_items=tuple(lines), notes=tuple(notes), attachments=_attachments(job.get("attachments")),
-        currency=currency, completed_at=completed_at, updated_at=updated_at,
+        currency=currency, source_tax=sum(taxes, Decimal(0)) if taxes else None, completed_at=completed_at,
+        updated_at=updated_at,
     )
+
+
+def _tax_amount(raw: Mapping[str, Any], index: int) -> Decimal:
+    """A tax line's amount: ``amount``, else quantity × unit_price; a line that gives neither is a case, not a zero."""
+    where = f"line_items[{index}]"
+    amount = cents_from(raw.get("amount"), f"{where}.amount", required=False)
+    priced = all(raw.get(key) not in (None, "") for key in ("quantity", "unit_price"))
+    if not priced:
+        if amount is None:
+            raise PayloadError(f"{where}.amount", "a tax line needs its amount (or quantity and unit_price)")
+        return amount
+    quantity = decimal_from(raw.get("quantity"), f"{where}.quantity")
+    price = cents_from(raw.get("unit_price"), f"{where}.unit_price")
+    if amount is not None and round_money(quantity * price) != round_money(amount):
+        raise PayloadError(f"{where}.amount", f"{amount} is not quantity {quantity} × unit_price {price}")
+    return amount if amount is not None else round_money(quantity * price)
 
 
 def _status(job: Mapping[str, Any], completed_at: datetime | None) -> WorkOrderStatus:

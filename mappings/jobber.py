@@ -6,8 +6,12 @@ Decisions, each with its reason:
 * ``jobStatus`` mixes lifecycle and calendar states; ``STATUSES`` is the explicit table. ``archived`` is a
   closed job: completed when it has ``completedAt``, cancelled otherwise. An unknown status is a case.
 * Lines: ``SERVICE`` → labour, ``PRODUCT`` → part; a negative price is a discount (Jobber has no discount
-  type). ``name`` is the item code the company's mapping tables translate. Jobber has no tax lines: tax is
-  per line (``taxable``) and the rate is the property's, which the ledger applies from the tax code.
+  type). ``name`` is the item code the company's mapping tables translate.
+* Tax is the ledger's to compute, from tax codes. Jobber has no tax lines and no rate per job line: a line
+  is ``taxable`` or not, and the rate is the property's ``taxRate``, whose ``name`` becomes the ``tax_rate``
+  of each taxable line (None when the property has no rate). ``source_tax`` stays None: a Jobber job has no
+  tax amount (``total``, ``invoicedTotal``, ``uninvoicedTotal`` keep none apart); only its invoices
+  (``amounts``) and quote (``taxDetails``) do, and the connector reads neither.
 * Labour is billed from line items. Time sheet entries are kept as evidence (``billable=False``), because
   Jobber's ``labourRate`` is the employee's cost rate, not a price; a running timer is left out.
 * Every visit is kept (multi-visit jobs) with its assigned users; technicians are the users seen.
@@ -62,12 +66,13 @@ def _build(job: Mapping[str, Any], external_id: str, *, company: str, zone: str,
     technicians: dict[str, Technician] = {}
     visits = tuple(_visit(v, i, zone, technicians) for i, v in enumerate(nodes_of(job, "visits")))
     entries = tuple(e for i, n in enumerate(nodes_of(job, "timeSheetEntries")) if (e := _entry(n, i, zone, technicians)))
+    rate = _tax_rate_name(job.get("property"))
     return WorkOrder(
         source=SOURCE, external_id=external_id, job_number=text_from(job.get("jobNumber")) or external_id,
         company=company, customer=_customer(job.get("client")), site=_site(job.get("property"), zone),
         job_type=_job_type(job), status=status, scope=text_from(job.get("title")),
         visits=visits, technicians=tuple(technicians.values()), time_entries=entries,
-        line_items=tuple(_line(n, i, external_id) for i, n in enumerate(nodes_of(job, "lineItems"))),
+        line_items=tuple(_line(n, i, external_id, rate) for i, n in enumerate(nodes_of(job, "lineItems"))),
         notes=tuple(_note(n, i, zone) for i, n in enumerate(nodes_of(job, "notes")) if n.get("message")),
         attachments=tuple(_attachment(n) for n in nodes_of(job, "noteAttachments")), currency=currency,
         completed_at=time_from(job.get("completedAt"), "completedAt", zone=zone),
@@ -127,6 +132,16 @@ def _site(prop: Any, zone: str) -> Site:
                 address=_address(prop.get("address")), timezone=zone)
 
 
+def _tax_rate_name(prop: Any) -> str | None:
+    """The name of the property's tax rate, the one Jobber taxes the job's taxable lines at; None without one."""
+    rate = prop.get("taxRate") if isinstance(prop, Mapping) else None
+    if rate is None:
+        return None
+    if not isinstance(rate, Mapping):
+        raise PayloadError("property.taxRate", f"{rate!r} is not a tax rate object")
+    return text_from(rate.get("name")) or None
+
+
 def _user(user: Any, technicians: dict[str, Technician]) -> str | None:
     if not isinstance(user, Mapping) or not user.get("id"):
         return None
@@ -166,7 +181,7 @@ def _entry(node: Mapping[str, Any], index: int, zone: str, technicians: dict[str
                      end=end, billable=False)
 
 
-def _line(node: Mapping[str, Any], index: int, job_id: str) -> LineItem:
+def _line(node: Mapping[str, Any], index: int, job_id: str, tax_rate: str | None) -> LineItem:
     where = f"lineItems[{index}]"
     quantity = decimal_from(node.get("quantity"), f"{where}.quantity")
     price = decimal_from(node.get("unitPrice"), f"{where}.unitPrice")
@@ -179,11 +194,11 @@ def _line(node: Mapping[str, Any], index: int, job_id: str) -> LineItem:
     if total is not None and round_money(quantity * price) != round_money(total):
         raise PayloadError(f"{where}.totalPrice", f"{total} is not quantity {quantity} × unitPrice {price}")
     kind = LineKind.discount if price < 0 else (LineKind.labour if category == "SERVICE" else LineKind.part)
-    name = text_from(node.get("name"))
+    name, taxable = text_from(node.get("name")), bool(node.get("taxable", True))
     return LineItem(source_id=text_from(node.get("id")) or f"{job_id}:{index + 1}", kind=kind,
                     description=text_from(node.get("description")) or name or kind.value, quantity=quantity,
                     unit_price=abs(price), unit_cost=decimal_from(node.get("unitCost"), f"{where}.unitCost", required=False),
-                    item_code=name or None, taxable=bool(node.get("taxable", True)))
+                    item_code=name or None, taxable=taxable, tax_rate=tax_rate if taxable else None)
 
 
 def _note(node: Mapping[str, Any], index: int, zone: str) -> Note:

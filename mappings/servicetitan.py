@@ -5,7 +5,11 @@ Decisions, each with its reason:
 * Invoice money and quantities are decimal *strings*: read as exact Decimals. An item's ``total`` must equal
   quantity × price to the cent, else the job is a case. Items of every invoice of the job are billed.
 * Item types: Service → labour (a priced task), Material → material, Equipment → part, PriceModifier →
-  discount when negative, fee otherwise. ``salesTax`` is left to the ledger's tax code and kept as a note.
+  discount when negative, fee otherwise.
+* Tax is the ledger's to compute, from tax codes. What ServiceTitan charged is kept to compare with:
+  ``source_tax`` is the sum of the job's invoices' ``salesTax`` (None when no invoice reports one), and each
+  non-zero ``salesTax`` is also a note. ServiceTitan has no tax rate per item, only ``taxable`` and one
+  ``salesTaxCode`` per invoice: its ``name`` is the ``tax_rate`` of that invoice's taxable items.
 * ``jobStatus``: Scheduled/Dispatched → scheduled, InProgress/Working → in_progress, Hold → on_hold,
   Completed → completed, Canceled → cancelled. Deleted jobs appear only in the export feeds (not read yet).
 * Visits are the appointments; each visit's technicians are the assignments to it.
@@ -18,6 +22,7 @@ Decisions, each with its reason:
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from mappings.source_values import PayloadError, decimal_from, map_or_case, text_from, time_from
@@ -77,11 +82,14 @@ def _build(payload: Mapping[str, Any], job: Mapping[str, Any], external_id: str,
               technician_ids=tuple(text_from(s.get("technicianId")) for s in assignments
                                    if text_from(s.get("appointmentId")) == text_from(a.get("id"))))
         for i, a in enumerate(_list(payload, "appointments")))
-    lines, notes = [], []
+    lines, notes, taxes = [], [], []
     for n, invoice in enumerate(_list(payload, "invoices")):
+        rate = _tax_code_name(invoice.get("salesTaxCode"), f"invoices[{n}].salesTaxCode")
         for i, item in enumerate(invoice.get("items") or []):
-            lines.append(_line(item, f"invoices[{n}].items[{i}]", text_from(invoice.get("id"))))
+            lines.append(_line(item, f"invoices[{n}].items[{i}]", text_from(invoice.get("id")), rate))
         tax = decimal_from(invoice.get("salesTax"), f"invoices[{n}].salesTax", required=False)
+        if tax is not None:
+            taxes.append(tax)
         if tax:
             notes.append(Note(author=SOURCE, at=updated_at, source=SOURCE,
                               text=f"source sales tax {tax} on invoice {text_from(invoice.get('referenceNumber'))} "
@@ -96,9 +104,18 @@ def _build(payload: Mapping[str, Any], job: Mapping[str, Any], external_id: str,
         source=SOURCE, external_id=external_id, job_number=text_from(job.get("jobNumber")) or external_id,
         company=company, customer=_customer(customer, job), site=_site(location, zone), job_type=_job_type(job),
         status=status, scope=text_from(job.get("summary")), visits=visits, technicians=tuple(technicians.values()),
-        line_items=tuple(lines), notes=tuple(notes), currency=currency, completed_at=completed_at,
-        updated_at=updated_at,
+        line_items=tuple(lines), notes=tuple(notes), currency=currency,
+        source_tax=sum(taxes, Decimal(0)) if taxes else None, completed_at=completed_at, updated_at=updated_at,
     )
+
+
+def _tax_code_name(value: Any, where: str) -> str | None:
+    """The name of an invoice's ``salesTaxCode``; None when the invoice has none."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise PayloadError(where, f"{value!r} is not a tax code object")
+    return text_from(value.get("name")) or None
 
 
 def _job_type(job: Mapping[str, Any]) -> JobType:
@@ -133,7 +150,7 @@ def _site(value: Any, zone: str) -> Site:
                 address=_address(value.get("address")), timezone=zone)
 
 
-def _line(item: Any, where: str, invoice_id: str) -> LineItem:
+def _line(item: Any, where: str, invoice_id: str, tax_rate: str | None) -> LineItem:
     if not isinstance(item, Mapping):
         raise PayloadError(where, "not an object")
     quantity = decimal_from(item.get("quantity"), f"{where}.quantity")
@@ -152,9 +169,11 @@ def _line(item: Any, where: str, invoice_id: str) -> LineItem:
     if quantity < 0 or (price < 0 and kind is not LineKind.discount):
         raise PayloadError(where, "a negative quantity or price on a line that is not a discount")
     service_date = time_from(item.get("serviceDate"), f"{where}.serviceDate", zone="UTC")
+    taxable = bool(item.get("taxable", True))
     return LineItem(source_id=f"{invoice_id}:{text_from(item.get('id'))}", kind=kind,
                     description=text_from(item.get("description")) or text_from(item.get("skuName")) or kind.value,
                     quantity=quantity, unit_price=abs(price),
                     unit_cost=decimal_from(item.get("cost"), f"{where}.cost", required=False),
-                    item_code=text_from(item.get("skuName")) or None, taxable=bool(item.get("taxable", True)),
+                    item_code=text_from(item.get("skuName")) or None, taxable=taxable,
+                    tax_rate=tax_rate if taxable else None,
                     service_date=service_date.date() if service_date else None)

@@ -138,6 +138,9 @@ class LineItem(_Record):
     unit_cost: Money | None = None
     item_code: str | None = None
     taxable: bool = True
+    tax_rate: str | None = None
+    """The source's own name for the tax on this line ("GST", "HST ON", "8.25%"); the mapping tables'
+    ``tax_rates`` turn it into a ledger tax code. None: the line is just taxable or not."""
     service_date: date | None = None
 
     @property
@@ -202,6 +205,9 @@ class WorkOrder(_Record):
     billing: Billing = Billing.billable
     currency: str = "USD"
     po_number: str | None = None
+    source_tax: Money | None = None
+    """The sales tax the source system charged for the job, in ``currency``; None when it reports none.
+    Closeout never bills it: the ledger computes tax, and a difference from this figure opens a case."""
     completed_at: AwareDatetime | None = None
     updated_at: AwareDatetime
     version: int = 0
@@ -217,8 +223,15 @@ class WorkOrder(_Record):
     def content_hash(self) -> str:
         """A hash of what the job says, not of when we saw it: equal content, equal hash."""
         body = self.model_dump(mode="json", exclude={"version"})
+        # Fields added after orders were first stored leave the hash alone at their default, so an upgrade
+        # never turns every stored job into a spurious new version.
         if body.get("billing") == Billing.billable.value:
-            del body["billing"]  # hashes from before the field existed stay the same: no spurious new versions
+            del body["billing"]
+        if body.get("source_tax") is None:
+            body.pop("source_tax", None)
+        for line in body.get("line_items", ()):
+            if line.get("tax_rate") is None:
+                line.pop("tax_rate", None)
         text = json.dumps(body, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
 

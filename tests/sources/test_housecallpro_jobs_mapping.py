@@ -103,3 +103,41 @@ def test_cents_that_are_not_whole_are_a_case():
     lines = load_fixture("housecallpro_line_items.json")["line_items"]
     lines[0]["unit_price"] = 89.5
     assert isinstance(_map(_payload(lines=lines)), Anomaly)
+
+
+def test_the_tax_lines_add_up_to_the_source_tax_exactly_and_each_stays_a_note():
+    lines = load_fixture("housecallpro_line_items.json")["line_items"] + [
+        {"id": "li_05", "name": "State tax", "kind": "tax", "unit_price": 2230, "quantity": 1, "amount": 2230},
+        {"id": "li_06", "name": "City tax", "kind": "tax", "unit_price": 748, "quantity": 1, "amount": 748},
+    ]
+    order = _map(_payload(lines=lines))
+    assert order.source_tax == Decimal("29.78") and str(order.source_tax) == "29.78"
+    assert [line.kind for line in order.line_items] == [LineKind.labour, LineKind.material]
+    texts = [note.text for note in order.notes]
+    assert any("'State tax': 22.3" in t for t in texts) and any("'City tax': 7.48" in t for t in texts)
+
+
+def test_a_tax_line_without_an_amount_counts_its_quantity_times_unit_price():
+    lines = [{"id": "li_05", "name": "Sales tax", "kind": "tax", "unit_price": 2978, "quantity": 1}]
+    assert _map(_payload(lines=lines)).source_tax == Decimal("29.78")
+
+
+def test_a_job_without_a_tax_line_has_no_source_tax_and_no_line_tax_rates():
+    order = _map(_payload())
+    assert order.source_tax is None
+    assert [line.tax_rate for line in order.line_items] == [None, None]
+
+
+@pytest.mark.parametrize(("tax_line", "field"), [
+    ({"amount": "abc"}, "line_items[2].amount"),
+    ({"amount": 29.5, "unit_price": None, "quantity": None}, "line_items[2].amount"),
+    ({"amount": None, "unit_price": None, "quantity": None}, "line_items[2].amount"),
+    ({"amount": 3000}, "line_items[2].amount"),
+])
+def test_a_tax_line_that_cannot_be_read_is_a_case_naming_the_field(tax_line, field):
+    lines = load_fixture("housecallpro_line_items.json")["line_items"] + [
+        {"id": "li_05", "name": "Sales tax", "kind": "tax", "unit_price": 2978, "quantity": 1, "amount": 2978}
+        | tax_line]
+    payload = _payload(lines=lines)
+    result = _map(payload)
+    assert isinstance(result, Anomaly) and field in result.summary and result.evidence["payload"] == payload

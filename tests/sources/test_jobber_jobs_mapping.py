@@ -124,3 +124,33 @@ def test_a_line_whose_total_disagrees_with_quantity_times_price_is_a_case():
 def test_something_that_is_not_a_job_at_all_is_a_case_not_a_crash():
     result = map_jobber_job(["not", "a", "job"], company="acme", default_timezone="UTC")
     assert isinstance(result, Anomaly) and result.subject == "jobber:(no id)"
+
+
+def test_the_propertys_tax_rate_name_is_the_tax_rate_of_each_taxable_line():
+    product, labour = _map(_job()).line_items
+    assert (product.tax_rate, labour.tax_rate) == ("GST", "GST")
+
+
+def test_a_line_that_is_not_taxable_has_no_tax_rate():
+    job = _job()
+    job["lineItems"]["nodes"][1]["taxable"] = False
+    product, labour = _map(job).line_items
+    assert (product.tax_rate, labour.taxable, labour.tax_rate) == ("GST", False, None)
+
+
+def test_a_property_without_a_tax_rate_leaves_every_line_without_one():
+    job = _job()
+    job["property"]["taxRate"] = None
+    assert [line.tax_rate for line in _map(job).line_items] == [None, None]
+
+
+def test_a_jobber_job_reports_no_tax_amount_so_the_source_tax_is_none():
+    """Jobber keeps tax amounts on invoices and quotes, which the connector does not read; a job has none."""
+    assert _map(_job()).source_tax is None
+
+
+def test_a_tax_rate_that_is_not_an_object_is_a_case_naming_it():
+    job = _job()
+    job["property"]["taxRate"] = "GST"
+    result = _map(job)
+    assert isinstance(result, Anomaly) and "property.taxRate" in result.summary and result.evidence["payload"] == job

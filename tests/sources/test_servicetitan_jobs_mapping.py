@@ -82,3 +82,56 @@ def test_an_item_total_that_disagrees_with_quantity_times_price_is_a_case():
     payload["invoices"][0]["items"][1]["total"] = "151.00"
     result = _map(payload)
     assert isinstance(result, Anomaly) and "items[1].total" in result.summary
+
+
+def test_the_invoices_sales_tax_is_the_source_tax_and_still_a_note():
+    order = _map(_payload())
+    assert order.source_tax == Decimal("12.38") and str(order.source_tax) == "12.38"
+    assert any("source sales tax 12.38 on invoice 88120011" in note.text for note in order.notes)
+
+
+def test_the_sales_tax_of_every_invoice_of_the_job_adds_up_exactly():
+    payload = _payload()
+    second = {**payload["invoices"][0], "id": 66100022, "referenceNumber": "88120011-2", "salesTax": "0.07",
+              "items": []}
+    payload["invoices"].append(second)
+    assert _map(payload).source_tax == Decimal("12.45")
+
+
+def test_a_job_whose_invoices_report_no_sales_tax_has_no_source_tax():
+    payload = _payload()
+    del payload["invoices"][0]["salesTax"]
+    assert _map(payload).source_tax is None
+    payload["invoices"] = []
+    assert _map(payload).source_tax is None
+
+
+def test_a_sales_tax_of_zero_is_reported_as_zero_not_as_none():
+    payload = _payload()
+    payload["invoices"][0]["salesTax"] = "0.00"
+    order = _map(payload)
+    assert order.source_tax == Decimal("0.00") and order.source_tax is not None
+    assert not any("source sales tax" in note.text for note in order.notes)
+
+
+def test_the_invoices_tax_code_name_is_the_tax_rate_of_its_taxable_items_only():
+    service, material = _map(_payload()).line_items
+    assert (service.taxable, service.tax_rate) == (False, None)
+    assert (material.taxable, material.tax_rate) == (True, "TX Travis")
+
+
+def test_an_invoice_without_a_tax_code_leaves_the_items_without_a_tax_rate():
+    payload = _payload()
+    payload["invoices"][0]["salesTaxCode"] = None
+    assert [line.tax_rate for line in _map(payload).line_items] == [None, None]
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"salesTax": "abc"}, "invoices[0].salesTax"), ({"salesTax": "NaN"}, "invoices[0].salesTax"),
+    ({"salesTaxCode": "TX Travis"}, "invoices[0].salesTaxCode"),
+])
+def test_an_unreadable_sales_tax_or_tax_code_is_a_case_naming_it(change, field):
+    payload = _payload()
+    payload["invoices"][0].update(change)
+    result = _map(payload)
+    assert isinstance(result, Anomaly) and field in result.summary and result.evidence["payload"] == payload
