@@ -3,10 +3,11 @@
 Endpoints (python-quickbooks 0.9.12 talks to these unchanged; ``minorversion`` is accepted and ignored):
 
     POST /v3/company/{realm}/query            body = SQL, Content-Type application/text
-    GET  /v3/company/{realm}/query?query=SQL
+    GET  /v3/company/{realm}/query?query=SQL  (also Preferences, CompanyInfo, TaxCode, TaxRate, Class, Department, Term)
     POST /v3/company/{realm}/customer|item|invoice[?requestid=..][&include=allowduplicatedocnum]
          create without Id; update with Id + SyncToken (stale → 5010; ``sparse: true`` merges)
-    GET  /v3/company/{realm}/customer|item|invoice|taxcode|account/{id}     unknown → 610
+    GET  /v3/company/{realm}/customer|item|invoice|taxcode|taxrate|account|class|department|term/{id}
+    GET  /v3/company/{realm}/companyinfo/{realm}   GET /v3/company/{realm}/preferences      unknown id → 610
     POST /v3/company/{realm}/batch[?requestid=..]   up to 30 create/update items, answered by bId (qbo_batch)
     POST /v3/company/{realm}/upload, invoice/{id}/send; Attachable queries      (sandbox.qbo_attachables)
 
@@ -14,24 +15,39 @@ Every API call needs ``Authorization: Bearer <token>``. Any non-empty token is a
 starts with ``expired`` or ``invalid``; a missing or refused token gets Intuit's 401 body (§1.2).
 So does an access token the sandbox's Intuit token endpoint issued once its hour is over (sandbox.qbo_oauth).
 A POST with ``requestid`` stores (realm, requestid) → (status, body) and replays it exactly, even for a
-different body. Faults follow ledgers.md §1.2: 6140 duplicate DocNumber, 6240 duplicate name, 5010
-stale SyncToken, 2020 missing field, 2500 unknown Item/Customer/TaxCode, 6000 no lines, 6070 Amount
-≠ Qty × UnitPrice, 2050 DocNumber over 21 characters, 4000/4001 bad query, 610 unknown id.
+different body; a requestid over 50 characters (36 on /batch), or with it a bId over 10, is refused (2050).
+Faults follow ledgers.md §1.2: 6140 duplicate DocNumber, 6240 duplicate name, 5010 stale SyncToken, 2020
+missing field, 2500 unknown Item/Customer/TaxCode/Class/Department/Term/ParentRef or a currency other than
+the home one without multicurrency, 2010 a field QBO does not know (sandbox.qbo_schema), 2050 a string over
+its documented length (DocNumber 21, PrivateNote 4000, ...), 6000 no lines / DueDate before TxnDate / a
+non-US line without a tax code, 6070 Amount ≠ Qty × UnitPrice, 4000/4001 bad query, 610 unknown id.
 
-Each realm is created on first use and seeded with:
+Each realm is created on first use as a US company with Automated Sales Tax, home currency USD, no
+multicurrency and a Chicago address (sandbox.qbo_settings), and seeded with:
 
     Items     1 Labour (Service, 95.00)       2 Parts (NonInventory)      3 Materials (NonInventory)
               4 Service fee (Service, 75.00)  5 Discount (Service)        6 After-hours labour (Service, 142.50)
               7 Travel (Service, 45.00)
-    TaxCodes  TAX (taxable), NON (non-taxable); a line without TaxCodeRef is NON. No tax is computed:
-              TxnTaxDetail.TotalTax is 0 and TotalAmt is the exact Decimal sum of the line Amounts.
     Accounts  1 Services, 2 Sales of Product Income, 3 Discounts given (Income), 4 Inventory Asset,
               5 Cost of Goods Sold
-Customers and invoices start empty; their ids count up from "1". A new invoice without DueDate is due
-30 days after TxnDate (which defaults to today). DocNumber is never generated (custom numbers on).
+    TaxCodes  US: TAX, NON (a line without TaxCodeRef is NON) and AST's 2 Illinois, 3 Chicago, 4 Wisconsin,
+    TaxRates  5 Milwaukee, 6 Sandbox default; CA/GB/AU: their usual codes (sandbox.qbo_tax)
+    Classes   1 Installation, 2 Service, 3 Maintenance      Departments  1 North, 2 South
+    Terms     1 Due on receipt (0 days), 2 Net 15, 3 Net 30, 4 Net 60
+    Preferences, CompanyInfo   from the settings
+
+Tax (sandbox.qbo_tax): with AST, TAX lines are taxed at the rate of the invoice's ShipAddr (else the
+customer's, else the company address); otherwise each line's TaxCodeRef picks its rates. TxnTaxDetail
+carries TotalTax and one TaxLine per rate; TotalAmt and Balance include the tax. A new invoice without
+DueDate is due after its SalesTermRef's DueDays, else 30 days after TxnDate (which defaults to today).
+DocNumber is never generated (custom numbers on). Batch items cannot see each other's work, and their
+answers come back in reverse order.
 
 Admin (no auth): ``GET /_sandbox/qbo/{realm}/stats`` → invoices, customers, requests served,
-duplicate_doc_numbers, invoice_total; ``POST /_sandbox/qbo/{realm}/faults`` with
+duplicate_doc_numbers, invoice_total; ``GET|POST /_sandbox/qbo/{realm}/settings`` with
+``{"country": "US"|"CA"|"GB"|"AU", "automated_sales_tax": true, "home_currency": "USD",
+"multicurrency": false, "company_address": {PhysicalAddress}}`` (any subset; sandbox.qbo_settings) reads or
+changes the company; ``POST /_sandbox/qbo/{realm}/faults`` with
 ``{"kind": "throttle" | "server_error" | "slow" | "reset" | "lost_response", "count": 1, "seconds": 0}``
 makes the realm's next ``count`` API calls answer the XML 429 throttle body, a 500 SystemFault, (slow)
 do the work and commit, then wait ``seconds`` before answering, (reset) drop the connection without
@@ -59,9 +75,16 @@ from sandbox.qbo_oauth import QboTokens, qbo_oauth_routes
 from sandbox.qbo_query import parse_query, run_query
 from sandbox.qbo_store import QboStore, RealmView
 from sandbox.rate_limits import RateLimits
-from sandbox.qbo_wire import QboFault, Reply, loads, not_found, ok, system_fault, throttled, unauthorized
+from sandbox.qbo_wire import (QboFault, Reply, dumps, loads, not_found, ok, system_fault, throttled,
+                              unauthorized)
 
-ENTITIES = {name.lower(): name for name in ("Customer", "Item", "Invoice", "TaxCode", "Account", "Attachable")}
+ENTITIES = {name.lower(): name for name in ("Customer", "Item", "Invoice", "TaxCode", "TaxRate", "Account",
+                                            "Attachable", "Class", "Department", "Term", "Preferences",
+                                            "CompanyInfo")}
+# requestid: "maximum length of 50 characters … batch ID 36 characters" (blogs.intuit.com/2015/04/06/15346,
+# ledgers.md §1.3). The Fault an over-long one gets is not documented; the sandbox answers 2050, the
+# string-length Fault, without doing the work.
+MAX_REQUEST_ID, MAX_BATCH_REQUEST_ID = 50, 36
 _REFUSED_TOKENS = ("expired", "invalid")
 _BROKEN = Reply(0, "", "application/json")
 """Marker reply: answer with a BrokenResponse (the reset and lost_response faults)."""
@@ -79,6 +102,12 @@ def _authorized(request: Request) -> bool:
 
 def _response(reply: Reply) -> Response:
     return Response(reply.body, status_code=reply.status, media_type=reply.content_type)
+
+
+def _request_id_fault(request_id: str, limit: int) -> Reply:
+    return QboFault("2050", "String length is either shorter or longer than supported by specification",
+                    f"String length specified does not match the supported length. Min:1 Max:{limit} "
+                    f"supplied length:{len(request_id)}", element="requestid").reply()
 
 
 def _unsupported(detail: str) -> QboFault:
@@ -131,6 +160,9 @@ class QboApi:
             return _response(throttled())
         try:
             request_id = request.query_params.get("requestid") if replayable else None
+            limit = MAX_BATCH_REQUEST_ID if batch else MAX_REQUEST_ID
+            if request_id is not None and not 1 <= len(request_id) <= limit:
+                return _response(_request_id_fault(request_id, limit))
             reply, delay = await run_in_threadpool(self._run, realm, request_id, work)
             if reply is _BROKEN:
                 return BrokenResponse()
@@ -180,22 +212,44 @@ class QboApi:
 
     async def batch(self, request: Request) -> Response | BrokenResponse:
         raw = await request.body()
+        request_id = request.query_params.get("requestid")
 
         def work(view: RealmView) -> Reply:
             try:
                 body = loads(raw)
             except ValueError:
                 raise QboFault("2010", "Request has invalid or unsupported property", "The body is not JSON") from None
-            return run_batch(view, body)
+            return run_batch(view, body, request_id)
 
         return await self._serve(request, work, replayable=True, batch=True)
+
+    async def preferences(self, request: Request) -> Response:
+        """GET …/preferences, the one Preferences object (Intuit's Preferences reference; the SDK's Preferences.get)."""
+        return await self._serve(request, lambda view: ok({"Preferences": view.get("Preferences", "1")}))
+
+    async def settings(self, request: Request) -> Response:
+        """Admin: GET the realm's company settings, or POST a change to them (sandbox.qbo_settings)."""
+        realm = request.path_params["realm"]
+        change = None
+        if request.method == "POST":
+            try:
+                change = loads(await request.body())
+            except ValueError:
+                return JSONResponse({"error": "the body must be JSON"}, status_code=400)
+        try:
+            current = await run_in_threadpool(self.store.settings, realm, change)
+        except ValueError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        return Response(dumps({"realm": realm, **current}), media_type="application/json")
 
     async def read(self, request: Request) -> Response:
         entity = ENTITIES.get(request.path_params["entity"].lower())
         ident = request.path_params["ident"]
 
         def work(view: RealmView) -> Reply:
-            found = view.get(entity, ident) if entity else None
+            # GET …/companyinfo/{realmID}: Intuit's CompanyInfo reference reads it by the realm id.
+            key = "1" if entity == "CompanyInfo" and ident == request.path_params["realm"] else ident
+            found = view.get(entity, key) if entity and entity != "Preferences" else None
             if found is None:
                 raise not_found(entity or request.path_params["entity"], ident)
             return ok({entity: found})
@@ -213,6 +267,8 @@ def qbo_routes(store: QboStore, limits: RateLimits | None = None) -> list[Route]
     return [
         Route("/v3/company/{realm}/query", api.query, methods=["GET", "POST"]),
         Route("/v3/company/{realm}/batch", api.batch, methods=["POST"]),
+        Route("/v3/company/{realm}/preferences", api.preferences, methods=["GET"]),
+        Route("/_sandbox/qbo/{realm}/settings", api.settings, methods=["GET", "POST"]),
         *attachable_routes(api),  # uploads, Attachable reads, invoice e-mail: before the generic routes
         Route("/v3/company/{realm}/{entity}", api.write, methods=["POST"]),
         Route("/v3/company/{realm}/{entity}/{ident}", api.read, methods=["GET"]),

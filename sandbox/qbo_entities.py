@@ -6,13 +6,16 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Callable
 
+from sandbox.qbo_schema import check_fields, check_lengths
+from sandbox.qbo_settings import CURRENCY_NAMES, read_settings
 from sandbox.qbo_store import RealmView
+from sandbox.qbo_tax import TAX_WORD, Rate, ast_code, tax_detail
 from sandbox.qbo_wire import QboFault, invalid_reference, not_found, now_stamp, required
 
 CENT = Decimal("0.01")
 MAX_DOC_NUMBER = 21
 _READ_ONLY = {"Id", "SyncToken", "sparse", "domain", "MetaData", "TotalAmt", "Balance", "HomeBalance",
-              "HomeTotalAmt", "TxnTaxDetail", "FullyQualifiedName", "BalanceWithJobs", "InvoiceLink"}
+              "HomeTotalAmt", "FullyQualifiedName", "BalanceWithJobs", "InvoiceLink", "Level"}
 _ITEM_TYPES = {"Service", "NonInventory", "Inventory"}
 
 
@@ -69,6 +72,35 @@ def _duplicate_name(name: str, owner: str) -> QboFault:
                     f"this name. Please use a different name. Name={name} Id={owner}")
 
 
+def _business(detail: str, element: str = "") -> QboFault:
+    return QboFault("6000", "A business validation error has occurred while processing your request",
+                    f"Business Validation Error: {detail}", element=element)
+
+
+def _currency(view: RealmView, data: dict[str, Any], element: str = "CurrencyRef") -> dict[str, str]:
+    """The CurrencyRef to store: the home currency unless multicurrency is on (Intuit's Invoice reference:
+    CurrencyRef "Applicable if multicurrency is enabled for the company"; mappings.qbo relies on QBO
+    refusing it otherwise). The real Fault for a foreign currency without multicurrency is not documented:
+    the sandbox answers 2500 Invalid Reference Id, as for any reference it cannot honour."""
+    settings = read_settings(view)
+    home, code = settings["home_currency"], _ref(data.get(element))
+    if code and code != home and (not settings["multicurrency"] or code not in CURRENCY_NAMES):
+        raise invalid_reference("Currency", code, element)
+    code = code or home
+    return {"value": code, "name": CURRENCY_NAMES.get(code, code)}
+
+
+def _named_ref(view: RealmView, data: dict[str, Any], field: str, entity: str) -> dict[str, str] | None:
+    """``field`` (a ClassRef, DepartmentRef, SalesTermRef, ParentRef) resolved to an active ``entity``, or None."""
+    ident = _ref(data.get(field))
+    if ident is None:
+        return None
+    found = view.get(entity, ident)
+    if not found or not found.get("Active", True):
+        raise invalid_reference(entity, ident, field)
+    return {"value": ident, "name": found.get("FullyQualifiedName") or found.get("Name") or found.get("DisplayName")}
+
+
 def _customer(view: RealmView, data: dict[str, Any], ident: str | None, params: dict[str, str]) -> dict[str, Any]:
     given = " ".join(p for p in (data.get("GivenName"), data.get("FamilyName")) if p)
     name = str(data.get("DisplayName") or data.get("CompanyName") or given).strip()
@@ -77,8 +109,25 @@ def _customer(view: RealmView, data: dict[str, Any], ident: str | None, params: 
     owner = view.name_owner("Customer", name, exclude=ident)
     if owner:
         raise _duplicate_name(name, owner)
-    return {"Active": True, "Taxable": True, "Balance": Decimal("0"), **data, "DisplayName": name,
-            "FullyQualifiedName": name, "PrintOnCheckName": data.get("PrintOnCheckName", name)}
+    # Sub-customers and jobs: "Set Job to true and set ParentRef to reference parent customer object"; the
+    # fully qualified name "Takes the form of Customer:Job:Sub-job", "Limited to 5 levels" (Intuit's
+    # Customer reference, …/most-commonly-used/customer).
+    parent = _named_ref(view, data, "ParentRef", "Customer")
+    level, qualified = 0, name
+    if parent:
+        above = view.get("Customer", parent["value"]) or {}
+        level, qualified = int(above.get("Level", 0)) + 1, f"{above.get('FullyQualifiedName', parent['name'])}:{name}"
+        if level > 4:
+            raise _business("Up to four levels of nesting can be defined under a top-level parent.", "ParentRef")
+        parent = {"value": parent["value"]}
+    out = {"Active": True, "Taxable": True, "Balance": Decimal("0"), "BalanceWithJobs": Decimal("0"), "Job": False,
+           "BillWithParent": False, **data, "DisplayName": name, "FullyQualifiedName": qualified, "Level": level,
+           "PrintOnCheckName": data.get("PrintOnCheckName", name), "CurrencyRef": _currency(view, data)}
+    if parent:
+        out["ParentRef"] = parent
+    else:
+        out.pop("ParentRef", None)
+    return out
 
 
 def _item(view: RealmView, data: dict[str, Any], ident: str | None, params: dict[str, str]) -> dict[str, Any]:
@@ -106,7 +155,7 @@ def _item(view: RealmView, data: dict[str, Any], ident: str | None, params: dict
     return {"Active": True, **data, "Name": name, "FullyQualifiedName": name, "UnitPrice": price}
 
 
-def _sales_line(view: RealmView, raw: dict[str, Any], number: int) -> dict[str, Any]:
+def _sales_line(view: RealmView, raw: dict[str, Any], number: int, taxes: _TaxModel) -> dict[str, Any]:
     detail = raw.get("SalesItemLineDetail") or {}
     item_id = _ref(detail.get("ItemRef"))
     if not item_id:
@@ -114,9 +163,7 @@ def _sales_line(view: RealmView, raw: dict[str, Any], number: int) -> dict[str, 
     item = view.get("Item", item_id)
     if not item or not item.get("Active", True):
         raise invalid_reference("Item", item_id, "Line.SalesItemLineDetail.ItemRef")
-    tax = _ref(detail.get("TaxCodeRef")) or "NON"
-    if not view.get("TaxCode", tax):
-        raise invalid_reference("TaxCode", tax, "Line.SalesItemLineDetail.TaxCodeRef")
+    tax = taxes.line_code(_ref(detail.get("TaxCodeRef")))
     qty = _decimal(detail.get("Qty"), "Line.SalesItemLineDetail.Qty")
     price = _decimal(detail.get("UnitPrice"), "Line.SalesItemLineDetail.UnitPrice")
     amount = _decimal(raw.get("Amount"), "Line.Amount")
@@ -129,13 +176,91 @@ def _sales_line(view: RealmView, raw: dict[str, Any], number: int) -> dict[str, 
             raise QboFault("6070", "A business validation error has occurred while processing your request",
                            f"Business Validation Error: Amount is not equal to UnitPrice * Qty. "
                            f"Supplied value:{amount}", element="Line.Amount")
-    out_detail = {**detail, "ItemRef": {"value": item_id, "name": item["Name"]}, "TaxCodeRef": {"value": tax},
+    out_detail = {**detail, "ItemRef": {"value": item_id, "name": item["Name"]},
+                  "TaxCodeRef": {"value": tax} if tax else None,
                   "Qty": qty, "UnitPrice": price, "ItemAccountRef": item.get("IncomeAccountRef"),
+                  "ClassRef": _named_ref(view, detail, "ClassRef", "Class"),
                   "ServiceDate": _date(detail.get("ServiceDate"), "Line.SalesItemLineDetail.ServiceDate")}
     line = {"Id": str(number), "LineNum": number, "Description": raw.get("Description"), "Amount": amount,
             "DetailType": "SalesItemLineDetail",
             "SalesItemLineDetail": {k: v for k, v in out_detail.items() if v is not None}}
     return {k: v for k, v in line.items() if v is not None}
+
+
+class _TaxModel:
+    """How this realm taxes an invoice: AST by address (US), or the lines' tax codes (sandbox.qbo_tax)."""
+
+    def __init__(self, view: RealmView, data: dict[str, Any]) -> None:
+        self.view, self.settings = view, read_settings(view)
+        self.country = self.settings["country"]
+        self.ast = self.country == "US" and self.settings["automated_sales_tax"]
+        mode = data.get("GlobalTaxCalculation")
+        # "Not applicable to US companies; required for non-US companies", default TaxExcluded (Intuit's
+        # Invoice reference): a US realm ignores what the SDK always sends; elsewhere it is honoured.
+        self.mode = None if self.country == "US" else (mode or "TaxExcluded")
+        if self.mode not in (None, "TaxExcluded", "TaxInclusive", "NotApplicable"):
+            raise QboFault("2010", "Request has invalid or unsupported property",
+                           f"Property Name:GlobalTaxCalculation value {mode!r} specified is unsupported or invalid",
+                           element="GlobalTaxCalculation")
+        self.txn_code = _ref((data.get("TxnTaxDetail") or {}).get("TxnTaxCodeRef"))
+        self.rates = {str(rate["Id"]): rate for rate in view.rows("TaxRate")}
+
+    def line_code(self, given: str | None) -> str | None:
+        """The line's TaxCodeRef as stored: a US line without one is NON; elsewhere one is required."""
+        if given is None:
+            if self.country == "US":
+                return "NON"
+            if self.mode == "NotApplicable":
+                return None
+            # Seen from QBO for a non-US line without a tax code (Autotask KB 360030193511).
+            raise _business(f"Make sure all your transactions have a {TAX_WORD[self.country]} rate before you save.",
+                            "Line.SalesItemLineDetail.TaxCodeRef")
+        code = self.view.get("TaxCode", given)
+        if not code or not code.get("Active", True):
+            raise invalid_reference("TaxCode", given, "Line.SalesItemLineDetail.TaxCodeRef")
+        return given
+
+    def _code_rates(self, code_id: str) -> str:
+        code = self.view.get("TaxCode", code_id) or {}
+        details = (code.get("SalesTaxRateList") or {}).get("TaxRateDetail") or []
+        return ",".join(str(d["TaxRateRef"]["value"]) for d in details)
+
+    def detail(self, lines: list[dict[str, Any]], destination: dict[str, Any] | None) -> dict[str, Any]:
+        """TxnTaxDetail for the stored ``lines``, taxed at ``destination`` (the ship-to, else the company)."""
+        if self.mode == "NotApplicable":
+            return {"TotalTax": Decimal("0.00")}
+        groups: dict[str, list[Decimal]] = {}
+        if self.country == "US":
+            taxed = [line for line in lines if line["SalesItemLineDetail"]["TaxCodeRef"]["value"] != "NON"]
+            if self.ast:
+                code = ast_code(destination or read_settings(self.view)["company_address"])
+            else:
+                code = self.txn_code or str(self._default_group())
+                found = self.view.get("TaxCode", code)
+                if not found or not found.get("TaxGroup"):
+                    raise invalid_reference("TaxCode", code, "TxnTaxDetail.TxnTaxCodeRef")
+            if taxed:
+                groups[self._code_rates(code)] = [line["Amount"] for line in taxed]
+            return tax_detail(((ids, sum(a, Decimal("0")), sum(a, Decimal("0"))) for ids, a in groups.items()),
+                              self._rates(), code if taxed else None)
+        for line in lines:
+            code_ref = line["SalesItemLineDetail"].get("TaxCodeRef")
+            if code_ref:
+                groups.setdefault(self._code_rates(code_ref["value"]), []).append(line["Amount"])
+        totals = [(ids, sum(a, Decimal("0")), sum(a, Decimal("0"))) for ids, a in groups.items() if ids]
+        return tax_detail(totals, self._rates(), None, inclusive=self.mode == "TaxInclusive")
+
+    def _default_group(self) -> str:
+        prefs = self.view.get("Preferences", "1") or {}
+        return str(((prefs.get("TaxPrefs") or {}).get("TaxGroupCodeRef") or {}).get("value") or "2")
+
+    def _rates(self) -> dict[str, Rate]:
+        return {ident: Rate(ident, str(r["Name"]), Decimal(str(r["RateValue"]))) for ident, r in self.rates.items()}
+
+
+def _address(data: dict[str, Any], field: str, fallback: Any) -> dict[str, Any] | None:
+    given = data.get(field)
+    return given if isinstance(given, dict) and given else (fallback if isinstance(fallback, dict) else None)
 
 
 def _invoice(view: RealmView, data: dict[str, Any], ident: str | None, params: dict[str, str]) -> dict[str, Any]:
@@ -145,6 +270,7 @@ def _invoice(view: RealmView, data: dict[str, Any], ident: str | None, params: d
     customer = view.get("Customer", customer_id)
     if not customer or not customer.get("Active", True):
         raise invalid_reference("Customer", customer_id, "CustomerRef")
+    taxes = _TaxModel(view, data)
     lines: list[dict[str, Any]] = []
     for raw in data.get("Line", []):
         kind = raw.get("DetailType")
@@ -153,7 +279,7 @@ def _invoice(view: RealmView, data: dict[str, Any], ident: str | None, params: d
         if kind != "SalesItemLineDetail":
             raise QboFault("2010", "Request has invalid or unsupported property",
                            f"Line DetailType {kind!r} is not supported by the sandbox", element="Line.DetailType")
-        lines.append(_sales_line(view, raw, len(lines) + 1))
+        lines.append(_sales_line(view, raw, len(lines) + 1, taxes))
     if not lines:
         raise QboFault("6000", "A business validation error has occurred while processing your request",
                        "Business Validation Error: You must fill out at least one split line.", element="Line")
@@ -169,16 +295,40 @@ def _invoice(view: RealmView, data: dict[str, Any], ident: str | None, params: d
             raise QboFault("6140", "Duplicate Document Number Error",
                            f"Duplicate Document Number Error : You must specify a different number. This number "
                            f"has already been used. DocNumber={doc} is assigned to TxnType=Invoice with TxnId={owner}")
+    term = _named_ref(view, data, "SalesTermRef", "Term")
     txn_date = _date(data.get("TxnDate"), "TxnDate") or date.today().isoformat()
-    due = _date(data.get("DueDate"), "DueDate") or (date.fromisoformat(txn_date) + timedelta(days=30)).isoformat()
-    total = sum((line["Amount"] for line in lines), Decimal("0")).quantize(CENT)
+    due = _date(data.get("DueDate"), "DueDate")
+    if due is None:
+        # A term's DueDays count from the invoice date (Intuit's Term reference: "Number of days from delivery
+        # of goods or services until the payment is due"); without a term, the company default Net 30
+        # (Preferences.SalesFormsPrefs.DefaultTerms, seeded as Term 3).
+        days = int((view.get("Term", term["value"]) or {}).get("DueDays") or 0) if term else 30
+        due = (date.fromisoformat(txn_date) + timedelta(days=days)).isoformat()
+    elif due < txn_date:
+        # What QBO does with a DueDate before the TxnDate is not documented; the sandbox refuses it (the safe
+        # answer: an invoice due before it was issued is a mapping error, not something to store).
+        raise _business(f"The due date {due} is before the invoice date {txn_date}.", "DueDate")
+    # "If ShipAddr, BillAddr, or both are not provided, the appropriate customer address from the referenced
+    # Customer object is used to fill those values" (Intuit's Invoice reference, Business Rules).
+    ship = _address(data, "ShipAddr", customer.get("ShipAddr"))
+    bill = _address(data, "BillAddr", customer.get("BillAddr"))
+    subtotal = sum((line["Amount"] for line in lines), Decimal("0")).quantize(CENT)
+    tax = taxes.detail(lines, ship)
+    if taxes.mode == "TaxInclusive":
+        for line in lines:
+            line["SalesItemLineDetail"]["TaxInclusiveAmt"] = line["Amount"]
+    # "TotalAmt … includes the total of all the charges, allowances, and taxes" (Intuit's Invoice reference).
+    total = subtotal if taxes.mode == "TaxInclusive" else subtotal + tax["TotalTax"]
     deposit = _decimal(data.get("Deposit"), "Deposit") or Decimal("0")
-    subtotal = {"Amount": total, "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {}}
-    return {"PrintStatus": "NotSet", "EmailStatus": "NotSet", **data,
-            "CustomerRef": {"value": customer_id, "name": customer["DisplayName"]},
-            "CurrencyRef": data.get("CurrencyRef", {"value": "USD", "name": "United States Dollar"}),
-            "DocNumber": doc, "TxnDate": txn_date, "DueDate": due, "Line": [*lines, subtotal],
-            "TxnTaxDetail": {"TotalTax": Decimal("0")}, "TotalAmt": total, "Balance": total - deposit}
+    subtotal_line = {"Amount": subtotal, "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {}}
+    out = {"PrintStatus": "NotSet", "EmailStatus": "NotSet", **data,
+           "CustomerRef": {"value": customer_id, "name": customer["DisplayName"]},
+           "CurrencyRef": _currency(view, data), "DocNumber": doc, "TxnDate": txn_date, "DueDate": due,
+           "SalesTermRef": term, "ClassRef": _named_ref(view, data, "ClassRef", "Class"),
+           "DepartmentRef": _named_ref(view, data, "DepartmentRef", "Department"),
+           "ShipAddr": ship, "BillAddr": bill, "Line": [*lines, subtotal_line], "TxnTaxDetail": tax,
+           "TotalAmt": total, "Balance": total - deposit, "GlobalTaxCalculation": taxes.mode}
+    return out
 
 
 _VALIDATORS: dict[str, Callable[[RealmView, dict[str, Any], str | None, dict[str, str]], dict[str, Any]]] = {
@@ -195,11 +345,15 @@ def save_entity(view: RealmView, entity: str, body: Any, params: dict[str, str])
     stays Decimal. Ids are per-realm, per-entity sequences of decimal strings.
 
     Raises QboFault: 610 unknown Id, 5010 stale SyncToken, 6140 duplicate DocNumber, 6240 duplicate name,
-    2020 required field missing, 2500 reference to a missing item/customer/tax code, 6000 no lines.
+    2020 required field missing, 2500 reference to a missing item/customer/tax code/class/department/term
+    or a foreign currency, 2010 a field QBO does not know, 2050 a string over its documented length,
+    6000 no lines, a DueDate before the TxnDate or a non-US line without a tax code.
     """
     if not isinstance(body, dict):
         raise QboFault("2010", "Request has invalid or unsupported property", f"The body must be a {entity} object")
+    check_fields(entity, body)
     data = clean(body)
+    check_lengths(entity, data)
     ident, existing = data.get("Id"), None
     if ident not in (None, 0, "0"):
         existing = view.get(entity, str(ident))

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.qbo_wire import Reply, dumps, loads, now_stamp
+from sandbox.qbo_settings import apply_settings, check_settings, read_settings, seed_lists
 from sandbox.state_db import StateDb
 
 _SCHEMA = """
@@ -40,8 +41,6 @@ SEED_ITEMS = [
     ("6", "After-hours labour", "Service", "1", "142.50"),
     ("7", "Travel", "Service", "1", "45.00"),
 ]
-SEED_TAX_CODES = [("TAX", "TAX", "Taxable", True), ("NON", "NON", "Non-taxable", False)]
-
 def _meta() -> dict[str, str]:
     stamp = now_stamp()
     return {"CreateTime": stamp, "LastUpdatedTime": stamp}
@@ -95,6 +94,9 @@ class RealmView:
              name.strip().casefold() if isinstance(name, str) else None, dumps(body)),
         )
 
+    def delete_all(self, entity: str) -> None:
+        self.db.execute("DELETE FROM entities WHERE realm = ? AND entity = ?", (self.realm, entity))
+
     def seed(self) -> None:
         for ident, name, kind in SEED_ACCOUNTS:
             self.put("Account", {"Id": ident, "Name": name, "AccountType": kind, "Active": True,
@@ -104,9 +106,7 @@ class RealmView:
                               "Taxable": kind != "Service", "UnitPrice": Decimal(price),
                               "IncomeAccountRef": {"value": account, "name": SEED_ACCOUNTS[int(account) - 1][1]},
                               "SyncToken": "0", "domain": "QBO", "MetaData": _meta()})
-        for ident, name, description, taxable in SEED_TAX_CODES:
-            self.put("TaxCode", {"Id": ident, "Name": name, "Description": description, "Taxable": taxable,
-                                 "Active": True, "SyncToken": "0", "domain": "QBO", "MetaData": _meta()})
+        seed_lists(self)  # settings, Preferences, CompanyInfo, tax codes and rates, classes, departments, terms
 
 
 class QboStore(StateDb):
@@ -122,16 +122,31 @@ class QboStore(StateDb):
     def __init__(self, state_dir: Path) -> None:
         super().__init__(state_dir / "qbo.sqlite3", _SCHEMA)
 
-    def open_realm(self, db: sqlite3.Connection, realm: str) -> RealmView:
-        """Count one request for ``realm``, creating and seeding the realm on first use."""
+    def open_realm(self, db: sqlite3.Connection, realm: str, *, count: bool = True) -> RealmView:
+        """Count one request for ``realm`` (unless ``count`` is false), creating and seeding the realm on first use."""
         created = db.execute(
             "INSERT OR IGNORE INTO realms (realm, created_at) VALUES (?, ?)", (realm, now_stamp())
         ).rowcount
         view = RealmView(db, realm)
         if created:
             view.seed()
-        db.execute("UPDATE realms SET requests = requests + 1 WHERE realm = ?", (realm,))
+        if count:
+            db.execute("UPDATE realms SET requests = requests + 1 WHERE realm = ?", (realm,))
         return view
+
+    def settings(self, realm: str, change: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The realm's company settings (sandbox.qbo_settings), after applying ``change`` if given.
+
+        Raises ValueError for a malformed change; the realm is created (not counted as a request) if new.
+        """
+        with self.transaction() as db:
+            view = self.open_realm(db, realm, count=False)
+            current = read_settings(view)
+            if change is None:
+                return current
+            new = check_settings(current, change)
+            apply_settings(view, new)
+            return new
 
     def reply_for(self, db: sqlite3.Connection, realm: str, request_id: str) -> Reply | None:
         row = db.execute(

@@ -2,8 +2,10 @@
 
     GET       /api.xro/2.0/Contacts|Items|Invoices    where=, page=, pageSize= (Invoices also InvoiceNumbers=, IDs=,
                                                      Statuses=); unknown where syntax → 400
+    GET       /api.xro/2.0/Organisation|Currencies|TaxRates|Accounts|TrackingCategories   the organisation's
+              settings and seeds (sandbox.xero_org), where= on any field (e.g. TaxType=="OUTPUT2")
     PUT       /api.xro/2.0/Contacts|Items|Invoices    create; ``{"Invoices": [...]}`` or one bare element
-    POST      /api.xro/2.0/Contacts|Items|Invoices    update (with the id) or create
+    POST      /api.xro/2.0/Contacts|Items|Invoices    update (with the id) or create; also /Invoices/{id} etc.
     GET       /api.xro/2.0/Contacts|Invoices/{id}      Invoices also by InvoiceNumber; unknown → 404
     PUT|POST  /api.xro/2.0/Invoices/{id}/Attachments/{FileName}, GET .../Attachments, POST .../Email  (xero_attachments)
 
@@ -13,14 +15,24 @@ Every PUT/POST body is first checked against the official OpenAPI schema (sandbo
 that breaks it gets a 400 ValidationException naming each problem. ``summarizeErrors=false`` (any case)
 answers 200 with every element, failed ones marked ``HasErrors``/``ValidationErrors``; otherwise any
 failed element makes a 400 ValidationException listing the failed elements (the valid ones are still
-created, as on Xero). ``Idempotency-Key`` on PUT/POST replays the first answer for 6 minutes; the same key
-on a different request → 400. Invoices: ACCREC numbers are unique ("Invoice # must be unique."), missing
-ones become INV-0001, …; tax is computed per line from TaxType (OUTPUT 15 %, NONE / EXEMPTOUTPUT /
-ZERORATEDOUTPUT 0 %) and LineAmountTypes. New tenants are seeded with items LABOUR, PARTS, MATERIALS, FEE,
-DISCOUNT and accounts 200 Sales, 260 Other Revenue, 400 Advertising.
+created, as on Xero). Invoices are validated, taxed and totalled as sandbox.xero_entities documents, rule
+by rule with its source (TAX, TAXTYPE, TRACKING, DUE_DATE, CURRENCY, LINE); numbers of ACCREC invoices
+are unique ("Invoice # must be unique."), missing ones become INV-0001, …. New tenants are NZ/NZD
+organisations seeded with items LABOUR, PARTS, MATERIALS, FEE, DISCOUNT (sandbox.xero_store).
+
+Idempotency-Key (PUT/POST): at most 128 characters, else 400 [P spec components/parameters/idempotencyKey
+"128 character max."]; the first answer is replayed for 6 minutes, the same key on a different request →
+400 (ledgers.md §2.2). Keys belong to the app, not to the organisation ("Keys are per app", ledgers.md
+§2.2 [S]): for an access token the sandbox's token endpoint issued, the scope is its OAuth client, so one
+app reusing a key for another tenant gets the 400 (the tenant is part of the request compared). A token the
+sandbox did not issue names no app, so its keys are scoped to that token and tenant. [?] whether real Xero
+refuses or replays a key reused across tenants: either way Closeout's request key names its company.
 
 OAuth: ``POST /connect/token`` rotates single-use refresh tokens (sandbox.xero_tokens); an access token it
-issued is refused with 401 TokenExpired once expired. Admin (no auth): ``GET /_sandbox/xero/{tenant}/stats``; ``POST /_sandbox/xero/{tenant}/faults`` with
+issued is refused with 401 TokenExpired once expired. Admin (no auth): ``GET /_sandbox/xero/{tenant}/stats``;
+``GET|POST /_sandbox/xero/{tenant}/settings`` reads or changes the organisation (sandbox.xero_org: country,
+base_currency, multicurrency, currencies, default_sales_terms, due_date_from_terms, unknown_tracking,
+tracking_categories; 400 with {"error"} when unusable); ``POST /_sandbox/xero/{tenant}/faults`` with
 ``{"kind": "throttle" | "server_error" | "slow" | "reset" | "lost_response", "count": 1, "seconds": 0}``:
 the tenant's next ``count`` API calls answer 429 (Retry-After, X-Rate-Limit-Problem: minute), 500, do the
 work then wait ``seconds``, drop the connection without doing the work, or do the work, commit it, and
@@ -31,6 +43,8 @@ drop the connection instead of answering. ``POST /_sandbox/xero/{tenant}/chaos``
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import uuid
 from typing import Any
 
@@ -44,6 +58,8 @@ from sandbox.fault_admin import admin_routes
 from sandbox.rate_limits import RateLimits
 from sandbox.xero_attachments import attachment_routes
 from sandbox.xero_entities import now_ms, save_contact, save_invoice, save_item
+from sandbox.xero_org import (SettingsError, account_bodies, currency_bodies, organisation_body, tax_rate_bodies,
+                              tracking_bodies)
 from sandbox.xero_reply import Reply
 from sandbox.xero_schema import body_problems
 from sandbox.xero_tokens import XeroTokens, token_routes
@@ -54,6 +70,15 @@ ROOT = "/api.xro/2.0"
 COLLECTIONS = {"contacts": ("Contacts", "Contact", "ContactID", save_contact),
                "items": ("Items", "Item", "ItemID", save_item),
                "invoices": ("Invoices", "Invoice", "InvoiceID", save_invoice)}
+# Read-only collections computed from the organisation's settings: path → (envelope key, builder).
+SETTINGS_COLLECTIONS = {
+    "organisation": ("Organisations", lambda view: [organisation_body(view.tenant, view.settings())]),
+    "currencies": ("Currencies", lambda view: currency_bodies(view.settings())),
+    "taxrates": ("TaxRates", lambda view: tax_rate_bodies(view.settings())),
+    "accounts": ("Accounts", lambda view: account_bodies(view.tenant, view.settings())),
+    "trackingcategories": ("TrackingCategories", lambda view: tracking_bodies(view.tenant, view.settings())),
+}
+MAX_IDEMPOTENCY_KEY = 128  # spec components/parameters/idempotencyKey: "128 character max."
 _REFUSED_TOKENS = ("expired", "invalid")
 THROTTLE_RETRY_AFTER = 2
 
@@ -78,8 +103,9 @@ def _response(reply: Reply) -> Response | BrokenResponse:
 
 
 def _not_served() -> Response:
-    return JSONResponse({"Title": "Not Found", "Status": 404, "Detail": "The sandbox serves Contacts, Items, Invoices"},
-                        status_code=404)
+    return JSONResponse({"Title": "Not Found", "Status": 404,
+                         "Detail": "The sandbox serves Contacts, Items, Invoices (read and write) and Organisation, "
+                                   "Currencies, TaxRates, Accounts, TrackingCategories (read)"}, status_code=404)
 
 
 def _envelope(collection: str, elements: list[dict[str, Any]]) -> dict[str, Any]:
@@ -91,7 +117,7 @@ class XeroApi:
     def __init__(self, store: XeroStore, limits: RateLimits) -> None:
         self.store, self.limits, self.tokens = store, limits, XeroTokens(store)
 
-    def _run(self, tenant: str, key: str | None, print_: str, work) -> tuple[Reply, float]:
+    def _run(self, tenant: str, scope: str, key: str | None, print_: str, work) -> tuple[Reply, float]:
         with self.store.transaction() as db:
             view = self.store.open_tenant(db, tenant)
             fault = self.store.pop_fault(db, tenant)
@@ -104,14 +130,14 @@ class XeroApi:
             if fault and fault.kind == "reset":
                 return Reply(0, "", broken=True), 0.0
             delay = fault.seconds if fault and fault.kind == "slow" else 0.0
-            stored = self.store.reply_for(db, tenant, key) if key else None
+            stored = self.store.reply_for(db, scope, key) if key else None
             if stored is not None:
                 if stored.fingerprint != print_:
                     return _validation([], f"Idempotency Key {key} is used with a different request."), delay
                 return Reply(stored.status, stored.body), delay
             reply = work(view)
             if key:
-                self.store.save_reply(db, tenant, key, StoredReply(print_, reply.status, reply.body))
+                self.store.save_reply(db, scope, key, StoredReply(print_, reply.status, reply.body))
         if fault and fault.kind == "lost_response":
             return Reply(0, "", broken=True), 0.0
         return reply, delay
@@ -133,8 +159,16 @@ class XeroApi:
                                                           "X-Rate-Limit-Problem": refusal.problem})
         try:
             key = request.headers.get("idempotency-key") if request.method in ("PUT", "POST") else None
-            print_ = fingerprint(request.method, request.url.path + "?" + request.url.query, body)
-            reply, delay = await run_in_threadpool(self._run, tenant, key, print_, work)
+            if key is not None and len(key) > MAX_IDEMPOTENCY_KEY:
+                # Xero's exact answer to a long key is not documented: its 400 ValidationException shape
+                return _response(_validation([], f"The Idempotency-Key must be {MAX_IDEMPOTENCY_KEY} characters "
+                                                 f"or fewer; this one has {len(key)}."))
+            app = await run_in_threadpool(self.tokens.app_of, token) if token.startswith("xat-") else None
+            scope = (f"app:{app}" if app else
+                     "token:" + hashlib.sha256(f"{token}\n{tenant}".encode()).hexdigest())
+            # the tenant is part of the request: an app's key reused for another organisation is "different"
+            print_ = fingerprint(request.method, f"{tenant.lower()} {request.url.path}?{request.url.query}", body)
+            reply, delay = await run_in_threadpool(self._run, tenant, scope, key, print_, work)
             if delay:
                 await asyncio.sleep(delay)
             response = _response(reply)
@@ -149,7 +183,8 @@ class XeroApi:
     async def write(self, request: Request) -> Response | BrokenResponse:
         if request.path_params["collection"].lower() not in COLLECTIONS:
             return _not_served()
-        collection, kind, _, save = COLLECTIONS[request.path_params["collection"].lower()]
+        collection, kind, id_field, save = COLLECTIONS[request.path_params["collection"].lower()]
+        ident = request.path_params.get("ident")
         raw = await request.body()
         summarize = request.query_params.get("summarizeErrors", "true").lower() != "false"
         create_only = request.method == "PUT"
@@ -161,6 +196,10 @@ class XeroApi:
                 return _validation([], "The request body is not valid JSON")
             if isinstance(body, dict) and collection not in body:
                 body = {collection: [body]}
+            if ident and isinstance(body, dict) and isinstance(body.get(collection), list):
+                # POST /Invoices/{InvoiceID}: the path names the element to update [P spec updateInvoice]
+                body[collection] = [{**e, id_field: e.get(id_field) or ident} if isinstance(e, dict) else e
+                                    for e in body[collection]]
             problems = body_problems(collection, body)
             if problems:
                 return _validation([{"ValidationErrors": [{"Message": p} for p in problems]}],
@@ -178,6 +217,8 @@ class XeroApi:
         return await self._serve(request, work, body=raw)
 
     async def list(self, request: Request) -> Response | BrokenResponse:
+        if request.path_params["collection"].lower() in SETTINGS_COLLECTIONS:
+            return await self.settings_list(request)
         if request.path_params["collection"].lower() not in COLLECTIONS:
             return _not_served()
         collection, kind, id_field, _ = COLLECTIONS[request.path_params["collection"].lower()]
@@ -203,6 +244,31 @@ class XeroApi:
 
         return await self._serve(request, work)
 
+    async def settings_list(self, request: Request) -> Response | BrokenResponse:
+        collection, build = SETTINGS_COLLECTIONS[request.path_params["collection"].lower()]
+        where = request.query_params.get("where", "")
+
+        def work(view: TenantView) -> Reply:
+            try:
+                keep = parse_where(where)
+            except WhereError as exc:
+                return _validation([], str(exc))
+            return _json(200, _envelope(collection, [row for row in build(view) if keep(row)]))
+
+        return await self._serve(request, work)
+
+    async def settings_admin(self, request: Request) -> Response:
+        """GET: the organisation's settings; POST: apply a JSON subset of them (sandbox.xero_org)."""
+        tenant = request.path_params["tenant"]
+        if request.method == "GET":
+            return JSONResponse(await run_in_threadpool(self.store.settings, tenant))
+        try:
+            spec = json.loads(await request.body())
+            settings = await run_in_threadpool(self.store.update_settings, tenant, spec)
+        except (ValueError, SettingsError) as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        return JSONResponse(settings, status_code=201)
+
     async def read(self, request: Request) -> Response | BrokenResponse:
         if request.path_params["collection"].lower() not in COLLECTIONS:
             return _not_served()
@@ -227,6 +293,8 @@ def xero_routes(store: XeroStore, limits: RateLimits | None = None) -> list[Rout
         Route(f"{ROOT}/{collection}", api.list, methods=["GET"]),
         Route(f"{ROOT}/{collection}", api.write, methods=["PUT", "POST"]),
         Route(f"{ROOT}/{collection}/{{ident}}", api.read, methods=["GET"]),
+        Route(f"{ROOT}/{collection}/{{ident}}", api.write, methods=["POST"]),
         *token_routes(api.tokens),
+        Route("/_sandbox/xero/{tenant}/settings", api.settings_admin, methods=["GET", "POST"]),
         *admin_routes(store, "xero", "tenant"),
     ]

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from sandbox.xero_store import ACCOUNT_CODES, TAX_RATES, TenantView, loads
+from sandbox.xero_org import account, currency_codes, due_date_from, tax_rate, tracking_bodies
+from sandbox.xero_store import TenantView, loads
 
 CENT = Decimal("0.01")
 INVOICE_TYPES = {"ACCPAY", "ACCPAYCREDIT", "APOVERPAYMENT", "APPREPAYMENT", "ACCREC", "ACCRECCREDIT",
@@ -93,8 +94,10 @@ def save_contact(view: TenantView, element: dict[str, Any], *, create_only: bool
                    "The contact name must be unique across all active contacts.")
         return _with_errors(element, [message], "HasValidationErrors"), [message]
     contact = dict(existing or {"ContactID": str(uuid.uuid4()), "ContactStatus": "ACTIVE"})
+    # Addresses (POBOX = the invoice's mailing address, STREET [P developer.xero.com/documentation/api/types
+    # "Address Types"]), Phones and PaymentTerms (spec Contact) are kept as sent and answered back.
     for field in ("Name", "EmailAddress", "FirstName", "LastName", "ContactNumber", "AccountNumber",
-                  "ContactStatus", "IsCustomer"):
+                  "ContactStatus", "IsCustomer", "Addresses", "Phones", "PaymentTerms"):
         if field in element:
             contact[field] = element[field]
     contact.update(UpdatedDateUTC=now_ms(), HasValidationErrors=False, HasAttachments=False)
@@ -123,6 +126,52 @@ def save_item(view: TenantView, element: dict[str, Any], *, create_only: bool) -
 
 
 # ---- invoices -----------------------------------------------------------------------------------
+#
+# The rules, each with its source ([P] Xero's page or the spec, [S] a third party, [?] unknown and how
+# Closeout stays safe under either answer):
+#
+# TAX     Each line's TaxAmount = LineAmount × rate (Exclusive) or LineAmount × rate / (1 + rate)
+#         (Inclusive), rounded to 2 dp per line; TotalTax is the sum of the rounded lines [P "Rounding in
+#         Xero", developer.xero.com/documentation/api-guides/rounding-in-xero: "Xero calculates tax on a per
+#         line basis, rounding to two decimal places, and then sums the tax totals of each line"]. NoTax:
+#         no tax. SubTotal excludes tax, Total = SubTotal + TotalTax [P spec Invoice.SubTotal / Total]; so
+#         with Inclusive lines SubTotal = Σ LineAmount − TotalTax and Total = Σ LineAmount (an AU Inclusive
+#         invoice answered LineAmount 55.00, TaxAmount 5.00, AmountDue 55.00 [S aclassinfotech.com sync log]).
+#         [?] half-way cents: half up here; Xero (.NET) may round half to even. Closeout reads TotalTax back.
+#         A caller's TaxAmount replaces the computed one [P spec LineItem.TaxAmount "This value can be
+#         overriden if the calculated <TaxAmount> is not correct"; Xero staff, community.xero.com/developer
+#         discussion 39081].
+# TAXTYPE A line without TaxType takes its item's SalesDetails.TaxType [?, the spec's Item.SalesDetails has
+#         one; not documented for invoices], else its account's TaxType [P "Changes to tax codes in
+#         Australia": "rely on using the AccountCode only which defaults the tax code"], else NONE. An
+#         unknown TaxType → "The TaxType code X does not exist or cannot be used for this type of
+#         transaction." and one the account's class may not use → "The TaxType code 'X' cannot be used with
+#         account code 'N'." [S XeroAPI/Xero-Java#336, both messages verbatim; CanApplyTo* from the spec].
+# TRACKING At most 2 per line [P spec LineItem.Tracking], by Name/Option or TrackingCategoryID/
+#         TrackingOptionID [P spec LineItemTracking]. [?] an unknown category or option: several reports say
+#         Xero saves the invoice without the tracking (XeroAPI/xero-node#86, calcinai/xero-php#636), none
+#         shows an error text. The sandbox refuses by default (unknown_tracking "refuse", message its own),
+#         or drops it ("ignore") to act out the other answer; Closeout checks its mapping against
+#         GET /TrackingCategories before it sends, so it is right under both.
+# DUE_DATE An AUTHORISED invoice without DueDate → "The document DueDate field must be specified." [S
+#         waynerobinson/xeroizer#290 (message), #395 (maintainer: required for AUTHORISED, not for DRAFT)];
+#         SUBMITTED is refused too [?, strict]. [?] whether the organisation's or contact's default sales
+#         terms fill it in: a user got the error "even though the Default Date is set on the tenant"
+#         (XeroAPI/xero-python#78). So by default terms do not help (due_date_from_terms false): Closeout
+#         must send DueDate; with due_date_from_terms true the contact's PaymentTerms.Sales, else the
+#         organisation's, fill it in. A DueDate before Date is accepted [P spec createInvoices example:
+#         Date 2019-03-11, DueDate 2018-12-10, answered 200]. A DRAFT may have no DueDate.
+# CURRENCY CurrencyCode defaults to the base currency [S XeroAPI/xero-mcp-server#131]; another one must be
+#         among GET /Currencies (multicurrency on and subscribed), else "Organisation is not subscribed to
+#         currency X" [S n8n-io/n8n#19499 quoting Xero].
+# LINE    LineAmount = Quantity × UnitAmount × (100 − DiscountRate) / 100 [P spec LineItem.LineAmount]; a
+#         LineAmount that differs → "The line total of X does not match the expected line total of Y."
+#         [S docs.hirepos.com "Xero Rounding Account", quoting Xero].
+# UNKNOWN FIELDS are ignored, not refused: Xero answers requests carrying the SDK's read-only fields
+#         (HasErrors, HasAttachments; ledgers.md §3.2) and ignores misplaced ones (xero-node#86) [S].
+
+CREATE_STATUSES_NEEDING_DUE_DATE = {"AUTHORISED", "SUBMITTED"}
+MAX_TRACKING_PER_LINE = 2
 
 
 def _resolve_contact(view: TenantView, given: Any) -> dict[str, Any]:
@@ -146,8 +195,42 @@ def _resolve_contact(view: TenantView, given: Any) -> dict[str, Any]:
                        "Name, ContactID, ContactNumber")
 
 
-def _line(view: TenantView, raw: dict[str, Any], amount_types: str, errors: list[str]) -> dict[str, Any]:
-    line = {k: v for k, v in raw.items() if k != "ValidationErrors"}
+def _tracking(view: TenantView, settings: dict[str, Any], given: Any, errors: list[str]) -> list[dict[str, Any]]:
+    """The line's Tracking resolved against the organisation's categories (TRACKING above)."""
+    if not given:
+        return []
+    if len(given) > MAX_TRACKING_PER_LINE:
+        errors.append(f"A line item can have a maximum of {MAX_TRACKING_PER_LINE} tracking categories")
+        return []
+    refuse = settings["unknown_tracking"] == "refuse"
+    kept = []
+    for wanted in given:
+        wanted = wanted if isinstance(wanted, dict) else {}
+        category = next((c for c in tracking_bodies(view.tenant, settings)
+                         if (wanted.get("TrackingCategoryID") or "").lower() == c["TrackingCategoryID"]
+                         or str(wanted.get("Name") or "").strip().casefold() == c["Name"].casefold()), None)
+        if category is None:
+            if refuse:
+                errors.append(f"Tracking category '{wanted.get('Name') or wanted.get('TrackingCategoryID')}' "
+                              "does not exist or is not active")
+            continue
+        option = next((o for o in category["Options"]
+                       if (wanted.get("TrackingOptionID") or "").lower() == o["TrackingOptionID"]
+                       or str(wanted.get("Option") or "").strip().casefold() == o["Name"].casefold()), None)
+        if option is None:
+            if refuse:
+                errors.append(f"Tracking option '{wanted.get('Option') or wanted.get('TrackingOptionID')}' does not "
+                              f"exist or is not active for tracking category '{category['Name']}'")
+            continue
+        kept.append({"Name": category["Name"], "Option": option["Name"],
+                     "TrackingCategoryID": category["TrackingCategoryID"],
+                     "TrackingOptionID": option["TrackingOptionID"]})
+    return kept
+
+
+def _line(view: TenantView, settings: dict[str, Any], raw: dict[str, Any], amount_types: str,
+          errors: list[str]) -> dict[str, Any]:
+    line = {k: v for k, v in raw.items() if k not in ("ValidationErrors", "Tracking")}
     line.setdefault("LineItemID", str(uuid.uuid4()))
     quantity = _decimal(raw.get("Quantity", 1), "Quantity")
     unit = _decimal(raw.get("UnitAmount", 0), "UnitAmount")
@@ -156,26 +239,37 @@ def _line(view: TenantView, raw: dict[str, Any], amount_types: str, errors: list
         item = view.by_number("Item", str(raw["ItemCode"]))
         if item is None:
             errors.append(f"Item code '{raw['ItemCode']}' is not valid")
-    account = raw.get("AccountCode") or ((item or {}).get("SalesDetails") or {}).get("AccountCode")
-    if account and account not in ACCOUNT_CODES:
-        errors.append(f"Account code '{account}' is not a valid code for this document.")
-    tax_type = raw.get("TaxType") or ("NONE" if amount_types == "NoTax" else "OUTPUT")
-    if tax_type not in TAX_RATES:
-        errors.append(f"The TaxType code '{tax_type}' does not exist or cannot be used for this type of transaction.")
+    sales = (item or {}).get("SalesDetails") or {}
+    code = raw.get("AccountCode") or sales.get("AccountCode")
+    chart = account(settings, str(code)) if code else None
+    if code and chart is None:
+        errors.append(f"Account code '{code}' is not a valid code for this document.")
+    tax_type = (raw.get("TaxType") or ("NONE" if amount_types == "NoTax" else None)
+                or sales.get("TaxType") or (chart or {}).get("TaxType") or "NONE")
+    seed = tax_rate(settings, tax_type)
+    if seed is None:
+        errors.append(f"The TaxType code {tax_type} does not exist or cannot be used for this type of transaction.")
+    elif chart and not {"REVENUE": seed.revenue, "EXPENSE": seed.expenses}.get(chart["Class"], seed.liabilities):
+        errors.append(f"The TaxType code '{tax_type}' cannot be used with account code '{code}'.")
     expected = (quantity * unit).quantize(CENT, ROUND_HALF_UP)
     if raw.get("DiscountRate") is not None:
-        rate = _decimal(raw["DiscountRate"], "DiscountRate")
-        expected = (expected * (100 - rate) / 100).quantize(CENT, ROUND_HALF_UP)
+        discount = _decimal(raw["DiscountRate"], "DiscountRate")
+        expected = (expected * (100 - discount) / 100).quantize(CENT, ROUND_HALF_UP)
     if raw.get("LineAmount") is not None and _decimal(raw["LineAmount"], "LineAmount") != expected:
-        errors.append(f"The line total {raw['LineAmount']} does not match the expected line total {expected}")
-    rate = Decimal(0) if amount_types == "NoTax" else TAX_RATES.get(tax_type, Decimal(0))
-    if amount_types == "Inclusive":
-        tax = (expected - expected / (1 + rate)).quantize(CENT, ROUND_HALF_UP)
+        errors.append(f"The line total of {raw['LineAmount']} does not match the expected line total of {expected}.")
+    rate = Decimal(0) if amount_types == "NoTax" or seed is None else seed.rate / 100
+    if amount_types == "NoTax":
+        tax = Decimal(0)
+    elif raw.get("TaxAmount") is not None:
+        tax = _decimal(raw["TaxAmount"], "TaxAmount").quantize(CENT, ROUND_HALF_UP)
+    elif amount_types == "Inclusive":
+        tax = (expected * rate / (1 + rate)).quantize(CENT, ROUND_HALF_UP)
     else:
         tax = (expected * rate).quantize(CENT, ROUND_HALF_UP)
-    line.update(Quantity=quantity, UnitAmount=unit, LineAmount=expected, TaxAmount=tax, TaxType=tax_type)
-    if account:
-        line["AccountCode"] = account
+    line.update(Quantity=quantity, UnitAmount=unit, LineAmount=expected, TaxAmount=tax, TaxType=tax_type,
+                Tracking=_tracking(view, settings, raw.get("Tracking"), errors))
+    if code:
+        line["AccountCode"] = code
     return line
 
 
@@ -198,7 +292,30 @@ def save_invoice(view: TenantView, element: dict[str, Any], *, create_only: bool
     return invoice, []
 
 
+def _due_date(settings: dict[str, Any], contact: dict[str, Any], element: dict[str, Any], day: date,
+              status: str, errors: list[str]) -> date | None:
+    """DUE_DATE above: the given DueDate, else the terms when they count, else None (refused unless DRAFT)."""
+    if element.get("DueDate"):
+        return parse_date(element["DueDate"], "DueDate")
+    terms = ((contact.get("PaymentTerms") or {}).get("Sales") or settings["default_sales_terms"]
+             if settings["due_date_from_terms"] else None)
+    if terms:
+        return due_date_from(day, terms)
+    if status in CREATE_STATUSES_NEEDING_DUE_DATE:
+        errors.append("The document DueDate field must be specified.")
+    return None
+
+
+def _dated(invoice: dict[str, Any], field: str, day: date | None) -> None:
+    if day is None:
+        invoice.pop(field, None)
+        invoice.pop(f"{field}String", None)
+    else:
+        invoice[field], invoice[f"{field}String"] = ms_date(day), f"{day.isoformat()}T00:00:00"
+
+
 def _new_invoice(view: TenantView, element: dict[str, Any], errors: list[str]) -> dict[str, Any]:
+    settings = view.settings()
     kind = element.get("Type")
     if kind not in INVOICE_TYPES:
         raise ElementError("The document type must be specified" if not kind else f"Invoice type '{kind}' is not valid")
@@ -208,38 +325,42 @@ def _new_invoice(view: TenantView, element: dict[str, Any], errors: list[str]) -
     amount_types = element.get("LineAmountTypes") or "Exclusive"
     if amount_types not in LINE_AMOUNT_TYPES:
         errors.append(f"LineAmountTypes '{amount_types}' is not valid")
+    currency = element.get("CurrencyCode") or settings["base_currency"]
+    if currency not in currency_codes(settings):
+        errors.append(f"Organisation is not subscribed to currency {currency}")
     contact = _resolve_contact(view, element.get("Contact"))
     day = parse_date(element["Date"], "Date") if element.get("Date") else datetime.now(UTC).date()
-    due = parse_date(element["DueDate"], "DueDate") if element.get("DueDate") else day + timedelta(days=30)
+    due = _due_date(settings, contact, element, day, status, errors)
     number = str(element.get("InvoiceNumber") or "") or (view.next_invoice_number() if kind == "ACCREC" else "")
     if kind == "ACCREC" and view.by_number("Invoice", number) is not None:
         errors.append("Invoice # must be unique.")
     raw_lines = element.get("LineItems") or []
     if not raw_lines and status != "DRAFT":
         errors.append("At least one line item must be specified")
-    lines = [_line(view, raw, amount_types, errors) for raw in raw_lines]
+    lines = [_line(view, settings, raw, amount_types, errors) for raw in raw_lines]
     if status != "DRAFT" and not errors and any("AccountCode" not in line for line in lines):
         errors.append("Account code must be specified")
-    sub_total = sum((line["LineAmount"] for line in lines), Decimal(0))
+    line_sum = sum((line["LineAmount"] for line in lines), Decimal(0))
     tax = sum((line["TaxAmount"] for line in lines), Decimal(0))
-    if amount_types == "Inclusive":
-        sub_total -= tax
+    sub_total = line_sum - tax if amount_types == "Inclusive" else line_sum
     total = sub_total + tax
-    return {
+    invoice = {
         "Type": kind, "InvoiceID": str(uuid.uuid4()), "InvoiceNumber": number,
         "Reference": element.get("Reference", ""),
         "Contact": {"ContactID": contact["ContactID"], "Name": contact["Name"]},
-        "Date": ms_date(day), "DateString": f"{day.isoformat()}T00:00:00",
-        "DueDate": ms_date(due), "DueDateString": f"{due.isoformat()}T00:00:00",
         "Status": status, "LineAmountTypes": amount_types, "LineItems": lines,
         "SubTotal": sub_total, "TotalTax": tax, "Total": total, "AmountDue": total, "AmountPaid": Decimal(0),
-        "CurrencyCode": element.get("CurrencyCode") or "NZD", "SentToContact": False,
+        "CurrencyCode": currency, "CurrencyRate": Decimal(1), "SentToContact": False,
         "UpdatedDateUTC": now_ms(), "HasAttachments": False, "HasErrors": False, "StatusAttributeString": "OK",
     }
+    _dated(invoice, "Date", day)
+    _dated(invoice, "DueDate", due)
+    return invoice
 
 
-def _update_invoice(view: TenantView, existing: dict[str, Any], element: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """Status changes (AUTHORISED, VOIDED, DELETED) and Reference edits; paid or voided invoices stay as they are."""
+def _update_invoice(view: TenantView, existing: dict[str, Any],
+                    element: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Status changes (AUTHORISED, VOIDED, DELETED), Reference and DueDate edits; paid or voided invoices stay."""
     status = element.get("Status", existing["Status"])
     errors = []
     if status not in UPDATE_STATUSES:
@@ -250,11 +371,21 @@ def _update_invoice(view: TenantView, existing: dict[str, Any], element: dict[st
         errors.append("Only DRAFT and SUBMITTED invoices can be deleted; void an AUTHORISED one.")
     elif status == "VOIDED" and existing["Status"] != "AUTHORISED":
         errors.append("Only AUTHORISED invoices can be voided; delete a DRAFT or SUBMITTED one.")
+    try:
+        due = parse_date(element["DueDate"], "DueDate") if element.get("DueDate") else None
+    except ElementError as exc:
+        errors.append(str(exc))
+        due = None
+    # DUE_DATE holds for POST as for PUT (xeroizer#395): approving a DRAFT needs its due date by then
+    if (not errors and status in CREATE_STATUSES_NEEDING_DUE_DATE and due is None and not existing.get("DueDate")):
+        errors.append("The document DueDate field must be specified.")
     if errors:
         return _with_errors(element, errors, "HasErrors"), errors
     invoice = {**existing, "Status": status, "UpdatedDateUTC": now_ms()}
     if "Reference" in element:
         invoice["Reference"] = element["Reference"]
+    if due is not None:
+        _dated(invoice, "DueDate", due)
     if status in ("VOIDED", "DELETED"):
         invoice["AmountDue"] = Decimal(0)
     view.put("Invoice", invoice["InvoiceID"], invoice, number=invoice["InvoiceNumber"])

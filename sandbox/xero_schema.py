@@ -3,6 +3,9 @@
 ``xero_openapi_schemas.json`` holds the ``components/schemas`` of XeroAPI/Xero-OpenAPI ``xero_accounting.yaml``
 (info.version 16.1.0) reachable from ``ROOTS``, with descriptions and examples dropped.
 Refresh it from a newer spec with ``python -m sandbox.xero_schema path/to/xero_accounting.yaml``.
+``DOCUMENTED_LIMITS`` adds the maximum lengths Xero states only in prose. Required fields are checked per
+element in sandbox.xero_entities (Xero answers a missing Type or Contact as that element's ValidationError,
+not as a refused request), and unknown properties stay accepted, as Xero ignores them (see there, UNKNOWN FIELDS).
 """
 
 from __future__ import annotations
@@ -17,11 +20,20 @@ from jsonschema import Draft4Validator
 
 SCHEMA_FILE = Path(__file__).with_name("xero_openapi_schemas.json")
 ROOTS = ("Invoices", "Contacts", "Items", "Attachments", "RequestEmpty")
+# (schema, property) → maxLength, for limits the spec gives in a description but not as ``maxLength``
+DOCUMENTED_LIMITS = {
+    # spec TrackingCategory.Option "The option name of the tracking option e.g. East, West (max length = 100)"
+    ("LineItemTracking", "Option"): 100,
+    # "Reference … (max length = 255)" [S suchimitha.github.io/Xero-API InvoiceOperations]; mappings.xero agrees
+    ("Invoice", "Reference"): 255,
+}
 
 
 @cache
 def _validator(root: str) -> Draft4Validator:
     document = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    for (schema, field), limit in DOCUMENTED_LIMITS.items():
+        document["components"]["schemas"][schema]["properties"][field]["maxLength"] = limit
     return Draft4Validator({"$ref": f"#/components/schemas/{root}", "components": document["components"]})
 
 

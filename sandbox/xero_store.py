@@ -1,4 +1,4 @@
-"""SQLite state of the Xero sandbox: tenants (seeded on first use), documents, Idempotency-Key replies, faults."""
+"""SQLite state of the Xero sandbox: tenants (seeded on first use), settings, documents, key replies, faults."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.state_db import StateDb
+from sandbox.xero_org import default_settings, merge_settings
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS xero_tenants (tenant TEXT PRIMARY KEY, requests INTEGER NOT NULL DEFAULT 0,
@@ -21,8 +22,9 @@ CREATE TABLE IF NOT EXISTS xero_docs (tenant TEXT NOT NULL, kind TEXT NOT NULL, 
     seq INTEGER NOT NULL, number TEXT, body TEXT NOT NULL, PRIMARY KEY (tenant, kind, id));
 CREATE INDEX IF NOT EXISTS xero_docs_number ON xero_docs (tenant, kind, number);
 CREATE INDEX IF NOT EXISTS xero_docs_seq ON xero_docs (tenant, seq);
-CREATE TABLE IF NOT EXISTS xero_replies (tenant TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL,
-    status INTEGER NOT NULL, body TEXT NOT NULL, created REAL NOT NULL, PRIMARY KEY (tenant, key));
+CREATE TABLE IF NOT EXISTS xero_key_replies (scope TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL,
+    status INTEGER NOT NULL, body TEXT NOT NULL, created REAL NOT NULL, PRIMARY KEY (scope, key));
+CREATE TABLE IF NOT EXISTS xero_settings (tenant TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS xero_faults (seq INTEGER PRIMARY KEY AUTOINCREMENT, tenant TEXT NOT NULL,
     kind TEXT NOT NULL, remaining INTEGER NOT NULL, seconds REAL NOT NULL DEFAULT 0);
 """
@@ -35,11 +37,7 @@ SEED_ITEMS = [
     ("FEE", "Service fee", "260", "75.00"),
     ("DISCOUNT", "Discount", "200", "0"),
 ]
-ACCOUNT_CODES = {"200": "Sales", "260": "Other Revenue", "400": "Advertising"}
-TAX_RATES = {"OUTPUT": Decimal("0.15"), "NONE": Decimal("0"), "EXEMPTOUTPUT": Decimal("0"), "ZERORATEDOUTPUT": Decimal("0")}
-"""Sales tax types the sandbox knows, with their rates (an NZ-style organisation: GST 15 % on income)."""
-
-REPLAY_SECONDS = 6 * 60  # Xero keeps an Idempotency-Key's answer for 6 minutes
+REPLAY_SECONDS = 6 * 60  # Xero keeps an Idempotency-Key's answer for 6 minutes (ledgers.md §2.2)
 
 
 @dataclass(frozen=True)
@@ -90,6 +88,11 @@ class TenantView:
             "ON CONFLICT (tenant, kind, id) DO UPDATE SET number = excluded.number, body = excluded.body",
             (self.tenant, kind, ident.lower(), seq, number, dumps(body)))
 
+    def settings(self) -> dict[str, Any]:
+        """The organisation's settings (sandbox.xero_org), the defaults until the admin route sets some."""
+        row = self.db.execute("SELECT body FROM xero_settings WHERE tenant = ?", (self.tenant,)).fetchone()
+        return {**default_settings(), **json.loads(row[0])} if row else default_settings()
+
     def next_invoice_number(self) -> str:
         number = self.db.execute("SELECT next_number FROM xero_tenants WHERE tenant = ?", (self.tenant,)).fetchone()[0]
         self.db.execute("UPDATE xero_tenants SET next_number = next_number + 1 WHERE tenant = ?", (self.tenant,))
@@ -117,16 +120,29 @@ class XeroStore(StateDb):
                          number=code)
         return view
 
-    def reply_for(self, db: sqlite3.Connection, tenant: str, key: str) -> StoredReply | None:
-        row = db.execute("SELECT fingerprint, status, body, created FROM xero_replies WHERE tenant = ? AND key = ?",
-                         (tenant, key)).fetchone()
+    def reply_for(self, db: sqlite3.Connection, scope: str, key: str) -> StoredReply | None:
+        """The answer first given to ``key`` within ``scope`` (the app, see sandbox.xero_app), if still kept."""
+        row = db.execute("SELECT fingerprint, status, body, created FROM xero_key_replies WHERE scope = ? AND key = ?",
+                         (scope, key)).fetchone()
         if row is None or time.time() - row[3] > REPLAY_SECONDS:
             return None
         return StoredReply(row[0], row[1], row[2])
 
-    def save_reply(self, db: sqlite3.Connection, tenant: str, key: str, reply: StoredReply) -> None:
-        db.execute("INSERT OR REPLACE INTO xero_replies (tenant, key, fingerprint, status, body, created) "
-                   "VALUES (?, ?, ?, ?, ?, ?)", (tenant, key, reply.fingerprint, reply.status, reply.body, time.time()))
+    def save_reply(self, db: sqlite3.Connection, scope: str, key: str, reply: StoredReply) -> None:
+        db.execute("INSERT OR REPLACE INTO xero_key_replies (scope, key, fingerprint, status, body, created) "
+                   "VALUES (?, ?, ?, ?, ?, ?)", (scope, key, reply.fingerprint, reply.status, reply.body, time.time()))
+
+    def settings(self, tenant: str) -> dict[str, Any]:
+        with self.transaction() as db:
+            return TenantView(db, tenant).settings()
+
+    def update_settings(self, tenant: str, spec: Any) -> dict[str, Any]:
+        """Apply ``spec`` (sandbox.xero_org.merge_settings; SettingsError when unusable) and return the result."""
+        with self.transaction() as db:
+            merged = merge_settings(TenantView(db, tenant).settings(), spec)
+            db.execute("INSERT OR REPLACE INTO xero_settings (tenant, body) VALUES (?, ?)",
+                       (tenant, json.dumps(merged)))
+        return merged
 
     def stats(self, tenant: str) -> dict[str, Any]:
         with self.transaction() as db:

@@ -9,7 +9,8 @@
 A refresh token works once: the second use is ``invalid_grant``, which is what a worker that lost the
 race (or did not save the rotated token) sees on the real Xero (ledgers.md §2.4). Access tokens the
 endpoint issued are refused with Xero's 401 ``TokenExpired`` once their ``expires_in`` has passed.
-Unused refresh tokens expire after 60 days; Xero does not say when in its answer.
+Unused refresh tokens expire after 60 days; Xero does not say when in its answer. ``app_of`` names the
+OAuth client (the app) an issued access token belongs to: Idempotency-Keys are scoped by it (sandbox.xero_app).
 """
 
 from __future__ import annotations
@@ -28,6 +29,16 @@ class XeroTokens(TokenIssuer):
 
     def __init__(self, store: XeroStore) -> None:
         super().__init__(store, XERO_POLICY)
+
+    def app_of(self, access_token: str) -> str | None:
+        """The client_id the token endpoint issued ``access_token`` to, or None for a token it did not issue.
+
+        A real Xero access token is a JWT naming its ``client_id``; the sandbox keeps that link in its
+        oauth_access_tokens table instead.
+        """
+        with self.store.transaction() as db:
+            row = db.execute("SELECT client_id FROM oauth_access_tokens WHERE token = ?", (access_token,)).fetchone()
+        return row[0] if row else None
 
 
 def token_routes(tokens: XeroTokens) -> list[Route]:

@@ -118,7 +118,8 @@ def test_a_new_realm_is_seeded_with_items_and_tax_codes(qbo: httpx.Client) -> No
     items = {row["Id"]: row["Name"] for row in rows(qbo, "SELECT *, Sku FROM Item", "Item")}
     assert {k: items[k] for k in "12345"} == {"1": "Labour", "2": "Parts", "3": "Materials", "4": "Service fee",
                                               "5": "Discount"}
-    assert {row["Id"] for row in rows(qbo, "SELECT * FROM TaxCode", "TaxCode")} == {"TAX", "NON"}
+    codes = {row["Id"]: row for row in rows(qbo, "SELECT * FROM TaxCode", "TaxCode")}
+    assert {"TAX", "NON"} <= set(codes) and codes["NON"]["Taxable"] is False and codes["TAX"]["TaxGroup"] is False
 
 
 def test_queries_filter_order_page_and_count_like_qbo(qbo: httpx.Client) -> None:

@@ -28,7 +28,8 @@ def _draft(ledger: str, item: str, tax: str, doc: str) -> InvoiceDraft:
     lines = (DraftLine(description="Labour", quantity="2", unit_price="95.00", item_ref=item, tax_code=tax),)
     return InvoiceDraft(company="acme", ledger=ledger, work_order_id=f"csv:{doc}", work_order_version=1,
                         customer_name="Acme", customer_email="ap@acme.example", doc_number=doc,
-                        txn_date=date(2026, 11, 2), currency="USD", lines=lines)
+                        txn_date=date(2026, 11, 2), due_date=date(2026, 11, 22), lines=lines,
+                        currency="NZD" if ledger == "xero" else "USD")  # each sandbox company's home currency
 
 
 @pytest.fixture

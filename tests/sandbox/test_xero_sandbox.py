@@ -41,9 +41,9 @@ def contact(xero: httpx.Client, name: str = "Acme") -> str:
 
 def invoice(contact_id: str, number: str, *, item: str = "LABOUR", reference: str = "") -> dict:
     return {"Type": "ACCREC", "Contact": {"ContactID": contact_id}, "InvoiceNumber": number, "Reference": reference,
-            "Date": "2026-03-01", "Status": "AUTHORISED",
+            "Date": "2026-03-01", "DueDate": "2026-03-31", "Status": "AUTHORISED",
             "LineItems": [{"Description": "Labour", "Quantity": 2, "UnitAmount": 95.0, "ItemCode": item,
-                           "TaxType": "OUTPUT", "LineAmount": 190.0}]}
+                           "TaxType": "OUTPUT2", "LineAmount": 190.0}]}
 
 
 def test_summarize_errors_false_answers_200_with_each_elements_own_errors(xero: httpx.Client) -> None:
