@@ -35,6 +35,10 @@ class CaseContext(BaseModel):
     push_records: list[dict[str, Any]] = []
     mapping_tables: dict[str, dict[str, str]] = {}
     can_replay: bool = False
+    ledger_choices: dict[str, dict[str, str]] = {}
+    """For a missing mapping: per table, the ledger's own codes (code → name) a value may be chosen from."""
+    ledger_note: str = ""
+    """Why the ledger's codes are not offered (it could not be read): a typed value is then stored unchecked."""
 
 
 class AuditEntry(BaseModel):

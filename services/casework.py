@@ -7,8 +7,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.line_prices import store_line_price
-from services.mapping_overrides import MappingOverrideError, check_override, effective_tables
+from services.mapping_overrides import (LEDGER_CHECKED, MappingOverrideError, check_against_ledger, check_override,
+                                       effective_tables)
 from services.mail.ingest import MessageLinkError, attach_message
+from services.preflight import TABLE_KINDS, CatalogCache, codes_of
 from services.replay_case import replay_as_system, replay_case
 from services.runtime import Runtime, UnitOfWork
 from exceptions_queue.cases import Case, CaseKind, CaseStatus
@@ -23,9 +25,12 @@ _DUMMY_HASH = hash_password("not-a-real-password-ever")
 class StoreDesk:
     """Each call is one unit of work; decisions check the person's role before touching anything."""
 
-    def __init__(self, app: Runtime, *, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(self, app: Runtime, *, clock: Callable[[], datetime] | None = None,
+                 catalogs: CatalogCache | None = None) -> None:
         self.app = app
         self._clock = clock or (lambda: datetime.now(UTC))
+        self.catalogs = catalogs or CatalogCache(app)
+        """Each company's ledger catalog for a few minutes: the mapping form's choices and the check of its answer."""
 
     def list_cases(self, filters: CaseFilters) -> list[Case]:
         with self.app.store.unit_of_work() as uow:
@@ -61,7 +66,21 @@ class StoreDesk:
                 tables = effective_tables(uow, self.app.config.company(case.company))
                 context.mapping_tables = {"items": dict(tables.items), "default_items": dict(tables.default_items),
                                           "tax_codes": dict(tables.tax_codes)}
+        if case.kind is CaseKind.missing_mapping and case.company and case.is_open:
+            self._offer_ledger_codes(context)  # after the unit of work: the ledger may take a while to answer
         return context
+
+    def _offer_ledger_codes(self, context: CaseContext) -> None:
+        """The ledger's own codes for each table the case's missing entries name, or why they could not be read."""
+        read = self.catalogs.read(self.app.config.company(context.case.company or ""))
+        tables = {str(m.get("table")) for m in context.case.evidence.get("missing", [])} & set(LEDGER_CHECKED)
+        if not read.was_read or read.catalog is None:
+            context.ledger_note = read.detail
+            return
+        for table in sorted(tables):
+            codes = codes_of(read.catalog, TABLE_KINDS[table])
+            if codes is not None:
+                context.ledger_choices[table] = dict(codes)
 
     def decide(self, case_id: int, decision: str, *, actor: User, fields: dict[str, str]) -> Case:
         """One of the named decisions (see ``DECISIONS``); the reason/note/assignee/tag come in ``fields``."""
@@ -83,6 +102,8 @@ class StoreDesk:
             table, key, value = check_override(table, key, value)
         except MappingOverrideError as exc:
             raise DecisionError(str(exc)) from None
+        unchecked = self._check_with_ledger(case_id, table, key, value)
+        note = f"{table}: {key} → {value}" + (f" (not checked against the ledger: {unchecked})" if unchecked else "")
         with self.app.store.unit_of_work() as uow:
             queue = self._queue(uow)
             case = queue.get(case_id)
@@ -92,7 +113,7 @@ class StoreDesk:
                                                  actor=actor.username)
             before = {f"{table}[{key}]": previous}
             after = {f"{table}[{key}]": value}
-            queue.record(case_id, actor=actor.username, action="mapping_added", note=f"{table}: {key} → {value}",
+            queue.record(case_id, actor=actor.username, action="mapping_added", note=note,
                          before=before, after=after)
             uow.audit.append(actor=actor.username, action="mapping_added", subject=f"{case.company}/{table}/{key}",
                              note=f"from case #{case_id}", before=before, after=after)
@@ -101,6 +122,27 @@ class StoreDesk:
             replay_case(self.app, case_id, actor=actor.username)
         self._replay_cleared(case, table, key)
         return self.context(case_id).case
+
+    def _check_with_ledger(self, case_id: int, table: str, key: str, value: str) -> str:
+        """Refuse (DecisionError) a code the case's ledger does not have; "" when it does, else why it went unchecked.
+
+        A code missing from the kept catalog is looked up once more in a fresh one: the item may have been made in
+        the ledger a minute ago, for this very case."""
+        if table not in LEDGER_CHECKED:
+            return ""
+        with self.app.store.unit_of_work() as uow:
+            company = self._queue(uow).get(case_id).company
+        if not company:
+            return ""  # refused below, with the case's own words
+        config = self.app.config.company(company)
+        try:
+            return check_against_ledger(table, key, value, self.catalogs.read(config))
+        except MappingOverrideError:
+            pass
+        try:
+            return check_against_ledger(table, key, value, self.catalogs.read(config, fresh=True))
+        except MappingOverrideError as exc:
+            raise DecisionError(str(exc)) from None
 
     def fix_price(self, case_id: int, *, actor: User, line: str, price: str, reason: str) -> Case:
         """Coordinators and admins only: a new unit price for one line of the case's job, then a replay of it."""

@@ -3,31 +3,56 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
 from closeout.cli.base import ConfigOption, app, console, user_errors
 from closeout.orchestration.prefect_api import prefect_api_configured
 from closeout.settings import BUNDLED_DEMO_CONFIG
 
+if TYPE_CHECKING:
+    from services.preflight import UnknownCode
+
 
 @app.command()
 def doctor(config: ConfigOption = None) -> None:
-    """Check that every configured source can be reached and authenticated; exit 1 when one cannot."""
-    from services.doctor import check_sources
+    """Check that every configured source can be reached and authenticated, and that every code the mapping tables
+    name exists in the company's ledger (preflight); exit 1 when either fails."""
+    from services.doctor import check_mappings, check_sources
     from closeout.wiring import open_app
 
     with user_errors(), open_app(config_path=config) as application:
         results = check_sources(application)
+        mappings = check_mappings(application)
     for result in results:
         mark = "[green]ok[/]" if result.ok else "[red]FAILED[/]"
         console.print(f"{mark}  {result.company} / {result.source} ({result.kind}): {result.detail}")
     if not results:
         console.print("no sources are configured")
-    if not all(result.ok for result in results):
+    for check in mappings:
+        mark = "[green]ok[/]" if check.ok else "[red]FAILED[/]"
+        console.print(f"{mark}  {check.company} / mappings ({check.ledger}): {escape(check.detail)}")
+        for line in _unknown_lines(check.unknown):
+            console.print(f"      {escape(line)}")
+    if not all(result.ok for result in results) or not all(check.ok for check in mappings):
         raise typer.Exit(1)
+
+
+def _unknown_lines(unknown: Sequence[UnknownCode], *, shown: int = 4) -> list[str]:
+    """One line per wrong code, naming the entries that use it: thirty items mapped to "Parts" are one mistake."""
+    groups: dict[tuple[str, str, str], list[UnknownCode]] = {}
+    for entry in unknown:
+        groups.setdefault((entry.kind, entry.code, entry.problem), []).append(entry)
+    lines = []
+    for entries in groups.values():
+        first, more = entries[0], len(entries) - shown
+        names = ", ".join(e.entry for e in entries[:shown]) + (f" and {more} more" if more > 0 else "")
+        lines.append(first.describe(entries=names))
+    return lines
 
 
 @app.command()

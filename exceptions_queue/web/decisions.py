@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from exceptions_queue.cases import Case
 from exceptions_queue.desk import DecisionError
 from exceptions_queue.web import views
-from exceptions_queue.web.deps import CsrfForm, Desk, SignedInUser, flash
+from exceptions_queue.web.deps import CsrfForm, Desk, SignedInUser, flash, render_page
 from exceptions_queue.web.security import first
 
 router = APIRouter()
@@ -56,9 +56,18 @@ async def decide(request: Request, case_id: int, desk: Desk, user: SignedInUser,
 
 @router.post("/cases/{case_id}/mapping")
 async def add_mapping(request: Request, case_id: int, desk: Desk, user: SignedInUser, form: CsrfForm) -> Response:
-    """Store the missing mapping entry for the case's company, and replay the job."""
-    return _decided(request, case_id, lambda: _replay_words(desk.add_mapping(
-        case_id, actor=user, table=first(form, "table"), key=first(form, "key"), value=first(form, "value"))))
+    """Store the missing mapping entry for the case's company, and replay the job. A refused entry (a code the
+    ledger does not have, a malformed one) shows the case again with the reason at its form: 422, nothing stored."""
+    entry = {name: first(form, name) for name in ("table", "key", "value")}
+    try:
+        case = desk.add_mapping(case_id, actor=user, table=entry["table"], key=entry["key"], value=entry["value"])
+    except DecisionError as exc:
+        flash(request, "error", str(exc))
+        context = desk.context(case_id)
+        return render_page(request, "case.html", 422, user=user, ctx=context, case=context.case, users=desk.users(),
+                           help=views.KIND_HELP.get(context.case.kind, ""), refused={**entry, "error": str(exc)})
+    flash(request, "ok", _replay_words(case))
+    return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
 
 @router.post("/cases/{case_id}/price")
