@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from services.config import CompanyConfig
 from services.line_prices import apply_line_prices
 from services.mapping_overrides import effective_tables
@@ -91,9 +93,9 @@ class _BatchContext:
         """``judge`` with the batch's reads: the same decisions, without a query per order."""
         order = apply_line_prices(self, order)
         invoiced = _invoiced(self._records.get(order.id, ()), order)
-        context = RuleContext(ledger_currency=company.currency, invoiced=invoiced,
+        context = RuleContext(ledger_currency=booking_currency(company), invoiced=invoiced,
                               possible_duplicates=tuple(self._duplicates.get(order.id, ())))
-        return evaluate(order, company.rules, run_id=run_id, context=context)
+        return _evaluate(company, order, context, run_id=run_id, tables=lambda: self.tables(company))
 
     def tables(self, company: CompanyConfig) -> MappingTables:
         if company.id not in self._tables:
@@ -117,10 +119,15 @@ class _CachedOverrides:
 def _invoiced(records, order: WorkOrder) -> tuple[InvoicedVersion, ...]:
     return tuple(
         InvoicedVersion(version=r.work_order_version, ledger=r.ledger, doc_number=r.doc_number, status=r.status.value,
-                        amount=r.amount, ledger_id=r.ledger_id)
+                        amount=r.amount, ledger_id=r.ledger_id, draft=r.draft)
         for r in records
         if r.status in _INVOICED and r.work_order_version != order.version
     )
+
+
+def booking_currency(company: CompanyConfig) -> str | None:
+    """The one currency the company's ledger books in, or None when it has multi-currency on (any goes)."""
+    return None if company.ledger.multicurrency else company.currency
 
 
 def rule_context(uow: UnitOfWork, company: CompanyConfig, order: WorkOrder, *, unstored: tuple[WorkOrder, ...] = ()) -> RuleContext:
@@ -129,7 +136,7 @@ def rule_context(uow: UnitOfWork, company: CompanyConfig, order: WorkOrder, *, u
     ``unstored`` are jobs read but not stored (a preview) that may be look-alikes too.
     """
     invoiced = _invoiced(uow.push_records.for_work_order(order.id), order)
-    return RuleContext(ledger_currency=company.currency, invoiced=invoiced,
+    return RuleContext(ledger_currency=booking_currency(company), invoiced=invoiced,
                        possible_duplicates=tuple(uow.work_orders.possible_duplicates(order)) + tuple(
                            other for other in unstored if other.id != order.id))
 
@@ -139,7 +146,25 @@ def judge(uow: UnitOfWork, company: CompanyConfig, order: WorkOrder, *, run_id: 
     """The company's rules on one version (with any line price a coordinator fixed), with its context. Stores nothing."""
     order = apply_line_prices(uow, order)
     context = rule_context(uow, company, order, unstored=unstored)
-    return evaluate(order, company.rules, run_id=run_id, context=context)
+    return _evaluate(company, order, context, run_id=run_id, tables=lambda: effective_tables(uow, company))
+
+
+def _evaluate(company: CompanyConfig, order: WorkOrder, context: RuleContext, *, run_id: str,
+              tables: Callable[[], MappingTables]) -> Evaluation:
+    """The rules on one version; when another version was invoiced, a second pass that also knows what this
+    version's invoice would say, so ``not_invoiced_before`` tells a touched job from a billable change.
+
+    The draft comes from the first pass's order (every transform applied), which the second pass reproduces:
+    only ``not_invoiced_before`` reads the draft, and it transforms nothing. A draft that cannot be built
+    (a missing mapping) leaves the first pass standing: the rule then counts the version as a change.
+    """
+    evaluation = evaluate(order, company.rules, run_id=run_id, context=context)
+    if not context.invoiced:
+        return evaluation
+    draft = build_draft(evaluation.order, tables=tables(), ledger=company.ledger.kind)
+    if isinstance(draft, Anomaly):
+        return evaluation
+    return evaluate(order, company.rules, run_id=run_id, context=context.model_copy(update={"draft": draft}))
 
 
 def draft_for(uow: UnitOfWork, company: CompanyConfig, evaluation: Evaluation) -> InvoiceDraft | Anomaly:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 
 from workorders.anomalies import AnomalyCode
 from workorders.decisions import Outcome
+from workorders.drafts import InvoiceDraft
 from workorders.money import Money
 from workorders.rules._settings import RuleSettings
 from workorders.work_order import JobType, WorkOrder
@@ -29,6 +30,8 @@ class InvoicedVersion(BaseModel):
     status: str
     amount: Money
     ledger_id: str | None = None
+    draft: InvoiceDraft | None = None
+    """What that invoice says: the draft its push record keeps."""
 
 
 class RuleContext(BaseModel):
@@ -36,7 +39,9 @@ class RuleContext(BaseModel):
 
     ``possible_duplicates`` are other work orders of the same company the store thinks could be the same
     job (same company, completed around the same day); the rule decides. ``invoiced`` are this order's
-    other versions that already went to a ledger.
+    other versions that already went to a ledger. ``draft`` is this version's own invoice as it would be
+    drafted from the order the rules leave; the caller knows it only after a first evaluation, so it gives it
+    on a second one, and only when another version was invoiced (see ``not_invoiced_before``).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -44,6 +49,7 @@ class RuleContext(BaseModel):
     ledger_currency: str | None = None
     invoiced: tuple[InvoicedVersion, ...] = ()
     possible_duplicates: tuple[WorkOrder, ...] = ()
+    draft: InvoiceDraft | None = None
 
 
 NO_CONTEXT = RuleContext()

@@ -9,9 +9,12 @@ from functools import lru_cache
 from decimal import Decimal
 
 from workorders.anomalies import AnomalyCode
-from workorders.rules._model import Check, RuleContext, RuleSettings, blocked, passed, rule, warned
+from workorders.corrections import DraftDiff, diff_drafts
+from workorders.rules._model import (
+    Check, InvoicedVersion, RuleContext, RuleSettings, blocked, no_invoice, passed, rule, warned,
+)
 from workorders.rules.labour import site_zone
-from workorders.work_order import WorkOrder, WorkOrderStatus
+from workorders.work_order import Billing, WorkOrder, WorkOrderStatus
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 GONE = (WorkOrderStatus.cancelled, WorkOrderStatus.deleted)
@@ -30,19 +33,50 @@ def _norm(text: str | None) -> str:
     return " ".join(_NOT_ALNUM.sub(" ", (text or "").lower()).split())
 
 
-@rule("not_invoiced_before", case_kind=AnomalyCode.changed_after_invoiced, beats_no_invoice=True,
+INVOICE_UNCHANGED = "invoice_unchanged"
+"""The decision on a version that changed after invoicing while its invoice would say the same: no case."""
+INVOICE_CHANGED = "invoice_changed"
+"""The decision on a version whose invoice would differ from the one sent (or that no longer needs one): a case."""
+
+
+@rule("not_invoiced_before", version=2, case_kind=AnomalyCode.changed_after_invoiced, beats_no_invoice=True,
       actions=("credit_and_reissue", "ignore_change"))
 def check_not_invoiced(order: WorkOrder, settings: RuleSettings, context: RuleContext) -> Check:
-    """A job that changed after it was invoiced needs a person: never a silent second invoice, nor a silent credit."""
+    """A job that changed after it was invoiced needs a person: never a silent second invoice, nor a silent credit.
+
+    What the invoice would say decides: a version whose draft bills exactly what the invoiced draft billed
+    (``workorders.corrections``; a touched ``updated_at``, a note, a photo) needs no ledger operation and no
+    case. Without this version's draft in the context, or for a job no longer to be billed, it is a change.
+    """
     earlier = sorted((i for i in context.invoiced if i.version != order.version), key=lambda i: i.version)
     if not earlier:
         return passed("no other version of this job was invoiced")
     last = earlier[-1]
-    reason = (f"changed after version {last.version} was invoiced ({last.doc_number}, {last.amount}); "
-              "Closeout will not send a second invoice by itself")
-    return blocked(reason, invoiced_version=last.version, doc_number=last.doc_number, ledger_id=last.ledger_id,
-                   ledger=last.ledger, push_status=last.status, new_version=order.version,
-                   new_status=order.status.value, new_subtotal=str(order.subtotal))
+    evidence = {"invoiced_version": last.version, "doc_number": last.doc_number, "ledger_id": last.ledger_id,
+                "ledger": last.ledger, "push_status": last.status, "new_version": order.version,
+                "new_status": order.status.value, "new_subtotal": str(order.subtotal)}
+    invoiced = f"version {last.version} was invoiced ({last.doc_number}, {last.amount})"
+    diff, not_compared = _compared(order, last, context)
+    if diff is not None and not diff.billable:
+        return no_invoice(f"changed after invoicing; the invoice is unchanged ({invoiced})", decision=INVOICE_UNCHANGED,
+                          **evidence, attachments_added=list(diff.attachments_added),
+                          attachments_removed=list(diff.attachments_removed))
+    found = {"changes": diff.evidence()} if diff is not None else {"not_compared": not_compared}
+    change = f" and its invoice would change ({diff.summary()})" if diff is not None else ""
+    reason = f"changed after {invoiced}{change}; Closeout will not send a second invoice by itself"
+    return blocked(reason, decision=INVOICE_CHANGED, **evidence, **found)
+
+
+def _compared(order: WorkOrder, last: InvoicedVersion, context: RuleContext) -> tuple[DraftDiff | None, str]:
+    """The invoiced draft against this version's, or why they cannot be compared (then it counts as a change)."""
+    if order.status is not WorkOrderStatus.completed or order.billing is not Billing.billable:
+        return None, f"the job is {order.status.value} and {order.billing.value}: its invoice may have to go"
+    draft = context.draft
+    if draft is None or (draft.work_order_id, draft.work_order_version) != (order.id, order.version):
+        return None, "this version's invoice was not drafted"
+    if last.draft is None:
+        return None, "the invoiced draft is not known"
+    return diff_drafts(last.draft, draft), ""
 
 
 @rule("change_requests_approved", actions=("record_approval", "approve_override", "fix_at_source"))
@@ -151,8 +185,9 @@ def check_currency(order: WorkOrder, settings: RuleSettings, context: RuleContex
     """The ledger books in one currency; an invoice in another would be booked at the wrong value."""
     ledger = (context.ledger_currency or "").upper()
     if not ledger:
-        return passed("the ledger's currency is not known here", currency=order.currency)
+        return passed("the ledger takes every currency (multi-currency)", currency=order.currency)
     if order.currency.upper() == ledger:
         return passed(f"job and ledger are both in {ledger}", currency=order.currency, ledger_currency=ledger)
-    return blocked(f"job is in {order.currency} but the ledger books in {ledger}", currency=order.currency,
-                   ledger_currency=ledger)
+    return blocked(f"job is in {order.currency} but the ledger books in {ledger} only (multi-currency is off: "
+                   "turn it on in the ledger and set multicurrency = true, or fix the job's currency)",
+                   currency=order.currency, ledger_currency=ledger)
