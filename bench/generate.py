@@ -43,7 +43,7 @@ def customer(prefix: str, number: int) -> tuple[str, str, str]:
     return f"{prefix}C{number}", f"{prefix} Customer {number}", f"billing{number}@{prefix.lower()}.example"
 
 
-def clean_job_rows(*, prefix: str, count: int, customers: int = 12) -> list[dict[str, str]]:
+def clean_job_rows(*, prefix: str, count: int, customers: int = 12, currency: str = "NZD") -> list[dict[str, str]]:
     """``count`` clean completed jobs: labour matching its time entry, a part, a note and a sign-off."""
     rows = []
     for n in range(count):
@@ -51,7 +51,7 @@ def clean_job_rows(*, prefix: str, count: int, customers: int = 12) -> list[dict
         start = datetime(2026, 11, 2, 8, 0) + timedelta(days=n // 40, minutes=(n % 40) * 11)
         end = start + timedelta(hours=1)
         base = _job(prefix, n, c, start, end, job_type="corrective", tz_offset="+13:00",
-                    timezone="Pacific/Auckland", currency="NZD")
+                    timezone="Pacific/Auckland", currency=currency)
         rows.append({**base, "line_kind": "labour", "item_code": "LAB", "description": "Labour", "quantity": "1",
                      "unit_price": "98.00", "unit_cost": "40.00", "taxable": "no", "notes": f"Job {n} done.",
                      "hours_start": start.strftime("%Y-%m-%d %H:%M"), "hours_end": end.strftime("%Y-%m-%d %H:%M")})
@@ -136,7 +136,7 @@ def xero_tables() -> MappingTables:
     return MappingTables(items={"LAB": "LABOUR", "PART": "PARTS", "MAT": "PARTS", "FEE": "LABOUR"},
                          default_items={"labour": "LABOUR", "part": "PARTS", "material": "PARTS", "fee": "LABOUR",
                                         "discount": "LABOUR"},
-                         tax_codes={"taxable": "OUTPUT", "exempt": "NONE"})
+                         tax_codes={"taxable": "OUTPUT2", "exempt": "NONE"}, due_days=20)
 
 
 def ready_drafts(orders: Iterable[WorkOrder], *, ledger: str, tables: MappingTables | None = None,

@@ -87,10 +87,11 @@ def config_text(kind: str, companies: dict[str, str]) -> str:
     blocks = []
     for company_id, ident in companies.items():
         key = "tenant_id" if kind == "xero" else "realm_id"
+        currency, terms = ("NZD", "due_days = 20\n") if kind == "xero" else ("USD", "")  # the sandboxes' home currencies
         blocks.append(f'[[companies]]\nid = "{company_id}"\nname = "Bench {company_id}"\ntimezone = "America/Chicago"\n'
-                      f'currency = "USD"\n[companies.ledger]\nkind = "{kind}"\n{key} = "{ident}"\n'
+                      f'currency = "{currency}"\n[companies.ledger]\nkind = "{kind}"\n{key} = "{ident}"\n'
                       f'create_customers = false\n[[companies.sources]]\nkind = "csv"\nname = "csv-{company_id}"\n'
-                      f'path = "jobs-{company_id}"\n[companies.mappings]\nitems = {{ "LAB" = "1" }}\n')
+                      f'path = "jobs-{company_id}"\n[companies.mappings]\nitems = {{ "LAB" = "1" }}\n{terms}')
     return "\n".join(blocks)
 
 

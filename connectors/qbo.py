@@ -14,13 +14,15 @@ from urllib.parse import urlsplit
 import requests
 from quickbooks import QuickBooks
 from quickbooks import exceptions as qbx
-from quickbooks.objects.base import EmailAddress
+from quickbooks.objects.base import Address, EmailAddress
 from quickbooks.objects.customer import Customer
 from quickbooks.objects.invoice import Invoice
 from quickbooks.utils import build_choose_clause
 from urllib3.exceptions import NewConnectionError
 
 from connectors import qbo_attachments
+from connectors.ledger_catalog import LedgerCatalog
+from connectors.qbo_catalog import read_qbo_catalog
 from connectors.errors import (AuthError, ConnectorError, FatalError, RejectedError, RetriableError,
                                UncertainOutcomeError)
 from connectors.oauth import TokenProvider
@@ -38,8 +40,11 @@ T = TypeVar("T")
 class LedgerInvoice:
     ledger_id: str
     doc_number: str
+    subtotal: Decimal
+    tax: Decimal
     total: Decimal
     customer_ref: str
+    currency: str = ""
 
 
 def _never_sent(exc: requests.ConnectionError) -> bool:
@@ -168,13 +173,17 @@ class QuickBooksLedger:
                  str(c.PrimaryEmailAddr.Address) if c.PrimaryEmailAddr and c.PrimaryEmailAddr.Address else None)
                 for c in found]
 
-    def create_customer(self, *, name: str, email: str | None) -> str:
-        """Create a customer with DisplayName ``name``; a taken name → RejectedError code 6240."""
+    def create_customer(self, *, name: str, email: str | None,
+                        addresses: Mapping[str, Mapping[str, str]] | None = None) -> str:
+        """Create a customer with DisplayName ``name`` and ``addresses`` (``mappings.qbo.customer_addresses``:
+        BillAddr and ShipAddr as QBO PhysicalAddress JSON); a taken name → RejectedError code 6240."""
         customer = Customer()
         customer.DisplayName = name
         if email:
             customer.PrimaryEmailAddr = EmailAddress()
             customer.PrimaryEmailAddr.Address = email
+        for field, address in (addresses or {}).items():
+            setattr(customer, field, Address.from_json(dict(address)))
         saved = self._call("create_customer", lambda: customer.save(qb=self._qb))
         return str(saved.Id)
 
@@ -210,7 +219,7 @@ class QuickBooksLedger:
         # indented, sorted to_json costs more than the rest of the push (30 invoices a call, 10,000 a backlog).
         body = json.dumps({"BatchItemRequest": [{"bId": str(index), "operation": "create", "Invoice": dict(payload)}
                                                 for index, (payload, _) in enumerate(items)]}, separators=(",", ":"))
-        key = "co-batch-" + hashlib.sha256("|".join(key for _, key in items).encode()).hexdigest()[:40]
+        key = batch_request_id([key for _, key in items])
         url = f"{self._qb.api_url}/company/{self.realm_id}/batch"
         answer = self._call("create_invoices", lambda: self._qb.post(url, body, request_id=key), creating=True)
         by_bid = {str(item.get("bId")): item for item in (answer or {}).get("BatchItemResponse", [])}
@@ -260,6 +269,20 @@ class QuickBooksLedger:
         """True when QuickBooks already e-mailed Invoice ``ledger_id``."""
         return qbo_attachments.invoice_sent(self._qb, self._call, ledger_id)
 
+    def read_catalog(self) -> LedgerCatalog:
+        """The realm's items, tax codes, income accounts, classes, departments and terms (connectors.qbo_catalog)."""
+        return read_qbo_catalog(self._qb, self._call)
+
+
+BATCH_REQUEST_ID = 36
+"""Intuit: "The maximum length of a batch ID is 36 characters, only 10 characters are allowed [per bId] when
+RequestID is also specified" (ledgers.md §1.3); a plain requestid may have 50."""
+
+
+def batch_request_id(keys: Sequence[str]) -> str:
+    """The batch's requestid: derived from its items' keys, so a resent batch is the same request; 36 characters."""
+    return "co-b-" + hashlib.sha256("|".join(keys).encode()).hexdigest()[:BATCH_REQUEST_ID - 5]
+
 
 def _batch_result(item: Mapping[str, Any], *, secret: str) -> LedgerInvoice | RejectedError:
     fault = item.get("Fault")
@@ -268,16 +291,37 @@ def _batch_result(item: Mapping[str, Any], *, secret: str) -> LedgerInvoice | Re
         message = str(error.get("Message") or "QuickBooks refused the invoice").replace(secret, "***")
         return RejectedError(message, code=str(error.get("code") or ""), detail=str(error.get("Detail") or ""),
                              system=SYSTEM, operation="create_invoices")
-    invoice = item["Invoice"]  # read as JSON: the SDK's from_json costs more than the request (30 an answer)
-    return LedgerInvoice(ledger_id=str(invoice["Id"]), doc_number=invoice.get("DocNumber") or "",
-                         total=Decimal(str(invoice.get("TotalAmt") or 0)),
-                         customer_ref=str((invoice.get("CustomerRef") or {}).get("value") or ""))
+    return _invoice_from_json(item["Invoice"])  # JSON: the SDK's from_json costs more than the request
+
+
+def _invoice_from_json(invoice: Mapping[str, Any]) -> LedgerInvoice:
+    """QBO's answer read as it is: TotalAmt includes the tax in TxnTaxDetail.TotalTax (Intuit's Invoice
+    reference: "TotalAmt … includes the total of all the charges … including tax"), so the subtotal is
+    the sum of the sales lines, read from the lines rather than derived, to catch a ledger that disagrees."""
+    lines = invoice.get("Line") or []
+    subtotal = sum((_money(line.get("Amount")) for line in lines
+                    if line.get("DetailType") in ("SalesItemLineDetail", "DiscountLineDetail")), Decimal("0.00"))
+    return LedgerInvoice(
+        ledger_id=str(invoice.get("Id") or ""), doc_number=invoice.get("DocNumber") or "",
+        subtotal=subtotal, tax=_money((invoice.get("TxnTaxDetail") or {}).get("TotalTax")),
+        total=_money(invoice.get("TotalAmt")),
+        customer_ref=str((invoice.get("CustomerRef") or {}).get("value") or ""),
+        currency=str((invoice.get("CurrencyRef") or {}).get("value") or ""),
+    )
+
+
+def _money(value: Any) -> Decimal:
+    return Decimal(str(value if value not in (None, "") else 0)).quantize(Decimal("0.01"))
 
 
 def _ledger_invoice(invoice: Invoice) -> LedgerInvoice:
+    """The same reading as ``_invoice_from_json`` from the SDK's object (its to_dict costs more than this)."""
+    subtotal = sum((_money(line.Amount) for line in invoice.Line or ()
+                    if line.DetailType in ("SalesItemLineDetail", "DiscountLineDetail")), Decimal("0.00"))
+    detail = invoice.TxnTaxDetail
     return LedgerInvoice(
-        ledger_id=str(invoice.Id),
-        doc_number=invoice.DocNumber or "",
-        total=Decimal(str(invoice.TotalAmt or 0)),
+        ledger_id=str(invoice.Id), doc_number=invoice.DocNumber or "", subtotal=subtotal,
+        tax=_money(detail.TotalTax if detail is not None else None), total=_money(invoice.TotalAmt),
         customer_ref=str(invoice.CustomerRef.value) if invoice.CustomerRef else "",
+        currency=str(invoice.CurrencyRef.value or "") if invoice.CurrencyRef else "",
     )

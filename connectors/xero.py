@@ -12,15 +12,17 @@ from urllib.parse import urlsplit
 
 import urllib3
 from xero_python.accounting import AccountingApi
-from xero_python.accounting.models import (Contact, Contacts, CurrencyCode, Invoice, Invoices, LineAmountTypes,
-                                           LineItem)
+from xero_python.accounting.models import (Address, Contact, Contacts, CurrencyCode, Invoice, Invoices,
+                                           LineAmountTypes, LineItem, LineItemTracking)
 from xero_python.api_client import ApiClient, Configuration
 from xero_python.api_client.oauth2 import OAuth2Token
 from xero_python.exceptions import HTTPStatusException
 
 from connectors import xero_attachments
+from connectors.ledger_catalog import LedgerCatalog
 from connectors.errors import RejectedError, UncertainOutcomeError
 from connectors.oauth import TokenProvider
+from connectors.xero_catalog import read_xero_catalog
 from connectors.xero_errors import SYSTEM, translate_xero_error
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -32,13 +34,17 @@ _CONFIGURATION_LOCK = threading.Lock()
 
 @dataclass(frozen=True)
 class LedgerInvoice:
-    """``total`` is Xero's SubTotal: the invoice before tax, which is what a draft's total means."""
+    """Xero's own figures: SubTotal (before tax), TotalTax and Total; with Inclusive lines the lines add up to
+    Total, not SubTotal (Xero: "SubTotal: Total of invoice excluding taxes")."""
 
     ledger_id: str
     doc_number: str
+    subtotal: Decimal
+    tax: Decimal
     total: Decimal
     customer_ref: str
     status: str = ""
+    currency: str = ""
 
 
 def _where_equals(field: str, values: Sequence[str]) -> str:
@@ -51,10 +57,21 @@ def _where_equals(field: str, values: Sequence[str]) -> str:
 def _ledger_invoice(invoice: Invoice) -> LedgerInvoice:
     return LedgerInvoice(
         ledger_id=str(invoice.invoice_id), doc_number=invoice.invoice_number or "",
-        total=Decimal(str(invoice.sub_total if invoice.sub_total is not None else 0)).quantize(Decimal("0.01")),
+        subtotal=_money(invoice.sub_total), tax=_money(invoice.total_tax), total=_money(invoice.total),
         customer_ref=str(invoice.contact.contact_id) if invoice.contact else "",
         status=str(getattr(invoice.status, "value", invoice.status) or ""),
+        currency=str(getattr(invoice.currency_code, "value", invoice.currency_code) or ""),
     )
+
+
+def _money(value: Any) -> Decimal:
+    return Decimal(str(value if value is not None else 0)).quantize(Decimal("0.01"))
+
+
+def _address(kind: str, fields: Mapping[str, str]) -> Address:
+    return Address(address_type=kind, address_line1=fields.get("AddressLine1"), address_line2=fields.get("AddressLine2"),
+                   city=fields.get("City"), region=fields.get("Region"), postal_code=fields.get("PostalCode"),
+                   country=fields.get("Country"))
 
 
 def _sdk_invoice(payload: Mapping[str, Any]) -> Invoice:
@@ -62,7 +79,9 @@ def _sdk_invoice(payload: Mapping[str, Any]) -> Invoice:
     lines = [LineItem(description=line.get("Description"), quantity=line.get("Quantity"),
                       unit_amount=line.get("UnitAmount"), item_code=line.get("ItemCode"),
                       account_code=line.get("AccountCode"), tax_type=line.get("TaxType"),
-                      line_amount=line.get("LineAmount"))
+                      line_amount=line.get("LineAmount"),
+                      tracking=[LineItemTracking(name=t["Name"], option=t["Option"]) for t in line["Tracking"]]
+                      if line.get("Tracking") else None)
              for line in payload.get("LineItems", [])]
     return Invoice(type=payload.get("Type", "ACCREC"), contact=Contact(contact_id=payload["Contact"]["ContactID"]),
                    invoice_number=payload.get("InvoiceNumber"), reference=payload.get("Reference"),
@@ -152,9 +171,13 @@ class XeroLedger:
         return [(str(c.contact_id), c.name or "", c.email_address or None) if _active(c) else ("", "", None)
                 for c in answer.contacts or []]
 
-    def create_customer(self, *, name: str, email: str | None) -> str:
-        """Create a contact named ``name``; a taken name → RejectedError code ``duplicate_name``."""
+    def create_customer(self, *, name: str, email: str | None,
+                        addresses: Mapping[str, Mapping[str, str]] | None = None) -> str:
+        """Create a contact named ``name`` with ``addresses`` (``mappings.xero.contact_addresses``: by Xero
+        AddressType); a taken name → RejectedError code ``duplicate_name``."""
         contact = Contact(name=name, email_address=email) if email else Contact(name=name)
+        if addresses:
+            contact.addresses = [_address(kind, fields) for kind, fields in addresses.items()]
         saved = self._call("create_customer", "create_contacts", Contacts(contacts=[contact]), summarize_errors=False)
         created = saved.contacts[0]
         if created.has_validation_errors or created.validation_errors:
@@ -255,6 +278,10 @@ class XeroLedger:
     def invoice_sent(self, ledger_id: str) -> bool:
         """True when Xero already sent invoice ``ledger_id`` to its contact."""
         return xero_attachments.invoice_sent(self._call, ledger_id)
+
+    def read_catalog(self) -> LedgerCatalog:
+        """The organisation's items, tax rates, revenue accounts and tracking options (connectors.xero_catalog)."""
+        return read_xero_catalog(self._call)
 
 
 def _created_or_refused(created: Invoice) -> LedgerInvoice | RejectedError:

@@ -45,6 +45,7 @@ SEVERITY_BY_KIND: dict[CaseKind, Severity] = {
     CaseKind.ledger_refresh_failed: Severity.high,
     CaseKind.attachment_failed: Severity.medium,
     CaseKind.invoice_send_failed: Severity.medium,
+    CaseKind.tax_mismatch: Severity.medium,
 }
 
 

@@ -6,7 +6,9 @@ The format is documented for users in ``docs/csv-format.md``; in short:
   job's other rows, but where filled they must agree). A row with no line columns is a job-only row.
 * Required columns: ``job_id, customer_id, customer_name, job_type, status, updated_at, currency``;
   ``completed_at`` is required once ``status`` is ``completed``.
-* Job-level: ``job_number`` (defaults to ``job_id``), ``customer_email, site_name, site_address, job_type
+* Job-level: ``job_number`` (defaults to ``job_id``), ``customer_email, site_name, site_address`` (the street),
+  ``site_city, site_region`` (state or province code), ``site_postal_code, site_country`` (where the work was
+  done: QuickBooks' Automated Sales Tax taxes the invoice there), ``job_type
   (preventive|corrective|emergency|inspection|general_maintenance|installation), priority
   (low|normal|high|urgent), status (scheduled|in_progress|on_hold|completed|cancelled|deleted), completed_at,
   updated_at, timezone`` (IANA; naive date-times are read in it, else in the company default), ``crew,
@@ -50,7 +52,8 @@ from workorders.work_order import (
 SOURCE = "csv"
 REQUIRED = ("job_id", "customer_id", "customer_name", "job_type", "status", "updated_at", "currency")
 JOB_LEVEL = (
-    "job_number", "customer_id", "customer_name", "customer_email", "site_name", "site_address", "job_type",
+    "job_number", "customer_id", "customer_name", "customer_email", "site_name", "site_address", "site_city",
+    "site_region", "site_postal_code", "site_country", "job_type",
     "priority", "status", "completed_at", "updated_at", "timezone", "crew", "signed_by", "signed_at",
     "approved_by", "approved_at", "po_number", "currency", "billing", "photos_before", "photos_after", "tax",
 )
@@ -153,8 +156,10 @@ def _build(reader: CellReader, *, company: str, default_timezone: str) -> WorkOr
             source=SOURCE, external_id=job["job_id"], job_number=job.get("job_number") or job["job_id"],
             company=company, job_type=job_type, priority=priority, status=status, currency=currency,
             customer=Customer(source_id=job["customer_id"], name=job["customer_name"], email=job.get("customer_email")),
-            site=Site(name=job.get("site_name", ""), address=Address(line1=job.get("site_address", "")),
-                      timezone=zone_name),
+            site=Site(name=job.get("site_name", ""), timezone=zone_name,
+                      address=Address(line1=job.get("site_address", ""), city=job.get("site_city", ""),
+                                      region=job.get("site_region", ""), postal_code=job.get("site_postal_code", ""),
+                                      country=job.get("site_country", ""))),
             technicians=technicians, time_entries=entries, line_items=lines, approvals=approvals, billing=billing,
             attachments=_photos(job),
             notes=_notes(reader, completed_at or updated_at), po_number=job.get("po_number"), source_tax=source_tax,

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date
+from datetime import UTC, date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from mappings.company_tables import MappingTables
 from workorders.anomalies import Anomaly, AnomalyCode
 from workorders.drafts import DraftLine, InvoiceDraft
-from workorders.work_order import LineItem, LineKind, WorkOrder
+from workorders.work_order import Address, LineItem, LineKind, WorkOrder
 
 DOC_NUMBER_LIMIT = 21
 """QuickBooks Online's DocNumber limit; Xero allows more, but one doc number per job across ledgers is simpler."""
@@ -39,14 +39,25 @@ def build_draft(order: WorkOrder, *, tables: MappingTables, ledger: str) -> Invo
                         evidence={"doc_number": doc_number, "prefix": tables.doc_number_prefix},
                         actions=("fix_at_source", "edit_mapping"))
     txn_date = local_date(order)
+    due_days = tables.due_days_for(order.customer.source_id)
+    tracking = tuple(filter(None, [tables.tracking.get(order.job_type.value)]))
     return InvoiceDraft(
         company=order.company, ledger=ledger, work_order_id=order.id, work_order_version=order.version,
         customer_name=order.customer.name, customer_email=order.customer.email,
         customer_ref=tables.customers.get(order.customer.source_id), doc_number=doc_number, txn_date=txn_date,
         currency=order.currency, memo=_memo(order), po_number=order.po_number,
-        lines=tuple(_draft_line(line, tables, txn_date) for line in order.line_items),
+        lines=tuple(_draft_line(line, tables, txn_date, tracking) for line in order.line_items),
         attachment_hashes=tuple(dict.fromkeys(a.content_hash for a in order.attachments)),
+        due_date=txn_date + timedelta(days=due_days) if due_days is not None else None,
+        sales_term_ref=tables.sales_term_ref or None,
+        bill_to=_address(order.customer.billing_address), ship_to=_address(order.site.address),
+        class_ref=tables.classes.get(order.job_type.value),
+        department_ref=tables.department_for(order.site.source_id), source_tax=order.source_tax,
     )
+
+
+def _address(address: Address) -> Address | None:
+    return address if address != Address() else None
 
 
 def local_date(order: WorkOrder) -> date:
@@ -76,7 +87,7 @@ def _missing_mappings(order: WorkOrder, tables: MappingTables) -> list[dict[str,
                 need("items", line.item_code, line, or_default_for_kind=line.kind.value)
             else:
                 need("default_items", line.kind.value, line)
-        if tables.tax_code_for(line.taxable) is None:
+        if tables.tax_code_for(line.taxable, line.tax_rate) is None:
             need("tax_codes", "taxable" if line.taxable else "exempt", line)
     return list(missing.values())
 
@@ -91,14 +102,15 @@ def _describe(entry: dict[str, Any]) -> str:
     return f"{what} (line {lines})"
 
 
-def _draft_line(line: LineItem, tables: MappingTables, txn_date: date) -> DraftLine:
+def _draft_line(line: LineItem, tables: MappingTables, txn_date: date, tracking: tuple[str, ...]) -> DraftLine:
     price = line.unit_price if line.unit_price is not None else 0
     return DraftLine(
         description=line.description, quantity=line.quantity,
         unit_price=-abs(price) if line.kind is LineKind.discount else price,
         item_ref=tables.item_for(line.item_code, line.kind) or "",
-        income_account=tables.income_accounts.get(line.kind.value), tax_code=tables.tax_code_for(line.taxable) or "",
-        service_date=line.service_date or txn_date, kind=line.kind.value,
+        income_account=tables.income_accounts.get(line.kind.value),
+        tax_code=tables.tax_code_for(line.taxable, line.tax_rate) or "", taxable=line.taxable,
+        service_date=line.service_date or txn_date, kind=line.kind.value, tracking=tracking,
     )
 
 

@@ -6,11 +6,15 @@ from decimal import Decimal
 from typing import Any
 
 from workorders.drafts import DraftLine, InvoiceDraft
+from workorders.work_order import Address
 
 MAX_DOC_NUMBER = 21
 MAX_PRIVATE_NOTE = 4000
 MAX_CUSTOMER_MEMO = 1000
 MAX_DESCRIPTION = 4000
+MAX_ADDRESS_LINE = 500  # Intuit's PhysicalAddress: Line1-5 and City up to 500/255, PostalCode 30, Country 255
+MAX_CITY = 255
+MAX_POSTAL_CODE = 30
 
 
 def json_number(value: Decimal) -> int | float:
@@ -62,14 +66,34 @@ def _customer_memo(draft: InvoiceDraft) -> str:
     return memo[:MAX_CUSTOMER_MEMO]
 
 
-def to_qbo_invoice(draft: InvoiceDraft, *, customer_ref: str) -> dict[str, Any]:
+def qbo_address(address: Address) -> dict[str, str]:
+    """A QBO PhysicalAddress; empty parts are left out, and a postal code QBO could not hold is dropped rather
+    than cut, since Automated Sales Tax reads it: a wrong one would tax the wrong place."""
+    fields = {"Line1": address.line1[:MAX_ADDRESS_LINE], "Line2": address.line2[:MAX_ADDRESS_LINE],
+              "City": address.city[:MAX_CITY], "CountrySubDivisionCode": address.region[:MAX_CITY],
+              "PostalCode": address.postal_code if len(address.postal_code) <= MAX_POSTAL_CODE else "",
+              "Country": address.country[:MAX_CITY]}
+    return {name: value for name, value in fields.items() if value}
+
+
+def customer_addresses(draft: InvoiceDraft) -> dict[str, dict[str, str]]:
+    """A new customer's BillAddr (the billing address) and ShipAddr (the site of its first job)."""
+    pairs = (("BillAddr", draft.bill_to), ("ShipAddr", draft.ship_to))
+    return {name: qbo_address(address) for name, address in pairs if address is not None and qbo_address(address)}
+
+
+def to_qbo_invoice(draft: InvoiceDraft, *, customer_ref: str, multicurrency: bool = False) -> dict[str, Any]:
     """The Invoice body for ``draft``, billed to the QBO customer id ``customer_ref``.
 
     Fields: CustomerRef, DocNumber (the job number), TxnDate, PrivateNote (the draft memo, then a
     "Closeout {work order id} v{version}" trace line; internal), CustomerMemo ("Job {doc number}[ - PO n]";
     printed on the invoice), and one SalesItemLineDetail line per draft line with ItemRef, Qty, UnitPrice,
-    TaxCodeRef, ServiceDate and Amount = the draft's rounded line amount. Currency is left to the
-    customer's QBO currency. Raises ValueError for a doc number QBO would refuse (empty or over 21
+    TaxCodeRef, ServiceDate and Amount = the draft's rounded line amount. ShipAddr is the job site: with
+    Automated Sales Tax QBO taxes the invoice at it ("If a shipping address is not provided, the company
+    address is considered as the destination", Intuit's AST guide), so a job across town is taxed where the
+    work was done. BillAddr is the customer's billing address. DueDate (and SalesTermRef when mapped),
+    ClassRef and DepartmentRef come from the mapping tables. CurrencyRef is sent only with multi-currency on
+    (without it QBO refuses the field); otherwise the invoice takes the customer's currency. Raises ValueError for a doc number QBO would refuse (empty or over 21
     characters), an empty customer ref, no lines, or an amount that cannot be sent exactly.
     """
     if not customer_ref:
@@ -78,7 +102,7 @@ def to_qbo_invoice(draft: InvoiceDraft, *, customer_ref: str) -> dict[str, Any]:
         raise ValueError(f"QuickBooks DocNumber must be 1-{MAX_DOC_NUMBER} characters, got {draft.doc_number!r}")
     if not draft.lines:
         raise ValueError("an invoice needs at least one line")
-    return {
+    invoice: dict[str, Any] = {
         "CustomerRef": {"value": customer_ref},
         "DocNumber": draft.doc_number,
         "TxnDate": draft.txn_date.isoformat(),
@@ -86,3 +110,14 @@ def to_qbo_invoice(draft: InvoiceDraft, *, customer_ref: str) -> dict[str, Any]:
         "CustomerMemo": {"value": _customer_memo(draft)},
         "Line": [_line(line) for line in draft.lines],
     }
+    if draft.due_date is not None:
+        if draft.due_date < draft.txn_date:
+            raise ValueError(f"due date {draft.due_date} is before the invoice date {draft.txn_date}")
+        invoice["DueDate"] = draft.due_date.isoformat()
+    optional = {"SalesTermRef": draft.sales_term_ref, "ClassRef": draft.class_ref,
+                "DepartmentRef": draft.department_ref, "CurrencyRef": draft.currency if multicurrency else None}
+    invoice.update({name: {"value": value} for name, value in optional.items() if value})
+    for name, address in (("BillAddr", draft.bill_to), ("ShipAddr", draft.ship_to)):
+        if address is not None and qbo_address(address):
+            invoice[name] = qbo_address(address)
+    return invoice

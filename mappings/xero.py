@@ -10,6 +10,7 @@ MAX_INVOICE_NUMBER = 255
 MAX_REFERENCE = 255
 MAX_DESCRIPTION = 4000
 LINE_AMOUNT_TYPES = ("Exclusive", "Inclusive", "NoTax")
+MAX_ADDRESS, MAX_CITY, MAX_POSTAL_CODE, MAX_COUNTRY = 500, 255, 50, 50  # xero_accounting.yaml, Address
 
 
 def _line(line: DraftLine) -> dict[str, Any]:
@@ -23,7 +24,23 @@ def _line(line: DraftLine) -> dict[str, Any]:
     }
     if line.income_account:
         item["AccountCode"] = line.income_account
+    if line.tracking:
+        item["Tracking"] = [dict(zip(("Name", "Option"), (part.strip() for part in pair.split("/", 1)), strict=True))
+                            for pair in line.tracking]
     return item
+
+
+def contact_addresses(draft: InvoiceDraft) -> dict[str, dict[str, str]]:
+    """A new contact's addresses by Xero AddressType: POBOX is the postal (billing) one, STREET the site."""
+    found: dict[str, dict[str, str]] = {}
+    for kind, address in (("POBOX", draft.bill_to), ("STREET", draft.ship_to)):
+        if address is not None:
+            fields = {"AddressLine1": address.line1[:MAX_ADDRESS], "AddressLine2": address.line2[:MAX_ADDRESS],
+                      "City": address.city[:MAX_CITY], "Region": address.region[:MAX_CITY],
+                      "PostalCode": address.postal_code[:MAX_POSTAL_CODE], "Country": address.country[:MAX_COUNTRY]}
+            if any(fields.values()):
+                found[kind] = {name: value for name, value in fields.items() if value}
+    return found
 
 
 def reference_for(draft: InvoiceDraft) -> str:
@@ -44,7 +61,10 @@ def to_xero_invoice(draft: InvoiceDraft, *, contact_id: str, line_amount_types: 
     prices are Exclusive of tax unless the company says otherwise), CurrencyCode, and one line per draft
     line with Description, Quantity, UnitAmount, ItemCode (the mapped item), TaxType (the mapped tax
     code), AccountCode (the mapped income account, else the item's sales account) and LineAmount =
-    the draft's rounded amount, so Xero refuses a line whose arithmetic differs from ours. Amounts are
+    the draft's rounded amount, so Xero refuses a line whose arithmetic differs from ours; DueDate from the
+    mapping tables' terms (an AUTHORISED invoice needs one unless the organisation or contact has default
+    sales terms, so Closeout sends it whenever the company set terms); Tracking "Category/Option" per line
+    from the job type. Xero computes each line's TaxAmount from its TaxType and LineAmountTypes. Amounts are
     Decimals; the SDK writes them as JSON numbers. Raises ValueError for an empty contact id, doc number
     or line list, or an unknown ``line_amount_types``.
     """
@@ -62,6 +82,7 @@ def to_xero_invoice(draft: InvoiceDraft, *, contact_id: str, line_amount_types: 
         "InvoiceNumber": draft.doc_number,
         "Reference": reference_for(draft),
         "Date": draft.txn_date,
+        **({"DueDate": draft.due_date} if draft.due_date is not None else {}),
         "Status": status,
         "LineAmountTypes": line_amount_types,
         "CurrencyCode": draft.currency,

@@ -40,7 +40,7 @@ def write_config(home: Path, *, jobber_url: str, imap_port: int, ca_file: str, u
 id = "{CSV_COMPANY}"
 name = "Campaign QBO"
 timezone = "Pacific/Auckland"
-currency = "NZD"
+currency = "USD"  # the sandbox realm is a US company
 [companies.ledger]
 kind = "quickbooks"
 realm_id = "{REALM}"
@@ -84,7 +84,8 @@ page_size = 100
 [companies.mappings]
 doc_number_prefix = "X-"
 items = {{ "LAB-STD" = "LABOUR", "PART-A" = "PARTS", "PART-B" = "PARTS" }}
-tax_codes = {{ taxable = "OUTPUT", exempt = "NONE" }}
+tax_codes = {{ taxable = "OUTPUT2", exempt = "NONE" }}
+due_days = 20
 """, encoding="utf-8")
     return config
 
@@ -103,7 +104,7 @@ def csv_rows(n: int, rng: random.Random) -> list[dict[str, str]]:
                 site_address=f"{c} Example St", job_type="corrective", priority="normal", status=status,
                 completed_at=(end + timedelta(minutes=5)).strftime("%Y-%m-%d %H:%M"),
                 updated_at=(end + timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:00+13:00"),
-                timezone="Pacific/Auckland", technician="Tech One", crew="Crew 1", currency="NZD",
+                timezone="Pacific/Auckland", technician="Tech One", crew="Crew 1", currency="USD",
                 signed_by=f"Signer {c}" if signed else "",
                 signed_at=(end + timedelta(minutes=8)).strftime("%Y-%m-%d %H:%M") if signed else "")
     return [{**base, "line_kind": "labour", "item_code": "LAB", "description": "Labour", "quantity": "1",

@@ -140,7 +140,7 @@ def _check_ledgers(app: Runtime, records, report: AuditReport) -> None:
         invoices = list(app.ledger_for(company).list_invoices())
         report.ledger_invoices_found += len(invoices)
         mine = [r for r in records if r.company == company.id and r.status is PushStatus.pushed]
-        for finding in compare(company.id, mine, invoices):
+        for finding in compare(company.id, mine, invoices, tax_inclusive=company.ledger.amounts_include_tax):
             _note(report, finding)
 
 

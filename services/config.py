@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -97,6 +98,15 @@ class LedgerConfig(_Strict):
                                                    "document) or Xero's; the sandbox's for a sandbox ledger")
     refresh_warning_days: int = Field(default=14, ge=0, description="open a ledger_token_expiring case this many "
                                                                     "days before the refresh token ends")
+    tax_tolerance: Decimal = Field(default=Decimal("0.05"), ge=0, description="open a tax_mismatch case when the "
+                                   "tax the ledger computed differs from the source's by more than this")
+    multicurrency: bool = Field(default=False, description="the ledger has multi-currency on: jobs in another "
+                                "currency than the company's are invoiced in theirs")
+
+    @property
+    def amounts_include_tax(self) -> bool:
+        """Whether a draft's lines add up to the ledger's total (Xero Inclusive) rather than its subtotal."""
+        return self.kind == "xero" and self.line_amount_types == "Inclusive"
 
     @model_validator(mode="after")
     def _names_its_company(self) -> "LedgerConfig":

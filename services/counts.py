@@ -6,6 +6,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from workorders.totals import CurrencyTotals, sum_by_currency
+
 
 @dataclass
 class StepCounts:
@@ -46,6 +48,14 @@ class StepCounts:
         """``<company> <kind> <name>: why`` for each step that could not run."""
         return [f"{step}: {why}" for step, why in self.failed.items()]
 
+    def by_currency(self) -> list[CurrencyTotals]:
+        """The invoices pushed, summed per currency (never across): subtotal, the ledger's tax, total."""
+        def money(value: str | None) -> Decimal | None:
+            return None if value is None else Decimal(value)
+
+        return sum_by_currency((row.get("currency") or "", Decimal(row.get("subtotal") or row["amount"]),
+                                money(row.get("tax")), money(row.get("total"))) for row in self.invoices)
+
     def outcome_totals(self) -> Counter:
         """Rule decisions by outcome (pass, warn, block, transform, no_invoice) over every rule."""
         totals: Counter = Counter()
@@ -66,7 +76,8 @@ class StepCounts:
             ("blocked by rules", self.blocked),
             ("drafts prepared", self.drafts),
             ("invoices pushed", self.pushed),
-            ("amount invoiced", f"{self.pushed_amount:.2f}"),
+            *((f"invoiced in {entry.currency or 'the ledger currency'}", describe_totals(entry))
+              for entry in self.by_currency()),
             ("rejected by the ledger", self.rejected),
             ("uncertain pushes", self.uncertain),
             ("sign-offs and photos attached", self.files_attached),
@@ -78,3 +89,10 @@ class StepCounts:
         rows += [(f"rule {rule}: {outcome}", count) for (rule, outcome), count in sorted(self.rule_outcomes.items())
                  if outcome != "pass"]
         return [{"measure": name, "value": str(value)} for name, value in rows]
+
+
+def describe_totals(entry: CurrencyTotals) -> str:
+    """``subtotal 100.00 + tax 8.25 = 108.25 USD`` (the tax as the ledger computed it)."""
+    if not entry.tax_known:
+        return f"subtotal {entry.subtotal:.2f} {entry.currency} (tax as the ledger computes it)"
+    return f"subtotal {entry.subtotal:.2f} + tax {entry.tax:.2f} = {entry.total:.2f} {entry.currency}"

@@ -4,7 +4,10 @@ Findings (``Finding.kind``):
 
     missing_in_ledger      a pushed record's ledger id is not among the ledger's invoices (deleted there)
     voided_in_ledger       the ledger's invoice is VOIDED or DELETED (Xero reports the status)
-    amount_mismatch        the ledger's amount before tax differs from the pushed draft's total
+    amount_mismatch        the ledger's lines differ from the pushed draft's: its subtotal, or its total when
+                           the lines include tax (Xero Inclusive); tax is never compared with a subtotal
+    currency_mismatch      the ledger's invoice is in another currency than the draft
+    tax_changed_in_ledger  the ledger's tax now differs from the tax it computed when it created the invoice
     customer_mismatch      the draft named a mapped customer and the ledger's invoice bills another one
     duplicate_doc_number   two live ledger invoices carry one doc number
 
@@ -21,6 +24,7 @@ from services.runtime import Runtime
 from exceptions_queue.service import CaseQueue
 from workorders.anomalies import Anomaly, AnomalyCode
 from workorders.push import PushRecord, PushStatus
+from workorders.totals import compare_totals
 
 GONE = {"VOIDED", "DELETED"}
 
@@ -72,8 +76,12 @@ class ReconcileReport:
                 "findings": [asdict(f) for f in self.findings]}
 
 
-def compare(company: str, records: list[PushRecord], invoices: list[Any]) -> list[Finding]:
-    """Pure comparison of one company's pushed records with its ledger invoices (``LedgerInvoice``-shaped)."""
+def compare(company: str, records: list[PushRecord], invoices: list[Any], *,
+            tax_inclusive: bool = False) -> list[Finding]:
+    """Pure comparison of one company's pushed records with its ledger invoices (``LedgerInvoice``-shaped).
+
+    ``tax_inclusive``: the company's drafts carry prices that include tax (``LedgerConfig.amounts_include_tax``).
+    """
     findings: list[Finding] = []
     by_id = {invoice.ledger_id: invoice for invoice in invoices}
     for record in records:
@@ -87,9 +95,9 @@ def compare(company: str, records: list[PushRecord], invoices: list[Any]) -> lis
         if status in GONE:
             findings.append(Finding(kind="voided_in_ledger", found=status, **base))
             continue
-        if invoice.total != record.amount:
-            findings.append(Finding(kind="amount_mismatch", expected=str(record.amount), found=str(invoice.total),
-                                    **base))
+        for difference in compare_totals(record.amount, record.draft.currency, invoice, tax_inclusive=tax_inclusive,
+                                         recorded_tax=record.ledger_tax):
+            findings.append(Finding(kind=difference.kind, expected=difference.expected, found=difference.found, **base))
         mapped = record.draft.customer_ref
         if mapped and invoice.customer_ref != mapped:
             findings.append(Finding(kind="customer_mismatch", expected=mapped, found=invoice.customer_ref, **base))
@@ -113,7 +121,7 @@ def reconcile(app: Runtime, *, company_id: str | None = None) -> ReconcileReport
         with app.store.unit_of_work() as uow:
             records = [r for r in uow.push_records.all(status=PushStatus.pushed) if r.company == company.id]
         invoices = list(app.ledger_for(company).list_invoices())
-        findings = compare(company.id, records, invoices)
+        findings = compare(company.id, records, invoices, tax_inclusive=company.ledger.amounts_include_tax)
         with app.store.unit_of_work() as uow:
             queue = CaseQueue(uow.cases)
             report.cases_opened += sum(queue.open_case(f.anomaly(company.ledger.kind))[1] for f in findings)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from storage.column_types import Money
 from storage.tables import insert_for, push_records
 from workorders.drafts import InvoiceDraft
 from workorders.push import PushRecord, PushStatus
@@ -30,6 +32,8 @@ def to_push_record(row: Mapping[str, Any]) -> PushRecord:
         status=PushStatus(row["status"]),
         draft=InvoiceDraft.model_validate(row["draft"]),
         ledger_id=row["ledger_id"],
+        ledger_tax=row["ledger_tax"],
+        ledger_total=row["ledger_total"],
         attempts=row["attempts"],
         last_error=row["last_error"],
         updated_at=row["updated_at"],
@@ -143,6 +147,14 @@ class SqlPushRecords:
         if updated != len(rows):
             for key, status, ledger_id, error in outcomes:
                 self.mark(key, status, ledger_id=ledger_id, error=error)
+
+    def note_ledger_totals(self, totals: Sequence[tuple[str, Decimal, Decimal]]) -> None:
+        """Keep ``(key, tax, total)`` as the ledger computed them when it created each invoice."""
+        if totals:
+            self._session.execute(
+                sa.update(_p).where(_p.c.idempotency_key == sa.bindparam("key", type_=sa.String))
+                .values(ledger_tax=sa.bindparam("tax", type_=Money()), ledger_total=sa.bindparam("total", type_=Money())),
+                [{"key": key, "tax": tax, "total": total} for key, tax, total in totals])
 
     def release_stale(self, older_than: timedelta, *, ledger: str | None = None) -> int:
         """Move records left in ``pushing`` longer than ``older_than`` (a worker died) to ``uncertain``.

@@ -24,6 +24,7 @@ from services.config import CloseoutConfig, CompanyConfig, CsvSourceConfig, Ledg
 from services.mailbox_config import MailboxConfig
 from workorders.decisions import RuleDecision
 from workorders.drafts import InvoiceDraft
+from workorders.money import round_money
 from workorders.ports import LandedPayload, RawJob, SavedWorkOrder
 from workorders.push import EMAIL, EvidenceItem, PushRecord, PushStatus
 from workorders.work_order import WorkOrder
@@ -246,6 +247,10 @@ class FakePushRecords(_Repository):
             self._t.push[key] = record.model_copy(update={
                 "status": PushStatus(status), "last_error": error, "updated_at": self._uow.clock(),
                 "ledger_id": ledger_id if ledger_id is not None else record.ledger_id})
+
+    def note_ledger_totals(self, totals: Sequence[tuple[str, Decimal, Decimal]]) -> None:
+        for key, tax, total in totals:
+            self._t.push[key] = self._t.push[key].model_copy(update={"ledger_tax": tax, "ledger_total": total})
 
     def release_stale(self, older_than: timedelta, *, ledger: str | None = None) -> int:
         now, moved = self._uow.clock(), 0
@@ -589,7 +594,7 @@ def company_config(company_id: str = "acme", *, ledger: str = "quickbooks", **fi
         ledger=LedgerConfig(kind=ledger, create_customers=True, **account),
         sources=(CsvSourceConfig(kind="csv", name="csv-drop", path=Path("jobs")),),
         mappings=MappingTables(items={"TRIP-STD": "4"}, default_items={"labour": "1", "fee": "4"}, tax_codes=tax,
-                               doc_number_prefix="AC-"))
+                               doc_number_prefix="AC-", due_days=20 if ledger == "xero" else None))
     settings.update(fields)
     return CompanyConfig(**settings)
 
@@ -603,8 +608,11 @@ class FakeInvoice:
 
     ledger_id: str
     doc_number: str
+    subtotal: Decimal
+    tax: Decimal
     total: Decimal
     customer_ref: str
+    currency: str = ""
 
 
 DUPLICATE_CODE = {"quickbooks": "6140", "xero": "duplicate_invoice_number"}
@@ -620,8 +628,8 @@ class FakeLedger:
     back). ``calls`` lists each method called, in order.
     """
 
-    def __init__(self, name: str = "quickbooks", *, max_batch: int = 30) -> None:
-        self.name, self.max_batch = name, max_batch
+    def __init__(self, name: str = "quickbooks", *, max_batch: int = 30, tax_rate: Decimal = Decimal(0)) -> None:
+        self.name, self.max_batch, self.tax_rate = name, max_batch, tax_rate
         self.customers: dict[str, tuple[str, str | None]] = {}
         self.invoices: dict[str, FakeInvoice] = {}
         self.by_key: dict[str, FakeInvoice | RejectedError] = {}
@@ -630,6 +638,19 @@ class FakeLedger:
 
     def fail_next_create(self, error: Exception, *, landed: bool = False) -> None:
         self._failures.append((error, landed))
+
+    def offer_catalog(self, catalog: Any) -> None:
+        """Give this ledger the optional ``read_catalog`` port: it answers ``catalog`` (a ``LedgerCatalog``), or
+        raises it when it is an exception. Left uncalled, the fake has no ``read_catalog``, like a ledger that
+        cannot list its codes."""
+
+        def read_catalog() -> Any:
+            self.calls.append("read_catalog")
+            if isinstance(catalog, Exception):
+                raise catalog
+            return catalog
+
+        self.read_catalog = read_catalog
 
     # customers
 
@@ -646,7 +667,8 @@ class FakeLedger:
         rows = [(i, n, e) for i, (n, e) in self.customers.items()]
         return rows[(page - 1) * 1000:page * 1000]
 
-    def create_customer(self, *, name: str, email: str | None) -> str:
+    def create_customer(self, *, name: str, email: str | None,
+                        addresses: Mapping[str, Mapping[str, str]] | None = None) -> str:
         self.calls.append("create_customer")
         if any(n == name for n, _ in self.customers.values()):
             raise RejectedError(f"The name supplied already exists: {name}", code=DUPLICATE_NAME_CODE[self.name],
@@ -682,14 +704,18 @@ class FakeLedger:
             raise failure[0]
         if key in self.by_key:
             return self.by_key[key]
-        doc, customer, total = self._read(payload)
+        doc, customer, lines = self._read(payload)
         result: FakeInvoice | RejectedError
         if any(invoice.doc_number == doc for invoice in self.invoices.values()):
             result = RejectedError("Duplicate Document Number Error", code=DUPLICATE_CODE[self.name],
                                    system=self.name, operation="create_invoice")
         else:
-            result = FakeInvoice(ledger_id=f"INV{len(self.invoices) + 1}", doc_number=doc, total=total,
-                                 customer_ref=customer)
+            inclusive = payload.get("LineAmountTypes") == "Inclusive"
+            tax = round_money(lines * self.tax_rate / (1 + self.tax_rate) if inclusive else lines * self.tax_rate)
+            subtotal = lines - tax if inclusive else lines
+            result = FakeInvoice(ledger_id=f"INV{len(self.invoices) + 1}", doc_number=doc, subtotal=subtotal, tax=tax,
+                                 total=subtotal + tax, customer_ref=customer,
+                                 currency=str(payload.get("CurrencyCode") or ""))
             self.invoices[result.ledger_id] = result
         self.by_key[key] = result
         if failure is not None:

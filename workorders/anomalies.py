@@ -28,6 +28,7 @@ class AnomalyCode(StrEnum):
     ledger_refresh_failed = "ledger_refresh_failed"
     attachment_failed = "attachment_failed"
     invoice_send_failed = "invoice_send_failed"
+    tax_mismatch = "tax_mismatch"
 
 
 class Anomaly(BaseModel):

@@ -10,6 +10,7 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict, computed_field
 
 from workorders.money import Money, Quantity, round_money
+from workorders.work_order import Address
 
 
 def derive_idempotency_key(work_order_id: str, version: int, ledger: str) -> str:
@@ -29,6 +30,9 @@ class DraftLine(BaseModel):
     tax_code: str
     service_date: date | None = None
     kind: str = "labour"
+    taxable: bool = True
+    tracking: tuple[str, ...] = ()
+    """Xero tracking as "Category/Option", on every line (Xero tracks per line)."""
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -55,6 +59,15 @@ class InvoiceDraft(BaseModel):
     po_number: str | None = None
     lines: tuple[DraftLine, ...]
     attachment_hashes: tuple[str, ...] = ()
+    due_date: date | None = None
+    sales_term_ref: str | None = None
+    bill_to: Address | None = None
+    ship_to: Address | None = None
+    """Where the work was done: QBO's Automated Sales Tax taxes the invoice at this address."""
+    class_ref: str | None = None
+    department_ref: str | None = None
+    source_tax: Money | None = None
+    """The tax the source system charged; compared with the tax the ledger computes, never sent."""
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -74,6 +87,24 @@ class InvoiceDraft(BaseModel):
         be accepted. An unchanged draft keeps its key, so resending it stays idempotent. Only a refused
         record is ever rebuilt, and a refusal means no invoice was created: a new key cannot make a second.
         """
-        content = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        content = json.dumps(_keyed_content(self), sort_keys=True, separators=(",", ":"))
         digest = hashlib.sha256(f"{self.idempotency_key}|{content}".encode()).hexdigest()[:32]
         return f"co-{digest}"
+
+
+_LATER_FIELDS = ("due_date", "sales_term_ref", "bill_to", "ship_to", "class_ref", "department_ref", "source_tax")
+_LATER_LINE_FIELDS = {"taxable": True, "tracking": []}
+
+
+def _keyed_content(draft: InvoiceDraft) -> dict:
+    """The draft's content for its request key, without fields added later while they hold their default:
+    a draft stored before they existed keeps the key it was sent under, so a resend stays a replay."""
+    body = draft.model_dump(mode="json")
+    for name in _LATER_FIELDS:
+        if body.get(name) is None:
+            body.pop(name, None)
+    for line in body["lines"]:
+        for name, default in _LATER_LINE_FIELDS.items():
+            if line.get(name) == default:
+                line.pop(name, None)
+    return body

@@ -78,7 +78,20 @@ class LedgerInvoice(Protocol):
     def doc_number(self) -> str: ...
 
     @property
-    def total(self) -> Decimal: ...
+    def subtotal(self) -> Decimal:
+        """The lines before tax."""
+
+    @property
+    def tax(self) -> Decimal:
+        """The tax the ledger computed."""
+
+    @property
+    def total(self) -> Decimal:
+        """What the customer owes: subtotal plus tax."""
+
+    @property
+    def currency(self) -> str:
+        """The invoice's currency code; "" when the ledger did not say."""
 
     @property
     def customer_ref(self) -> str: ...
@@ -98,7 +111,10 @@ class Ledger(Protocol):
         An archived customer keeps its place in the page with an empty id, so the page's length still tells.
         """
 
-    def create_customer(self, *, name: str, email: str | None) -> str: ...
+    def create_customer(self, *, name: str, email: str | None,
+                        addresses: Mapping[str, Mapping[str, str]] | None = None) -> str:
+        """Create a customer with its addresses in the ledger's own shape (the mappings make them); a taken
+        name is a RejectedError."""
 
     def create_invoice(self, payload: Mapping[str, Any], *, idempotency_key: str) -> LedgerInvoice:
         """Create one invoice; the ledger replays the first answer for a repeated key."""
@@ -111,6 +127,34 @@ class Ledger(Protocol):
         """Invoices whose doc number is one of these: how an uncertain push is looked up."""
 
     def list_invoices(self) -> Iterator[LedgerInvoice]: ...
+
+    def read_catalog(self) -> LedgerCatalog:
+        """Optional: the codes the ledger company has, for checking mapping tables (``services.preflight``).
+
+        A ledger without it is simply not checked: callers look it up with ``getattr(ledger, "read_catalog", None)``.
+        Connectors answer with their own frozen dataclass of the same fields (they never import this module).
+        """
+
+
+@dataclass(frozen=True)
+class LedgerCatalog:
+    """What one ledger company has for a mapping to name, kind by kind: ledger code → display name.
+
+    None for a kind this ledger does not have (QBO has no tracking categories; Xero no classes, departments or
+    terms); an empty mapping for a kind it has but holds nothing of. Only usable entries are listed: active ones,
+    income accounts, tax codes for sales. ``tax_code_rates`` is the percentage of each tax code whose rate the
+    ledger said. Tracking codes are ``"Category/Option"``.
+    """
+
+    ledger: str
+    items: Mapping[str, str] | None = None
+    tax_codes: Mapping[str, str] | None = None
+    tax_code_rates: Mapping[str, Decimal] | None = None
+    accounts: Mapping[str, str] | None = None
+    classes: Mapping[str, str] | None = None
+    departments: Mapping[str, str] | None = None
+    tracking: Mapping[str, str] | None = None
+    terms: Mapping[str, str] | None = None
 
 
 # ---- the store ----------------------------------------------------------------------------------
@@ -192,6 +236,9 @@ class PushRecords(Protocol):
 
     def mark_many(self, outcomes: Sequence[tuple[str, PushStatus, str | None, str]]) -> None:
         """Set ``(key, status, ledger id or None, error)`` of many records; a pushed record stays pushed."""
+
+    def note_ledger_totals(self, totals: Sequence[tuple[str, Decimal, Decimal]]) -> None:
+        """Keep ``(key, tax, total)`` as the ledger computed them when it created each invoice."""
 
     def release_stale(self, older_than: timedelta, *, ledger: str | None = None) -> int:
         """Move records left in ``pushing`` longer than ``older_than`` (their worker died) to ``uncertain``.

@@ -35,6 +35,9 @@ class PushRecord(BaseModel):
     status: PushStatus
     draft: InvoiceDraft
     ledger_id: str | None = None
+    ledger_tax: Decimal | None = None
+    """The tax the ledger computed when it created the invoice; None before it answered."""
+    ledger_total: Decimal | None = None
     attempts: int = 0
     last_error: str = ""
     updated_at: datetime | None = None

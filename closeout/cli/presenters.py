@@ -21,10 +21,11 @@ def show_run(console: Console, counts: StepCounts) -> None:
     console.print(table)
     if counts.invoices:
         invoices = Table(title=f"Invoices created in the ledger ({len(counts.invoices)})", title_justify="left")
-        for column in ("doc number", "customer", "amount", "ledger id"):
-            invoices.add_column(column, justify="right" if column == "amount" else "left")
+        for column in ("doc number", "customer", "subtotal", "tax", "total", "currency", "ledger id"):
+            invoices.add_column(column, justify="right" if column in ("subtotal", "tax", "total") else "left")
         for row in counts.invoices:
-            invoices.add_row(row["job"], row["customer"], row["amount"], row["ledger_id"])
+            invoices.add_row(row["job"], row["customer"], row.get("subtotal") or row["amount"], row.get("tax") or "-",
+                             row.get("total") or "-", row.get("currency") or "", row["ledger_id"])
         console.print(invoices)
     else:
         console.print("[bold]No new invoices[/]: every ready job was already invoiced in an earlier run.")

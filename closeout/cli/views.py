@@ -71,15 +71,21 @@ def _show_draft(console: Console, record: PushRecord) -> None:
     console.print(table)
 
 
+def tax_note(draft) -> str:
+    """What the preview can say about tax before posting: the ledger computes it, the source may have quoted it."""
+    quoted = f"will post with source tax {draft.source_tax}; " if draft.source_tax is not None else ""
+    return f"{quoted}the ledger computes the tax on posting"
+
+
 def show_preview(console: Console, preview: Preview) -> None:
     if preview.drafts:
         table = Table(title=f"Invoices the next run would send ({len(preview.drafts)}); nothing was sent",
                       title_justify="left")
-        for column in ("doc number", "company", "customer", "lines", "total", "where it is now"):
+        for column in ("doc number", "company", "customer", "lines", "total", "tax", "where it is now"):
             table.add_column(column, justify="right" if column in ("lines", "total") else "left")
         for where, draft in preview.drafts:
             table.add_row(draft.doc_number, draft.company, draft.customer_name, str(len(draft.lines)),
-                          f"{draft.total} {draft.currency}", where)
+                          f"{draft.total} {draft.currency}", tax_note(draft), where)
         console.print(table)
     else:
         console.print("No invoice would be sent: nothing new is ready.")

@@ -13,10 +13,11 @@ from zoneinfo import ZoneInfo
 
 from services.config import CompanyConfig
 from services.mailbox_config import MailboxConfig
-from services.counts import StepCounts
+from services.counts import StepCounts, describe_totals
 from closeout.wiring import App
 from exceptions_queue.cases import CaseStatus
 from workorders.push import PushStatus
+from workorders.totals import sum_by_currency
 
 
 @dataclass
@@ -129,7 +130,20 @@ def day_report(app: App, company: CompanyConfig, day: date) -> dict[str, Any]:
     still_open = Counter(case.kind.value for case in cases if case.status in (CaseStatus.open, CaseStatus.in_progress))
     return {"invoices": sorted(pushed, key=lambda record: record.doc_number),
             "amount": sum((record.amount for record in pushed), Decimal(0)),
+            "by_currency": sum_by_currency(
+                (record.draft.currency, _subtotal(record), record.ledger_tax, record.ledger_total) for record in pushed),
             "opened": opened, "open": still_open}
+
+
+def _or_dash(value: Decimal | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _subtotal(record) -> Decimal:
+    """Before tax: the ledger's total less its tax when it answered with them, else the draft's lines."""
+    if record.ledger_total is not None and record.ledger_tax is not None:
+        return record.ledger_total - record.ledger_tax
+    return record.amount
 
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#|<>~])")
@@ -146,12 +160,13 @@ def day_report_markdown(company: CompanyConfig, day: date, report: dict[str, Any
                         queue_url: str = "") -> str:
     """The report as Markdown: invoices with amounts, cases opened by kind, what is still open, the last run."""
     invoices = report["invoices"]
+    sums = "; ".join(describe_totals(entry) for entry in report.get("by_currency", ())) or "nothing"
     lines = [f"# {markdown_text(company.name)}: {day:%A %d %B %Y}", "",
-             f"**{len(invoices)} invoice(s)** sent to {company.ledger.kind} today, "
-             f"**{report['amount']:.2f} {company.currency}** in all.", ""]
+             f"**{len(invoices)} invoice(s)** sent to {company.ledger.kind} today: {markdown_text(sums)}.", ""]
     if invoices:
-        lines += ["| doc number | ledger id | amount |", "|---|---|---:|"]
-        lines += [f"| {markdown_text(r.doc_number)} | {markdown_text(r.ledger_id or '')} | {r.amount:.2f} |"
+        lines += ["| doc number | ledger id | lines | tax | total | currency |", "|---|---|---:|---:|---:|---|"]
+        lines += [f"| {markdown_text(r.doc_number)} | {markdown_text(r.ledger_id or '')} | {r.amount:.2f} | "
+                  f"{_or_dash(r.ledger_tax)} | {_or_dash(r.ledger_total)} | {markdown_text(r.draft.currency)} |"
                   for r in invoices[:200]]
         if len(invoices) > 200:
             lines.append(f"| … | {len(invoices) - 200} more | |")
@@ -166,5 +181,6 @@ def day_report_markdown(company: CompanyConfig, day: date, report: dict[str, Any
         outcomes = ", ".join(f"{outcome} {count}" for outcome, count in sorted(run.outcome_totals().items()))
         lines += ["", "## The last run (all companies)", "",
                   f"Pulled {run.pulled}, changed {run.changed}, drafts {run.drafts}, pushed {run.pushed} "
-                  f"({run.pushed_amount:.2f}); rule decisions: {outcomes or 'none'}."]
+                  f"({markdown_text('; '.join(map(describe_totals, run.by_currency())) or 'nothing')}); "
+                  f"rule decisions: {outcomes or 'none'}."]
     return "\n".join(lines) + "\n"

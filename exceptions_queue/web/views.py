@@ -23,8 +23,9 @@ KIND_HELP: dict[CaseKind, str] = {
     CaseKind.ledger_rejected: "The ledger refused the invoice. Its own error message is below.",
     CaseKind.uncertain_push: "Closeout does not know whether the ledger took the invoice. A replay looks it up "
                              "before sending anything again.",
-    CaseKind.changed_after_invoiced: "The job changed after its invoice went out. Closeout will not send a "
-                                     "second invoice by itself.",
+    CaseKind.changed_after_invoiced: "The job changed after its invoice went out, and the invoice would now say "
+                                     "something else: the decision below lists each line before and after. "
+                                     "Closeout will not send a second invoice by itself.",
     CaseKind.unmatched_email: "An email could not be linked to a job. Its text is shown below exactly as "
                               "received (never as a web page).",
     CaseKind.mailbox_stalled: "A mailbox has not delivered anything for longer than expected.",
@@ -40,6 +41,9 @@ KIND_HELP: dict[CaseKind, str] = {
                                 "(too large, or refused repeatedly). Attach it in the ledger by hand, then resolve.",
     CaseKind.invoice_send_failed: "The invoice is in the ledger, but it could not be e-mailed to the customer (no "
                                   "billing e-mail, or the ledger refused). Send it from the ledger, then resolve.",
+    CaseKind.tax_mismatch: "The invoice is in the ledger, but the tax the ledger computed is not the tax the source "
+                           "system charged. Check the job's tax codes and the site address; correct the invoice in "
+                           "the ledger or the tax mapping, then resolve.",
 }
 
 DONE = {

@@ -14,10 +14,14 @@ from services.push.evidence import plan_evidence
 from services.runtime import Runtime, UnitOfWork
 from connectors.errors import RejectedError
 from exceptions_queue.service import CaseQueue
+from mappings.qbo import customer_addresses as qbo_customer_addresses
 from mappings.qbo import to_qbo_invoice
-from mappings.xero import to_xero_invoice
+from mappings.xero import contact_addresses, to_xero_invoice
 from workorders.anomalies import Anomaly, AnomalyCode
+from workorders.drafts import InvoiceDraft
+from workorders.ports import LedgerInvoice
 from workorders.push import PushRecord, PushStatus
+from workorders.totals import sent_amount, tax_difference
 
 DUPLICATE_DOC_NUMBER = "6140"
 DUPLICATE_CODES = {DUPLICATE_DOC_NUMBER, "duplicate_invoice_number"}
@@ -33,6 +37,13 @@ class PushOutcome:
     error: str = ""
     anomaly: Anomaly | None = None
     found_on_lookup: bool = False
+    invoice: LedgerInvoice | None = None
+    """The ledger's invoice as it answered: its tax and total are kept, and its tax is checked."""
+
+    @classmethod
+    def created(cls, invoice: LedgerInvoice, *, found_on_lookup: bool = False) -> "PushOutcome":
+        return cls(status=PushStatus.pushed, ledger_id=invoice.ledger_id, invoice=invoice,
+                   found_on_lookup=found_on_lookup)
 
 
 class Pusher:
@@ -68,7 +79,7 @@ class Pusher:
             invoice = self.ledger.create_invoice(payload, idempotency_key=record.draft.request_key())
         except RejectedError as exc:
             return self.refused(record, exc)
-        return PushOutcome(status=PushStatus.pushed, ledger_id=invoice.ledger_id)
+        return PushOutcome.created(invoice)
 
     def refused(self, record: PushRecord, exc: RejectedError) -> PushOutcome:
         """The ledger refused the invoice: its doc number may be taken by our own earlier attempt, else a case."""
@@ -89,8 +100,8 @@ class Pusher:
         """An earlier attempt may have landed: find it by doc number before sending anything again."""
         known = self._found.pop(record.doc_number, None)
         for invoice in known if known is not None else self.ledger.find_invoices([record.doc_number]):
-            if invoice.total == record.amount:
-                return PushOutcome(status=PushStatus.pushed, ledger_id=invoice.ledger_id, found_on_lookup=True)
+            if sent_amount(invoice, tax_inclusive=self.company.ledger.amounts_include_tax) == record.amount:
+                return PushOutcome.created(invoice, found_on_lookup=True)
             return PushOutcome(status=PushStatus.rejected, error="doc number taken by another amount",
                                anomaly=_doc_number_taken(record, invoice))
         return None
@@ -114,7 +125,8 @@ class Pusher:
                                      f"{len(found)} customers in the ledger match {draft.customer_name!r}")
         if self.company.ledger.create_customers:
             try:
-                return self.ledger.create_customer(name=draft.customer_name, email=draft.customer_email)
+                return self.ledger.create_customer(name=draft.customer_name, email=draft.customer_email,
+                                                   addresses=customer_addresses(self.company, draft))
             except RejectedError as exc:
                 if exc.code not in DUPLICATE_NAME_CODES:
                     return _rejected(record, exc)  # the ledger refused the customer: a case with its message
@@ -128,12 +140,17 @@ class Pusher:
                                  f"the ledger has no customer {draft.customer_name!r} and may not create one")
 
 
+def customer_addresses(company: CompanyConfig, draft: InvoiceDraft) -> dict[str, dict[str, str]]:
+    """A new customer's addresses in its ledger's shape."""
+    return contact_addresses(draft) if company.ledger.kind == "xero" else qbo_customer_addresses(draft)
+
+
 def invoice_payload(company: CompanyConfig, record: PushRecord, customer: str) -> dict[str, Any]:
     """The ledger's own invoice body for ``record``: QBO's Invoice JSON or Xero's ACCREC invoice."""
     if company.ledger.kind == "xero":
         return to_xero_invoice(record.draft, contact_id=customer, line_amount_types=company.ledger.line_amount_types,
                                status=company.ledger.invoice_status)
-    return to_qbo_invoice(record.draft, customer_ref=customer)
+    return to_qbo_invoice(record.draft, customer_ref=customer, multicurrency=company.ledger.multicurrency)
 
 
 def save_outcome(app: Runtime, record: PushRecord, outcome: PushOutcome, counts: StepCounts) -> None:
@@ -145,12 +162,15 @@ def save_outcomes(app: Runtime, outcomes: list[tuple[PushRecord, PushOutcome]], 
     with app.store.unit_of_work() as uow:
         outcomes = [(r, o) for r, o in outcomes if not _pushed_meanwhile(uow, r, o)]
         uow.push_records.mark_many([(r.idempotency_key, o.status, o.ledger_id, o.error) for r, o in outcomes])
+        uow.push_records.note_ledger_totals([(r.idempotency_key, o.invoice.tax, o.invoice.total)
+                                             for r, o in outcomes if o.status is PushStatus.pushed and o.invoice])
         for record, outcome in outcomes:
             if outcome.status is PushStatus.pushed:
                 plan_evidence(app, uow, record)  # what to attach and e-mail, in this same transaction (push_evidence)
-            if outcome.anomaly is not None:
-                _, opened = CaseQueue(uow.cases).open_case(outcome.anomaly)
-                counts.cases_opened[outcome.anomaly.code.value] += opened
+            anomalies = [outcome.anomaly, _tax_differs(app, record, outcome)]
+            for anomaly in filter(None, anomalies):
+                _, opened = CaseQueue(uow.cases).open_case(anomaly)
+                counts.cases_opened[anomaly.code.value] += opened
         uow.commit()
     for record, outcome in outcomes:
         _count(record, outcome, counts)
@@ -164,12 +184,43 @@ def _pushed_meanwhile(uow: UnitOfWork, record: PushRecord, outcome: PushOutcome)
     return current is not None and current.status is PushStatus.pushed
 
 
+def _tax_differs(app: Runtime, record: PushRecord, outcome: PushOutcome) -> Anomaly | None:
+    """A tax_mismatch case when the ledger's tax is not the source's, beyond the company's tolerance."""
+    if outcome.status is not PushStatus.pushed or outcome.invoice is None:
+        return None
+    ledger = app.config.company(record.company).ledger
+    difference = tax_difference(record.draft, outcome.invoice.tax, tolerance=ledger.tax_tolerance)
+    if difference is None:
+        return None
+    return Anomaly(
+        code=AnomalyCode.tax_mismatch, subject=f"{_subject(record)}:tax", company=record.company,
+        summary=(f"{record.ledger} computed tax {outcome.invoice.tax} {record.draft.currency} on invoice "
+                 f"{record.doc_number}; the source charged {record.draft.source_tax} "
+                 f"(difference {difference}, tolerance {ledger.tax_tolerance})"),
+        evidence={"doc_number": record.doc_number, "ledger_id": outcome.invoice.ledger_id,
+                  "currency": record.draft.currency, "source_tax": str(record.draft.source_tax),
+                  "ledger_tax": str(outcome.invoice.tax), "ledger_subtotal": str(outcome.invoice.subtotal),
+                  "ledger_total": str(outcome.invoice.total), "difference": str(difference),
+                  "tolerance": str(ledger.tax_tolerance),
+                  "ship_to": record.draft.ship_to.model_dump() if record.draft.ship_to else None,
+                  "lines": [{"description": line.description, "amount": str(line.amount), "tax_code": line.tax_code,
+                             "taxable": line.taxable} for line in record.draft.lines]},
+        work_order_id=record.work_order_id, work_order_version=record.work_order_version,
+        suggested_actions=("correct_in_ledger", "edit_mapping", "ignore"),
+    )
+
+
 def _count(record: PushRecord, outcome: PushOutcome, counts: StepCounts) -> None:
     if outcome.status is PushStatus.pushed:
         counts.pushed += 1
         counts.pushed_amount += record.amount
+        invoice = outcome.invoice
         counts.invoices.append({"job": record.draft.doc_number, "work_order": record.work_order_id,
                                 "ledger_id": outcome.ledger_id or "", "amount": str(record.amount),
+                                "currency": record.draft.currency,
+                                "subtotal": str(invoice.subtotal) if invoice else str(record.amount),
+                                "tax": str(invoice.tax) if invoice else None,
+                                "total": str(invoice.total) if invoice else None,
                                 "customer": record.draft.customer_name})
     elif outcome.status is PushStatus.rejected:
         counts.rejected += 1
@@ -195,9 +246,10 @@ def _rejected(record: PushRecord, exc: RejectedError) -> Anomaly:
 def _doc_number_taken(record: PushRecord, invoice) -> Anomaly:
     return Anomaly(
         code=AnomalyCode.ledger_rejected, subject=_subject(record), company=record.company,
-        summary=(f"{record.ledger} already has invoice {record.doc_number} for {invoice.total}, "
-                 f"not this job's {record.amount}"),
-        evidence={"ledger_id": invoice.ledger_id, "ledger_total": str(invoice.total), "amount": str(record.amount)},
+        summary=(f"{record.ledger} already has invoice {record.doc_number} for {invoice.subtotal} before tax "
+                 f"({invoice.total} with tax), not this job's {record.amount}"),
+        evidence={"ledger_id": invoice.ledger_id, "ledger_subtotal": str(invoice.subtotal),
+                  "ledger_total": str(invoice.total), "amount": str(record.amount)},
         work_order_id=record.work_order_id, work_order_version=record.work_order_version,
         suggested_actions=("change_doc_number_and_replay", "ignore"),
     )

@@ -13,10 +13,29 @@ from services.counts import StepCounts
 from services.push.pusher import Pusher, PushOutcome, give_up, save_outcome, save_outcomes
 from services.runtime import Runtime
 from connectors.errors import ConnectorError, RejectedError
-from workorders.push import PushRecord, PushStatus
+from workorders.push import PushRecord
 
 BATCH_SIZES = {"quickbooks": 30, "xero": 50}
 """How many records a backlog worker claims at once: one batch request's worth (the ledgers' ``max_batch``)."""
+
+
+def independent_chunks(prepared: Sequence[tuple[PushRecord, dict]], *, size: int) -> list[list[tuple[PushRecord, dict]]]:
+    """Ledger-sized requests in which no item depends on another: two drafts with one doc number never share
+    a request. QBO neither orders nor isolates the items of a batch (each item "is executed independently",
+    with no order promised: Intuit's batch reference), so which of the two wins would be chance; in separate
+    requests the second is refused as a duplicate and looked up like any other. Customers are resolved before
+    anything is sent, so no item ever waits for a customer another item creates. Order is kept otherwise.
+    """
+    chunks: list[list[tuple[PushRecord, dict]]] = []
+    for item in prepared:
+        doc = item[0].doc_number
+        for chunk in chunks:
+            if len(chunk) < size and all(other.doc_number != doc for other, _ in chunk):
+                chunk.append(item)
+                break
+        else:
+            chunks.append([item])
+    return chunks
 
 
 def push_together(app: Runtime, pusher: Pusher, records: Sequence[PushRecord], counts: StepCounts) -> None:
@@ -38,8 +57,7 @@ def push_together(app: Runtime, pusher: Pusher, records: Sequence[PushRecord], c
             save_outcome(app, record, payload, counts)
         else:
             prepared.append((record, payload))
-    size = pusher.ledger.max_batch  # the ledger's own bound on one create_invoices call
-    chunks = [prepared[start:start + size] for start in range(0, len(prepared), size)]
+    chunks = independent_chunks(prepared, size=pusher.ledger.max_batch)
     for number, chunk in enumerate(chunks):
         try:
             results = pusher.ledger.create_invoices([(payload, record.draft.request_key()) for record, payload in chunk])
@@ -51,7 +69,7 @@ def push_together(app: Runtime, pusher: Pusher, records: Sequence[PushRecord], c
         for position, ((record, _), result) in enumerate(zip(chunk, results, strict=True)):
             try:
                 outcome = (pusher.refused(record, result) if isinstance(result, RejectedError)
-                           else PushOutcome(status=PushStatus.pushed, ledger_id=result.ledger_id))
+                           else PushOutcome.created(result))
             except ConnectorError as exc:  # the look-up after a duplicate number failed: it may be ours
                 save_outcomes(app, outcomes, counts)
                 give_up(app, [rest for rest, _ in chunk[position:]],

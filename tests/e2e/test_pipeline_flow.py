@@ -7,6 +7,7 @@ import json
 import pytest
 
 from services.audit import run_audit
+from services.reconcile import reconcile
 from closeout.settings import Settings
 from closeout.wiring import open_app
 from closeout.workspace import install_demo_config
@@ -35,6 +36,8 @@ def test_the_demo_pipeline_invoices_ready_jobs_queues_the_rest_and_accounts_for_
             pushed = uow.push_records.all(status=PushStatus.pushed)
             kinds = {case.kind for case in uow.cases.list()}
             invalid = uow.cases.list(kinds=[CaseKind.source_payload_invalid])
+            taxed = uow.cases.list(kinds=[CaseKind.tax_mismatch])
+        reconciled = reconcile(app)
     assert report.ok, report.as_dict()
     assert report.every_job_accounted_for
     assert report.jobs_seen == counts.pulled
@@ -43,6 +46,13 @@ def test_the_demo_pipeline_invoices_ready_jobs_queues_the_rest_and_accounts_for_
     assert report.accounted["no_invoice"] > 0 and report.accounted["case"] > 0
     assert CaseKind.missing_mapping in kinds
     assert any("row" in case.summary and "column" in case.summary for case in invalid)
+    # both ledgers computed tax (Minnesota sales tax at each site; GST inside Harbour's prices), the books agree
+    # with the records, and the one job whose system charged another tax is the one tax_mismatch case
+    sums = {entry.currency: entry for entry in counts.by_currency()}
+    assert set(sums) == {"USD", "NZD"} and all(e.tax > 0 and e.total == e.subtotal + e.tax for e in sums.values())
+    assert [case.subject for case in taxed] == ["csv:J20464@v1:quickbooks:tax"]
+    assert taxed[0].evidence["source_tax"] != taxed[0].evidence["ledger_tax"]
+    assert reconciled.ok, reconciled.as_dict()
 
 
 def test_a_second_run_sends_no_new_invoice_and_the_ledger_count_stays_the_same(prefect_api, demo_config):

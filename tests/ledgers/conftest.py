@@ -76,7 +76,7 @@ def kit(request: pytest.FixtureRequest, ledger_sandbox_url: str) -> Iterator[Led
                      payload=lambda draft, customer: to_qbo_invoice(draft, customer_ref=customer))
     else:
         make, admin_url = _xero_kit(ledger_sandbox_url, admin_root)
-        extra = dict(labour="LABOUR", part="PARTS", taxable="OUTPUT", exempt="NONE",
+        extra = dict(labour="LABOUR", part="PARTS", taxable="OUTPUT2", exempt="NONE",
                      payload=lambda draft, customer: to_xero_invoice(draft, contact_id=customer))
     with httpx.Client(base_url=admin_url, timeout=10, trust_env=False) as admin:
         ledger = make()

@@ -14,7 +14,7 @@ CONFIG = f"""
 id = "qbo-co"
 name = "Backlog QBO"
 timezone = "Pacific/Auckland"
-currency = "NZD"
+currency = "USD"  # the sandbox realm is a US company
 [companies.ledger]
 kind = "quickbooks"
 realm_id = "{REALM}"
@@ -44,17 +44,19 @@ path = "jobs-xero"
 [companies.mappings]
 doc_number_prefix = "X-"
 items = {{ "LAB" = "LABOUR", "PART" = "PARTS" }}
-tax_codes = {{ taxable = "OUTPUT", exempt = "NONE" }}
+tax_codes = {{ taxable = "OUTPUT2", exempt = "NONE" }}
+due_days = 20
 """
 
 
-def write_jobs(folder: Path, *, prefix: str, count: int, customers: int = 12) -> None:
+def write_jobs(folder: Path, *, prefix: str, count: int, customers: int = 12, currency: str = "NZD") -> None:
     """``count`` clean completed jobs (labour matching its time entry, a part, a note and a sign-off)."""
-    write_csv(folder / f"{prefix.lower()}-backlog.csv", clean_job_rows(prefix=prefix, count=count, customers=customers))
+    write_csv(folder / f"{prefix.lower()}-backlog.csv",
+              clean_job_rows(prefix=prefix, count=count, customers=customers, currency=currency))
 
 
 def write_backlog(home: Path, *, per_company: int) -> Path:
-    write_jobs(home / "jobs-qbo", prefix="Q", count=per_company)
+    write_jobs(home / "jobs-qbo", prefix="Q", count=per_company, currency="USD")
     write_jobs(home / "jobs-xero", prefix="X", count=per_company)
     config = home / "backlog.toml"
     config.write_text(CONFIG, encoding="utf-8")

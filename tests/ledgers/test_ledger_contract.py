@@ -18,7 +18,8 @@ def draft(kit, doc: str = "WO-1001", *, version: int = 1, item: str | None = Non
              DraftLine(description="Valve", quantity="3", unit_price="33.33", item_ref=kit.part, tax_code=kit.taxable))
     return InvoiceDraft(company="acme", ledger=kit.kind, work_order_id=f"csv:{doc}", work_order_version=version,
                         customer_name="Acme Plumbing", customer_email="ap@example.com", doc_number=doc,
-                        txn_date=date(2026, 3, 1), currency="USD", memo="Replaced the valve", lines=lines)
+                        txn_date=date(2026, 3, 1), due_date=date(2026, 3, 31), memo="Replaced the valve", lines=lines,
+                        currency="USD" if kit.kind == "quickbooks" else "NZD")  # each sandbox company's home currency
 
 
 def push(kit, d: InvoiceDraft, *, key: str | None = None, customer: str | None = None):
@@ -47,7 +48,8 @@ def test_a_created_invoice_carries_its_doc_number_customer_and_the_drafts_exact_
     customer = kit.ledger.create_customer(name="Acme Plumbing", email=None)
     invoice = push(kit, d, customer=customer)
     assert invoice.doc_number == "WO-1001" and invoice.customer_ref == customer
-    assert invoice.total == d.total == Decimal("289.99")
+    assert invoice.subtotal == d.total == Decimal("289.99")
+    assert invoice.total == invoice.subtotal + invoice.tax
     assert kit.ledger.find_invoices(["WO-1001"]) == [invoice]
 
 
@@ -124,7 +126,7 @@ def test_a_lost_response_is_uncertain_and_the_lookup_then_finds_the_committed_in
     with pytest.raises(UncertainOutcomeError):
         push(kit, d, customer=customer)
     [found] = kit.ledger.find_invoices([d.doc_number])
-    assert found.total == d.total
+    assert found.subtotal == d.total
     assert push(kit, d, customer=customer).ledger_id == found.ledger_id  # the key replays, nothing new
     assert kit.stats()["invoices"] == 1
 

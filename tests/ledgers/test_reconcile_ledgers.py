@@ -85,7 +85,8 @@ def test_amount_and_customer_differences_are_findings_with_both_values():
     record = PushRecord(idempotency_key=draft.idempotency_key, company="c", ledger="xero", work_order_id="csv:1",
                         work_order_version=2, doc_number="X-1", amount=Decimal("100.00"), status=PushStatus.pushed,
                         draft=draft, ledger_id="inv-1")
-    invoice = SimpleNamespace(ledger_id="inv-1", doc_number="X-1", total=Decimal("90.00"), customer_ref="contact-b",
+    invoice = SimpleNamespace(ledger_id="inv-1", doc_number="X-1", subtotal=Decimal("90.00"), tax=Decimal("13.50"),
+                              total=Decimal("103.50"), currency="NZD", customer_ref="contact-b",
                               status="AUTHORISED")
     findings = compare("c", [record], [invoice])
     assert [(f.kind, f.expected, f.found) for f in findings] == [("amount_mismatch", "100.00", "90.00"),

@@ -32,7 +32,10 @@ def test_a_demo_run_publishes_its_summary_progress_and_a_report_per_company_and_
     assert {f"rule outcome: {outcome}": str(n) for outcome, n in outcomes.items()}.items() <= summary.items()
     assert summary["rule sign_off_required: block"] == str(counts.rule_outcomes[("sign_off_required", "block")])
     assert summary["cases opened: missing_mapping"] == str(counts.cases_opened["missing_mapping"])
-    assert summary["amount invoiced"] == f"{counts.pushed_amount:.2f}"
+    usd = next(entry for entry in counts.by_currency() if entry.currency == "USD")
+    assert summary["invoiced in USD"] == f"subtotal {usd.subtotal:.2f} + tax {usd.tax:.2f} = {usd.total:.2f} USD"
+    assert usd.tax > 0 and usd.total == usd.subtotal + usd.tax  # Northwind's jobs are taxed by the ledger
+    assert "amount invoiced" not in summary  # never one sum across currencies
     with open_app(config_path=config) as app:
         companies = app.companies()
         with app.store.unit_of_work() as uow:

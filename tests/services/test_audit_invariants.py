@@ -25,7 +25,7 @@ CONFIG = f"""
 id = "qbo-co"
 name = "Audit QBO"
 timezone = "Pacific/Auckland"
-currency = "NZD"
+currency = "USD"  # the sandbox realm is a US company: its home currency is USD
 [companies.ledger]
 kind = "quickbooks"
 realm_id = "{REALM}"

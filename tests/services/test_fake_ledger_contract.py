@@ -49,7 +49,8 @@ def ledger(request: pytest.FixtureRequest) -> Iterator[Any]:
 def payload(ledger: Any, doc: str, customer: str, *, price: str = "95.00") -> dict[str, Any]:
     item, exempt = ITEMS[ledger.name]
     draft = InvoiceDraft(company="acme", ledger=ledger.name, work_order_id=f"csv:{doc}", work_order_version=1,
-                         customer_name="Acme", doc_number=doc, txn_date=date(2026, 3, 1), currency="USD",
+                         customer_name="Acme", doc_number=doc, txn_date=date(2026, 3, 1), due_date=date(2026, 3, 21),
+                         currency="USD" if ledger.name == "quickbooks" else "NZD",
                          lines=(DraftLine(description="Labour", quantity="2", unit_price=price, item_ref=item,
                                           tax_code=exempt),))
     if ledger.name == "xero":
