@@ -115,13 +115,13 @@ def seed_customers(app: App, kind: str, ident: str, prefix: str, numbers: Iterab
 
 
 @lru_cache(maxsize=4)
-def backlog_orders(company: str, count: int, customers: int) -> tuple[WorkOrder, ...]:
+def backlog_orders(company: str, count: int, customers: int, *, currency: str = "USD") -> tuple[WorkOrder, ...]:
     """The generated backlog as version-1 work orders (mapped once per process: both ledgers use it).
 
     Job ids and customer names start with the company's initial, so two companies never share a job.
     """
     prefix = company[:1].upper()
-    orders = work_orders(job_rows(prefix=prefix, count=count, customers=customers), company=company)
+    orders = work_orders(job_rows(prefix=prefix, count=count, customers=customers, currency=currency), company=company)
     return tuple(order.with_version(1) for order in orders)
 
 
@@ -130,7 +130,7 @@ def queue_drafts(app: App, kind: str, company: str, count: int, customers: int) 
 
     Inserted in bulk, as a fresh store would hold them after a pull and a prepare: version 1 of each order.
     """
-    orders = backlog_orders(company, count, customers)
+    orders = backlog_orders(company, count, customers, currency="NZD" if kind == "xero" else "USD")  # home currencies
     drafts = ready_drafts(orders, ledger=kind, doc_prefix=f"{company[:1].upper()}-")
     with app.store.engine.begin() as connection:
         stamp = datetime.now(UTC)

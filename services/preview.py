@@ -18,7 +18,9 @@ from services.intake import cursor_name
 from services.prepare import draft_for, judge
 from services.runtime import Runtime, UnitOfWork
 from workorders.anomalies import Anomaly
+from services.preflight import read_ledger_catalog
 from workorders.drafts import InvoiceDraft
+from workorders.totals import expected_tax
 from workorders.push import PushStatus
 from workorders.work_order import WorkOrder
 
@@ -41,6 +43,8 @@ class Preview:
     drafts: list[tuple[str, InvoiceDraft]] = field(default_factory=list)
     held: list[Held] = field(default_factory=list)
     not_read: list[str] = field(default_factory=list)
+    ledger_tax: dict[str, Decimal] = field(default_factory=dict)
+    """Draft idempotency key → the tax its ledger would compute, where the ledger's rates tell (see expected_tax)."""
 
     def totals(self) -> dict[tuple[str, str], tuple[int, Decimal]]:
         """(company, currency) → (number of invoices, their total)."""
@@ -53,7 +57,9 @@ class Preview:
 
     def as_dict(self) -> dict:
         return {
-            "drafts": [{"where": where, **draft.model_dump(mode="json")} for where, draft in self.drafts],
+            "drafts": [{"where": where, **draft.model_dump(mode="json"),
+                        "ledger_tax": str(self.ledger_tax[draft.idempotency_key])
+                        if draft.idempotency_key in self.ledger_tax else None} for where, draft in self.drafts],
             "held": [held.__dict__ for held in self.held],
             "totals": [{"company": c, "currency": cur, "invoices": n, "total": str(t)}
                        for (c, cur), (n, t) in self.totals().items()],
@@ -78,7 +84,23 @@ def preview_run(app: Runtime, *, company: str | None = None) -> Preview:
         for config in companies:
             _read_sources(app, uow, config, preview, seen)
         uow.rollback()
+    for config in companies:
+        _estimate_tax(app, config, preview)
     return preview
+
+
+def _estimate_tax(app: Runtime, company: CompanyConfig, preview: Preview) -> None:
+    """The ledger's tax per draft where its tax codes' rates are known; an unreadable ledger just leaves it out."""
+    drafts = [draft for _, draft in preview.drafts if draft.company == company.id]
+    if not drafts:
+        return
+    read = read_ledger_catalog(app, company)
+    if not read.was_read or not read.catalog.tax_code_rates:
+        return
+    for draft in drafts:
+        tax = expected_tax(draft, read.catalog.tax_code_rates, tax_inclusive=company.ledger.amounts_include_tax)
+        if tax is not None:
+            preview.ledger_tax[draft.idempotency_key] = tax
 
 
 def _judge(uow: UnitOfWork, company: CompanyConfig, order: WorkOrder, where: str, preview: Preview,

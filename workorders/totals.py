@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
 
 from workorders.drafts import InvoiceDraft
+from workorders.money import round_money
 
-__all__ = ["CurrencyTotals", "LedgerTotals", "TotalsFinding", "compare_totals", "sent_amount", "sum_by_currency", "tax_difference"]
+__all__ = ["CurrencyTotals", "LedgerTotals", "TotalsFinding", "compare_totals", "sent_amount", "expected_tax", "sum_by_currency", "tax_difference"]
 
 
 class LedgerTotals(Protocol):
@@ -76,6 +77,23 @@ def tax_difference(draft: InvoiceDraft, ledger_tax: Decimal, *, tolerance: Decim
         return None
     difference = ledger_tax - draft.source_tax
     return difference if abs(difference) > tolerance else None
+
+
+def expected_tax(draft: InvoiceDraft, percents: Mapping[str, Decimal], *, tax_inclusive: bool) -> Decimal | None:
+    """The tax a ledger would compute from each line's tax code rate (a percentage), rounded per line; None
+    when a taxed line's code has no known rate (QBO's Automated Sales Tax picks it from the address only on
+    posting). An estimate: it is shown before posting, and the ledger's own figure is what is kept."""
+    total = Decimal("0.00")
+    for line in draft.lines:
+        percent = percents.get(line.tax_code)
+        if percent is None:
+            if line.taxable:
+                return None
+            continue
+        rate = percent / 100
+        tax = line.amount * rate / (1 + rate) if tax_inclusive else line.amount * rate
+        total += round_money(tax)
+    return total
 
 
 @dataclass

@@ -71,9 +71,12 @@ def _show_draft(console: Console, record: PushRecord) -> None:
     console.print(table)
 
 
-def tax_note(draft) -> str:
-    """What the preview can say about tax before posting: the ledger computes it, the source may have quoted it."""
-    quoted = f"will post with source tax {draft.source_tax}; " if draft.source_tax is not None else ""
+def tax_note(draft, ledger_tax=None) -> str:
+    """What the preview can say about tax before posting: what the source quoted and, where the ledger's rates
+    tell, what the ledger will compute; else that the ledger computes it on posting (QBO's AST, by address)."""
+    quoted = f"will post with tax {draft.source_tax}; " if draft.source_tax is not None else ""
+    if ledger_tax is not None:
+        return f"{quoted}the ledger will compute {ledger_tax}"
     return f"{quoted}the ledger computes the tax on posting"
 
 
@@ -85,7 +88,8 @@ def show_preview(console: Console, preview: Preview) -> None:
             table.add_column(column, justify="right" if column in ("lines", "total") else "left")
         for where, draft in preview.drafts:
             table.add_row(draft.doc_number, draft.company, draft.customer_name, str(len(draft.lines)),
-                          f"{draft.total} {draft.currency}", tax_note(draft), where)
+                          f"{draft.total} {draft.currency}", tax_note(draft, preview.ledger_tax.get(draft.idempotency_key)),
+                          where)
         console.print(table)
     else:
         console.print("No invoice would be sent: nothing new is ready.")

@@ -47,11 +47,12 @@ def test_a_demo_run_publishes_its_summary_progress_and_a_report_per_company_and_
         assert _data(progress) == 100.0
         assert f"{len(mine)} of {len(mine)} drafts sent" in progress.description
         report = Artifact.get(report_key(company.id, company_day(company, now)))
-        amount = sum((record.amount for record in mine), Decimal(0))
+        tax = sum((record.ledger_tax for record in mine), Decimal(0))
+        total = sum((record.ledger_total for record in mine), Decimal(0))
         assert f"**{len(mine)} invoice(s)** sent to {company.ledger.kind} today" in report.data
-        assert f"**{amount:.2f} {company.currency}**" in report.data
-        assert all(f"| {record.doc_number} | {record.ledger_id} | {record.amount:.2f} |" in report.data
-                   for record in mine)
+        assert f"+ tax {tax:.2f} = {total:.2f} {company.currency}" in report.data  # per currency, with the ledger's tax
+        assert all(f"| {record.doc_number} | {record.ledger_id} | {record.amount:.2f} | {record.ledger_tax:.2f} |"
+                   in report.data for record in mine)
     assert "| missing_mapping |" in Artifact.get(report_key("northwind", company_day(companies[0], now))).data
     mail = Artifact.get(mail_progress_key("northwind"))
     assert _data(mail) == 100.0 and "1 of 1 mailboxes read" in mail.description
