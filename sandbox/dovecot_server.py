@@ -1,6 +1,6 @@
 """A private Dovecot on 127.0.0.1 for the mail tests and the fault campaign: own config, self-signed TLS, free ports.
 
-It installs nothing (``make dovecot`` does). See /work/shared/reference/imap.md for the measured behaviour.
+It installs nothing (``make system-deps`` does). See /work/shared/reference/imap.md for the measured behaviour.
 """
 
 from __future__ import annotations

@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from services.config import MissingSecretError, CompanyConfig, ConfigError, CsvSourceConfig, SourceConfig
+from services.doctor import check_company_mappings
+from services.preflight import NOT_IN_LEDGER
 from services.mailbox_config import MailboxConfig
 from services.runtime import Emit, Runtime
 from connectors.errors import ConnectorError
@@ -26,11 +28,13 @@ class HealthRow:
     """One component's check: ``problem`` is empty when it is healthy, else failed, stale or token_expiring."""
 
     company: str
-    kind: str  # source, mailbox or ledger
+    kind: str  # source, mailbox, ledger or mappings (the preflight of the mapping tables)
     name: str
     detail: str
     latency_ms: int
     problem: str = ""
+    missing: tuple[dict[str, str], ...] = ()
+    """For a mappings row: the entries naming codes the ledger lacks, so its case offers the add-mapping form."""
 
     @property
     def ok(self) -> bool:
@@ -62,13 +66,16 @@ def check_company(app: Runtime, company: CompanyConfig, *, stale_after: timedelt
              for mailbox in company.mailboxes]
     rows.append(_probe(company, "ledger", company.ledger.kind,
                        lambda: _check_ledger(app, company, now, token_warning)))
+    rows.append(_probe(company, "mappings", company.ledger.kind, lambda: _check_mappings(app, company)))
     return rows
 
 
-def _probe(company: CompanyConfig, kind: str, name: str, check: Callable[[], tuple[str, str]]) -> HealthRow:
+def _probe(company: CompanyConfig, kind: str, name: str, check: Callable[[], tuple[str, ...]]) -> HealthRow:
     started = time.perf_counter()
+    missing: tuple[dict[str, str], ...] = ()
     try:
-        problem, detail = check()
+        problem, detail, *found = check()
+        missing = tuple(found[0]) if found else ()
     except (MissingSecretError, ConfigError) as exc:
         problem, detail = FAILED, str(exc)
     except ConnectorError as exc:
@@ -76,7 +83,7 @@ def _probe(company: CompanyConfig, kind: str, name: str, check: Callable[[], tup
     except Exception as exc:  # noqa: BLE001 - fails this row only; its text is not shown (it may hold secrets)
         problem, detail = FAILED, f"unexpected {type(exc).__name__} while checking"
     latency = round((time.perf_counter() - started) * 1000)
-    return HealthRow(company.id, kind, name, detail[:500], latency, problem)
+    return HealthRow(company.id, kind, name, detail[:500], latency, problem, missing)
 
 
 def _check_source(app: Runtime, company: CompanyConfig, source: SourceConfig) -> tuple[str, str]:
@@ -127,6 +134,23 @@ def _check_ledger(app: Runtime, company: CompanyConfig, now: datetime,
     return "", f"{detail}; refresh token good until {expires:%Y-%m-%d}"
 
 
+def _check_mappings(app: Runtime, company: CompanyConfig) -> tuple[str, str, list[dict[str, str]]]:
+    """The doctor's preflight on a schedule: a mapping naming a code the ledger lost (an item made inactive, a
+    tax code renamed) shows here before the next push is refused for it."""
+    check = check_company_mappings(app, company)
+    if check.ok:
+        return "", check.detail, []
+    if not check.ledger_read:
+        # The ledger row already fails (and opens its case) for an unreachable ledger: a second case would
+        # blame the tables for the ledger's outage.
+        return "", f"not checked: {check.detail}", []
+    shown = "; ".join(unknown.describe() for unknown in check.unknown[:5])
+    more = f" (and {len(check.unknown) - 5} more: see closeout doctor)" if len(check.unknown) > 5 else ""
+    missing = [{"table": unknown.table, "key": unknown.key, "code": unknown.code} for unknown in check.unknown
+               if unknown.problem == NOT_IN_LEDGER]
+    return FAILED, (f"{check.detail}: {shown}{more}" if shown else check.detail), missing
+
+
 def _age(delta: timedelta) -> str:
     minutes = int(delta.total_seconds() // 60)
     if abs(minutes) < 120:
@@ -140,9 +164,10 @@ def _age(delta: timedelta) -> str:
 
 _TOKEN_CASE = getattr(AnomalyCode, "ledger_token_expiring", AnomalyCode.token_expiring)
 _KINDS = {("mailbox", FAILED): AnomalyCode.mailbox_stalled, ("mailbox", STALE): AnomalyCode.mailbox_stalled,
-          ("ledger", TOKEN_EXPIRING): _TOKEN_CASE}
+          ("ledger", TOKEN_EXPIRING): _TOKEN_CASE, ("mappings", FAILED): AnomalyCode.missing_mapping}
 _ACTIONS = {AnomalyCode.mailbox_stalled: ("fix_credentials", "check_server", "ignore"),
             _TOKEN_CASE: ("reconnect_ledger", "ignore"),
+            AnomalyCode.missing_mapping: ("fix_mapping", "ignore"),
             AnomalyCode.connection_failed: ("fix_credentials", "check_server", "ignore")}
 
 
@@ -164,7 +189,7 @@ def record_problems(app: Runtime, rows: list[HealthRow], *, emit: Emit | None = 
         queue = CaseQueue(uow.cases)
         for row in rows:
             if row.ok:
-                for kind in (AnomalyCode.connection_failed, AnomalyCode.mailbox_stalled):
+                for kind in (AnomalyCode.connection_failed, AnomalyCode.mailbox_stalled, AnomalyCode.missing_mapping):
                     found = uow.cases.find_open(kind=kind, subject=case_subject(row))
                     if found is not None:
                         queue.close_if_cleared(found, note=f"the health check passes again: {row.detail}")
@@ -174,7 +199,8 @@ def record_problems(app: Runtime, rows: list[HealthRow], *, emit: Emit | None = 
                 code=kind, subject=case_subject(row), company=row.company,
                 summary=f"Health check of {row.kind} {row.name!r}: {row.detail}"[:900],
                 evidence={"component": row.component, "problem": row.problem, "detail": row.detail,
-                          "latency_ms": row.latency_ms}, suggested_actions=_ACTIONS[kind]))
+                          "latency_ms": row.latency_ms, **({"missing": list(row.missing)} if row.missing else {})},
+                suggested_actions=_ACTIONS[kind]))
             opened += new
             row_case = case.id
             if emit is not None:

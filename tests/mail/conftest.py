@@ -17,7 +17,7 @@ _folders = itertools.count(1)
 @pytest.fixture(scope="session")
 def dovecot():
     if not Path(DOVECOT).exists():
-        message = "Dovecot is not installed: run `make dovecot` (as root) or `make test`"
+        message = "Dovecot is not installed: run `make system-deps` (as root) or `make test`"
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(message)
         pytest.skip(message)

@@ -56,7 +56,7 @@ def fake_jobber_url():
 def mail_server():
     """A private Dovecot for one test (the test may stop it)."""
     if not Path(DOVECOT).exists():
-        message = "Dovecot is not installed: run `make dovecot` (as root) or `make test`"
+        message = "Dovecot is not installed: run `make system-deps` (as root) or `make test`"
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(message)
         pytest.skip(message)

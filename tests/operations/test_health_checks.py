@@ -49,9 +49,10 @@ def test_every_component_is_checked_once_and_a_quiet_mailbox_is_stale(health_con
     rows = {row.component: row for row in health_check(config_path=str(health_config))}
 
     assert set(rows) == {"health-co/source:jobber", "health-co/mailbox:field", "health-co/mailbox:archive",
-                         "health-co/ledger:quickbooks"}
-    assert [rows[c].ok for c in ("health-co/source:jobber", "health-co/mailbox:field", "health-co/ledger:quickbooks")
-            ] == [True, True, True]
+                         "health-co/ledger:quickbooks", "health-co/mappings:quickbooks"}
+    assert [rows[c].ok for c in ("health-co/source:jobber", "health-co/mailbox:field", "health-co/ledger:quickbooks",
+                                 "health-co/mappings:quickbooks")] == [True, True, True, True]
+    assert "mapping entries name codes QuickBooks has" in rows["health-co/mappings:quickbooks"].detail
     assert "newest message 5 min old" in rows["health-co/mailbox:field"].detail
     assert rows["health-co/mailbox:archive"].problem == "stale"
     assert "10 days" in rows["health-co/mailbox:archive"].detail

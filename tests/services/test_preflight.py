@@ -6,7 +6,10 @@ from decimal import Decimal
 
 from connectors.errors import RetriableError
 from mappings.company_tables import MappingTables
+from exceptions_queue.cases import CaseStatus
 from services.doctor import check_mappings
+from services.health import check_company, record_problems
+from workorders.anomalies import AnomalyCode
 from services.preflight import (KIND_NOT_IN_LEDGER, NOT_LISTABLE, READ, UNREADABLE, CatalogCache, close_matches,
                                 find_unknown_codes, unknown_code)
 from workorders.ports import LedgerCatalog
@@ -171,3 +174,49 @@ def test_doctor_passes_tables_whose_every_code_is_in_the_ledger(app, company):
 
     assert check.ok and check.unknown == ()
     assert check.detail == f"all {check.checked} mapping entries name codes QuickBooks has"
+
+
+def test_the_health_check_has_a_mappings_row_that_fails_with_the_codes_the_ledger_lacks(app, company):
+    app.ledger_for(company).offer_catalog(LedgerCatalog(ledger="quickbooks", items={"1": "Labour", "2": "Parts"},
+                                                        tax_codes={"TAX": "TAX", "NON": "NON"}))
+
+    rows = {row.kind: row for row in check_company(app, company)}
+
+    mappings = rows["mappings"]
+    assert mappings.problem == "failed" and mappings.name == "quickbooks"
+    assert "2 of" in mappings.detail and "items[TRIP-STD]" in mappings.detail
+    assert {(m["table"], m["key"]) for m in mappings.missing} == {("items", "TRIP-STD"), ("default_items", "fee")}
+
+
+def test_a_failing_mappings_row_opens_one_missing_mapping_case_that_a_passing_check_closes(app, company):
+    ledger = app.ledger_for(company)
+    ledger.offer_catalog(LedgerCatalog(ledger="quickbooks", items={"1": "Labour", "2": "Parts"},
+                                       tax_codes={"TAX": "TAX", "NON": "NON"}))
+    acme = company
+    mappings_row = [row for row in check_company(app, acme) if row.kind == "mappings"]
+
+    assert record_problems(app, mappings_row) == 1
+    assert record_problems(app, mappings_row) == 0  # the open case is kept, not doubled
+    with app.store.unit_of_work() as uow:
+        [case] = uow.cases.list(statuses=(CaseStatus.open,), kinds=[AnomalyCode.missing_mapping], company="acme")
+    assert case.subject == "health:acme/mappings:quickbooks"
+    assert {m["key"] for m in case.evidence["missing"]} == {"TRIP-STD", "fee"}
+
+    ledger.offer_catalog(LedgerCatalog(ledger="quickbooks", items={"1": "Labour", "2": "Parts", "3": "Trip", "4": "Fee"},
+                                       tax_codes={"TAX": "TAX", "NON": "NON"}))
+    passing = [row for row in check_company(app, acme) if row.kind == "mappings"]
+    record_problems(app, passing)
+
+    with app.store.unit_of_work() as uow:
+        assert uow.cases.get(case.id).status is not CaseStatus.open
+
+
+def test_an_unreadable_ledger_leaves_the_mappings_row_unchecked_so_its_outage_opens_no_mapping_case(app, company):
+    app.ledger_for(company).offer_catalog(RetriableError("QuickBooks server error (500)", system="quickbooks"))
+
+    [mappings] = [row for row in check_company(app, company) if row.kind == "mappings"]
+    record_problems(app, [mappings])
+
+    assert mappings.ok and mappings.detail.startswith("not checked: cannot read QuickBooks's lists")
+    with app.store.unit_of_work() as uow:
+        assert uow.cases.list(statuses=(CaseStatus.open,), kinds=[AnomalyCode.missing_mapping], company="acme") == []
