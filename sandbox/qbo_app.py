@@ -6,7 +6,9 @@ Endpoints (python-quickbooks 0.9.12 talks to these unchanged; ``minorversion`` i
     GET  /v3/company/{realm}/query?query=SQL  (also Preferences, CompanyInfo, TaxCode, TaxRate, Class, Department, Term)
     POST /v3/company/{realm}/customer|item|invoice[?requestid=..][&include=allowduplicatedocnum]
          create without Id; update with Id + SyncToken (stale → 5010; ``sparse: true`` merges)
-    GET  /v3/company/{realm}/customer|item|invoice|taxcode|taxrate|account|class|department|term/{id}
+    POST /v3/company/{realm}/payment[?requestid=..]   create only: each Line's Amount lowers the Balance of
+         the invoice in its LinkedTxn (sandbox.qbo_payments); also a batch item; Payment queries
+    GET  /v3/company/{realm}/customer|item|invoice|payment|taxcode|taxrate|account|class|department|term/{id}
     GET  /v3/company/{realm}/companyinfo/{realm}   GET /v3/company/{realm}/preferences      unknown id → 610
     POST /v3/company/{realm}/batch[?requestid=..]   up to 30 create/update items, answered by bId (qbo_batch)
     POST /v3/company/{realm}/upload, invoice/{id}/send; Attachable queries      (sandbox.qbo_attachables)
@@ -21,6 +23,8 @@ missing field, 2500 unknown Item/Customer/TaxCode/Class/Department/Term/ParentRe
 the home one without multicurrency, 2010 a field QBO does not know (sandbox.qbo_schema), 2050 a string over
 its documented length (DocNumber 21, PrivateNote 4000, ...), 6000 no lines / DueDate before TxnDate / a
 non-US line without a tax code, 6070 Amount ≠ Qty × UnitPrice, 4000/4001 bad query, 610 unknown id.
+Payments (sandbox.qbo_payments): 2020 no CustomerRef/TotalAmt/LinkedTxn, 2500 an unknown invoice, 6000 an
+invoice of another customer, a line over the invoice's Balance, an amount ≤ 0, or lines over TotalAmt.
 
 Each realm is created on first use as a US company with Automated Sales Tax, home currency USD, no
 multicurrency and a Chicago address (sandbox.qbo_settings), and seeded with:
@@ -70,8 +74,8 @@ from sandbox.broken_response import BrokenResponse
 from sandbox.fault_admin import admin_routes
 from sandbox.qbo_attachables import attachable_routes, query_attachables
 from sandbox.qbo_batch import run_batch
-from sandbox.qbo_entities import WRITABLE, save_entity
 from sandbox.qbo_oauth import QboTokens, qbo_oauth_routes
+from sandbox.qbo_payments import WRITABLE, save_document
 from sandbox.qbo_query import parse_query, run_query
 from sandbox.qbo_store import QboStore, RealmView
 from sandbox.rate_limits import RateLimits
@@ -80,7 +84,7 @@ from sandbox.qbo_wire import (QboFault, Reply, dumps, loads, not_found, ok, syst
 
 ENTITIES = {name.lower(): name for name in ("Customer", "Item", "Invoice", "TaxCode", "TaxRate", "Account",
                                             "Attachable", "Class", "Department", "Term", "Preferences",
-                                            "CompanyInfo")}
+                                            "CompanyInfo", "Payment")}
 # requestid: "maximum length of 50 characters … batch ID 36 characters" (blogs.intuit.com/2015/04/06/15346,
 # ledgers.md §1.3). The Fault an over-long one gets is not documented; the sandbox answers 2050, the
 # string-length Fault, without doing the work.
@@ -206,7 +210,7 @@ class QboApi:
                 body = loads(raw)
             except ValueError:
                 raise QboFault("2010", "Request has invalid or unsupported property", "The body is not JSON") from None
-            return ok({entity: save_entity(view, entity, body, params)})
+            return ok({entity: save_document(view, entity, body, params)})
 
         return await self._serve(request, work, replayable=True)
 

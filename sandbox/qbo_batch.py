@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox.qbo_entities import WRITABLE, save_entity
+from sandbox.qbo_payments import WRITABLE, save_document
 from sandbox.qbo_store import RealmView
 from sandbox.qbo_wire import QboFault, Reply, ok
 
@@ -91,7 +91,7 @@ def run_batch(view: RealmView, body: Any, request_id: str | None = None) -> Repl
                                "each item needs operation create|update and one entity")
             view.db.execute("SAVEPOINT batch_item")
             try:
-                saved = save_entity(frozen, entities[0], item[entities[0]], {})
+                saved = save_document(frozen, entities[0], item[entities[0]], {})
             except QboFault:
                 view.db.execute("ROLLBACK TO batch_item")
                 raise

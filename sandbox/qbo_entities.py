@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Callable
 
+from sandbox.qbo_fields import business_fault as _business, read_currency as _currency, read_date as _date
+from sandbox.qbo_fields import read_decimal as _decimal, read_ref as _ref
 from sandbox.qbo_schema import check_fields, check_lengths
-from sandbox.qbo_settings import CURRENCY_NAMES, read_settings
+from sandbox.qbo_settings import read_settings
 from sandbox.qbo_store import RealmView
 from sandbox.qbo_tax import TAX_WORD, Rate, ast_code, tax_detail
 from sandbox.qbo_wire import QboFault, invalid_reference, not_found, now_stamp, required
@@ -29,37 +31,6 @@ def clean(value: Any) -> Any:
     return value
 
 
-def _ref(value: Any) -> str | None:
-    if isinstance(value, dict):
-        value = value.get("value")
-    return None if value in (None, "") else str(value)
-
-
-def _decimal(value: Any, element: str) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    try:
-        if isinstance(value, bool) or not isinstance(value, (int, Decimal, str)):
-            raise InvalidOperation
-        result = Decimal(value)
-        if not result.is_finite():
-            raise InvalidOperation
-        return result
-    except InvalidOperation:
-        raise QboFault("2010", "Request has invalid or unsupported property",
-                       f"Property {element} must be a number, not {value!r}", element=element) from None
-
-
-def _date(value: Any, element: str) -> str | None:
-    if value is None or value == "":
-        return None
-    try:
-        return date.fromisoformat(str(value)[:10]).isoformat()
-    except ValueError:
-        raise QboFault("2010", "Request has invalid or unsupported property",
-                       f"Property {element} must be a date (YYYY-MM-DD), not {value!r}", element=element) from None
-
-
 def _stale() -> QboFault:
     return QboFault("5010", "Stale Object Error",
                     "Stale Object Error : You and root were working on this at the same time. "
@@ -70,24 +41,6 @@ def _duplicate_name(name: str, owner: str) -> QboFault:
     return QboFault("6240", "Duplicate Name Exists Error",
                     f"The name supplied already exists. : Another customer, vendor or employee is already using "
                     f"this name. Please use a different name. Name={name} Id={owner}")
-
-
-def _business(detail: str, element: str = "") -> QboFault:
-    return QboFault("6000", "A business validation error has occurred while processing your request",
-                    f"Business Validation Error: {detail}", element=element)
-
-
-def _currency(view: RealmView, data: dict[str, Any], element: str = "CurrencyRef") -> dict[str, str]:
-    """The CurrencyRef to store: the home currency unless multicurrency is on (Intuit's Invoice reference:
-    CurrencyRef "Applicable if multicurrency is enabled for the company"; mappings.qbo relies on QBO
-    refusing it otherwise). The real Fault for a foreign currency without multicurrency is not documented:
-    the sandbox answers 2500 Invalid Reference Id, as for any reference it cannot honour."""
-    settings = read_settings(view)
-    home, code = settings["home_currency"], _ref(data.get(element))
-    if code and code != home and (not settings["multicurrency"] or code not in CURRENCY_NAMES):
-        raise invalid_reference("Currency", code, element)
-    code = code or home
-    return {"value": code, "name": CURRENCY_NAMES.get(code, code)}
 
 
 def _named_ref(view: RealmView, data: dict[str, Any], field: str, entity: str) -> dict[str, str] | None:
@@ -320,6 +273,14 @@ def _invoice(view: RealmView, data: dict[str, Any], ident: str | None, params: d
     # "TotalAmt … includes the total of all the charges, allowances, and taxes" (Intuit's Invoice reference).
     total = subtotal if taxes.mode == "TaxInclusive" else subtotal + tax["TotalTax"]
     deposit = _decimal(data.get("Deposit"), "Deposit") or Decimal("0")
+    # Payments already applied keep counting after an update (sandbox.qbo_payments): "a payment applied to a
+    # given invoice is considered a linked transaction to that invoice" (Intuit's "Manage linked transactions").
+    paid, payment_links = payments_on(view, ident) if ident else (Decimal("0"), [])
+    if total - deposit - paid < 0:
+        # [?] What QBO does when an edit drops TotalAmt below what was paid is not documented; the sandbox
+        # refuses it (safe: a negative Balance would hide an overpayment from Closeout's read-back).
+        raise _business(f"The invoice total {total} is less than the {paid} already paid on it.", "Line")
+    links = [link for link in data.get("LinkedTxn") or [] if link.get("TxnType") != "Payment"] + payment_links
     subtotal_line = {"Amount": subtotal, "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {}}
     out = {"PrintStatus": "NotSet", "EmailStatus": "NotSet", **data,
            "CustomerRef": {"value": customer_id, "name": customer["DisplayName"]},
@@ -327,8 +288,24 @@ def _invoice(view: RealmView, data: dict[str, Any], ident: str | None, params: d
            "SalesTermRef": term, "ClassRef": _named_ref(view, data, "ClassRef", "Class"),
            "DepartmentRef": _named_ref(view, data, "DepartmentRef", "Department"),
            "ShipAddr": ship, "BillAddr": bill, "Line": [*lines, subtotal_line], "TxnTaxDetail": tax,
-           "TotalAmt": total, "Balance": total - deposit, "GlobalTaxCalculation": taxes.mode}
+           "TotalAmt": total, "Balance": total - deposit - paid, "GlobalTaxCalculation": taxes.mode,
+           "LinkedTxn": links or None}
     return out
+
+
+def payments_on(view: RealmView, invoice_id: str) -> tuple[Decimal, list[dict[str, str]]]:
+    """What stored Payments applied to the invoice: the sum of their lines linked to it, and one
+    ``{"TxnId": payment, "TxnType": "Payment"}`` per payment, as the invoice's LinkedTxn shows them (Intuit's
+    "Manage linked transactions": Invoice 147 carries LinkedTxn TxnType=Payment TxnId=190)."""
+    paid, links = Decimal("0"), []
+    for payment in sorted(view.rows("Payment"), key=lambda row: int(row["Id"])):
+        amounts = [Decimal(str(line["Amount"])) for line in payment.get("Line", [])
+                   for link in line.get("LinkedTxn", [])
+                   if link.get("TxnType") == "Invoice" and str(link.get("TxnId")) == str(invoice_id)]
+        if amounts:
+            paid += sum(amounts, Decimal("0"))
+            links.append({"TxnId": str(payment["Id"]), "TxnType": "Payment"})
+    return paid, links
 
 
 _VALIDATORS: dict[str, Callable[[RealmView, dict[str, Any], str | None, dict[str, str]], dict[str, Any]]] = {
@@ -365,6 +342,12 @@ def save_entity(view: RealmView, entity: str, body: Any, params: dict[str, str])
             data = {**existing, **data}
     fields = {k: v for k, v in data.items() if k not in _READ_ONLY}
     result = _VALIDATORS[entity](view, fields, existing["Id"] if existing else None, params)
+    return store_entity(view, entity, result, existing)
+
+
+def store_entity(view: RealmView, entity: str, result: dict[str, Any],
+                 existing: dict[str, Any] | None) -> dict[str, Any]:
+    """Stamp ``result`` (Id, next SyncToken, MetaData) as a new ``entity`` or a change to ``existing``; store it."""
     stamp = now_stamp()
     result = {k: v for k, v in result.items() if v is not None}
     result.update({

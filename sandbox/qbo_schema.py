@@ -1,4 +1,4 @@
-"""The fields QBO knows on Customer, Item and Invoice, their documented lengths, and the Faults for both.
+"""The fields QBO knows on Customer, Item, Invoice and Payment, their documented lengths, and the Faults for both.
 
 Field lists follow Intuit's entity references (https://developer.intuit.com/app/developer/qbo/docs/api/
 accounting/most-commonly-used/customer, …/all-entities/item, …/all-entities/invoice) and include every
@@ -34,6 +34,10 @@ SALES_DETAIL = frozenset({"ItemRef", "ClassRef", "TaxCodeRef", "MarkupInfo", "It
                           "DiscountRate", "DiscountAmt", "Qty", "UnitPrice", "TaxInclusiveAmt", "PriceLevelRef",
                           "TaxClassificationRef"})
 MARKUP = frozenset({"PriceLevelRef", "Percent", "PercentBased", "Value", "MarkUpIncomeAccountRef"})
+# Payment lines: python-quickbooks' PaymentLine (Amount, LinkedTxn) and the LineEx Intuit's own Payment
+# sample answers with (gist IntuitDeveloperRelations/e0f09cdb48f23308d9c30d2aaf7360ad).
+PAYMENT_LINE = frozenset({"Amount", "LinkedTxn", "LineEx"})
+CREDIT_CARD = frozenset({"CreditChargeInfo", "CreditChargeResponse"})  # the SDK's CreditCardPayment
 
 _COMMON = {"Id": None, "SyncToken": None, "sparse": None, "domain": None, "MetaData": META}
 # field → the known keys of its object value, or None for a scalar (or a list of scalars)
@@ -50,6 +54,15 @@ FIELDS: dict[str, dict[str, frozenset[str] | None]] = {
         "PrivateNote": None, "CustomerMemo": MEMO, "EmailStatus": None, "ExchangeRate": None, "Deposit": None,
         "TxnTaxDetail": TAX_DETAIL, "CustomField": CUSTOM_FIELD, "ShipAddr": ADDRESS, "DepartmentRef": REF,
         "ShipMethodRef": REF, "BillAddr": ADDRESS, "ApplyTaxAfterDiscount": None, "EInvoiceStatus": None,
+    },
+    # Every attribute of python-quickbooks' Payment (quickbooks/objects/payment.py) plus ProcessPayment and
+    # ProjectRef from Intuit's Payment reference (…/all-entities/payment) and its sample object (gist above).
+    "Payment": {
+        **_COMMON, "PaymentRefNum": None, "TotalAmt": None, "UnappliedAmt": None, "ExchangeRate": None,
+        "TxnDate": None, "TxnSource": None, "PrivateNote": None, "TxnStatus": None, "CreditCardPayment": CREDIT_CARD,
+        "ARAccountRef": REF, "CustomerRef": REF, "CurrencyRef": REF, "PaymentMethodRef": REF,
+        "DepositToAccountRef": REF, "TaxExemptionRef": REF, "Line": PAYMENT_LINE, "TransactionLocationType": None,
+        "ProcessPayment": None, "ProjectRef": REF,
     },
     "Customer": {
         **_COMMON, "DisplayName": None, "Title": None, "GivenName": None, "MiddleName": None, "Suffix": None,
@@ -78,7 +91,8 @@ FIELDS: dict[str, dict[str, frozenset[str] | None]] = {
 _CLASS = {REF: "ReferenceType", ADDRESS: "PhysicalAddress", EMAIL: "EmailAddress", PHONE: "TelephoneNumber",
           WEB: "WebSiteAddress", MEMO: "MemoRef", LINE: "Line", SALES_DETAIL: "SalesItemLineDetail",
           MARKUP: "MarkupInfo", META: "ModificationMetaData", CUSTOM_FIELD: "CustomField",
-          LINKED_TXN: "LinkedTxn", TAX_DETAIL: "TxnTaxDetail"}
+          LINKED_TXN: "LinkedTxn", TAX_DETAIL: "TxnTaxDetail", PAYMENT_LINE: "Line",
+          CREDIT_CARD: "CreditCardPayment"}
 
 # Documented maximum lengths (Intuit's references above): Invoice PrivateNote "Max of 4000 chars",
 # CustomerMemo 1000 (mappings.qbo keeps the same figure), Line.Description "Max 4000 chars", BillEmail
@@ -94,6 +108,8 @@ MAX_LENGTHS: dict[str, dict[str, int]] = {
                  "Suffix": 16, "ResaleNum": 16, "PrimaryEmailAddr.Address": 100, "PrimaryPhone.FreeFormNumber": 30,
                  "Mobile.FreeFormNumber": 30, "Fax.FreeFormNumber": 30, "AlternatePhone.FreeFormNumber": 30},
     "Item": {"Name": 100, "Sku": 100},
+    # Payment PrivateNote "Max of 4000 chars" as on every QBO transaction (Intuit's Payment reference).
+    "Payment": {"PrivateNote": 4000},
 }
 ADDRESS_LENGTHS = {"Line1": 500, "Line2": 500, "Line3": 500, "Line4": 500, "Line5": 500, "City": 255,
                    "Country": 255, "CountrySubDivisionCode": 255, "PostalCode": 30}
@@ -120,6 +136,8 @@ def _check_object(value: Any, known: frozenset[str], owner: str) -> None:
                 _check_object(inner, MARKUP, "MarkupInfo")
             elif known is SALES_DETAIL and key.endswith("Ref"):
                 _check_object(inner, REF, "ReferenceType")
+            elif known is PAYMENT_LINE and key == "LinkedTxn":
+                _check_object(inner, LINKED_TXN, "LinkedTxn")
             elif known is LINE and key in ("LinkedTxn", "CustomField"):
                 _check_object(inner, LINKED_TXN if key == "LinkedTxn" else CUSTOM_FIELD, key)
 

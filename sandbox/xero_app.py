@@ -7,6 +7,11 @@
     PUT       /api.xro/2.0/Contacts|Items|Invoices    create; ``{"Invoices": [...]}`` or one bare element
     POST      /api.xro/2.0/Contacts|Items|Invoices    update (with the id) or create; also /Invoices/{id} etc.
     GET       /api.xro/2.0/Contacts|Invoices/{id}      Invoices also by InvoiceNumber; unknown → 404
+    PUT|POST  /api.xro/2.0/Payments    create (xero-python create_payments / create_payment): the payment's
+              Amount raises its AUTHORISED invoice's AmountPaid, lowers AmountDue, is listed in its Payments,
+              and at AmountDue 0 makes it PAID (sandbox.xero_payments); GET /Payments[/{id}] reads them back.
+              Refused (ValidationException): an invoice not AUTHORISED, an Amount ≤ 0 or over AmountDue, an
+              account that is unknown or neither BANK nor EnablePaymentsToAccount (seeded: 090, BANK)
     PUT|POST  /api.xro/2.0/Invoices/{id}/Attachments/{FileName}, GET .../Attachments, POST .../Email  (xero_attachments)
 
 Every API call needs ``Authorization: Bearer <token>`` (a token starting with ``expired`` or ``invalid``
@@ -60,6 +65,7 @@ from sandbox.xero_attachments import attachment_routes
 from sandbox.xero_entities import now_ms, save_contact, save_invoice, save_item
 from sandbox.xero_org import (SettingsError, account_bodies, currency_bodies, organisation_body, tax_rate_bodies,
                               tracking_bodies)
+from sandbox.xero_payments import payment_problems, save_payment
 from sandbox.xero_reply import Reply
 from sandbox.xero_schema import body_problems
 from sandbox.xero_tokens import XeroTokens, token_routes
@@ -69,7 +75,8 @@ from sandbox.xero_where import WhereError, parse_where
 ROOT = "/api.xro/2.0"
 COLLECTIONS = {"contacts": ("Contacts", "Contact", "ContactID", save_contact),
                "items": ("Items", "Item", "ItemID", save_item),
-               "invoices": ("Invoices", "Invoice", "InvoiceID", save_invoice)}
+               "invoices": ("Invoices", "Invoice", "InvoiceID", save_invoice),
+               "payments": ("Payments", "Payment", "PaymentID", save_payment)}
 # Read-only collections computed from the organisation's settings: path → (envelope key, builder).
 SETTINGS_COLLECTIONS = {
     "organisation": ("Organisations", lambda view: [organisation_body(view.tenant, view.settings())]),
@@ -104,7 +111,7 @@ def _response(reply: Reply) -> Response | BrokenResponse:
 
 def _not_served() -> Response:
     return JSONResponse({"Title": "Not Found", "Status": 404,
-                         "Detail": "The sandbox serves Contacts, Items, Invoices (read and write) and Organisation, "
+                         "Detail": "The sandbox serves Contacts, Items, Invoices, Payments (read and write) and Organisation, "
                                    "Currencies, TaxRates, Accounts, TrackingCategories (read)"}, status_code=404)
 
 
@@ -200,7 +207,7 @@ class XeroApi:
                 # POST /Invoices/{InvoiceID}: the path names the element to update [P spec updateInvoice]
                 body[collection] = [{**e, id_field: e.get(id_field) or ident} if isinstance(e, dict) else e
                                     for e in body[collection]]
-            problems = body_problems(collection, body)
+            problems = payment_problems(body) if collection == "Payments" else body_problems(collection, body)
             if problems:
                 return _validation([{"ValidationErrors": [{"Message": p} for p in problems]}],
                                    "The request does not match the Xero API schema")

@@ -49,7 +49,7 @@ def parse_date(value: Any, field: str) -> date:
         raise ElementError(f"{field} '{text}' is not a valid date") from None
 
 
-def _decimal(value: Any, field: str) -> Decimal:
+def read_decimal(value: Any, field: str) -> Decimal:
     try:
         number = Decimal(str(value))
     except InvalidOperation:
@@ -59,7 +59,7 @@ def _decimal(value: Any, field: str) -> Decimal:
     return number
 
 
-def _with_errors(element: dict[str, Any], errors: list[str], flag: str) -> dict[str, Any]:
+def with_errors(element: dict[str, Any], errors: list[str], flag: str) -> dict[str, Any]:
     return {**element, flag: True, "StatusAttributeString": "ERROR",
             "ValidationErrors": [{"Message": message} for message in errors]}
 
@@ -84,15 +84,15 @@ def save_contact(view: TenantView, element: dict[str, Any], *, create_only: bool
     existing = view.get("Contact", str(element["ContactID"])) if element.get("ContactID") else None
     if element.get("ContactID") and (existing is None or create_only):
         message = "A Contact with this ContactID already exists" if existing else "The ContactID could not be found"
-        return _with_errors(element, [message], "HasValidationErrors"), [message]
+        return with_errors(element, [message], "HasValidationErrors"), [message]
     if not name and existing is None:
         message = "The contact name must be specified"
-        return _with_errors(element, [message], "HasValidationErrors"), [message]
+        return with_errors(element, [message], "HasValidationErrors"), [message]
     clash = contact_by_name(view, name) if name else None
     if clash and (existing is None or clash["ContactID"] != existing["ContactID"]):
         message = (f"The contact name {name} is already assigned to another contact. "
                    "The contact name must be unique across all active contacts.")
-        return _with_errors(element, [message], "HasValidationErrors"), [message]
+        return with_errors(element, [message], "HasValidationErrors"), [message]
     contact = dict(existing or {"ContactID": str(uuid.uuid4()), "ContactStatus": "ACTIVE"})
     # Addresses (POBOX = the invoice's mailing address, STREET [P developer.xero.com/documentation/api/types
     # "Address Types"]), Phones and PaymentTerms (spec Contact) are kept as sent and answered back.
@@ -117,7 +117,7 @@ def save_item(view: TenantView, element: dict[str, Any], *, create_only: bool) -
     elif existing and create_only:
         errors.append(f"Item code '{code}' already exists")
     if errors:
-        return _with_errors(element, errors, "HasValidationErrors"), errors
+        return with_errors(element, errors, "HasValidationErrors"), errors
     item = dict(existing or {"ItemID": str(uuid.uuid4())})
     item.update({k: v for k, v in element.items() if k not in ("ItemID", "ValidationErrors")})
     item.update(UpdatedDateUTC=now_ms())
@@ -232,8 +232,8 @@ def _line(view: TenantView, settings: dict[str, Any], raw: dict[str, Any], amoun
           errors: list[str]) -> dict[str, Any]:
     line = {k: v for k, v in raw.items() if k not in ("ValidationErrors", "Tracking")}
     line.setdefault("LineItemID", str(uuid.uuid4()))
-    quantity = _decimal(raw.get("Quantity", 1), "Quantity")
-    unit = _decimal(raw.get("UnitAmount", 0), "UnitAmount")
+    quantity = read_decimal(raw.get("Quantity", 1), "Quantity")
+    unit = read_decimal(raw.get("UnitAmount", 0), "UnitAmount")
     item = None
     if raw.get("ItemCode"):
         item = view.by_number("Item", str(raw["ItemCode"]))
@@ -253,15 +253,15 @@ def _line(view: TenantView, settings: dict[str, Any], raw: dict[str, Any], amoun
         errors.append(f"The TaxType code '{tax_type}' cannot be used with account code '{code}'.")
     expected = (quantity * unit).quantize(CENT, ROUND_HALF_UP)
     if raw.get("DiscountRate") is not None:
-        discount = _decimal(raw["DiscountRate"], "DiscountRate")
+        discount = read_decimal(raw["DiscountRate"], "DiscountRate")
         expected = (expected * (100 - discount) / 100).quantize(CENT, ROUND_HALF_UP)
-    if raw.get("LineAmount") is not None and _decimal(raw["LineAmount"], "LineAmount") != expected:
+    if raw.get("LineAmount") is not None and read_decimal(raw["LineAmount"], "LineAmount") != expected:
         errors.append(f"The line total of {raw['LineAmount']} does not match the expected line total of {expected}.")
     rate = Decimal(0) if amount_types == "NoTax" or seed is None else seed.rate / 100
     if amount_types == "NoTax":
         tax = Decimal(0)
     elif raw.get("TaxAmount") is not None:
-        tax = _decimal(raw["TaxAmount"], "TaxAmount").quantize(CENT, ROUND_HALF_UP)
+        tax = read_decimal(raw["TaxAmount"], "TaxAmount").quantize(CENT, ROUND_HALF_UP)
     elif amount_types == "Inclusive":
         tax = (expected * rate / (1 + rate)).quantize(CENT, ROUND_HALF_UP)
     else:
@@ -287,7 +287,7 @@ def save_invoice(view: TenantView, element: dict[str, Any], *, create_only: bool
     except ElementError as exc:
         errors.append(str(exc))
     if errors:
-        return _with_errors(element, errors, "HasErrors"), errors
+        return with_errors(element, errors, "HasErrors"), errors
     view.put("Invoice", invoice["InvoiceID"], invoice, number=invoice["InvoiceNumber"])
     return invoice, []
 
@@ -371,6 +371,10 @@ def _update_invoice(view: TenantView, existing: dict[str, Any],
         errors.append("Only DRAFT and SUBMITTED invoices can be deleted; void an AUTHORISED one.")
     elif status == "VOIDED" and existing["Status"] != "AUTHORISED":
         errors.append("Only AUTHORISED invoices can be voided; delete a DRAFT or SUBMITTED one.")
+    elif status == "VOIDED" and existing.get("Payments"):
+        # A part-paid invoice cannot be voided until its payments are removed [S Invoice Ninja's Xero guide:
+        # "Failed to void invoice" → "Payments must be removed in Xero first"]; [?] Xero's exact text.
+        errors.append("This document cannot be voided as it has payments allocated to it; remove them first.")
     try:
         due = parse_date(element["DueDate"], "DueDate") if element.get("DueDate") else None
     except ElementError as exc:
@@ -380,7 +384,7 @@ def _update_invoice(view: TenantView, existing: dict[str, Any],
     if (not errors and status in CREATE_STATUSES_NEEDING_DUE_DATE and due is None and not existing.get("DueDate")):
         errors.append("The document DueDate field must be specified.")
     if errors:
-        return _with_errors(element, errors, "HasErrors"), errors
+        return with_errors(element, errors, "HasErrors"), errors
     invoice = {**existing, "Status": status, "UpdatedDateUTC": now_ms()}
     if "Reference" in element:
         invoice["Reference"] = element["Reference"]

@@ -115,7 +115,13 @@ TAX_RATES: dict[str, tuple[TaxRateSeed, ...]] = {
 _SALES, _EXPENSE = {"NZ": "OUTPUT2", "AU": "OUTPUT", "GB": "OUTPUT2", "US": "OUTPUT"}, \
     {"NZ": "INPUT2", "AU": "INPUT", "GB": "INPUT2", "US": "INPUT"}
 _NONE = {"NZ": "NONE", "AU": "BASEXCLUDED", "GB": "NONE", "US": "NONE"}
-ACCOUNTS = (("200", "Sales", "REVENUE", "REVENUE", _SALES, None),
+# 090 is the one bank account payments are received into: the spec's BankTransfers example has a bank account
+# with Code "090" [P spec /BankTransfers GET]; its name here is the sandbox's own. Type BANK, Class ASSET
+# [P spec AccountType / Account.Class enums], BankAccountType BANK [P spec Account.BankAccountType]. A Payment's
+# account "needs to be either an account of type BANK or have enable payments to this accounts switched on"
+# [S pipedream xero create-payment, quoting Xero's Payments page]: no other seeded account has the switch on.
+ACCOUNTS = (("090", "Business Bank Account", "BANK", "ASSET", _NONE, None),
+            ("200", "Sales", "REVENUE", "REVENUE", _SALES, None),
             ("260", "Other Revenue", "REVENUE", "REVENUE", _SALES, None),
             ("400", "Advertising", "OVERHEADS", "EXPENSE", _EXPENSE, None),
             ("860", "Rounding", "CURRLIAB", "LIABILITY", _NONE, "ROUNDING"))
@@ -187,7 +193,8 @@ def account_bodies(tenant: str, settings: dict[str, Any]) -> list[dict[str, Any]
     return [{"AccountID": _ident(tenant, "account", code), "Code": code, "Name": name, "Type": kind,
              "Class": klass, "TaxType": taxes[country], "Status": "ACTIVE", "EnablePaymentsToAccount": False,
              "ShowInExpenseClaims": klass == "EXPENSE", "HasAttachments": False, "AddToWatchlist": False,
-             **({"SystemAccount": system} if system else {})}
+             **({"SystemAccount": system} if system else {}),
+             **({"BankAccountType": "BANK", "CurrencyCode": settings["base_currency"]} if kind == "BANK" else {})}
             for code, name, kind, klass, taxes, system in ACCOUNTS]
 
 
