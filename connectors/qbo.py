@@ -45,6 +45,9 @@ class LedgerInvoice:
     total: Decimal
     customer_ref: str
     currency: str = ""
+    balance: Decimal | None = None
+    """Invoice.Balance: what is still owed, TotalAmt until a payment is applied (Intuit's Invoice reference)."""
+    status: str = ""  # QBO invoices have no status field; a voided one reads as TotalAmt 0, Balance 0
 
 
 def _never_sent(exc: requests.ConnectionError) -> bool:
@@ -307,6 +310,7 @@ def _invoice_from_json(invoice: Mapping[str, Any]) -> LedgerInvoice:
         total=_money(invoice.get("TotalAmt")),
         customer_ref=str((invoice.get("CustomerRef") or {}).get("value") or ""),
         currency=str((invoice.get("CurrencyRef") or {}).get("value") or ""),
+        balance=_money(invoice["Balance"]) if invoice.get("Balance") is not None else None,
     )
 
 
@@ -324,4 +328,8 @@ def _ledger_invoice(invoice: Invoice) -> LedgerInvoice:
         tax=_money(detail.TotalTax if detail is not None else None), total=_money(invoice.TotalAmt),
         customer_ref=str(invoice.CustomerRef.value) if invoice.CustomerRef else "",
         currency=str(invoice.CurrencyRef.value or "") if invoice.CurrencyRef else "",
+        # The SDK's Invoice starts with Balance 0, so an answer without Balance would read as paid. Intuit's
+        # answers always carry it (a read-only field of every Invoice in its reference); if one did not, "paid"
+        # is the safe mistake: a paid invoice is credited, never edited.
+        balance=_money(invoice.Balance) if invoice.Balance is not None else None,
     )

@@ -45,6 +45,8 @@ class LedgerInvoice:
     customer_ref: str
     status: str = ""
     currency: str = ""
+    balance: Decimal | None = None
+    """AmountDue: "Amount remaining to be paid on invoice" (the spec's Invoice); None when not answered."""
 
 
 def _where_equals(field: str, values: Sequence[str]) -> str:
@@ -61,6 +63,7 @@ def _ledger_invoice(invoice: Invoice) -> LedgerInvoice:
         customer_ref=str(invoice.contact.contact_id) if invoice.contact else "",
         status=str(getattr(invoice.status, "value", invoice.status) or ""),
         currency=str(getattr(invoice.currency_code, "value", invoice.currency_code) or ""),
+        balance=_money(invoice.amount_due) if invoice.amount_due is not None else None,
     )
 
 

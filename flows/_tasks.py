@@ -202,9 +202,11 @@ def publish_mail_summary_task(counts: MailCounts) -> None:
 
 
 @task(name="publish-reconcile-report", cache_policy=NO_CACHE)
-def publish_reconcile_task(rows: list[dict], checked: int) -> None:
+def publish_reconcile_task(rows: list[dict], checked: int, payments: dict[str, str] | None = None) -> None:
+    paid = "; ".join(f"{company}: {summary}" for company, summary in (payments or {}).items() if summary)
     create_table_artifact(key="closeout-reconcile", table=rows or [{"finding": "none", "records checked": checked}],
-                          description="Pushed invoices against what the ledgers hold")
+                          description="Pushed invoices against what the ledgers hold"
+                                      + (f". Payments: {paid}" if paid else ""))
 
 
 @task(name="publish-queue-report", cache_policy=NO_CACHE)

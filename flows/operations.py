@@ -138,10 +138,11 @@ def push_ledger(target: PushTarget = PushTarget(), config_path: str | None = Non
 def reconcile_ledgers(target: CompanyTarget = CompanyTarget(), config_path: str | None = None) -> dict:
     """Compare what was pushed with what each ledger holds; every finding opens a case and lands in a table."""
     with open_config(config_path) as app:
-        rows, checked = [], 0
+        rows, checked, payments = [], 0, {}
         for company in select_companies(app, target):
             report = reconcile_task(app, company)
             rows += report.rows()
             checked += report.records_checked
-        publish_reconcile_task(rows, checked)
-        return {"records_checked": checked, "findings": len(rows)}
+            payments[company.id] = report.payment_summary()
+        publish_reconcile_task(rows, checked, payments)
+        return {"records_checked": checked, "findings": len(rows), "payments": payments}

@@ -33,8 +33,9 @@ class Explanation:
         pushed = [r for r in self.push_records if r.work_order_version == latest.version]
         if pushed:
             record = pushed[-1]
+            paid = describe_payment(record)
             return f"invoice {record.doc_number} for {record.amount} {latest.currency}: {record.status.value}" + (
-                f" (ledger id {record.ledger_id})" if record.ledger_id else "")
+                f" (ledger id {record.ledger_id})" if record.ledger_id else "") + (f"; {paid}" if paid else "")
         open_cases = [c for c in self.cases if c.is_open and c.work_order_version in (None, latest.version)]
         if open_cases:
             return "; ".join(f"case #{c.id} {c.kind.value} ({c.status.value})" for c in open_cases)
@@ -54,6 +55,16 @@ class Explanation:
             "drafts": [r.model_dump(mode="json") for r in self.push_records],
             "cases": [c.model_dump(mode="json") for c in self.cases],
         }
+
+
+def describe_payment(record: PushRecord) -> str:
+    """What the ledger last said of the invoice's payment, in words ("" before ``closeout reconcile`` read it)."""
+    if not record.payment_state:
+        return ""
+    when = f", read {record.payment_read_at:%Y-%m-%d %H:%M} UTC" if record.payment_read_at else ""
+    owed = (f" ({record.ledger_balance} {record.draft.currency} owed)"
+            if record.payment_state == "part_paid" and record.ledger_balance is not None else "")
+    return f"{record.payment_state.replace('_', '-')} in the ledger{owed}{when}"
 
 
 def resolve_work_order(uow: UnitOfWork, reference: str) -> str:

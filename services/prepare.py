@@ -119,7 +119,8 @@ class _CachedOverrides:
 def _invoiced(records, order: WorkOrder) -> tuple[InvoicedVersion, ...]:
     return tuple(
         InvoicedVersion(version=r.work_order_version, ledger=r.ledger, doc_number=r.doc_number, status=r.status.value,
-                        amount=r.amount, ledger_id=r.ledger_id, draft=r.draft)
+                        amount=r.amount, ledger_id=r.ledger_id, draft=r.draft, payment_state=r.payment_state,
+                        ledger_balance=r.ledger_balance)
         for r in records
         if r.status in _INVOICED and r.work_order_version != order.version
     )

@@ -12,6 +12,8 @@ Findings (``Finding.kind``):
     duplicate_doc_number   two live ledger invoices carry one doc number
 
 Each finding opens (or finds open) a ``reconciliation_mismatch`` case, so running it twice adds nothing.
+Payments are not findings: each pushed invoice's balance and state (``workorders.payments``) are read back
+and kept on its push record, where ``closeout explain``, the case page and a correction see them.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 from services.runtime import Runtime
 from exceptions_queue.service import CaseQueue
 from workorders.anomalies import Anomaly, AnomalyCode
+from workorders.payments import PaymentReading, outstanding_by_currency, read_payment
 from workorders.push import PushRecord, PushStatus
 from workorders.totals import compare_totals
 
@@ -59,6 +62,15 @@ class ReconcileReport:
     ledger_invoices: int = 0
     findings: list[Finding] = field(default_factory=list)
     cases_opened: int = 0
+    payments: list[PaymentReading] = field(default_factory=list)
+
+    def payment_summary(self) -> str:
+        """"46 unpaid, 3 paid, 1 part_paid; owed 4210.00 USD, 331.00 NZD" ("" when no ledger said)."""
+        counts, owed = outstanding_by_currency(self.payments)
+        if not counts:
+            return ""
+        states = ", ".join(f"{n} {state}" for state, n in counts.most_common())
+        return states + ("; owed " + ", ".join(f"{amount} {cur}" for cur, amount in owed.items()) if owed else "")
 
     @property
     def ok(self) -> bool:
@@ -73,7 +85,9 @@ class ReconcileReport:
     def as_dict(self) -> dict[str, Any]:
         return {"companies": self.companies, "records_checked": self.records_checked,
                 "ledger_invoices": self.ledger_invoices, "cases_opened": self.cases_opened, "ok": self.ok,
-                "findings": [asdict(f) for f in self.findings]}
+                "findings": [asdict(f) for f in self.findings],
+                "payments": [{"idempotency_key": p.idempotency_key, "state": p.state.value, "balance": str(p.balance),
+                              "currency": p.currency} for p in self.payments]}
 
 
 def compare(company: str, records: list[PushRecord], invoices: list[Any], *,
@@ -113,6 +127,14 @@ def compare(company: str, records: list[PushRecord], invoices: list[Any], *,
     return findings
 
 
+def read_payments(records: list[PushRecord], invoices: list[Any]) -> list[PaymentReading]:
+    """Pure: the payment state of each pushed record's invoice the ledger listed (missing ones are findings)."""
+    by_id = {invoice.ledger_id: invoice for invoice in invoices}
+    readings = (read_payment(record.idempotency_key, by_id[record.ledger_id], currency=record.draft.currency)
+                for record in records if record.ledger_id in by_id)
+    return [reading for reading in readings if reading is not None]
+
+
 def reconcile(app: Runtime, *, company_id: str | None = None) -> ReconcileReport:
     """Compare every (or one) company's pushed records with its ledger; open a case per finding."""
     report = ReconcileReport()
@@ -122,7 +144,9 @@ def reconcile(app: Runtime, *, company_id: str | None = None) -> ReconcileReport
             records = [r for r in uow.push_records.all(status=PushStatus.pushed) if r.company == company.id]
         invoices = list(app.ledger_for(company).list_invoices())
         findings = compare(company.id, records, invoices, tax_inclusive=company.ledger.amounts_include_tax)
+        payments = read_payments(records, invoices)
         with app.store.unit_of_work() as uow:
+            uow.push_records.note_payments(payments)
             queue = CaseQueue(uow.cases)
             report.cases_opened += sum(queue.open_case(f.anomaly(company.ledger.kind))[1] for f in findings)
             uow.commit()
@@ -130,4 +154,5 @@ def reconcile(app: Runtime, *, company_id: str | None = None) -> ReconcileReport
         report.records_checked += len(records)
         report.ledger_invoices += len(invoices)
         report.findings += findings
+        report.payments += payments
     return report

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from storage.column_types import Money
 from storage.tables import insert_for, push_records
 from workorders.drafts import InvoiceDraft
+from workorders.payments import PaymentReading
 from workorders.push import PushRecord, PushStatus
 
 _p = push_records
@@ -34,6 +35,9 @@ def to_push_record(row: Mapping[str, Any]) -> PushRecord:
         ledger_id=row["ledger_id"],
         ledger_tax=row["ledger_tax"],
         ledger_total=row["ledger_total"],
+        payment_state=row["payment_state"],
+        ledger_balance=row["ledger_balance"],
+        payment_read_at=row["payment_read_at"],
         attempts=row["attempts"],
         last_error=row["last_error"],
         updated_at=row["updated_at"],
@@ -155,6 +159,15 @@ class SqlPushRecords:
                 sa.update(_p).where(_p.c.idempotency_key == sa.bindparam("key", type_=sa.String))
                 .values(ledger_tax=sa.bindparam("tax", type_=Money()), ledger_total=sa.bindparam("total", type_=Money())),
                 [{"key": key, "tax": tax, "total": total} for key, tax, total in totals])
+
+    def note_payments(self, readings: Sequence[PaymentReading]) -> None:
+        """Keep each invoice's payment state and balance as just read from its ledger, with the time read."""
+        if readings:
+            self._session.execute(
+                sa.update(_p).where(_p.c.idempotency_key == sa.bindparam("key", type_=sa.String))
+                .values(payment_state=sa.bindparam("state", type_=sa.String), payment_read_at=self._clock(),
+                        ledger_balance=sa.bindparam("balance", type_=Money())),
+                [{"key": r.idempotency_key, "state": r.state.value, "balance": r.balance} for r in readings])
 
     def release_stale(self, older_than: timedelta, *, ledger: str | None = None) -> int:
         """Move records left in ``pushing`` longer than ``older_than`` (a worker died) to ``uncertain``.

@@ -91,6 +91,9 @@ push_records = sa.Table(
     sa.Column("ledger_id", sa.String(128), nullable=True),
     sa.Column("ledger_tax", Money(), nullable=True),  # migration 0006: the tax and total the ledger computed
     sa.Column("ledger_total", Money(), nullable=True),
+    sa.Column("payment_state", sa.String(16), nullable=False, server_default=""),  # migration 0007
+    sa.Column("ledger_balance", Money(), nullable=True),
+    sa.Column("payment_read_at", UtcDateTime(), nullable=True),
     sa.Column("attempts", sa.Integer(), nullable=False),
     sa.Column("last_error", sa.Text(), nullable=False),
     sa.Column("created_at", UtcDateTime(), nullable=False),

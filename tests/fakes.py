@@ -252,6 +252,12 @@ class FakePushRecords(_Repository):
         for key, tax, total in totals:
             self._t.push[key] = self._t.push[key].model_copy(update={"ledger_tax": tax, "ledger_total": total})
 
+    def note_payments(self, readings) -> None:
+        for reading in readings:
+            self._t.push[reading.idempotency_key] = self._t.push[reading.idempotency_key].model_copy(update={
+                "payment_state": reading.state.value, "ledger_balance": reading.balance,
+                "payment_read_at": self._uow.clock()})
+
     def release_stale(self, older_than: timedelta, *, ledger: str | None = None) -> int:
         now, moved = self._uow.clock(), 0
         for key, record in list(self._t.push.items()):
@@ -613,6 +619,8 @@ class FakeInvoice:
     total: Decimal
     customer_ref: str
     currency: str = ""
+    balance: Decimal | None = None
+    status: str = ""
 
 
 DUPLICATE_CODE = {"quickbooks": "6140", "xero": "duplicate_invoice_number"}

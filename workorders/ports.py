@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from workorders.decisions import RuleDecision
 from workorders.drafts import InvoiceDraft
+from workorders.payments import PaymentReading
 from workorders.push import EvidenceItem, PushRecord, PushStatus
 from workorders.work_order import WorkOrder
 
@@ -95,6 +96,14 @@ class LedgerInvoice(Protocol):
 
     @property
     def customer_ref(self) -> str: ...
+
+    @property
+    def balance(self) -> Decimal | None:
+        """What the customer still owes (QBO Balance, Xero AmountDue); None when the ledger did not say."""
+
+    @property
+    def status(self) -> str:
+        """The ledger's own status of the invoice (Xero: AUTHORISED, PAID, VOIDED...); "" where it has none."""
 
 
 class Ledger(Protocol):
@@ -239,6 +248,9 @@ class PushRecords(Protocol):
 
     def note_ledger_totals(self, totals: Sequence[tuple[str, Decimal, Decimal]]) -> None:
         """Keep ``(key, tax, total)`` as the ledger computed them when it created each invoice."""
+
+    def note_payments(self, readings: Sequence[PaymentReading]) -> None:
+        """Keep each invoice's payment state and balance as just read from its ledger, with the time read."""
 
     def release_stale(self, older_than: timedelta, *, ledger: str | None = None) -> int:
         """Move records left in ``pushing`` longer than ``older_than`` (their worker died) to ``uncertain``.

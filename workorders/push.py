@@ -38,6 +38,11 @@ class PushRecord(BaseModel):
     ledger_tax: Decimal | None = None
     """The tax the ledger computed when it created the invoice; None before it answered."""
     ledger_total: Decimal | None = None
+    payment_state: str = ""
+    """``workorders.payments.PaymentState`` as ``closeout reconcile`` last read it; "" before it read one."""
+    ledger_balance: Decimal | None = None
+    """What the customer still owed at that reading."""
+    payment_read_at: datetime | None = None
     attempts: int = 0
     last_error: str = ""
     updated_at: datetime | None = None

@@ -42,6 +42,8 @@ def reconcile(
             console.print(table)
         console.print(f"{report.records_checked} pushed invoices checked against {report.ledger_invoices} in the "
                       f"ledgers: {len(report.findings)} finding(s), {report.cases_opened} new case(s)")
+        if report.payments:
+            console.print(f"payments: {report.payment_summary()}", markup=False)
     if not report.ok:
         raise typer.Exit(1)
 
@@ -50,5 +52,7 @@ def publish_reconcile_artifact(report) -> None:
     """The findings as a Prefect table artifact (key ``closeout-reconcile``) for the operations lead."""
     from prefect.artifacts import create_table_artifact
 
+    payments = f"; payments: {report.payment_summary()}" if report.payments else ""
     create_table_artifact(key="closeout-reconcile", table=report.rows() or [{"finding": "none"}],
-                          description=f"{len(report.findings)} finding(s) over {report.records_checked} invoices")
+                          description=f"{len(report.findings)} finding(s) over {report.records_checked} invoices"
+                                      + payments)

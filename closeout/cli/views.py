@@ -7,7 +7,7 @@ import json
 from rich.console import Console
 from rich.table import Table
 
-from services.explain import Explanation
+from services.explain import Explanation, describe_payment
 from services.preview import Preview
 from workorders.decisions import Outcome, RuleDecision
 from workorders.push import PushRecord
@@ -69,6 +69,9 @@ def _show_draft(console: Console, record: PushRecord) -> None:
                       line.tax_code)
     table.add_row("[bold]total[/]", "", "", f"[bold]{draft.total}[/]", draft.currency, "")
     console.print(table)
+    paid = describe_payment(record)
+    if paid:
+        console.print(f"Payment: {paid}", markup=False)
 
 
 def tax_note(draft, ledger_tax=None) -> str:

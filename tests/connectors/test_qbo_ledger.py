@@ -62,7 +62,8 @@ def test_an_invoice_is_created_with_its_exact_decimal_total(ledger: QuickBooksLe
     created = push(ledger, draft())
     # the valve line is taxable and the sandbox company is in Chicago: QBO adds 10.25% on 99.99 (Automated Sales Tax)
     assert created == LedgerInvoice(ledger_id="1", doc_number="WO-1001", subtotal=Decimal("289.99"),
-                                    tax=Decimal("10.25"), total=Decimal("300.24"), customer_ref="1", currency="USD")
+                                    tax=Decimal("10.25"), total=Decimal("300.24"), customer_ref="1", currency="USD",
+                                    balance=Decimal("300.24"))
     assert created.subtotal == draft().total
 
 

@@ -189,3 +189,31 @@ def test_without_this_versions_draft_or_the_invoiced_one_the_rule_counts_a_chang
         evaluation = evaluate(order, DEFAULTS, run_id="r", context=context)
         assert evaluation.verdict is Verdict.blocked
         assert evaluation.blocking[0].evidence["decision"] == "invoice_changed"
+
+
+def test_a_change_to_a_paid_invoice_says_it_is_paid_and_asks_for_a_credit_note_not_an_edit(build):
+    order = build.order(version=4)
+    paid = InvoicedVersion(version=3, ledger="quickbooks", doc_number="NW-1001", status="pushed", amount="339.00",
+                           ledger_id="77", draft=draft(3, work_order_id=order.id), payment_state="paid",
+                           ledger_balance="0.00")
+    new = draft(4, line("Labour", "2", "140.00", kind="labour", item_ref="1"), line(), work_order_id=order.id)
+
+    evaluation = evaluate(order, DEFAULTS, run_id="r", context=RuleContext(invoiced=(paid,), draft=new))
+
+    (anomaly,) = evaluation.anomalies
+    assert "(NW-1001, 339.00; paid in the ledger)" in anomaly.summary
+    assert "it is paid, so correct it with a credit note and a new invoice, not an edit" in anomaly.summary
+    evidence = anomaly.evidence["decisions"][0]["evidence"]
+    assert (evidence["payment_state"], evidence["ledger_balance"]) == ("paid", "0.00")
+
+
+def test_a_change_to_an_invoice_whose_payment_was_never_read_says_so_in_its_evidence(build):
+    order = build.order(version=4)
+    new = draft(4, line("Labour", "2", "140.00", kind="labour", item_ref="1"), line(), work_order_id=order.id)
+
+    evaluation = evaluate(order, DEFAULTS, run_id="r",
+                          context=RuleContext(invoiced=invoiced_at(3, draft(3, work_order_id=order.id)), draft=new))
+
+    (anomaly,) = evaluation.anomalies
+    assert anomaly.evidence["decisions"][0]["evidence"]["payment_state"] == "not_read"
+    assert "credit note" not in anomaly.summary

@@ -32,6 +32,9 @@ class InvoicedVersion(BaseModel):
     ledger_id: str | None = None
     draft: InvoiceDraft | None = None
     """What that invoice says: the draft its push record keeps."""
+    payment_state: str = ""
+    """``workorders.payments.PaymentState`` as ``closeout reconcile`` last read it ("" before it read one)."""
+    ledger_balance: Money | None = None
 
 
 class RuleContext(BaseModel):

@@ -33,6 +33,7 @@ def _norm(text: str | None) -> str:
     return " ".join(_NOT_ALNUM.sub(" ", (text or "").lower()).split())
 
 
+_PAID = ("paid", "part_paid")
 INVOICE_UNCHANGED = "invoice_unchanged"
 """The decision on a version that changed after invoicing while its invoice would say the same: no case."""
 INVOICE_CHANGED = "invoice_changed"
@@ -54,8 +55,11 @@ def check_not_invoiced(order: WorkOrder, settings: RuleSettings, context: RuleCo
     last = earlier[-1]
     evidence = {"invoiced_version": last.version, "doc_number": last.doc_number, "ledger_id": last.ledger_id,
                 "ledger": last.ledger, "push_status": last.status, "new_version": order.version,
-                "new_status": order.status.value, "new_subtotal": str(order.subtotal)}
-    invoiced = f"version {last.version} was invoiced ({last.doc_number}, {last.amount})"
+                "new_status": order.status.value, "new_subtotal": str(order.subtotal),
+                "payment_state": last.payment_state or "not_read",
+                "ledger_balance": str(last.ledger_balance) if last.ledger_balance is not None else None}
+    paid = f"; {last.payment_state.replace('_', '-')} in the ledger" if last.payment_state else ""
+    invoiced = f"version {last.version} was invoiced ({last.doc_number}, {last.amount}{paid})"
     diff, not_compared = _compared(order, last, context)
     if diff is not None and not diff.billable:
         return no_invoice(f"changed after invoicing; the invoice is unchanged ({invoiced})", decision=INVOICE_UNCHANGED,
@@ -64,6 +68,9 @@ def check_not_invoiced(order: WorkOrder, settings: RuleSettings, context: RuleCo
     found = {"changes": diff.evidence()} if diff is not None else {"not_compared": not_compared}
     change = f" and its invoice would change ({diff.summary()})" if diff is not None else ""
     reason = f"changed after {invoiced}{change}; Closeout will not send a second invoice by itself"
+    if last.payment_state in _PAID:
+        # A paid invoice is never edited in place: the customer's payment is allocated to it as it stands.
+        reason += "; it is paid, so correct it with a credit note and a new invoice, not an edit"
     return blocked(reason, decision=INVOICE_CHANGED, **evidence, **found)
 
 
