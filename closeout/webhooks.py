@@ -12,7 +12,8 @@ at-least-once; a repeated one re-lands identical content, which landing ignores.
 Housecall Pro signs with ``Api-Signature`` = hex HMAC-SHA256(the webhook secret, ``Api-Timestamp + "." +
 body``); its ``job.*`` events carry the job, which is pulled by id because line items are a separate call.
 
-Jobber topics that name a job (``JOB_CREATE``, ``JOB_UPDATE``, ``JOB_CLOSED``) trigger a pull; others are
+Jobber topics that name a job (``JOB_CREATE``, ``JOB_UPDATE``, ``JOB_CLOSED``, ``JOB_DESTROY``) trigger a pull
+(a job the source no longer has is recorded as deleted: ``services.intake.pull_job``); others are
 acknowledged and ignored (visit and timesheet changes reach us when the job's next update does).
 
 Replays: signatures are compared in constant time, and a signed delivery is only good for ``REPLAY_WINDOW``

@@ -236,8 +236,12 @@ def _read_cursor(cursor: str | None) -> dict[str, Any]:
 
 # ---- webhooks: Jobber signs the raw body (X-Jobber-Hmac-SHA256), names the item, dates it in occurredAt -------
 
-WEBHOOK_JOB_TOPICS = {"JOB_CREATE", "JOB_UPDATE", "JOB_CLOSED"}
-"""Topics that name a job and so trigger a pull; visit and timesheet changes reach us with the job's next update."""
+WEBHOOK_JOB_TOPICS = {"JOB_CREATE", "JOB_UPDATE", "JOB_CLOSED", "JOB_DESTROY"}
+"""Topics that name a job and so trigger a pull; visit and timesheet changes reach us with the job's next update.
+A ``JOB_DESTROY`` pull finds no job (``fetch_job`` gives an empty page) and records the deletion
+(``services.intake.pull_job``). Whether Jobber answers a destroyed job's id with ``null`` or with an error is
+not documented (shared/reference/sources.md names the topic only): with an error the pull fails, is logged,
+and the job stays as it was, never deleted on a guess."""
 
 
 def webhook_signature(secret: str, body: bytes) -> str:

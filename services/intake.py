@@ -10,7 +10,11 @@ from services.runtime import Runtime, UnitOfWork
 from exceptions_queue.service import CaseQueue
 from mappings.mail_evidence import MailEvidence, with_evidence
 from workorders.anomalies import Anomaly, AnomalyCode
+from workorders.deletions import deleted_at_source
 from workorders.ports import RawJob
+
+
+SYSTEM_NAMES = {"jobber": "Jobber", "housecallpro": "Housecall Pro", "servicetitan": "ServiceTitan", "csv": "the CSV drop"}
 
 
 def cursor_name(company: CompanyConfig, source: SourceConfig) -> str:
@@ -33,13 +37,31 @@ def pull_source(app: Runtime, company: CompanyConfig, source: SourceConfig) -> S
 
 
 def pull_job(app: Runtime, company: CompanyConfig, source: SourceConfig, external_id: str) -> StepCounts:
-    """Pull one job a webhook named (``fetch_job``), the same way a page is taken; the cursor does not move."""
+    """Pull one job a webhook named (``fetch_job``), the same way a page is taken; the cursor does not move.
+
+    A job the webhook named that the source no longer has (Jobber's ``JOB_DESTROY``, a Housecall Pro
+    ``job.deleted``) was deleted there: its work order gets a ``deleted`` version for the rules to decide on.
+    If the source only failed to show it for a moment, its next update or pull brings a new version back.
+    """
     counts = StepCounts()
     page = app.api_source_for(source, company).fetch_job(external_id)
     with app.store.unit_of_work() as uow:
-        take_jobs(app, uow, company, source, page.jobs, counts)
+        if page.jobs:
+            take_jobs(app, uow, company, source, page.jobs, counts)
+        else:
+            _record_deletion(uow, source, external_id, counts)
         uow.commit()
     return counts
+
+
+def _record_deletion(uow: UnitOfWork, source: SourceConfig, external_id: str, counts: StepCounts) -> None:
+    latest = uow.work_orders.get(f"{source.kind}:{external_id}")
+    if latest is None:
+        return  # never pulled: nothing of it was kept, so nothing is left to bill or to undo
+    deleted = deleted_at_source(latest, at=uow.clock(), system=SYSTEM_NAMES.get(source.kind, source.kind),
+                                evidence=f"a webhook named job {external_id} and {source.name} no longer has it")
+    if deleted is not None:
+        counts.changed += sum(saved.changed for saved in uow.work_orders.save_many([deleted]))
 
 
 def take_jobs(app: Runtime, uow: UnitOfWork, company: CompanyConfig, source: SourceConfig, jobs: Iterable[RawJob],
