@@ -191,7 +191,7 @@ def test_without_this_versions_draft_or_the_invoiced_one_the_rule_counts_a_chang
         assert evaluation.blocking[0].evidence["decision"] == "invoice_changed"
 
 
-def test_a_change_to_a_paid_invoice_says_it_is_paid_and_asks_for_a_credit_note_not_an_edit(build):
+def test_a_change_to_a_paid_invoice_says_it_is_paid_and_plans_a_supplementary_invoice_not_an_edit(build):
     order = build.order(version=4)
     paid = InvoicedVersion(version=3, ledger="quickbooks", doc_number="NW-1001", status="pushed", amount="339.00",
                            ledger_id="77", draft=draft(3, work_order_id=order.id), payment_state="paid",
@@ -202,9 +202,11 @@ def test_a_change_to_a_paid_invoice_says_it_is_paid_and_asks_for_a_credit_note_n
 
     (anomaly,) = evaluation.anomalies
     assert "(NW-1001, 339.00; paid in the ledger)" in anomaly.summary
-    assert "it is paid, so correct it with a credit note and a new invoice, not an edit" in anomaly.summary
+    assert anomaly.summary.endswith("the correction it plans: supplementary invoice NW-1001-A for 30.00 before tax: "
+                                    "'Labour' increased by 30.00")
     evidence = anomaly.evidence["decisions"][0]["evidence"]
     assert (evidence["payment_state"], evidence["ledger_balance"]) == ("paid", "0.00")
+    assert evidence["plan"]["path"] == "credit_and_reissue" and "paid invoice is credited" in evidence["plan"]["why"]
 
 
 def test_a_change_to_an_invoice_whose_payment_was_never_read_says_so_in_its_evidence(build):
@@ -215,5 +217,6 @@ def test_a_change_to_an_invoice_whose_payment_was_never_read_says_so_in_its_evid
                           context=RuleContext(invoiced=invoiced_at(3, draft(3, work_order_id=order.id)), draft=new))
 
     (anomaly,) = evaluation.anomalies
-    assert anomaly.evidence["decisions"][0]["evidence"]["payment_state"] == "not_read"
-    assert "credit note" not in anomaly.summary
+    evidence = anomaly.evidence["decisions"][0]["evidence"]
+    assert evidence["payment_state"] == "not_read"
+    assert evidence["plan"]["path"] == "credit_and_reissue" and "never read" in evidence["plan"]["why"]

@@ -9,6 +9,7 @@ from functools import lru_cache
 from decimal import Decimal
 
 from workorders.anomalies import AnomalyCode
+from workorders.correction_plan import plan_correction
 from workorders.corrections import DraftDiff, diff_drafts
 from workorders.rules._model import (
     Check, InvoicedVersion, RuleContext, RuleSettings, blocked, no_invoice, passed, rule, warned,
@@ -33,7 +34,6 @@ def _norm(text: str | None) -> str:
     return " ".join(_NOT_ALNUM.sub(" ", (text or "").lower()).split())
 
 
-_PAID = ("paid", "part_paid")
 INVOICE_UNCHANGED = "invoice_unchanged"
 """The decision on a version that changed after invoicing while its invoice would say the same: no case."""
 INVOICE_CHANGED = "invoice_changed"
@@ -67,11 +67,12 @@ def check_not_invoiced(order: WorkOrder, settings: RuleSettings, context: RuleCo
                           attachments_removed=list(diff.attachments_removed))
     found = {"changes": diff.evidence()} if diff is not None else {"not_compared": not_compared}
     change = f" and its invoice would change ({diff.summary()})" if diff is not None else ""
-    reason = f"changed after {invoiced}{change}; Closeout will not send a second invoice by itself"
-    if last.payment_state in _PAID:
-        # A paid invoice is never edited in place: the customer's payment is allocated to it as it stands.
-        reason += "; it is paid, so correct it with a credit note and a new invoice, not an edit"
-    return blocked(reason, decision=INVOICE_CHANGED, **evidence, **found)
+    plan = plan_correction(doc_number=last.doc_number, total_before=last.amount, diff=diff,
+                           gone=order.status in GONE or order.billing is not Billing.billable,
+                           payment_state=last.payment_state)
+    reason = (f"changed after {invoiced}{change}; Closeout will not send a second invoice by itself; "
+              f"the correction it plans: {'; '.join(plan.describe())}"[:1500])
+    return blocked(reason, decision=INVOICE_CHANGED, **evidence, **found, plan=plan.evidence())
 
 
 def _compared(order: WorkOrder, last: InvoicedVersion, context: RuleContext) -> tuple[DraftDiff | None, str]:

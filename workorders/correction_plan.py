@@ -1,0 +1,175 @@
+"""The correction a billable change after invoicing calls for: amend, credit and reissue, or void (pure).
+
+The plan is computed from the diff of the invoiced draft and the new one, and from the invoice's payment state
+as ``closeout reconcile`` last read it (``workorders.payments``). Nothing here talks to a ledger: the plan is
+what a coordinator reads on the ``changed_after_invoiced`` case, and what applying it will send.
+
+    unpaid invoice      a billable change: update the invoice in place (QBO sparse update, Xero update of an
+                        AUTHORISED invoice without payments); the job cancelled or deleted: void it
+    paid or part-paid   a credit note for what was removed or reduced and a supplementary invoice for what was
+                        added or increased, both naming the original; cancelled or deleted: credit it in full
+    payment not read    as if paid: a credit note is right whether or not the customer paid, an edit is not
+    voided in ledger    nothing: the invoice no longer asks for money
+
+Amounts are the lines' amounts before tax: the ledger computes the tax of a credit note or a supplementary
+invoice from their lines' tax codes, as it did for the original.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from workorders.corrections import DraftDiff, LineChange
+from workorders.money import Money
+
+__all__ = ["CorrectionPlan", "CorrectionPath", "PlannedStep", "StepKind", "plan_correction", "related_doc_number"]
+
+EDITABLE = frozenset({"unpaid"})
+"""Payment states in which the invoice itself may be changed; any other (paid, part-paid, not read) is credited."""
+MAX_DOC_NUMBER = 21
+"""QBO's DocNumber limit (Intuit's Invoice reference; Xero's InvoiceNumber allows 255): derived numbers fit it."""
+_PRICE_FIELDS = frozenset({"quantity", "unit_price"})
+"""A changed line whose only differences are these changes by its amount; any other field (item, tax code,
+description) means the line as invoiced is credited and the new one billed."""
+ZERO = Decimal("0.00")
+
+
+class CorrectionPath(StrEnum):
+    """Stable codes: they show in the case's evidence, the UI and the JSON API."""
+
+    amend = "amend"
+    credit_and_reissue = "credit_and_reissue"
+    void = "void"
+    credit_in_full = "credit_in_full"
+    none = "none"
+
+
+class StepKind(StrEnum):
+    update_invoice = "update_invoice"
+    credit_note = "credit_note"
+    supplementary_invoice = "supplementary_invoice"
+    void_invoice = "void_invoice"
+
+
+class PlannedStep(BaseModel):
+    """One ledger operation of a plan: which document, for how much before tax, and the lines it carries."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: StepKind
+    doc_number: str
+    amount: Money
+    lines: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        lines = f": {'; '.join(self.lines)}" if self.lines else ""
+        if self.kind is StepKind.update_invoice:
+            return f"update invoice {self.doc_number} in place to {self.amount} before tax{lines}"
+        if self.kind is StepKind.void_invoice:
+            return f"void invoice {self.doc_number} ({self.amount} before tax)"
+        if self.kind is StepKind.credit_note:
+            return f"credit note {self.doc_number} for {self.amount} before tax{lines}"
+        return f"supplementary invoice {self.doc_number} for {self.amount} before tax{lines}"
+
+
+class CorrectionPlan(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    path: CorrectionPath
+    why: str
+    steps: tuple[PlannedStep, ...] = ()
+
+    def describe(self) -> tuple[str, ...]:
+        return tuple(step.describe() for step in self.steps) or ("nothing to send",)
+
+    def evidence(self) -> dict[str, Any]:
+        return {**self.model_dump(mode="json"), "text": list(self.describe())}
+
+
+def related_doc_number(doc_number: str, suffix: str) -> str:
+    """A credit note's or supplementary invoice's number derived from the original's (``NW-1001-A``), cut to
+    fit QBO's 21 characters from the front of the original so the suffix, which tells them apart, stays."""
+    tail = f"-{suffix}"
+    return doc_number[: MAX_DOC_NUMBER - len(tail)] + tail
+
+
+def plan_correction(*, doc_number: str, total_before: Decimal, diff: DraftDiff | None, gone: bool,
+                    payment_state: str) -> CorrectionPlan:
+    """What to send for the invoice ``doc_number`` (``total_before`` its lines before tax).
+
+    ``gone``: the job no longer is to be billed (cancelled, deleted, no charge). Otherwise ``diff`` is the billable
+    change; None when the drafts could not be compared, which plans a credit in full and a reissue.
+    """
+    state = payment_state or "not_read"
+    if state == "voided":
+        return CorrectionPlan(path=CorrectionPath.none, why="the invoice is already voided in the ledger")
+    editable = state in EDITABLE
+    if gone:
+        if editable:
+            return CorrectionPlan(path=CorrectionPath.void, why="the job is no longer billed and its invoice is unpaid",
+                                  steps=(PlannedStep(kind=StepKind.void_invoice, doc_number=doc_number,
+                                                     amount=total_before),))
+        return CorrectionPlan(path=CorrectionPath.credit_in_full, why=_credited(state, "the job is no longer billed"),
+                              steps=(PlannedStep(kind=StepKind.credit_note, doc_number=related_doc_number(doc_number, "CR"),
+                                                 amount=total_before, lines=("every line of the invoice",)),))
+    if editable and diff is not None:
+        return CorrectionPlan(path=CorrectionPath.amend, why="the invoice is unpaid, so it is corrected in place",
+                              steps=(PlannedStep(kind=StepKind.update_invoice, doc_number=doc_number,
+                                                 amount=diff.total_after, lines=_texts(diff.lines)),))
+    credit, extra = _split(diff, total_before)
+    steps = []
+    if credit[0] > 0:
+        steps.append(PlannedStep(kind=StepKind.credit_note, doc_number=related_doc_number(doc_number, "CR"),
+                                 amount=credit[0], lines=credit[1]))
+    if extra[0] > 0:
+        steps.append(PlannedStep(kind=StepKind.supplementary_invoice, doc_number=related_doc_number(doc_number, "A"),
+                                 amount=extra[0], lines=extra[1]))
+    why = ("the drafts could not be compared, so the invoice is credited in full" if editable
+           else _credited(state, "the invoice changes"))
+    return CorrectionPlan(path=CorrectionPath.credit_and_reissue, why=why, steps=tuple(steps))
+
+
+def _credited(state: str, what: str) -> str:
+    if state == "not_read":
+        return (f"{what} and its payment was never read (closeout reconcile reads it): a credit note is right "
+                "whether or not it was paid, an edit is not")
+    return f"{what} and it is {state.replace('_', '-')}: a paid invoice is credited, never edited"
+
+
+def _split(diff: DraftDiff | None, total_before: Decimal) -> tuple[tuple[Decimal, tuple[str, ...]],
+                                                                   tuple[Decimal, tuple[str, ...]]]:
+    """What to credit and what to bill again, before tax. A change beyond the lines (customer, currency, PO
+    number), or drafts that could not be compared, credit the invoice in full and bill the new one whole."""
+    if diff is None:
+        return (total_before, ("every line of the invoice",)), (ZERO, ())
+    if diff.fields:
+        return ((diff.total_before, ("every line of the invoice",)),
+                (diff.total_after, (f"the invoice again with {', '.join(f.field for f in diff.fields)} changed",)))
+    credit, credit_lines, extra, extra_lines = ZERO, [], ZERO, []
+    for line in diff.lines:
+        before, after = line.amount_before or ZERO, line.amount_after or ZERO
+        if line.change == "changed" and {f.field for f in line.fields} <= _PRICE_FIELDS:
+            delta = after - before
+            if delta < 0:
+                credit, credit_lines = credit - delta, [*credit_lines, f"{line.description!r} reduced by {-delta}"]
+            elif delta > 0:
+                extra, extra_lines = extra + delta, [*extra_lines, f"{line.description!r} increased by {delta}"]
+            continue
+        if before:
+            credit, credit_lines = credit + before, [*credit_lines, _text(line, "credited")]
+        if after:
+            extra, extra_lines = extra + after, [*extra_lines, _text(line, "billed")]
+    return (credit, tuple(credit_lines)), (extra, tuple(extra_lines))
+
+
+def _text(line: LineChange, verb: str) -> str:
+    amount = line.amount_before if verb == "credited" else line.amount_after
+    return f"{line.description!r} {verb} ({amount})"
+
+
+def _texts(lines: tuple[LineChange, ...]) -> tuple[str, ...]:
+    return tuple(line.describe() for line in lines)
