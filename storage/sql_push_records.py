@@ -214,6 +214,17 @@ class SqlPushRecords:
         ).mappings()
         return [to_push_record(row) for row in rows]
 
+    def holding_ledger_ids(self, *, ledger: str, company: str, ledger_ids: Sequence[str]) -> dict[str, str]:
+        """Ledger id -> idempotency key of the pushed records of this company and ledger that hold these ids."""
+        if not ledger_ids:
+            return {}
+        rows = self._session.execute(
+            sa.select(_p.c.ledger_id, _p.c.idempotency_key)
+            .where(_p.c.ledger == ledger, _p.c.company == company, _p.c.status == PushStatus.pushed.value,
+                   _p.c.ledger_id.in_(sorted(set(ledger_ids))))
+        )
+        return {ledger_id: key for ledger_id, key in rows}
+
     def all(self, *, status: PushStatus | None = None) -> list[PushRecord]:
         query = sa.select(_p).order_by(*_ORDER)
         if status is not None:

@@ -105,6 +105,7 @@ push_records = sa.Table(
     ),
     sa.Index(None, "ledger", "status", "company"),
     sa.Index(None, "work_order_id"),
+    sa.Index(None, "ledger", "ledger_id"),  # migration 0007: one ledger id is never recorded for two drafts
 )
 
 cursors = sa.Table(

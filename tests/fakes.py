@@ -275,6 +275,11 @@ class FakePushRecords(_Repository):
     def for_work_order(self, work_order_id: str) -> list[PushRecord]:
         return [r for r in self._t.push.values() if r.work_order_id == work_order_id]
 
+    def holding_ledger_ids(self, *, ledger: str, company: str, ledger_ids: Sequence[str]) -> dict[str, str]:
+        wanted = set(ledger_ids)
+        return {r.ledger_id: r.idempotency_key for r in self._t.push.values()
+                if (r.ledger, r.company, r.status) == (ledger, company, PushStatus.pushed) and r.ledger_id in wanted}
+
     def for_work_orders(self, work_order_ids: Sequence[str]) -> dict[str, list[PushRecord]]:
         found: dict[str, list[PushRecord]] = {}
         for work_order_id in work_order_ids:

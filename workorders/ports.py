@@ -267,6 +267,9 @@ class PushRecords(Protocol):
 
     def all(self, *, status: PushStatus | None = None) -> list[PushRecord]: ...
 
+    def holding_ledger_ids(self, *, ledger: str, company: str, ledger_ids: Sequence[str]) -> dict[str, str]:
+        """Ledger id -> idempotency key of the pushed records of this company and ledger that hold these ids."""
+
     def refresh_rejected(self, draft: InvoiceDraft) -> bool:
         """Put a rebuilt draft in place of a rejected one, ready again; any other state keeps its draft."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,7 @@ from mappings.qbo import to_qbo_invoice
 from mappings.xero import contact_addresses, to_xero_invoice
 from workorders.anomalies import Anomaly, AnomalyCode
 from workorders.drafts import InvoiceDraft
+from workorders.ledger_answer import answer_differences
 from workorders.ports import LedgerInvoice
 from workorders.push import PushRecord, PushStatus
 from workorders.totals import sent_amount, tax_difference
@@ -161,12 +163,14 @@ def save_outcomes(app: Runtime, outcomes: list[tuple[PushRecord, PushOutcome]], 
     """Save outcomes (a batch's answers) in one transaction: their states, evidence plans and cases."""
     with app.store.unit_of_work() as uow:
         outcomes = [(r, o) for r, o in outcomes if not _pushed_meanwhile(uow, r, o)]
+        outcomes = _trusted(app, uow, outcomes)
         uow.push_records.mark_many([(r.idempotency_key, o.status, o.ledger_id, o.error) for r, o in outcomes])
         uow.push_records.note_ledger_totals([(r.idempotency_key, o.invoice.tax, o.invoice.total)
                                              for r, o in outcomes if o.status is PushStatus.pushed and o.invoice])
         for record, outcome in outcomes:
             if outcome.status is PushStatus.pushed:
                 plan_evidence(app, uow, record)  # what to attach and e-mail, in this same transaction (push_evidence)
+                _clear_untrusted(uow, record, outcome)
             anomalies = [outcome.anomaly, _tax_differs(app, record, outcome)]
             for anomaly in filter(None, anomalies):
                 _, opened = CaseQueue(uow.cases).open_case(anomaly)
@@ -174,6 +178,58 @@ def save_outcomes(app: Runtime, outcomes: list[tuple[PushRecord, PushOutcome]], 
         uow.commit()
     for record, outcome in outcomes:
         _count(record, outcome, counts)
+
+
+def _trusted(app: Runtime, uow: UnitOfWork, outcomes: list[tuple[PushRecord, PushOutcome]]
+             ) -> list[tuple[PushRecord, PushOutcome]]:
+    """Never record an answer that is not the draft's invoice, nor one ledger id for two drafts.
+
+    A ledger answer with another doc number, amount, currency or (mapped) customer, or with a ledger id another
+    draft already holds (here or in this batch), becomes ``uncertain`` with an ``uncertain_push`` case: nothing
+    is attached or e-mailed for it, and the next push looks the doc number up before anything is sent again.
+    """
+    pushed = [(r, o) for r, o in outcomes if o.status is PushStatus.pushed and o.ledger_id]
+    if not pushed:
+        return outcomes
+    record = pushed[0][0]
+    held = uow.push_records.holding_ledger_ids(ledger=record.ledger, company=record.company,
+                                               ledger_ids=[o.ledger_id for _, o in pushed])
+    in_batch = Counter(o.ledger_id for _, o in pushed)
+    checked = []
+    for record, outcome in outcomes:
+        if outcome.status is PushStatus.pushed and outcome.ledger_id:
+            tax_inclusive = app.config.company(record.company).ledger.amounts_include_tax
+            problems = list(answer_differences(record.draft, record.amount, outcome.invoice, tax_inclusive=tax_inclusive)
+                            if outcome.invoice is not None else ())
+            holder = held.get(outcome.ledger_id)
+            if (holder is not None and holder != record.idempotency_key) or in_batch[outcome.ledger_id] > 1:
+                problems.append(f"ledger id {outcome.ledger_id} is already recorded for another draft")
+            if problems:
+                outcome = _untrusted(record, outcome, problems)
+        checked.append((record, outcome))
+    return checked
+
+
+def _untrusted(record: PushRecord, outcome: PushOutcome, problems: list[str]) -> PushOutcome:
+    summary = (f"{record.ledger} answered invoice {record.doc_number} with one that is not it: "
+               + "; ".join(problems))[:900]
+    return PushOutcome(status=PushStatus.uncertain, error=summary, anomaly=Anomaly(
+        code=AnomalyCode.uncertain_push, subject=f"{_subject(record)}:answer", company=record.company,
+        summary=summary,
+        evidence={"doc_number": record.doc_number, "amount": str(record.amount), "currency": record.draft.currency,
+                  "answered_ledger_id": outcome.ledger_id, "problems": problems,
+                  "answered": {"doc_number": outcome.invoice.doc_number, "subtotal": str(outcome.invoice.subtotal),
+                               "total": str(outcome.invoice.total), "currency": outcome.invoice.currency,
+                               "customer_ref": outcome.invoice.customer_ref} if outcome.invoice else None},
+        work_order_id=record.work_order_id, work_order_version=record.work_order_version,
+        suggested_actions=("check_in_ledger", "replay", "ignore")))
+
+
+def _clear_untrusted(uow: UnitOfWork, record: PushRecord, outcome: PushOutcome) -> None:
+    """A later push or look-up found the draft's own invoice: the case about the untrusted answer is cleared."""
+    case = uow.cases.find_open(kind=AnomalyCode.uncertain_push, subject=f"{_subject(record)}:answer")
+    if case is not None:
+        CaseQueue(uow.cases).close_if_cleared(case, note=f"the ledger's invoice {outcome.ledger_id} matches the draft")
 
 
 def _pushed_meanwhile(uow: UnitOfWork, record: PushRecord, outcome: PushOutcome) -> bool:
