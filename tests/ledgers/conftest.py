@@ -115,3 +115,26 @@ def postgres_url() -> Iterator[str]:
         with engine.begin() as connection:
             connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
         engine.dispose()
+
+
+@pytest.fixture
+def pushed_backlog(workspace) -> Iterator[tuple[Any, Any]]:
+    """``(app, config)``: the two-company backlog (3 jobs each) pulled, prepared and pushed to the sandbox."""
+    from ledger_backlog import write_backlog
+
+    from closeout.wiring import open_app
+    from services.intake import pull_source
+    from services.prepare import prepare_batch
+    from services.push.batch import push_batch
+
+    workspace.mkdir(parents=True)
+    config = write_backlog(workspace, per_company=3)
+    with open_app(config_path=config) as app:
+        for company in app.companies():
+            for source in company.sources:
+                pull_source(app, company, source)
+        while prepare_batch(app, run_id="backlog").evaluated:
+            pass
+        for company in app.companies():
+            assert push_batch(app, company, limit=10).pushed == 3
+        yield app, config

@@ -61,3 +61,9 @@ def write_backlog(home: Path, *, per_company: int) -> Path:
     config = home / "backlog.toml"
     config.write_text(CONFIG, encoding="utf-8")
     return config
+
+
+def pushed_records(app, company: str) -> list:
+    """The company's push records, by doc number."""
+    with app.store.unit_of_work() as uow:
+        return sorted((r for r in uow.push_records.all() if r.company == company), key=lambda r: r.doc_number)

@@ -6,14 +6,10 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from ledger_backlog import REALM, TENANT, write_backlog
+from ledger_backlog import REALM, TENANT, pushed_records as records
 
 from services.explain import explain_work_order
-from services.intake import pull_source
-from services.prepare import prepare_batch
-from services.push.batch import push_batch
 from services.reconcile import reconcile
-from closeout.wiring import open_app
 from workorders.payments import PaymentReading, PaymentState, outstanding_by_currency, payment_state
 from workorders.push import PushRecord
 
@@ -49,26 +45,6 @@ def test_what_is_owed_is_summed_per_currency_and_paid_or_voided_invoices_owe_not
     assert owed == {"NZD": D("80.00"), "USD": D("125.50")}
 
 
-@pytest.fixture
-def pushed(workspace):
-    workspace.mkdir(parents=True)
-    config = write_backlog(workspace, per_company=3)
-    with open_app(config_path=config) as app:
-        for company in app.companies():
-            for source in company.sources:
-                pull_source(app, company, source)
-        while prepare_batch(app, run_id="payments").evaluated:
-            pass
-        for company in app.companies():
-            assert push_batch(app, company, limit=10).pushed == 3
-        yield app
-
-
-def records(app, company: str) -> list[PushRecord]:
-    with app.store.unit_of_work() as uow:
-        return sorted((r for r in uow.push_records.all() if r.company == company), key=lambda r: r.doc_number)
-
-
 def pay_qbo(app, record: PushRecord, amount: Decimal) -> None:
     headers = {"Authorization": "Bearer admin"}
     invoice = httpx.get(f"{app.sandbox_url}/v3/company/{REALM}/invoice/{record.ledger_id}", headers=headers).json()
@@ -85,8 +61,8 @@ def pay_xero(app, record: PushRecord, amount: Decimal) -> None:
     assert answer.status_code == 200, answer.text
 
 
-def test_reconcile_keeps_each_invoices_payment_state_and_balance_on_its_push_record(pushed):
-    app = pushed
+def test_reconcile_keeps_each_invoices_payment_state_and_balance_on_its_push_record(pushed_backlog):
+    app, _ = pushed_backlog
     qbo_part, qbo_paid, _ = records(app, "qbo-co")
     xero_paid = records(app, "xero-co")[0]
     pay_qbo(app, qbo_part, D("10.00"))
@@ -105,8 +81,8 @@ def test_reconcile_keeps_each_invoices_payment_state_and_balance_on_its_push_rec
     assert all(r.payment_read_at is not None for r in records(app, "qbo-co"))
 
 
-def test_explain_says_what_the_ledger_last_said_of_the_payment(pushed):
-    app = pushed
+def test_explain_says_what_the_ledger_last_said_of_the_payment(pushed_backlog):
+    app, _ = pushed_backlog
     record = records(app, "qbo-co")[0]
     pay_qbo(app, record, D("10.00"))
     reconcile(app)
@@ -118,8 +94,8 @@ def test_explain_says_what_the_ledger_last_said_of_the_payment(pushed):
     assert f"; part-paid in the ledger ({owed} USD owed), read " in ending
 
 
-def test_a_later_reconcile_sees_the_rest_paid(pushed):
-    app = pushed
+def test_a_later_reconcile_sees_the_rest_paid(pushed_backlog):
+    app, _ = pushed_backlog
     record = records(app, "xero-co")[0]
     pay_xero(app, record, D("5.00"))
     reconcile(app, company_id="xero-co")

@@ -8,42 +8,17 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 import httpx
-import pytest
-from ledger_backlog import REALM, TENANT, write_backlog
+from ledger_backlog import REALM, TENANT, pushed_records as records
 from typer.testing import CliRunner
 
 from closeout.cli import app as cli
 from services.reconcile import compare, reconcile
-from services.intake import pull_source
-from services.prepare import prepare_batch
-from services.push.batch import push_batch
-from closeout.wiring import open_app
 from workorders.drafts import DraftLine, InvoiceDraft
 from workorders.push import PushRecord, PushStatus
 
 
-@pytest.fixture
-def pushed(workspace):
-    workspace.mkdir(parents=True)
-    config = write_backlog(workspace, per_company=3)
-    with open_app(config_path=config) as app:
-        for company in app.companies():
-            for source in company.sources:
-                pull_source(app, company, source)
-        while prepare_batch(app, run_id="backlog").evaluated:
-            pass
-        for company in app.companies():
-            assert push_batch(app, company, limit=10).pushed == 3
-        yield app, config
-
-
-def records(app, company: str) -> list[PushRecord]:
-    with app.store.unit_of_work() as uow:
-        return sorted((r for r in uow.push_records.all() if r.company == company), key=lambda r: r.doc_number)
-
-
-def test_voided_duplicated_and_vanished_invoices_each_become_one_case(pushed):
-    app, _ = pushed
+def test_voided_duplicated_and_vanished_invoices_each_become_one_case(pushed_backlog):
+    app, _ = pushed_backlog
     xero_first = records(app, "xero-co")[0]
     headers = {"Authorization": "Bearer admin", "xero-tenant-id": TENANT}
     httpx.post(f"{app.sandbox_url}/api.xro/2.0/Invoices", params={"summarizeErrors": "false"}, headers=headers,
@@ -68,8 +43,8 @@ def test_voided_duplicated_and_vanished_invoices_each_become_one_case(pushed):
     assert again.cases_opened == 0 and len(again.findings) == 2
 
 
-def test_a_clean_ledger_reconciles_with_exit_code_zero(pushed, monkeypatch):
-    _, config = pushed
+def test_a_clean_ledger_reconciles_with_exit_code_zero(pushed_backlog, monkeypatch):
+    _, config = pushed_backlog
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     result = CliRunner().invoke(cli, ["reconcile", "--config", str(config), "--json"])
     assert result.exit_code == 0, result.output

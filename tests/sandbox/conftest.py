@@ -7,6 +7,10 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+import requests
+from quickbooks import QuickBooks
+from sdk_clients import xero_sdk
+from xero_python.accounting import AccountingApi
 
 
 from sandbox.server import running_sandbox
@@ -39,3 +43,38 @@ def admin(sandbox_url: str, realm: str) -> Iterator[httpx.Client]:
     """A client for this realm's ``/_sandbox/qbo/{realm}`` admin endpoints."""
     with httpx.Client(base_url=f"{sandbox_url}/_sandbox/qbo/{realm}", timeout=10, trust_env=False) as client:
         yield client
+
+
+# ---- the real SDKs, pointed at the sandbox (the conformance and payment tests drive it through them) ----------
+
+
+class QboSession(requests.Session):
+    """What python-quickbooks needs of ``qb.session``: a bearer token and ``request()`` (no OAuth, so http://)."""
+
+    access_token = TOKEN
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.trust_env = False
+
+
+@pytest.fixture
+def qb(sandbox_url: str, realm: str) -> Iterator[QuickBooks]:
+    """The real QBO SDK client, pointed at this test's realm of the sandbox."""
+    client = QuickBooks(company_id=realm, minorversion=75, use_decimal=True)
+    client.api_url_v3 = f"{sandbox_url}/v3"
+    client.session = QboSession()
+    yield client
+    client.session.close()
+
+
+@pytest.fixture
+def tenant() -> str:
+    """A fresh Xero organisation of the sandbox."""
+    return str(uuid.uuid4())
+
+
+@pytest.fixture
+def api(sandbox_url: str) -> AccountingApi:
+    """The real xero-python client on the sandbox."""
+    return xero_sdk(sandbox_url)

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
-import requests
 from quickbooks import QuickBooks
 from quickbooks import exceptions as qbx
 from quickbooks.batch import batch_create
@@ -35,24 +33,6 @@ MADISON = {"Line1": "2 E Main St", "City": "Madison", "CountrySubDivisionCode": 
 BOISE = {"Line1": "150 N Capitol Blvd", "City": "Boise", "CountrySubDivisionCode": "ID", "PostalCode": "83702"}
 
 
-class _Session(requests.Session):
-    """What the SDK needs of ``qb.session``: a bearer token and ``request()`` (no OAuth, so http:// is fine)."""
-
-    access_token = TOKEN
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.trust_env = False
-
-
-@pytest.fixture
-def qb(sandbox_url: str, realm: str) -> Iterator[QuickBooks]:
-    """The real SDK client, pointed at this test's realm of the sandbox."""
-    client = QuickBooks(company_id=realm, minorversion=75, use_decimal=True)
-    client.api_url_v3 = f"{sandbox_url}/v3"
-    client.session = _Session()
-    yield client
-    client.session.close()
 
 
 def configure(admin: httpx.Client, **settings: Any) -> dict[str, Any]:

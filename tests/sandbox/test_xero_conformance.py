@@ -13,32 +13,12 @@ from xero_python.accounting import AccountingApi
 from xero_python.accounting.models import (Address, Bill, Contact, Contacts, CurrencyCode, Invoice, Invoices,
                                            LineAmountTypes, LineItem, LineItemTracking, PaymentTerm,
                                            PaymentTermType)
-from xero_python.api_client import ApiClient, Configuration
-from xero_python.api_client.oauth2 import OAuth2Token
 from xero_python.exceptions import AccountingBadRequestException
 
-STATIC_TOKEN = "conformance-static-token"
+from sdk_clients import XERO_STATIC_TOKEN as STATIC_TOKEN, xero_sdk
 
 
-def sdk(sandbox_url: str, token: str = STATIC_TOKEN) -> AccountingApi:
-    """An AccountingApi on the sandbox; the token dict has no expires_at, so the SDK never refreshes it."""
-    Configuration.set_default(None)  # Configuration is a metaclass singleton (ledgers.md §3.2)
-    configuration = Configuration(oauth2_token=OAuth2Token(client_id="conformance", client_secret="unused"))
-    Configuration.set_default(None)
-    held = {"access_token": token, "token_type": "Bearer", "expires_in": 1800,
-            "scope": ["accounting.transactions", "accounting.settings"]}
-    client = ApiClient(configuration, oauth2_token_getter=lambda: held, oauth2_token_saver=lambda _: None)
-    return AccountingApi(client, base_url=f"{sandbox_url}/api.xro/2.0")
 
-
-@pytest.fixture
-def tenant() -> str:
-    return str(uuid.uuid4())
-
-
-@pytest.fixture
-def api(sandbox_url: str) -> AccountingApi:
-    return sdk(sandbox_url)
 
 
 @pytest.fixture
@@ -219,14 +199,14 @@ def issued_token(sandbox_url: str, client_id: str) -> str:
 def test_idempotency_keys_belong_to_the_app_so_one_app_cannot_reuse_a_key_in_another_tenant(sandbox_url) -> None:
     app = f"app-{uuid.uuid4().hex[:8]}"
     first_tenant, second_tenant = str(uuid.uuid4()), str(uuid.uuid4())
-    one, again = sdk(sandbox_url, issued_token(sandbox_url, app)), sdk(sandbox_url, issued_token(sandbox_url, app))
+    one, again = xero_sdk(sandbox_url, issued_token(sandbox_url, app)), xero_sdk(sandbox_url, issued_token(sandbox_url, app))
     key = f"wo-1-v1-{uuid.uuid4().hex[:6]}"
     create(one, first_tenant, invoice(contact(one, first_tenant), line("10.00")), key=key)
     customer = contact(again, second_tenant)
     with pytest.raises(AccountingBadRequestException) as caught:  # same app, another token: still its keys
         create(again, second_tenant, invoice(customer, line("10.00")), key=key)
     assert "different request" in caught.value.error_data["Message"]
-    other = sdk(sandbox_url, issued_token(sandbox_url, f"other-{app}"))
+    other = xero_sdk(sandbox_url, issued_token(sandbox_url, f"other-{app}"))
     assert create(other, second_tenant, invoice(customer, line("10.00")), key=key)[0].invoice_id
 
 

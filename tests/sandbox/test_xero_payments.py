@@ -11,33 +11,13 @@ import pytest
 from xero_python.accounting import AccountingApi
 from xero_python.accounting.models import (Account, Contact, Contacts, Invoice, Invoices, LineAmountTypes, LineItem,
                                            Payment, Payments)
-from xero_python.api_client import ApiClient, Configuration
-from xero_python.api_client.oauth2 import OAuth2Token
 from xero_python.exceptions import AccountingBadRequestException
 
-STATIC_TOKEN = "conformance-static-token"
+from sdk_clients import XERO_STATIC_TOKEN as STATIC_TOKEN
+
 BANK = "090"
 
 
-def sdk(sandbox_url: str, token: str = STATIC_TOKEN) -> AccountingApi:
-    """An AccountingApi on the sandbox; the token dict has no expires_at, so the SDK never refreshes it."""
-    Configuration.set_default(None)  # Configuration is a metaclass singleton (ledgers.md §3.2)
-    configuration = Configuration(oauth2_token=OAuth2Token(client_id="conformance", client_secret="unused"))
-    Configuration.set_default(None)
-    held = {"access_token": token, "token_type": "Bearer", "expires_in": 1800,
-            "scope": ["accounting.transactions", "accounting.settings"]}
-    client = ApiClient(configuration, oauth2_token_getter=lambda: held, oauth2_token_saver=lambda _: None)
-    return AccountingApi(client, base_url=f"{sandbox_url}/api.xro/2.0")
-
-
-@pytest.fixture
-def tenant() -> str:
-    return str(uuid.uuid4())
-
-
-@pytest.fixture
-def api(sandbox_url: str) -> AccountingApi:
-    return sdk(sandbox_url)
 
 
 def invoice(api: AccountingApi, tenant: str, amount: str = "100.00", status: str = "AUTHORISED") -> Invoice:

@@ -37,13 +37,17 @@ def deliver(client: TestClient, item: str, topic: str) -> dict:
     return answer.json()
 
 
-def test_a_job_destroyed_in_jobber_gets_a_deleted_version_with_a_note_saying_so(jobber, app):
-    client, server = jobber
+def pulled_then_destroyed(client: TestClient, server: JobberServer) -> str:
+    """The job is pulled on an update, then deleted in Jobber: its id."""
     item = server.nodes[0]["id"]
     deliver(client, item, "JOB_UPDATE")
     server.nodes.clear()
-
     assert deliver(client, item, "JOB_DESTROY")["topic"] == "JOB_DESTROY"
+    return item
+
+
+def test_a_job_destroyed_in_jobber_gets_a_deleted_version_with_a_note_saying_so(jobber, app):
+    item = pulled_then_destroyed(*jobber)
 
     with app.store.unit_of_work() as uow:
         versions = uow.work_orders.versions(f"jobber:{item}")
@@ -53,11 +57,7 @@ def test_a_job_destroyed_in_jobber_gets_a_deleted_version_with_a_note_saying_so(
 
 
 def test_a_destroyed_job_never_invoiced_is_logged_as_no_invoice_and_opens_no_case(jobber, app):
-    client, server = jobber
-    item = server.nodes[0]["id"]
-    deliver(client, item, "JOB_UPDATE")
-    server.nodes.clear()
-    deliver(client, item, "JOB_DESTROY")
+    item = pulled_then_destroyed(*jobber)
 
     prepare_batch(app, run_id="deletions")
 
@@ -72,11 +72,8 @@ def test_a_destroyed_job_never_invoiced_is_logged_as_no_invoice_and_opens_no_cas
 
 
 def test_the_same_deletion_delivered_twice_and_a_job_never_pulled_change_nothing(jobber, app):
-    client, server = jobber
-    item = server.nodes[0]["id"]
-    deliver(client, item, "JOB_UPDATE")
-    server.nodes.clear()
-    deliver(client, item, "JOB_DESTROY")
+    client, _ = jobber
+    item = pulled_then_destroyed(*jobber)
     deliver(client, item, "JOB_DESTROY")  # another delivery of it: Jobber's are at-least-once
     deliver(client, "Z2lkOi8vSm9iYmVyL0pvYi85OTk=", "JOB_DESTROY")
 
