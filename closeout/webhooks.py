@@ -20,7 +20,8 @@ Replays: signatures are compared in constant time, and a signed delivery is only
 seconds around its own time (Housecall Pro's ``Api-Timestamp``; Jobber's signed ``occurredAt``). Older or
 future-dated ones get 401. Within the window each delivery (a digest of what its signature covers: Jobber's
 body, Housecall Pro's timestamp and body; never an unsigned header) is remembered,
-so the same one sent again is acknowledged (200, ``accepted: false``) without a second pull. A genuine
+so the same one sent again is acknowledged (200, ``accepted: false``) without a second pull. The memory is
+the store's ``webhook_deliveries`` table: two receiver processes, or one restarted, share it. A genuine
 delivery that arrives later than the window is lost to the webhook but not to Closeout: the scheduled pull
 picks the job up.
 """
@@ -30,9 +31,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
 
 from fastapi import BackgroundTasks, FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -55,20 +57,18 @@ MAX_WEBHOOK_BYTES = 1_000_000
 
 
 class DeliveryMemory:
-    """Digests of the deliveries accepted lately (kept twice ``window``): the same one twice is a replay."""
+    """Digests of the deliveries accepted lately (kept twice ``window``), in the store: the same one twice is a
+    replay, whichever receiver process got the first, and after a restart too."""
 
-    def __init__(self, window: float) -> None:
+    def __init__(self, store: Any, window: float) -> None:
         self.window = window
-        self._seen: dict[str, float] = {}
-        self._lock = threading.Lock()
+        self._store = store
 
-    def first_time(self, key: str, now: float) -> bool:
-        with self._lock:
-            self._seen = {k: at for k, at in self._seen.items() if at > now - 2 * self.window}
-            if key in self._seen:
-                return False
-            self._seen[key] = now
-            return True
+    def first_time(self, key: str) -> bool:
+        with self._store.unit_of_work() as uow:
+            first = uow.webhook_deliveries.first_time(key, keep_for=timedelta(seconds=2 * self.window))
+            uow.commit()
+        return first
 
 
 def build_webhook_app(app: App, *, pull: Puller | None = None, config_path: str | None = None,
@@ -87,7 +87,7 @@ def build_webhook_app(app: App, *, pull: Puller | None = None, config_path: str 
         _pull_logged(app, company, source, job_id)
 
     puller = pull or default_pull
-    delivered = DeliveryMemory(window)
+    delivered = DeliveryMemory(app.store, window)
 
     @api.post("/webhooks/{company_id}/{source_name}")
     async def receive(company_id: str, source_name: str, request: Request, tasks: BackgroundTasks) -> JSONResponse:
@@ -121,7 +121,7 @@ def build_webhook_app(app: App, *, pull: Puller | None = None, config_path: str 
         # keyed on what the signature covers only: an unsigned header varied by a replayer names no new delivery
         delivery = hashlib.sha256(f"{company.id}/{source.name}".encode() + b"\0" +
                                   system.webhook_signed_content(body, request.headers)).hexdigest()
-        if not delivered.first_time(delivery, now):
+        if not delivered.first_time(delivery):
             log.info("webhook for %s/%s: the same delivery again, acknowledged without a pull", company.id,
                      source.name)
             return JSONResponse({"accepted": False, "reason": "already received"}, status_code=200)

@@ -303,3 +303,14 @@ push_evidence = sa.Table(
     sa.ForeignKeyConstraint(["idempotency_key"], ["push_records.idempotency_key"]),
     sa.Index(None, "company", "ledger", "status"),
 )
+
+# Webhook deliveries (migration 0008_webhook_deliveries): the digest of each signed delivery accepted lately, so
+# the same one sent again is not pulled twice, by any receiver process, across restarts.
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("received_at", UtcDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint("digest"),
+    sa.Index(None, "received_at"),
+)

@@ -18,6 +18,7 @@ from storage.sql_overrides import SqlMappingOverrides
 from storage.sql_push_evidence import SqlPushEvidence
 from storage.sql_push_records import SqlPushRecords
 from storage.sql_users import SqlUsers
+from storage.sql_webhook_deliveries import SqlWebhookDeliveries
 from storage.sql_work_orders import SqlWorkOrders
 
 
@@ -46,6 +47,7 @@ class SqlUnitOfWork:
         self.users = SqlUsers(self._session, clock=clock)
         self.mapping_overrides = SqlMappingOverrides(self._session, clock=clock)
         self.audit = SqlAuditLog(self._session, clock=clock)
+        self.webhook_deliveries = SqlWebhookDeliveries(self._session, clock=clock)
 
     def commit(self) -> None:
         self._session.commit()

@@ -55,6 +55,22 @@ def housecallpro(client, job_id: str, stamp: float):
 
 
 @pytest.mark.parametrize("send", [jobber, housecallpro])
+def test_a_delivery_replayed_to_a_restarted_or_second_receiver_is_still_not_pulled_twice(app, receiver, send):
+    client, clock, pulled = receiver
+    assert send(client, "job-7", NOW).status_code == 202
+    other: list[str] = []
+    restarted = build_webhook_app(app, pull=lambda company, source, job: other.append(job), clock=clock)
+
+    with TestClient(restarted) as second:
+        again = send(second, "job-7", NOW)
+        fresh = send(second, "job-8", NOW)
+
+    assert again.status_code == 200 and again.json()["reason"] == "already received"
+    assert fresh.status_code == 202 and other == ["job-8"] and len(pulled) == 1
+
+
+
+@pytest.mark.parametrize("send", [jobber, housecallpro])
 def test_a_signed_delivery_older_or_newer_than_the_window_is_refused_without_a_pull(receiver, send):
     client, clock, pulled = receiver
     for moment in (NOW - REPLAY_WINDOW - 1, NOW + REPLAY_WINDOW + 1, NOW - 86400):

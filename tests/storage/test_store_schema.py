@@ -23,6 +23,7 @@ STORE_TABLES = {
     "cursors",
     "cases",
     "case_history",
+    "webhook_deliveries",
 }
 
 
