@@ -47,7 +47,8 @@ class LedgerInvoice:
     currency: str = ""
     balance: Decimal | None = None
     """Invoice.Balance: what is still owed, TotalAmt until a payment is applied (Intuit's Invoice reference)."""
-    status: str = ""  # QBO invoices have no status field; a voided one reads as TotalAmt 0, Balance 0
+    status: str = ""
+    """QBO invoices have no status field: "VOIDED" is read from what a void leaves (``_voided``), else ""."""
 
 
 def _never_sent(exc: requests.ConnectionError) -> bool:
@@ -311,7 +312,15 @@ def _invoice_from_json(invoice: Mapping[str, Any]) -> LedgerInvoice:
         customer_ref=str((invoice.get("CustomerRef") or {}).get("value") or ""),
         currency=str((invoice.get("CurrencyRef") or {}).get("value") or ""),
         balance=_money(invoice["Balance"]) if invoice.get("Balance") is not None else None,
+        status=_voided(_money(invoice.get("TotalAmt")), invoice.get("PrivateNote")),
     )
+
+
+def _voided(total: Decimal, note: str | None) -> str:
+    """"VOIDED" for what QBO's void leaves: "all amounts and quantities are zeroed and the string 'Voided' is
+    injected into Invoice.PrivateNote, prepended to existing text if present" (Intuit's Invoice reference,
+    void operation). Both are needed: a zero invoice with a note that starts with "Voided" is still a void."""
+    return "VOIDED" if total == 0 and (note or "").startswith("Voided") else ""
 
 
 def _money(value: Any) -> Decimal:
@@ -332,4 +341,5 @@ def _ledger_invoice(invoice: Invoice) -> LedgerInvoice:
         # answers always carry it (a read-only field of every Invoice in its reference); if one did not, "paid"
         # is the safe mistake: a paid invoice is credited, never edited.
         balance=_money(invoice.Balance) if invoice.Balance is not None else None,
+        status=_voided(_money(invoice.TotalAmt), invoice.PrivateNote),
     )

@@ -8,7 +8,12 @@ Endpoints (python-quickbooks 0.9.12 talks to these unchanged; ``minorversion`` i
          create without Id; update with Id + SyncToken (stale → 5010; ``sparse: true`` merges)
     POST /v3/company/{realm}/payment[?requestid=..]   create only: each Line's Amount lowers the Balance of
          the invoice in its LinkedTxn (sandbox.qbo_payments); also a batch item; Payment queries
-    GET  /v3/company/{realm}/customer|item|invoice|payment|taxcode|taxrate|account|class|department|term/{id}
+    POST /v3/company/{realm}/invoice?operation=void   body {Id, SyncToken} (the SDK's Invoice.void): amounts,
+         Qty, tax and Balance become 0, PrivateNote gets "Voided" prepended (sandbox.qbo_credits)
+    POST /v3/company/{realm}/creditmemo[?requestid=..]   create only, lines priced and taxed as an invoice's;
+         Balance = RemainingCredit = TotalAmt (sandbox.qbo_credits); also a batch item; CreditMemo queries
+    GET  /v3/company/{realm}/customer|item|invoice|payment|creditmemo|taxcode|taxrate|account|class|department|
+         term/{id}
     GET  /v3/company/{realm}/companyinfo/{realm}   GET /v3/company/{realm}/preferences      unknown id → 610
     POST /v3/company/{realm}/batch[?requestid=..]   up to 30 create/update items, answered by bId (qbo_batch)
     POST /v3/company/{realm}/upload, invoice/{id}/send; Attachable queries      (sandbox.qbo_attachables)
@@ -25,6 +30,8 @@ its documented length (DocNumber 21, PrivateNote 4000, ...), 6000 no lines / Due
 non-US line without a tax code, 6070 Amount ≠ Qty × UnitPrice, 4000/4001 bad query, 610 unknown id.
 Payments (sandbox.qbo_payments): 2020 no CustomerRef/TotalAmt/LinkedTxn, 2500 an unknown invoice, 6000 an
 invoice of another customer, a line over the invoice's Balance, an amount ≤ 0, or lines over TotalAmt.
+Void (sandbox.qbo_credits): 2020 no Id, 610 unknown, 5010 stale SyncToken, 6000 a payment applied or already
+voided. CreditMemo: the invoice's 2020/2500/2010/2050/6000/6070, 6140 another CreditMemo's DocNumber.
 
 Each realm is created on first use as a US company with Automated Sales Tax, home currency USD, no
 multicurrency and a Chicago address (sandbox.qbo_settings), and seeded with:
@@ -75,7 +82,7 @@ from sandbox.fault_admin import admin_routes
 from sandbox.qbo_attachables import attachable_routes, query_attachables
 from sandbox.qbo_batch import run_batch
 from sandbox.qbo_oauth import QboTokens, qbo_oauth_routes
-from sandbox.qbo_payments import WRITABLE, save_document
+from sandbox.qbo_credits import WRITABLE, save_document, void_invoice
 from sandbox.qbo_query import parse_query, run_query
 from sandbox.qbo_store import QboStore, RealmView
 from sandbox.rate_limits import RateLimits
@@ -84,7 +91,7 @@ from sandbox.qbo_wire import (QboFault, Reply, dumps, loads, not_found, ok, syst
 
 ENTITIES = {name.lower(): name for name in ("Customer", "Item", "Invoice", "TaxCode", "TaxRate", "Account",
                                             "Attachable", "Class", "Department", "Term", "Preferences",
-                                            "CompanyInfo", "Payment")}
+                                            "CompanyInfo", "Payment", "CreditMemo")}
 # requestid: "maximum length of 50 characters … batch ID 36 characters" (blogs.intuit.com/2015/04/06/15346,
 # ledgers.md §1.3). The Fault an over-long one gets is not documented; the sandbox answers 2050, the
 # string-length Fault, without doing the work.
@@ -204,12 +211,16 @@ class QboApi:
         def work(view: RealmView) -> Reply:
             if entity not in WRITABLE:
                 raise _unsupported(f"Operation create/update is not supported for {request.path_params['entity']}.")
-            if params.get("operation", "update") != "update":
+            operation = params.get("operation", "update")
+            # ?operation=void on an invoice: python-quickbooks' Invoice.void, rules in sandbox.qbo_credits.
+            if operation not in ("update", "void") or (operation == "void" and entity != "Invoice"):
                 raise _unsupported(f"Operation {params['operation']} is not supported by the sandbox.")
             try:
                 body = loads(raw)
             except ValueError:
                 raise QboFault("2010", "Request has invalid or unsupported property", "The body is not JSON") from None
+            if operation == "void":
+                return ok({entity: void_invoice(view, body)})
             return ok({entity: save_document(view, entity, body, params)})
 
         return await self._serve(request, work, replayable=True)

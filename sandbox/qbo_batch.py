@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox.qbo_payments import WRITABLE, save_document
+from sandbox.qbo_credits import WRITABLE, save_document
 from sandbox.qbo_store import RealmView
 from sandbox.qbo_wire import QboFault, Reply, ok
 

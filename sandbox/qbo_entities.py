@@ -31,7 +31,7 @@ def clean(value: Any) -> Any:
     return value
 
 
-def _stale() -> QboFault:
+def stale_fault() -> QboFault:
     return QboFault("5010", "Stale Object Error",
                     "Stale Object Error : You and root were working on this at the same time. "
                     "root finished before you did, so your work was not saved.")
@@ -211,18 +211,9 @@ class _TaxModel:
         return {ident: Rate(ident, str(r["Name"]), Decimal(str(r["RateValue"]))) for ident, r in self.rates.items()}
 
 
-def _address(data: dict[str, Any], field: str, fallback: Any) -> dict[str, Any] | None:
-    given = data.get(field)
-    return given if isinstance(given, dict) and given else (fallback if isinstance(fallback, dict) else None)
-
-
-def _invoice(view: RealmView, data: dict[str, Any], ident: str | None, params: dict[str, str]) -> dict[str, Any]:
-    customer_id = _ref(data.get("CustomerRef"))
-    if not customer_id:
-        raise required("CustomerRef")
-    customer = view.get("Customer", customer_id)
-    if not customer or not customer.get("Active", True):
-        raise invalid_reference("Customer", customer_id, "CustomerRef")
+def sales_lines(view: RealmView, data: dict[str, Any]) -> tuple[list[dict[str, Any]], _TaxModel]:
+    """The SalesItemLineDetail lines of an invoice or credit memo, checked and numbered, and how to tax them;
+    no line → 6000. SubTotalLineDetail lines the client echoes back are dropped (QBO computes them)."""
     taxes = _TaxModel(view, data)
     lines: list[dict[str, Any]] = []
     for raw in data.get("Line", []):
@@ -236,13 +227,50 @@ def _invoice(view: RealmView, data: dict[str, Any], ident: str | None, params: d
     if not lines:
         raise QboFault("6000", "A business validation error has occurred while processing your request",
                        "Business Validation Error: You must fill out at least one split line.", element="Line")
+    return lines, taxes
+
+
+def price_lines(lines: list[dict[str, Any]], taxes: _TaxModel,
+                destination: dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, Any], Decimal]:
+    """The SubTotalLineDetail line, TxnTaxDetail and TotalAmt of ``lines`` taxed at ``destination``."""
+    subtotal = sum((line["Amount"] for line in lines), Decimal("0")).quantize(CENT)
+    tax = taxes.detail(lines, destination)
+    if taxes.mode == "TaxInclusive":
+        for line in lines:
+            line["SalesItemLineDetail"]["TaxInclusiveAmt"] = line["Amount"]
+    # "TotalAmt … includes the total of all the charges, allowances, and taxes" (Intuit's Invoice reference).
+    total = subtotal if taxes.mode == "TaxInclusive" else subtotal + tax["TotalTax"]
+    return {"Amount": subtotal, "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {}}, tax, total
+
+
+def doc_number(data: dict[str, Any]) -> str | None:
+    """The DocNumber as a string, or None; over 21 characters → 2050 (ledgers.md §1.2)."""
     doc = data.get("DocNumber")
+    if doc is None:
+        return None
+    doc = str(doc)
+    if len(doc) > MAX_DOC_NUMBER:
+        raise QboFault("2050", "String length is either shorter or longer than supported by specification",
+                       f"String length specified does not match the supported length. Min:0 Max:21 "
+                       f"supplied length:{len(doc)}", element="DocNumber")
+    return doc
+
+
+def address_or(data: dict[str, Any], field: str, fallback: Any) -> dict[str, Any] | None:
+    given = data.get(field)
+    return given if isinstance(given, dict) and given else (fallback if isinstance(fallback, dict) else None)
+
+
+def _invoice(view: RealmView, data: dict[str, Any], ident: str | None, params: dict[str, str]) -> dict[str, Any]:
+    customer_id = _ref(data.get("CustomerRef"))
+    if not customer_id:
+        raise required("CustomerRef")
+    customer = view.get("Customer", customer_id)
+    if not customer or not customer.get("Active", True):
+        raise invalid_reference("Customer", customer_id, "CustomerRef")
+    lines, taxes = sales_lines(view, data)
+    doc = doc_number(data)
     if doc is not None:
-        doc = str(doc)
-        if len(doc) > MAX_DOC_NUMBER:
-            raise QboFault("2050", "String length is either shorter or longer than supported by specification",
-                           f"String length specified does not match the supported length. Min:0 Max:21 "
-                           f"supplied length:{len(doc)}", element="DocNumber")
         owner = view.doc_number_owner(doc, exclude=ident)
         if owner and "allowduplicatedocnum" not in params.get("include", "").lower():
             raise QboFault("6140", "Duplicate Document Number Error",
@@ -263,15 +291,9 @@ def _invoice(view: RealmView, data: dict[str, Any], ident: str | None, params: d
         raise _business(f"The due date {due} is before the invoice date {txn_date}.", "DueDate")
     # "If ShipAddr, BillAddr, or both are not provided, the appropriate customer address from the referenced
     # Customer object is used to fill those values" (Intuit's Invoice reference, Business Rules).
-    ship = _address(data, "ShipAddr", customer.get("ShipAddr"))
-    bill = _address(data, "BillAddr", customer.get("BillAddr"))
-    subtotal = sum((line["Amount"] for line in lines), Decimal("0")).quantize(CENT)
-    tax = taxes.detail(lines, ship)
-    if taxes.mode == "TaxInclusive":
-        for line in lines:
-            line["SalesItemLineDetail"]["TaxInclusiveAmt"] = line["Amount"]
-    # "TotalAmt … includes the total of all the charges, allowances, and taxes" (Intuit's Invoice reference).
-    total = subtotal if taxes.mode == "TaxInclusive" else subtotal + tax["TotalTax"]
+    ship = address_or(data, "ShipAddr", customer.get("ShipAddr"))
+    bill = address_or(data, "BillAddr", customer.get("BillAddr"))
+    subtotal_line, tax, total = price_lines(lines, taxes, ship)
     deposit = _decimal(data.get("Deposit"), "Deposit") or Decimal("0")
     # Payments already applied keep counting after an update (sandbox.qbo_payments): "a payment applied to a
     # given invoice is considered a linked transaction to that invoice" (Intuit's "Manage linked transactions").
@@ -281,7 +303,6 @@ def _invoice(view: RealmView, data: dict[str, Any], ident: str | None, params: d
         # refuses it (safe: a negative Balance would hide an overpayment from Closeout's read-back).
         raise _business(f"The invoice total {total} is less than the {paid} already paid on it.", "Line")
     links = [link for link in data.get("LinkedTxn") or [] if link.get("TxnType") != "Payment"] + payment_links
-    subtotal_line = {"Amount": subtotal, "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {}}
     out = {"PrintStatus": "NotSet", "EmailStatus": "NotSet", **data,
            "CustomerRef": {"value": customer_id, "name": customer["DisplayName"]},
            "CurrencyRef": _currency(view, data), "DocNumber": doc, "TxnDate": txn_date, "DueDate": due,
@@ -337,7 +358,7 @@ def save_entity(view: RealmView, entity: str, body: Any, params: dict[str, str])
         if existing is None:
             raise not_found(entity, str(ident))
         if str(data.get("SyncToken", "")) != existing["SyncToken"]:
-            raise _stale()
+            raise stale_fault()
         if data.get("sparse") is True:
             data = {**existing, **data}
     fields = {k: v for k, v in data.items() if k not in _READ_ONLY}

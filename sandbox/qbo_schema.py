@@ -1,4 +1,4 @@
-"""The fields QBO knows on Customer, Item, Invoice and Payment, their documented lengths, and the Faults for both.
+"""The fields QBO knows on Customer, Item, Invoice, Payment and CreditMemo, their documented lengths, and Faults.
 
 Field lists follow Intuit's entity references (https://developer.intuit.com/app/developer/qbo/docs/api/
 accounting/most-commonly-used/customer, …/all-entities/item, …/all-entities/invoice) and include every
@@ -64,6 +64,18 @@ FIELDS: dict[str, dict[str, frozenset[str] | None]] = {
         "DepositToAccountRef": REF, "TaxExemptionRef": REF, "Line": PAYMENT_LINE, "TransactionLocationType": None,
         "ProcessPayment": None, "ProjectRef": REF,
     },
+    # Every attribute of python-quickbooks' CreditMemo (quickbooks/objects/creditmemo.py: its __init__ and
+    # class_dict, which adds PaymentMethodRef and DepositToAccountRef) plus HomeBalance, read-only in the
+    # CreditMemo field list (docs.breadwinner.com/quickbooks/credit-memo, which mirrors Intuit's reference).
+    "CreditMemo": {
+        **_COMMON, "RemainingCredit": None, "ExchangeRate": None, "DocNumber": None, "TxnDate": None,
+        "PrivateNote": None, "TotalAmt": None, "ApplyTaxAfterDiscount": None, "PrintStatus": None,
+        "EmailStatus": None, "Balance": None, "HomeBalance": None, "GlobalTaxCalculation": None,
+        "BillAddr": ADDRESS, "ShipAddr": ADDRESS, "ClassRef": REF, "DepartmentRef": REF, "CustomerRef": REF,
+        "CurrencyRef": REF, "CustomerMemo": MEMO, "BillEmail": EMAIL, "TxnTaxDetail": TAX_DETAIL,
+        "SalesTermRef": REF, "PaymentMethodRef": REF, "DepositToAccountRef": REF, "CustomField": CUSTOM_FIELD,
+        "Line": LINE,
+    },
     "Customer": {
         **_COMMON, "DisplayName": None, "Title": None, "GivenName": None, "MiddleName": None, "Suffix": None,
         "FamilyName": None, "FullyQualifiedName": None, "Level": None, "TaxExemptionReasonId": None,
@@ -110,6 +122,10 @@ MAX_LENGTHS: dict[str, dict[str, int]] = {
     "Item": {"Name": 100, "Sku": 100},
     # Payment PrivateNote "Max of 4000 chars" as on every QBO transaction (Intuit's Payment reference).
     "Payment": {"PrivateNote": 4000},
+    # CreditMemo: the Invoice's limits, [?] as Intuit's CreditMemo reference is not at hand (the same
+    # sales-form fields; the safe side is the tighter documented figure).
+    "CreditMemo": {"PrivateNote": 4000, "CustomerMemo.value": 1000, "Line.Description": 4000,
+                   "BillEmail.Address": 100},
 }
 ADDRESS_LENGTHS = {"Line1": 500, "Line2": 500, "Line3": 500, "Line4": 500, "Line5": 500, "City": 255,
                    "Country": 255, "CountrySubDivisionCode": 255, "PostalCode": 30}

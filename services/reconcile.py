@@ -3,7 +3,8 @@
 Findings (``Finding.kind``):
 
     missing_in_ledger      a pushed record's ledger id is not among the ledger's invoices (deleted there)
-    voided_in_ledger       the ledger's invoice is VOIDED or DELETED (Xero reports the status)
+    voided_in_ledger       the ledger's invoice is VOIDED or DELETED (Xero's status; a QBO void is read from
+                           the zeroed amounts and the "Voided" note it leaves)
     amount_mismatch        the ledger's lines differ from the pushed draft's: its subtotal, or its total when
                            the lines include tax (Xero Inclusive); tax is never compared with a subtotal
     currency_mismatch      the ledger's invoice is in another currency than the draft

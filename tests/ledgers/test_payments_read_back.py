@@ -105,3 +105,18 @@ def test_a_later_reconcile_sees_the_rest_paid(pushed_backlog):
     reconcile(app, company_id="xero-co")
 
     assert (records(app, "xero-co")[0].payment_state, records(app, "xero-co")[0].ledger_balance) == ("paid", D("0.00"))
+
+
+def test_an_invoice_voided_in_quickbooks_is_a_voided_finding_and_reads_as_voided(pushed_backlog):
+    app, _ = pushed_backlog
+    record = records(app, "qbo-co")[0]
+    headers = {"Authorization": "Bearer admin"}
+    invoice = httpx.get(f"{app.sandbox_url}/v3/company/{REALM}/invoice/{record.ledger_id}", headers=headers).json()
+    httpx.post(f"{app.sandbox_url}/v3/company/{REALM}/invoice", params={"operation": "void"}, headers=headers,
+               json={"Id": record.ledger_id, "SyncToken": invoice["Invoice"]["SyncToken"]}).raise_for_status()
+
+    report = reconcile(app, company_id="qbo-co")
+
+    assert [(f.kind, f.doc_number, f.found) for f in report.findings] == [
+        ("voided_in_ledger", record.doc_number, "VOIDED")]
+    assert records(app, "qbo-co")[0].payment_state == "voided"
