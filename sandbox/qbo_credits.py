@@ -6,13 +6,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sandbox.qbo_entities import address_or, clean, doc_number, payments_on, price_lines, sales_lines
-from sandbox.qbo_entities import stale_fault, store_entity
-from sandbox.qbo_fields import business_fault, read_currency, read_date, read_ref
+from sandbox.qbo_entities import active_customer, address_or, clean, doc_number, new_document, payments_on
+from sandbox.qbo_entities import price_lines, sales_lines, stale_fault, store_entity
+from sandbox.qbo_fields import business_fault, read_currency, read_date
 from sandbox.qbo_payments import WRITABLE as PAYMENT_WRITABLE, save_document as save_payment_or_entity
-from sandbox.qbo_schema import check_fields, check_lengths
+from sandbox.qbo_schema import check_fields
 from sandbox.qbo_store import RealmView
-from sandbox.qbo_wire import QboFault, invalid_reference, not_found, required
+from sandbox.qbo_wire import QboFault, not_found, required
 
 # The rules, each with its source ([?] = not documented, and the answer the sandbox picks):
 #
@@ -99,12 +99,7 @@ def void_invoice(view: RealmView, body: Any) -> dict[str, Any]:
 
 def _credit_memo(view: RealmView, data: dict[str, Any]) -> dict[str, Any]:
     """The CreditMemo to store (the CM rules above)."""
-    customer_id = read_ref(data.get("CustomerRef"))
-    if not customer_id:
-        raise required("CustomerRef")
-    customer = view.get("Customer", customer_id)
-    if not customer or not customer.get("Active", True):
-        raise invalid_reference("Customer", customer_id, "CustomerRef")
+    customer_id, customer = active_customer(view, data)
     lines, taxes = sales_lines(view, data)
     doc = doc_number(data)
     if doc is not None:
@@ -127,15 +122,7 @@ def _credit_memo(view: RealmView, data: dict[str, Any]) -> dict[str, Any]:
 
 def save_credit_memo(view: RealmView, body: Any) -> dict[str, Any]:
     """Create one CreditMemo (CM UPDATE: no Id); return it as stored."""
-    if not isinstance(body, dict):
-        raise QboFault("2010", "Request has invalid or unsupported property", "The body must be a CreditMemo object")
-    check_fields("CreditMemo", body)
-    data = clean(body)
-    check_lengths("CreditMemo", data)
-    if data.get("Id") not in (None, 0, "0"):
-        raise QboFault("500", "Unsupported Operation",
-                       "Operation update is not supported by the sandbox for CreditMemo.")
-    fields = {k: v for k, v in data.items() if k not in _IGNORED}
+    fields = new_document("CreditMemo", body, _IGNORED)
     return store_entity(view, "CreditMemo", _credit_memo(view, fields), None)
 
 

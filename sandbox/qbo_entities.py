@@ -261,13 +261,36 @@ def address_or(data: dict[str, Any], field: str, fallback: Any) -> dict[str, Any
     return given if isinstance(given, dict) and given else (fallback if isinstance(fallback, dict) else None)
 
 
-def _invoice(view: RealmView, data: dict[str, Any], ident: str | None, params: dict[str, str]) -> dict[str, Any]:
+def active_customer(view: RealmView, data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The id CustomerRef names and its customer: 2020 when missing, 2500 when unknown or inactive (ledgers.md §1.2).
+    Shared by Invoice, Payment and CreditMemo."""
     customer_id = _ref(data.get("CustomerRef"))
     if not customer_id:
         raise required("CustomerRef")
     customer = view.get("Customer", customer_id)
     if not customer or not customer.get("Active", True):
         raise invalid_reference("Customer", customer_id, "CustomerRef")
+    return customer_id, customer
+
+
+def new_document(entity: str, body: Any, ignored: tuple[str, ...]) -> dict[str, Any]:
+    """The fields of a create-only ``entity`` (Payment, CreditMemo) as a client sent them, without ``ignored``.
+
+    2010 for a body that is not an object or has a field QBO does not know, 2050 for one over its length; an
+    ``Id`` asks for an update, which the sandbox does not do for these (500 Unsupported Operation).
+    """
+    if not isinstance(body, dict):
+        raise QboFault("2010", "Request has invalid or unsupported property", f"The body must be a {entity} object")
+    check_fields(entity, body)
+    data = clean(body)
+    check_lengths(entity, data)
+    if data.get("Id") not in (None, 0, "0"):
+        raise QboFault("500", "Unsupported Operation", f"Operation update is not supported by the sandbox for {entity}.")
+    return {k: v for k, v in data.items() if k not in ignored}
+
+
+def _invoice(view: RealmView, data: dict[str, Any], ident: str | None, params: dict[str, str]) -> dict[str, Any]:
+    customer_id, customer = active_customer(view, data)
     lines, taxes = sales_lines(view, data)
     doc = doc_number(data)
     if doc is not None:

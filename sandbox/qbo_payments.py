@@ -6,9 +6,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sandbox.qbo_entities import WRITABLE as ENTITY_WRITABLE, clean, payments_on, save_entity, store_entity
+from sandbox.qbo_entities import WRITABLE as ENTITY_WRITABLE, active_customer, new_document, payments_on, save_entity
+from sandbox.qbo_entities import store_entity
 from sandbox.qbo_fields import business_fault, read_currency, read_date, read_decimal, read_ref
-from sandbox.qbo_schema import check_fields, check_lengths
 from sandbox.qbo_store import RealmView
 from sandbox.qbo_wire import QboFault, invalid_reference, required
 
@@ -81,12 +81,7 @@ def _apply(view: RealmView, customer_id: str, line: dict[str, Any], left: dict[s
 
 def _payment(view: RealmView, data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Decimal]]:
     """The Payment to store and the invoices' new balances (the rules above)."""
-    customer_id = read_ref(data.get("CustomerRef"))
-    if not customer_id:
-        raise required("CustomerRef")
-    customer = view.get("Customer", customer_id)
-    if not customer or not customer.get("Active", True):
-        raise invalid_reference("Customer", customer_id, "CustomerRef")
+    customer_id, customer = active_customer(view, data)
     total = _positive(data.get("TotalAmt"), "TotalAmt")
     left: dict[str, Decimal] = {}
     lines = [_apply(view, customer_id, raw, left) for raw in data.get("Line") or []]
@@ -110,15 +105,7 @@ def _relink(view: RealmView, ident: str, balance: Decimal) -> None:
 
 def save_payment(view: RealmView, body: Any) -> dict[str, Any]:
     """Create one Payment (UPDATE above: no Id) and apply its lines to their invoices; return it as stored."""
-    if not isinstance(body, dict):
-        raise QboFault("2010", "Request has invalid or unsupported property", "The body must be a Payment object")
-    check_fields("Payment", body)
-    data = clean(body)
-    check_lengths("Payment", data)
-    if data.get("Id") not in (None, 0, "0"):
-        raise QboFault("500", "Unsupported Operation", "Operation update is not supported by the sandbox for Payment.")
-    fields = {k: v for k, v in data.items() if k not in ("Id", "SyncToken", "sparse", "domain", "MetaData",
-                                                          "UnappliedAmt")}
+    fields = new_document("Payment", body, ("Id", "SyncToken", "sparse", "domain", "MetaData", "UnappliedAmt"))
     payment, balances = _payment(view, fields)
     saved = store_entity(view, "Payment", payment, None)
     for ident, balance in balances.items():
