@@ -145,6 +145,36 @@ class Ledger(Protocol):
         """
 
 
+class CorrectingLedger(Ledger, Protocol):
+    """A ledger that can correct an invoice already sent: amend it, void it, or credit it (``services.corrections``).
+
+    Every call takes the idempotency key of one correction step; the ledger replays the first answer for a
+    repeated key where it keeps keys (QBO's ``requestid``, Xero's ``Idempotency-Key``), and the caller looks the
+    step up before any resend where it may not. A refusal (paid, voided, stale beyond one re-read) is a
+    ``connectors.errors.RejectedError`` with the ledger's own code and message.
+    """
+
+    def read_invoice(self, ledger_id: str) -> LedgerInvoice | None:
+        """The invoice as the ledger holds it now (its balance and status included); None for an unknown id."""
+
+    def update_invoice(self, ledger_id: str, payload: Mapping[str, Any], *, idempotency_key: str) -> LedgerInvoice:
+        """Put ``payload`` (``create_invoice``'s shape) in place of the invoice's lines and fields, keeping its id
+        and number. QBO: a sparse update with the SyncToken just read; a stale token (5010) is re-read once."""
+
+    def void_invoice(self, ledger_id: str, *, idempotency_key: str) -> LedgerInvoice:
+        """Void the invoice (QBO ``operation=void``, Xero Status VOIDED): its amounts become 0, its number stays."""
+
+    def create_credit_note(self, payload: Mapping[str, Any], *, idempotency_key: str,
+                           against: str | None = None) -> LedgerInvoice:
+        """Create a credit note (QBO CreditMemo, Xero ACCRECCREDIT; the payload made by ``mappings.qbo`` /
+        ``mappings.xero`` for credits) naming the invoice ``against``. Xero allocates it to that invoice when the
+        invoice still owes at least its total; QBO leaves it as the customer's credit (Intuit applies credits
+        through a payment). Answers with the credit note in ``LedgerInvoice``'s fields."""
+
+    def find_credit_notes(self, doc_numbers: Sequence[str]) -> Sequence[LedgerInvoice]:
+        """Credit notes whose number is one of these: how an uncertain credit step is looked up."""
+
+
 @dataclass(frozen=True)
 class LedgerCatalog:
     """What one ledger company has for a mapping to name, kind by kind: ledger code → display name.
