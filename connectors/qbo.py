@@ -15,6 +15,7 @@ import requests
 from quickbooks import QuickBooks
 from quickbooks import exceptions as qbx
 from quickbooks.objects.base import Address, EmailAddress
+from quickbooks.objects.creditmemo import CreditMemo
 from quickbooks.objects.customer import Customer
 from quickbooks.objects.invoice import Invoice
 from quickbooks.utils import build_choose_clause
@@ -33,11 +34,17 @@ THROTTLE_WAIT = 60.0  # Intuit: "wait 60 seconds before retrying"; no Retry-Afte
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 MAX_BATCH = 30  # QBO: at most 30 items per batch request (ledgers.md §1.1)
 CUSTOMER_PAGE = 1000  # QBO's MAXRESULTS cap; Xero's pageSize cap is the same
+MAX_REQUEST_ID = 50  # "maximum length of 50 characters" (ledgers.md §1.3)
+MAX_PRIVATE_NOTE, MAX_CUSTOMER_MEMO = 4000, 1000  # Intuit's Invoice reference; the sandbox holds CreditMemo to them
+STALE = "5010"  # "Stale Object Error": the SyncToken sent is not the current one (ledgers.md §1.2)
+NOT_FOUND = "610"  # "Object Not Found" (ledgers.md §1.2)
 T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class LedgerInvoice:
+    """An Invoice, or a CreditMemo in the same fields (both are QBO sales forms with the same totals and Balance)."""
+
     ledger_id: str
     doc_number: str
     subtotal: Decimal
@@ -61,9 +68,10 @@ def _translate(exc: Exception, *, operation: str, status: int | None = None, cre
                secret: str = "") -> ConnectorError:
     """The one place SDK and requests errors become ours.
 
-    ``status`` is the HTTP status of the failed call if one came back; ``creating`` marks an invoice
-    create, where a timeout, dropped connection, 5xx, or an unreadable 2xx answer means the invoice may
-    exist: UncertainOutcomeError. ``secret`` (the access token) is scrubbed from every message.
+    ``status`` is the HTTP status of the failed call if one came back; ``creating`` marks a write (an invoice
+    or credit memo create, an update, a void), where a timeout, dropped connection, 5xx, or an unreadable 2xx
+    answer means it may have taken effect: UncertainOutcomeError. ``secret`` (the access token) is scrubbed
+    from every message.
     """
     def scrub(text: Any) -> str:
         text = str(text or "")
@@ -103,7 +111,7 @@ def _translate(exc: Exception, *, operation: str, status: int | None = None, cre
 
 
 class QuickBooksLedger:
-    """One QBO company (realm) through python-quickbooks; satisfies ``workorders.ports.Ledger``.
+    """One QBO company (realm) through python-quickbooks; satisfies ``workorders.ports.CorrectingLedger``.
 
     ``base_url`` is the API root, e.g. ``https://quickbooks.api.intuit.com/v3`` or
     ``http://127.0.0.1:PORT/v3`` for the sandbox. Every method raises only ``connectors.errors`` types.
@@ -197,8 +205,7 @@ class QuickBooksLedger:
         A repeated key gets QBO's replay of the first answer (same id). A timeout, dropped connection or
         5xx after sending → UncertainOutcomeError: look the doc number up with ``find_invoices`` first.
         """
-        if not idempotency_key or len(idempotency_key) > 50:
-            raise ValueError("QBO requestid must be 1-50 characters")
+        _check_request_id(idempotency_key)
         if payload.get("Id"):
             raise ValueError("create_invoice creates; the payload must not carry an Id")
         invoice = Invoice.from_json(dict(payload))
@@ -234,12 +241,17 @@ class QuickBooksLedger:
 
     def find_invoices(self, doc_numbers: Sequence[str]) -> list[LedgerInvoice]:
         """Invoices whose DocNumber is exactly one of ``doc_numbers`` (queried 50 at a time)."""
+        return self._find_by_doc_number(Invoice, doc_numbers, "find_invoices")
+
+    def _find_by_doc_number(self, entity: type[Invoice] | type[CreditMemo], doc_numbers: Sequence[str],
+                            operation: str) -> list[LedgerInvoice]:
         wanted = list(dict.fromkeys(d for d in doc_numbers if d))
         found: list[LedgerInvoice] = []
         for start in range(0, len(wanted), 50):
             clause = build_choose_clause(wanted[start:start + 50], "DocNumber")
-            page = self._call("find_invoices", lambda: Invoice.where(clause, max_results=1000, qb=self._qb))
-            found += [_ledger_invoice(inv) for inv in page if inv.DocNumber in wanted]
+            page = self._call(operation, lambda: entity.where(clause, max_results=1000, qb=self._qb))
+            # QBO compares strings ignoring case (sandbox.qbo_query); only the exact number is the one asked for.
+            found += [_ledger_invoice(doc) for doc in page if doc.DocNumber in wanted]
         return found
 
     def list_invoices(self) -> Iterator[LedgerInvoice]:
@@ -252,6 +264,126 @@ class QuickBooksLedger:
             if len(page) < self.page_size:
                 return
             position += len(page)
+
+    # Corrections (workorders.ports.CorrectingLedger): read, amend, void and credit an invoice already sent.
+
+    def read_invoice(self, ledger_id: str) -> LedgerInvoice | None:
+        """Invoice ``ledger_id`` as QBO holds it now (Balance included; "VOIDED" once voided); None when QBO
+        answers 610 Object Not Found."""
+        found = self._get_invoice(ledger_id, "read_invoice")
+        return _ledger_invoice(found) if found is not None else None
+
+    def update_invoice(self, ledger_id: str, payload: Mapping[str, Any], *, idempotency_key: str) -> LedgerInvoice:
+        """Put ``payload`` (``mappings.qbo.to_qbo_invoice``) in place of Invoice ``ledger_id``'s fields: a sparse
+        update (``sparse: true``, a partial update, ledgers.md §1.5) with the SyncToken just read and
+        ``requestid=idempotency_key``.
+
+        The payload's Line array replaces the invoice's lines; a field the payload leaves out keeps the value QBO
+        has (sparse), so e-mail status, payments and links are untouched. The body is the payload itself sent
+        through the SDK's client, not an SDK ``Invoice``, whose defaults (EmailStatus "NotSet", AllowIPNPayment,
+        Deposit 0...) a sparse update would write over what QBO holds. A stale token (5010) is re-read and sent
+        once more (``_on_current_token``). QBO lets a paid invoice be edited; the caller never asks it to.
+        """
+        _check_request_id(idempotency_key)
+        if payload.get("Id") or payload.get("SyncToken") is not None:
+            raise ValueError("update_invoice sends the Id and the SyncToken it reads; the payload carries neither")
+
+        def update(current: Invoice, request_id: str) -> Invoice:
+            body = {**payload, "Id": current.Id, "SyncToken": current.SyncToken, "sparse": True}
+            answer = self._qb.update_object("Invoice", json.dumps(body, separators=(",", ":")), request_id=request_id)
+            return Invoice.from_json(answer["Invoice"])
+
+        return _ledger_invoice(self._on_current_token("update_invoice", ledger_id, idempotency_key, update))
+
+    def void_invoice(self, ledger_id: str, *, idempotency_key: str) -> LedgerInvoice:
+        """Void Invoice ``ledger_id`` (QBO ``operation=void`` with its Id and current SyncToken): its amounts and
+        Balance become 0, "Voided" is put before its PrivateNote, its number stays; ``requestid=idempotency_key``.
+
+        An invoice that already reads as voided is answered as it is, with no call: a replay, whatever QBO does
+        with a second void ([?] undocumented; the sandbox refuses it with 6000). One with a payment applied is
+        a RejectedError ([?] the sandbox's 6000, sandbox.qbo_credits VOID PAID). The SDK's ``Invoice.void``
+        takes no request id, so the same request (its URL, body and ``operation=void``) is posted through the
+        SDK's client with one.
+        """
+        _check_request_id(idempotency_key)
+
+        def void(current: Invoice, request_id: str) -> Invoice:
+            if _voided(_money(current.TotalAmt), current.PrivateNote):
+                return current
+            url = f"{self._qb.api_url}/company/{self.realm_id}/invoice"
+            body = json.dumps({"Id": current.Id, "SyncToken": current.SyncToken})
+            answer = self._qb.post(url, body, params={"operation": "void"}, request_id=request_id)
+            return Invoice.from_json(answer["Invoice"])
+
+        return _ledger_invoice(self._on_current_token("void_invoice", ledger_id, idempotency_key, void))
+
+    def create_credit_note(self, payload: Mapping[str, Any], *, idempotency_key: str,
+                           against: str | None = None) -> LedgerInvoice:
+        """Create the CreditMemo ``payload`` (``mappings.qbo.to_qbo_credit_memo``) with ``requestid=idempotency_key``.
+
+        QBO has no allocation on a credit memo: a credit is applied to an invoice through a Payment that links
+        both ("a zero-dollar payment, which is the link between the Credit Memo and the Invoice",
+        docs.breadwinner.com/quickbooks/applying-credit-to-an-invoice). So the memo is left as the customer's
+        credit (its Balance and RemainingCredit are its total), the invoice's Balance does not move, and the
+        bookkeeper applies it with the customer's next payment. To say which invoice it credits, ``against``
+        (that invoice's ledger id) is read for its DocNumber and "Credit for invoice <DocNumber>" is put before
+        the memo's PrivateNote (for the bookkeeper) and its CustomerMemo (for the customer); an unknown
+        ``against`` is refused (610) before anything is sent.
+
+        The body is sent as mapped through the SDK's client, not as an SDK ``CreditMemo``, whose defaults would
+        add ExchangeRate 0 and zero totals. A timeout or 5xx is UncertainOutcomeError: look the number up with
+        ``find_credit_notes`` before resending (a repeated requestid is replayed; whether QBO also refuses a
+        repeated credit memo number is [?] unknown, see sandbox.qbo_credits CM DOCNUMBER).
+        """
+        _check_request_id(idempotency_key)
+        if payload.get("Id"):
+            raise ValueError("create_credit_note creates; the payload must not carry an Id")
+        body = dict(payload)
+        if against:
+            original = self._get_invoice(against, "create_credit_note")
+            if original is None:
+                raise RejectedError(f"QuickBooks has no invoice {against} to credit", code=NOT_FOUND,
+                                    system=SYSTEM, operation="create_credit_note")
+            body = _naming_invoice(body, original.DocNumber or f"Id {against}")
+        wire = json.dumps(body, separators=(",", ":"))
+        answer = self._call("create_credit_note", lambda: self._qb.create_object(
+            "CreditMemo", wire, request_id=idempotency_key), creating=True)
+        return _ledger_invoice(CreditMemo.from_json(answer["CreditMemo"]))
+
+    def find_credit_notes(self, doc_numbers: Sequence[str]) -> list[LedgerInvoice]:
+        """CreditMemos whose DocNumber is exactly one of ``doc_numbers`` (queried 50 at a time)."""
+        return self._find_by_doc_number(CreditMemo, doc_numbers, "find_credit_notes")
+
+    def _get_invoice(self, ledger_id: str, operation: str) -> Invoice | None:
+        if not ledger_id.isdigit():
+            raise ValueError(f"a QuickBooks Id is a string of digits, got {ledger_id!r}")  # it goes in the URL
+        try:
+            return self._call(operation, lambda: Invoice.get(ledger_id, qb=self._qb))
+        except RejectedError as exc:
+            if exc.code == NOT_FOUND:
+                return None
+            raise
+
+    def _on_current_token(self, operation: str, ledger_id: str, key: str,
+                          write: Callable[[Invoice, str], Invoice]) -> Invoice:
+        """Read Invoice ``ledger_id`` and ``write(invoice, requestid)`` on its SyncToken.
+
+        Someone saving between the read and the write makes the token stale (5010): the invoice is read again
+        and written once more, under ``retry_request_id(key)``. A second requestid, because QBO "sends the same
+        response as it did for the original request" (ledgers.md §1.3), which may be the 5010; derived from
+        the key, so a whole call replayed later replays both answers. A second 5010 is a RejectedError.
+        """
+        for request_id in (key, retry_request_id(key)):
+            current = self._get_invoice(ledger_id, operation)
+            if current is None:
+                raise RejectedError(f"QuickBooks has no invoice {ledger_id}", code=NOT_FOUND, system=SYSTEM,
+                                    operation=operation)
+            try:
+                return self._call(operation, lambda: write(current, request_id), creating=True)
+            except RejectedError as exc:
+                if exc.code != STALE or request_id != key:
+                    raise
+        raise AssertionError("unreachable: the second attempt returns or raises")
 
     # Evidence and e-mail (connectors.qbo_attachments); the push step's push_evidence calls these.
     max_attachment_bytes = qbo_attachments.MAX_FILE_BYTES
@@ -276,6 +408,29 @@ class QuickBooksLedger:
     def read_catalog(self) -> LedgerCatalog:
         """The realm's items, tax codes, income accounts, classes, departments and terms (connectors.qbo_catalog)."""
         return read_qbo_catalog(self._qb, self._call)
+
+
+def _check_request_id(key: str) -> None:
+    if not key or len(key) > MAX_REQUEST_ID:
+        raise ValueError(f"QBO requestid must be 1-{MAX_REQUEST_ID} characters")
+
+
+def retry_request_id(key: str) -> str:
+    """The requestid of the one resend after a stale SyncToken: derived from ``key``, 50 characters at most."""
+    return "co-r-" + hashlib.sha256(key.encode()).hexdigest()[:MAX_REQUEST_ID - 5]
+
+
+def _naming_invoice(body: dict[str, Any], doc_number: str) -> dict[str, Any]:
+    """``body`` with "Credit for invoice <doc_number>" before its PrivateNote and CustomerMemo, within QBO's lengths.
+
+    A note that would grow past 4000 loses the start of the memo after the new line, never its end: the
+    mapping ends it with the "Closeout {work order} v{version}" trace line."""
+    line = f"Credit for invoice {doc_number}"
+    note = str(body.get("PrivateNote") or "")
+    room = MAX_PRIVATE_NOTE - len(line) - 1
+    memo = (body.get("CustomerMemo") or {}).get("value")
+    return {**body, "PrivateNote": f"{line}\n{note[-room:]}" if note else line,
+            "CustomerMemo": {"value": (f"{line} - {memo}" if memo else line)[:MAX_CUSTOMER_MEMO]}}
 
 
 BATCH_REQUEST_ID = 36
@@ -327,8 +482,9 @@ def _money(value: Any) -> Decimal:
     return Decimal(str(value if value not in (None, "") else 0)).quantize(Decimal("0.01"))
 
 
-def _ledger_invoice(invoice: Invoice) -> LedgerInvoice:
-    """The same reading as ``_invoice_from_json`` from the SDK's object (its to_dict costs more than this)."""
+def _ledger_invoice(invoice: Invoice | CreditMemo) -> LedgerInvoice:
+    """The same reading as ``_invoice_from_json`` from the SDK's object (its to_dict costs more than this); a
+    CreditMemo reads the same way (its lines, TxnTaxDetail, TotalAmt and Balance are an invoice's)."""
     subtotal = sum((_money(line.Amount) for line in invoice.Line or ()
                     if line.DetailType in ("SalesItemLineDetail", "DiscountLineDetail")), Decimal("0.00"))
     detail = invoice.TxnTaxDetail

@@ -13,6 +13,8 @@ from connectors.errors import (AuthError, ConnectorError, FatalError, RejectedEr
 
 SYSTEM = "xero"
 DEFAULT_RETRY_AFTER = 60.0  # Xero's minute limit, when a 429 comes without Retry-After
+NOT_FOUND = "404"
+"""The code of the FatalError for a 404: Xero has no document of that id (readers turn it into None)."""
 
 
 def _scrub(text: Any, secret: str) -> str:
@@ -38,8 +40,10 @@ def _error_message(exc: AccountingBadRequestException) -> tuple[str, str]:
 
 
 def translate_xero_error(exc: Exception, *, operation: str, creating: bool = False, secret: str = "") -> ConnectorError:
-    """The one place SDK and urllib3 errors become ours; ``creating`` marks an invoice create, where an
-    unanswered or 5xx request may still have taken effect (UncertainOutcomeError)."""
+    """The one place SDK and urllib3 errors become ours; ``creating`` marks a write (an invoice or credit note
+    create, an update, a void, an allocation), where an unanswered or 5xx request may still have taken effect
+    (UncertainOutcomeError). A validation refusal (400 ValidationException) is a RejectedError with Xero's first
+    element message, every message in ``detail``."""
     where = {"system": SYSTEM, "operation": operation}
     unanswered = UncertainOutcomeError if creating else RetriableError
     if isinstance(exc, ConnectorError):

@@ -1,4 +1,4 @@
-"""InvoiceDraft → the bare QuickBooks Online Invoice JSON that python-quickbooks' ``Invoice.from_json`` takes."""
+"""InvoiceDraft → the bare QuickBooks Online Invoice or CreditMemo JSON python-quickbooks' ``from_json`` takes."""
 
 from __future__ import annotations
 
@@ -82,6 +82,34 @@ def customer_addresses(draft: InvoiceDraft) -> dict[str, dict[str, str]]:
     return {name: qbo_address(address) for name, address in pairs if address is not None and qbo_address(address)}
 
 
+def _sales_form(draft: InvoiceDraft, *, customer_ref: str, multicurrency: bool, form: str) -> dict[str, Any]:
+    """The fields an Invoice and a CreditMemo share: both are QBO sales forms with the same CustomerRef, DocNumber,
+    TxnDate, PrivateNote, CustomerMemo, SalesItemLineDetail lines, ClassRef, DepartmentRef, CurrencyRef, BillAddr and
+    ShipAddr (Intuit's Invoice and CreditMemo references; python-quickbooks' objects/invoice.py and
+    objects/creditmemo.py carry the same fields). ``form`` names the document in the errors."""
+    if not customer_ref:
+        raise ValueError(f"{form} needs the QuickBooks customer id")
+    if not draft.doc_number or len(draft.doc_number) > MAX_DOC_NUMBER:
+        raise ValueError(f"QuickBooks DocNumber must be 1-{MAX_DOC_NUMBER} characters, got {draft.doc_number!r}")
+    if not draft.lines:
+        raise ValueError(f"{form} needs at least one line")
+    body: dict[str, Any] = {
+        "CustomerRef": {"value": customer_ref},
+        "DocNumber": draft.doc_number,
+        "TxnDate": draft.txn_date.isoformat(),
+        "PrivateNote": _private_note(draft),
+        "CustomerMemo": {"value": _customer_memo(draft)},
+        "Line": [_line(line) for line in draft.lines],
+    }
+    optional = {"ClassRef": draft.class_ref, "DepartmentRef": draft.department_ref,
+                "CurrencyRef": draft.currency if multicurrency else None}
+    body.update({name: {"value": value} for name, value in optional.items() if value})
+    for name, address in (("BillAddr", draft.bill_to), ("ShipAddr", draft.ship_to)):
+        if address is not None and qbo_address(address):
+            body[name] = qbo_address(address)
+    return body
+
+
 def to_qbo_invoice(draft: InvoiceDraft, *, customer_ref: str, multicurrency: bool = False) -> dict[str, Any]:
     """The Invoice body for ``draft``, billed to the QBO customer id ``customer_ref``.
 
@@ -93,31 +121,28 @@ def to_qbo_invoice(draft: InvoiceDraft, *, customer_ref: str, multicurrency: boo
     address is considered as the destination", Intuit's AST guide), so a job across town is taxed where the
     work was done. BillAddr is the customer's billing address. DueDate (and SalesTermRef when mapped),
     ClassRef and DepartmentRef come from the mapping tables. CurrencyRef is sent only with multi-currency on
-    (without it QBO refuses the field); otherwise the invoice takes the customer's currency. Raises ValueError for a doc number QBO would refuse (empty or over 21
-    characters), an empty customer ref, no lines, or an amount that cannot be sent exactly.
+    (without it QBO refuses the field); otherwise the invoice takes the customer's currency. Raises ValueError
+    for a doc number QBO would refuse (empty or over 21 characters), an empty customer ref, no lines, a due
+    date before the invoice date, or an amount that cannot be sent exactly.
     """
-    if not customer_ref:
-        raise ValueError("an invoice needs the QuickBooks customer id")
-    if not draft.doc_number or len(draft.doc_number) > MAX_DOC_NUMBER:
-        raise ValueError(f"QuickBooks DocNumber must be 1-{MAX_DOC_NUMBER} characters, got {draft.doc_number!r}")
-    if not draft.lines:
-        raise ValueError("an invoice needs at least one line")
-    invoice: dict[str, Any] = {
-        "CustomerRef": {"value": customer_ref},
-        "DocNumber": draft.doc_number,
-        "TxnDate": draft.txn_date.isoformat(),
-        "PrivateNote": _private_note(draft),
-        "CustomerMemo": {"value": _customer_memo(draft)},
-        "Line": [_line(line) for line in draft.lines],
-    }
+    invoice = _sales_form(draft, customer_ref=customer_ref, multicurrency=multicurrency, form="an invoice")
     if draft.due_date is not None:
         if draft.due_date < draft.txn_date:
             raise ValueError(f"due date {draft.due_date} is before the invoice date {draft.txn_date}")
         invoice["DueDate"] = draft.due_date.isoformat()
-    optional = {"SalesTermRef": draft.sales_term_ref, "ClassRef": draft.class_ref,
-                "DepartmentRef": draft.department_ref, "CurrencyRef": draft.currency if multicurrency else None}
-    invoice.update({name: {"value": value} for name, value in optional.items() if value})
-    for name, address in (("BillAddr", draft.bill_to), ("ShipAddr", draft.ship_to)):
-        if address is not None and qbo_address(address):
-            invoice[name] = qbo_address(address)
+    if draft.sales_term_ref:
+        invoice["SalesTermRef"] = {"value": draft.sales_term_ref}
     return invoice
+
+
+def to_qbo_credit_memo(draft: InvoiceDraft, *, customer_ref: str, multicurrency: bool = False) -> dict[str, Any]:
+    """The CreditMemo body for ``draft`` (a credit: its lines are what is credited, as positive amounts), for the
+    QBO customer id ``customer_ref``.
+
+    The invoice's fields and checks (``to_qbo_invoice``) without the ones that only make sense for a bill the
+    customer still has to pay: no DueDate and no SalesTermRef (a credit is not due; python-quickbooks' CreditMemo
+    has a SalesTermRef slot, but nothing is owed on it). Lines carry the same TaxCodeRef and the ShipAddr is the
+    job site, so Automated Sales Tax credits the tax the invoice charged. The original invoice is named by the
+    connector, which knows its number (``connectors.qbo.QuickBooksLedger.create_credit_note``).
+    """
+    return _sales_form(draft, customer_ref=customer_ref, multicurrency=multicurrency, form="a credit memo")

@@ -1,4 +1,5 @@
-"""InvoiceDraft → the Xero ACCREC invoice (Accounting API field names) that ``connectors.xero.XeroLedger`` sends."""
+"""InvoiceDraft → the Xero ACCREC invoice or ACCRECCREDIT credit note (Accounting API field names) that
+``connectors.xero.XeroLedger`` sends."""
 
 from __future__ import annotations
 
@@ -68,21 +69,43 @@ def to_xero_invoice(draft: InvoiceDraft, *, contact_id: str, line_amount_types: 
     Decimals; the SDK writes them as JSON numbers. Raises ValueError for an empty contact id, doc number
     or line list, or an unknown ``line_amount_types``.
     """
+    return _document(draft, contact_id, line_amount_types, kind="ACCREC", number_field="InvoiceNumber", status=status,
+                     due=True)
+
+
+def to_xero_credit_note(draft: InvoiceDraft, *, contact_id: str,
+                        line_amount_types: str = "Exclusive") -> dict[str, Any]:
+    """The sales credit note (Type ACCRECCREDIT) for ``draft``, a draft of what is credited, to contact ``contact_id``.
+
+    As ``to_xero_invoice`` (Contact, Reference, Date, LineAmountTypes, CurrencyCode, the lines), with
+    CreditNoteNumber the draft's doc number (unique per organisation among ACCRECCREDIT, like an invoice
+    number), Status AUTHORISED (only an approved credit note can be allocated to an invoice) and no DueDate:
+    a credit is never due. The draft's amounts are positive; the credit note's type is what credits them.
+    Raises ValueError as ``to_xero_invoice`` does.
+    """
+    return _document(draft, contact_id, line_amount_types, kind="ACCRECCREDIT", number_field="CreditNoteNumber",
+                     status="AUTHORISED", due=False)
+
+
+def _document(draft: InvoiceDraft, contact_id: str, line_amount_types: str, *, kind: str, number_field: str,
+              status: str, due: bool) -> dict[str, Any]:
+    """The body an invoice and a credit note share, checked as ``to_xero_invoice`` says."""
     if not contact_id:
-        raise ValueError("an invoice needs the Xero ContactID")
+        raise ValueError("a Xero invoice or credit note needs the ContactID")
+    # the spec gives CreditNoteNumber no maximum length: the invoice number's 255 is assumed for both
     if not draft.doc_number or len(draft.doc_number) > MAX_INVOICE_NUMBER:
-        raise ValueError(f"Xero InvoiceNumber must be 1-{MAX_INVOICE_NUMBER} characters, got {draft.doc_number!r}")
+        raise ValueError(f"Xero {number_field} must be 1-{MAX_INVOICE_NUMBER} characters, got {draft.doc_number!r}")
     if not draft.lines:
-        raise ValueError("an invoice needs at least one line")
+        raise ValueError("a Xero invoice or credit note needs at least one line")
     if line_amount_types not in LINE_AMOUNT_TYPES:
         raise ValueError(f"LineAmountTypes must be one of {LINE_AMOUNT_TYPES}, got {line_amount_types!r}")
     return {
-        "Type": "ACCREC",
+        "Type": kind,
         "Contact": {"ContactID": contact_id},
-        "InvoiceNumber": draft.doc_number,
+        number_field: draft.doc_number,
         "Reference": reference_for(draft),
         "Date": draft.txn_date,
-        **({"DueDate": draft.due_date} if draft.due_date is not None else {}),
+        **({"DueDate": draft.due_date} if due and draft.due_date is not None else {}),
         "Status": status,
         "LineAmountTypes": line_amount_types,
         "CurrencyCode": draft.currency,

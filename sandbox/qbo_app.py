@@ -5,13 +5,16 @@ Endpoints (python-quickbooks 0.9.12 talks to these unchanged; ``minorversion`` i
     POST /v3/company/{realm}/query            body = SQL, Content-Type application/text
     GET  /v3/company/{realm}/query?query=SQL  (also Preferences, CompanyInfo, TaxCode, TaxRate, Class, Department, Term)
     POST /v3/company/{realm}/customer|item|invoice[?requestid=..][&include=allowduplicatedocnum]
-         create without Id; update with Id + SyncToken (stale → 5010; ``sparse: true`` merges)
+         create without Id; update with Id + SyncToken (stale → 5010; ``sparse: true`` merges the fields sent
+         over the stored ones, a Line array replacing the lines; payments applied keep counting in Balance;
+         an update of a voided invoice → 6000 [?], sandbox.qbo_entities.save_entity)
     POST /v3/company/{realm}/payment[?requestid=..]   create only: each Line's Amount lowers the Balance of
          the invoice in its LinkedTxn (sandbox.qbo_payments); also a batch item; Payment queries
     POST /v3/company/{realm}/invoice?operation=void   body {Id, SyncToken} (the SDK's Invoice.void): amounts,
          Qty, tax and Balance become 0, PrivateNote gets "Voided" prepended (sandbox.qbo_credits)
     POST /v3/company/{realm}/creditmemo[?requestid=..]   create only, lines priced and taxed as an invoice's;
-         Balance = RemainingCredit = TotalAmt (sandbox.qbo_credits); also a batch item; CreditMemo queries
+         Balance = RemainingCredit = TotalAmt, no invoice's Balance moves (QBO applies a credit through a
+         Payment; sandbox.qbo_credits); also a batch item; CreditMemo queries (``DocNumber in (...)``, ...)
     GET  /v3/company/{realm}/customer|item|invoice|payment|creditmemo|taxcode|taxrate|account|class|department|
          term/{id}
     GET  /v3/company/{realm}/companyinfo/{realm}   GET /v3/company/{realm}/preferences      unknown id → 610
@@ -23,7 +26,8 @@ starts with ``expired`` or ``invalid``; a missing or refused token gets Intuit's
 So does an access token the sandbox's Intuit token endpoint issued once its hour is over (sandbox.qbo_oauth).
 A POST with ``requestid`` stores (realm, requestid) → (status, body) and replays it exactly, even for a
 different body; a requestid over 50 characters (36 on /batch), or with it a bId over 10, is refused (2050).
-Faults follow ledgers.md §1.2: 6140 duplicate DocNumber, 6240 duplicate name, 5010 stale SyncToken, 2020
+Faults follow ledgers.md §1.2: 6140 a DocNumber another Invoice or CreditMemo has (one number space,
+sandbox.qbo_entities.check_doc_number), 6240 duplicate name, 5010 stale SyncToken, 2020
 missing field, 2500 unknown Item/Customer/TaxCode/Class/Department/Term/ParentRef or a currency other than
 the home one without multicurrency, 2010 a field QBO does not know (sandbox.qbo_schema), 2050 a string over
 its documented length (DocNumber 21, PrivateNote 4000, ...), 6000 no lines / DueDate before TxnDate / a
@@ -31,7 +35,8 @@ non-US line without a tax code, 6070 Amount ≠ Qty × UnitPrice, 4000/4001 bad 
 Payments (sandbox.qbo_payments): 2020 no CustomerRef/TotalAmt/LinkedTxn, 2500 an unknown invoice, 6000 an
 invoice of another customer, a line over the invoice's Balance, an amount ≤ 0, or lines over TotalAmt.
 Void (sandbox.qbo_credits): 2020 no Id, 610 unknown, 5010 stale SyncToken, 6000 a payment applied or already
-voided. CreditMemo: the invoice's 2020/2500/2010/2050/6000/6070, 6140 another CreditMemo's DocNumber.
+voided. CreditMemo: the invoice's 2020/2500/2010/2050/6000/6070, 6140 a number an Invoice or another
+CreditMemo has ([?] undocumented for credit memos; refused, the safe side).
 
 Each realm is created on first use as a US company with Automated Sales Tax, home currency USD, no
 multicurrency and a Chicago address (sandbox.qbo_settings), and seeded with:

@@ -6,8 +6,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sandbox.qbo_entities import active_customer, address_or, clean, doc_number, new_document, payments_on
-from sandbox.qbo_entities import price_lines, sales_lines, stale_fault, store_entity
+from sandbox.qbo_entities import VOIDED, active_customer, address_or, check_doc_number, clean, doc_number, is_voided
+from sandbox.qbo_entities import new_document, payments_on, price_lines, sales_lines, stale_fault, store_entity
 from sandbox.qbo_fields import business_fault, read_currency, read_date
 from sandbox.qbo_payments import WRITABLE as PAYMENT_WRITABLE, save_document as save_payment_or_entity
 from sandbox.qbo_schema import check_fields
@@ -48,13 +48,20 @@ from sandbox.qbo_wire import QboFault, not_found, required
 #           "The balance reflecting any payments made against the transaction. Read Only" (CreditMemo field
 #           list, docs.breadwinner.com/quickbooks/credit-memo); [?] RemainingCredit's value is not documented
 #           in what is at hand (the SDK has the field): the sandbox gives the whole credit, nothing applied.
-# CM DOCNUMBER [?] Whether QBO refuses a CreditMemo DocNumber an invoice or another credit memo uses is not
-#           documented; the sandbox refuses another CreditMemo's number with 6140, as for invoices (safe: a
-#           retried create cannot leave two credits for one refund), and ignores invoices' numbers.
+# CM DOCNUMBER Invoices and credit memos share one number space (sandbox.qbo_entities.check_doc_number): QBO
+#           refuses an invoice whose number a credit memo has (6140 "… assigned to TxnType=Credit Memo",
+#           support.jobboxsoft.com KB 19000156890). [?] Whether it refuses a CreditMemo whose number an invoice or
+#           another credit memo has is not documented; the sandbox does, with 6140 (safe: a retried create cannot
+#           leave two credits for one refund, and Closeout looks a credit up by number before resending).
+# CM APPLY  A credit memo is not linked to an invoice when it is created: QBO applies a credit to an invoice
+#           through a Payment that links both ("create a zero-dollar payment, which is the link between the
+#           Credit Memo and the Invoice", docs.breadwinner.com/quickbooks/applying-credit-to-an-invoice). So
+#           creating one leaves every invoice's Balance as it was; the sandbox's Payments link invoices only
+#           (sandbox.qbo_payments), so applying a credit is not served.
 # CM UPDATE Changing a stored CreditMemo is not served (500 Unsupported Operation, as for Payment).
+# VOID EDIT [?] An update of a voided invoice: not documented; refused with 6000 (sandbox.qbo_entities.save_entity).
 
 WRITABLE = (*PAYMENT_WRITABLE, "CreditMemo")
-VOIDED = "Voided"
 _ZERO = Decimal("0")
 _IGNORED = ("Id", "SyncToken", "sparse", "domain", "MetaData", "TotalAmt", "Balance", "HomeBalance",
             "RemainingCredit", "TxnTaxDetail")
@@ -89,7 +96,7 @@ def void_invoice(view: RealmView, body: Any) -> dict[str, Any]:
         raise business_fault(f"Invoice {existing['Id']} has {paid} in payments applied; it cannot be voided.",
                              "Id")
     note = existing.get("PrivateNote")
-    if Decimal(str(existing.get("TotalAmt", 0))) == 0 and str(note or "").startswith(VOIDED):
+    if is_voided(existing):
         raise business_fault(f"Invoice {existing['Id']} is already voided.", "Id")
     result = {**existing, "Line": [_voided_line(line) for line in existing.get("Line", [])],
               "TxnTaxDetail": {"TotalTax": _ZERO}, "TotalAmt": _ZERO, "Balance": _ZERO, "Deposit": _ZERO,
@@ -102,13 +109,7 @@ def _credit_memo(view: RealmView, data: dict[str, Any]) -> dict[str, Any]:
     customer_id, customer = active_customer(view, data)
     lines, taxes = sales_lines(view, data)
     doc = doc_number(data)
-    if doc is not None:
-        owner = next((row["Id"] for row in view.rows("CreditMemo") if row.get("DocNumber") == doc), None)
-        if owner:
-            raise QboFault("6140", "Duplicate Document Number Error",
-                           f"Duplicate Document Number Error : You must specify a different number. This number "
-                           f"has already been used. DocNumber={doc} is assigned to TxnType=CreditMemo "
-                           f"with TxnId={owner}")
+    check_doc_number(view, doc, entity="CreditMemo", ident=None, params={})
     ship = address_or(data, "ShipAddr", customer.get("ShipAddr"))
     bill = address_or(data, "BillAddr", customer.get("BillAddr"))
     subtotal_line, tax, total = price_lines(lines, taxes, ship)

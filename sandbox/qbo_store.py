@@ -62,13 +62,15 @@ class RealmView:
         cur = self.db.execute("SELECT body FROM entities WHERE realm = ? AND entity = ?", (self.realm, entity))
         return [loads(body) for (body,) in cur]
 
-    def doc_number_owner(self, doc_number: str, *, exclude: str | None = None) -> str | None:
-        """The id of another Invoice already carrying this DocNumber (compared exactly)."""
+    def doc_number_owner(self, doc_number: str, *, entity: str, exclude: str | None = None) -> tuple[str, str] | None:
+        """``(entity, id)`` of another Invoice or CreditMemo already carrying this DocNumber (compared exactly), the
+        one being saved (``entity`` with id ``exclude``) left out; invoices first, then by id."""
         row = self.db.execute(
-            "SELECT id FROM entities WHERE realm = ? AND entity = 'Invoice' AND doc_number = ? AND id != ?",
-            (self.realm, doc_number, exclude or ""),
+            "SELECT entity, id FROM entities WHERE realm = ? AND entity IN ('Invoice', 'CreditMemo')"
+            " AND doc_number = ? AND NOT (entity = ? AND id = ?) ORDER BY entity DESC, CAST(id AS INTEGER) LIMIT 1",
+            (self.realm, doc_number, entity, exclude or ""),
         ).fetchone()
-        return row[0] if row else None
+        return (row[0], row[1]) if row else None
 
     def name_owner(self, entity: str, name: str, *, exclude: str | None = None) -> str | None:
         """The id of another ``entity`` with this name, ignoring case and surrounding spaces."""

@@ -1,12 +1,27 @@
 """An ASGI imitation of the Xero Accounting API under ``/api.xro/2.0``, state in SQLite (xero-python 15.2.0 talks to it).
 
-    GET       /api.xro/2.0/Contacts|Items|Invoices    where=, page=, pageSize= (Invoices also InvoiceNumbers=, IDs=,
-                                                     Statuses=); unknown where syntax → 400
+    GET       /api.xro/2.0/Contacts|Items|Invoices|CreditNotes    where=, page=, pageSize= (Invoices also
+              InvoiceNumbers=, IDs=, Statuses=); unknown where syntax → 400
     GET       /api.xro/2.0/Organisation|Currencies|TaxRates|Accounts|TrackingCategories   the organisation's
               settings and seeds (sandbox.xero_org), where= on any field (e.g. TaxType=="OUTPUT2")
-    PUT       /api.xro/2.0/Contacts|Items|Invoices    create; ``{"Invoices": [...]}`` or one bare element
-    POST      /api.xro/2.0/Contacts|Items|Invoices    update (with the id) or create; also /Invoices/{id} etc.
-    GET       /api.xro/2.0/Contacts|Invoices/{id}      Invoices also by InvoiceNumber; unknown → 404
+    PUT       /api.xro/2.0/Contacts|Items|Invoices|CreditNotes    create; ``{"Invoices": [...]}`` or one bare element
+    POST      /api.xro/2.0/Contacts|Items|Invoices|CreditNotes    update (with the id) or create; also
+              /Invoices/{id}, /CreditNotes/{id} etc. An invoice update follows Xero's rules (sandbox.xero_entities
+              MOVES, FINAL, LOCKED, EDIT): DRAFT/SUBMITTED/AUTHORISED invoices with no payment or credit allocated
+              take new lines, amounts, contact, date and number; AUTHORISED → VOIDED (AmountDue 0) unless a
+              payment or credit is allocated; PAID, VOIDED and DELETED invoices take no change ("Invoice not of
+              valid status for modification.", "This document cannot be edited as it has a payment or credit
+              note allocated to it.")
+    GET       /api.xro/2.0/Contacts|Invoices|CreditNotes/{id}      Invoices also by InvoiceNumber; unknown → 404
+    PUT|POST  /api.xro/2.0/CreditNotes    ACCRECCREDIT only (ACCPAYCREDIT refused: not served), priced and taxed
+              as invoices, CreditNoteNumber unique ("Credit Note # must be unique."), missing → CN-0001, …;
+              RemainingCredit = Total, Allocations [] (sandbox.xero_credits)
+    PUT       /api.xro/2.0/CreditNotes/{id}/Allocations    ``{"Allocations": [{"Invoice": {"InvoiceID"}, "Amount",
+              "Date"}]}`` (xero-python create_credit_note_allocation): lowers the invoice's AmountDue, raises its
+              AmountCredited, lists the credit note in its CreditNotes, lowers the credit note's RemainingCredit
+              and lists the allocation in its Allocations; either reaching 0 becomes PAID. Refused: an amount
+              over the RemainingCredit or the AmountDue, an invoice paid off or not AUTHORISED, a credit note
+              not AUTHORISED, another contact or currency, a bill; unknown credit note → 404
     PUT|POST  /api.xro/2.0/Payments    create (xero-python create_payments / create_payment): the payment's
               Amount raises its AUTHORISED invoice's AmountPaid, lowers AmountDue, is listed in its Payments,
               and at AmountDue 0 makes it PAID (sandbox.xero_payments); GET /Payments[/{id}] reads them back.
@@ -21,8 +36,8 @@ that breaks it gets a 400 ValidationException naming each problem. ``summarizeEr
 answers 200 with every element, failed ones marked ``HasErrors``/``ValidationErrors``; otherwise any
 failed element makes a 400 ValidationException listing the failed elements (the valid ones are still
 created, as on Xero). Invoices are validated, taxed and totalled as sandbox.xero_entities documents, rule
-by rule with its source (TAX, TAXTYPE, TRACKING, DUE_DATE, CURRENCY, LINE); numbers of ACCREC invoices
-are unique ("Invoice # must be unique."), missing ones become INV-0001, …. New tenants are NZ/NZD
+by rule with its source (TAX, TAXTYPE, TRACKING, DUE_DATE, CURRENCY, LINE; credit notes share them); numbers
+of ACCREC invoices are unique ("Invoice # must be unique."), missing ones become INV-0001, …. New tenants are NZ/NZD
 organisations seeded with items LABOUR, PARTS, MATERIALS, FEE, DISCOUNT (sandbox.xero_store).
 
 Idempotency-Key (PUT/POST): at most 128 characters, else 400 [P spec components/parameters/idempotencyKey
@@ -62,6 +77,7 @@ from sandbox.broken_response import BrokenResponse
 from sandbox.fault_admin import admin_routes
 from sandbox.rate_limits import RateLimits
 from sandbox.xero_attachments import attachment_routes
+from sandbox.xero_credits import allocate, allocation_problems, credit_note_problems, save_credit_note
 from sandbox.xero_entities import now_ms, save_contact, save_invoice, save_item
 from sandbox.xero_org import (SettingsError, account_bodies, currency_bodies, organisation_body, tax_rate_bodies,
                               tracking_bodies)
@@ -76,7 +92,10 @@ ROOT = "/api.xro/2.0"
 COLLECTIONS = {"contacts": ("Contacts", "Contact", "ContactID", save_contact),
                "items": ("Items", "Item", "ItemID", save_item),
                "invoices": ("Invoices", "Invoice", "InvoiceID", save_invoice),
-               "payments": ("Payments", "Payment", "PaymentID", save_payment)}
+               "payments": ("Payments", "Payment", "PaymentID", save_payment),
+               "creditnotes": ("CreditNotes", "CreditNote", "CreditNoteID", save_credit_note)}
+# Bodies checked against an envelope the extracted schema file does not hold; the others by body_problems.
+ENVELOPE_CHECKS = {"Payments": payment_problems, "CreditNotes": credit_note_problems}
 # Read-only collections computed from the organisation's settings: path → (envelope key, builder).
 SETTINGS_COLLECTIONS = {
     "organisation": ("Organisations", lambda view: [organisation_body(view.tenant, view.settings())]),
@@ -111,7 +130,8 @@ def _response(reply: Reply) -> Response | BrokenResponse:
 
 def _not_served() -> Response:
     return JSONResponse({"Title": "Not Found", "Status": 404,
-                         "Detail": "The sandbox serves Contacts, Items, Invoices, Payments (read and write) and Organisation, "
+                         "Detail": "The sandbox serves Contacts, Items, Invoices, Payments, CreditNotes (read and "
+                                   "write) and Organisation, "
                                    "Currencies, TaxRates, Accounts, TrackingCategories (read)"}, status_code=404)
 
 
@@ -207,7 +227,8 @@ class XeroApi:
                 # POST /Invoices/{InvoiceID}: the path names the element to update [P spec updateInvoice]
                 body[collection] = [{**e, id_field: e.get(id_field) or ident} if isinstance(e, dict) else e
                                     for e in body[collection]]
-            problems = payment_problems(body) if collection == "Payments" else body_problems(collection, body)
+            check = ENVELOPE_CHECKS.get(collection)
+            problems = check(body) if check else body_problems(collection, body)
             if problems:
                 return _validation([{"ValidationErrors": [{"Message": p} for p in problems]}],
                                    "The request does not match the Xero API schema")
@@ -290,6 +311,38 @@ class XeroApi:
 
         return await self._serve(request, work)
 
+    async def allocations(self, request: Request) -> Response | BrokenResponse:
+        """PUT /CreditNotes/{id}/Allocations (sandbox.xero_credits ALLOCATE): each element allocated in turn."""
+        ident = request.path_params["ident"]
+        raw = await request.body()
+        summarize = request.query_params.get("summarizeErrors", "true").lower() != "false"
+
+        def work(view: TenantView) -> Reply:
+            try:
+                body = loads(raw)
+            except ValueError:
+                return _validation([], "The request body is not valid JSON")
+            problems = allocation_problems(body)
+            if not problems and not isinstance(body.get("Allocations"), list):
+                problems = ["body: 'Allocations' is a required property"]
+            if problems:
+                return _validation([{"ValidationErrors": [{"Message": p} for p in problems]}],
+                                   "The request does not match the Xero API schema")
+            results, failed = [], []
+            for element in body["Allocations"]:
+                credit = view.get("CreditNote", ident)  # read again: an earlier element may have used some of it
+                if credit is None:
+                    return Reply(404, '"The resource you\'re looking for cannot be found"')
+                saved, errors = allocate(view, credit, element)
+                results.append(saved)
+                if errors:
+                    failed.append(saved)
+            if failed and summarize:
+                return _validation(failed)
+            return _json(200, _envelope("Allocations", results))
+
+        return await self._serve(request, work, body=raw)
+
 
 def xero_routes(store: XeroStore, limits: RateLimits | None = None) -> list[Route]:
     """The Xero API and admin routes over ``store``, mounted beside the QBO ones in sandbox.server."""
@@ -297,6 +350,7 @@ def xero_routes(store: XeroStore, limits: RateLimits | None = None) -> list[Rout
     collection = "{collection:str}"
     return [
         *attachment_routes(api),  # Invoices/{id}/Attachments and /Email (sandbox.xero_attachments)
+        Route(f"{ROOT}/CreditNotes/{{ident}}/Allocations", api.allocations, methods=["PUT"]),
         Route(f"{ROOT}/{collection}", api.list, methods=["GET"]),
         Route(f"{ROOT}/{collection}", api.write, methods=["PUT", "POST"]),
         Route(f"{ROOT}/{collection}/{{ident}}", api.read, methods=["GET"]),

@@ -1,4 +1,5 @@
-"""Xero documents in the sandbox: validate and save Contacts, Items and Invoices the way the Accounting API does.
+"""Xero documents in the sandbox: validate and save Contacts, Items and Invoices the way the Accounting API does;
+invoice updates by Xero's rules, and the line pricing and update rules credit notes share (sandbox.xero_credits).
 
 Each ``save_*`` takes one request element and returns ``(stored_or_echoed_element, errors)``; an element
 with errors is not saved and comes back with ``HasErrors`` / ``HasValidationErrors``, ``StatusAttributeString
@@ -169,12 +170,46 @@ def save_item(view: TenantView, element: dict[str, Any], *, create_only: bool) -
 #         [S docs.hirepos.com "Xero Rounding Account", quoting Xero].
 # UNKNOWN FIELDS are ignored, not refused: Xero answers requests carrying the SDK's read-only fields
 #         (HasErrors, HasAttachments; ledgers.md §3.2) and ignores misplaced ones (xero-node#86) [S].
+#
+# Updates (POST with the InvoiceID; credit notes follow the same rules, sandbox.xero_credits):
+#
+# MOVES   DRAFT → SUBMITTED | AUTHORISED | DELETED, SUBMITTED → DRAFT | AUTHORISED | DELETED, AUTHORISED →
+#         VOIDED; the same status again is no move [S the list Xero support gave, waynerobinson/xeroizer#48;
+#         P developer.xero.com/documentation/api/invoices: "Allows you to delete draft invoices. Allows you to
+#         void approved invoices"]. Any other move → "Invoice not of valid status for modification." [S Xero
+#         staff on XeroAPI/Xero-NetStandard#79: that text means "an invalid status change between two
+#         statuses that an invoice cannot move between"]. [?] SUBMITTED → VOIDED: no source allows it, so it is
+#         refused; Closeout only pushes AUTHORISED invoices, so either answer is the same for it.
+# FINAL   A VOIDED or DELETED invoice takes no change at all, status included (the same text) [S Xero staff,
+#         ibid.; "Once an invoice is voided in Xero, it cannot be modified in any way", a Xero developer
+#         question on solutionfall.com]. A PAID one neither: that text, then "This document cannot be edited
+#         as it has a payment or credit note allocated to it." [S the pair as Ascora's help page quotes Xero].
+# LOCKED  An AUTHORISED invoice with a payment or a credit note allocated keeps its lines, amounts, contact,
+#         date, number and currency and cannot be voided: "This document cannot be edited as it has a
+#         payment or credit note allocated to it." [S Xero's text as Clio's, Payhawk's and WriteUpp's help
+#         pages quote it; WriteUpp: approved invoices "that don't have an associated payment will be
+#         updated"]. Non-empty LineItems count as an edit even when equal to the stored ones [?, strict].
+#         [?] Reference and DueDate: the Xero UI still edits them on a paid document and a Xero UserVoice
+#         request says the API does not; the sandbox lets them change on an AUTHORISED invoice. Closeout
+#         never edits an invoice with money on it (its correction plan credits it), so either answer holds.
+# EDIT    Otherwise the POST changes what it carries: LineItems (replacing every line, priced as on create:
+#         LINE, TAX, TAXTYPE, TRACKING), LineAmountTypes, CurrencyCode, Contact, Date, DueDate, Reference and
+#         InvoiceNumber (unique, as on create) [S XeroAPI/Xero-Net#339: an approved invoice is updated when
+#         the Status sent stays AUTHORISED]. What it leaves out stays; an empty LineItems list or Contact
+#         object is left out [P spec updateInvoice example: Reference with "LineItems": [] and "Contact": {}].
+#         AmountDue = Total − AmountPaid − AmountCredited [P spec Invoice.AmountDue, AmountCredited].
+# VOID    A voided or deleted invoice has AmountDue 0 [P spec Invoice.AmountDue "Amount remaining to be paid"].
+#         [?] its SubTotal/TotalTax/Total: kept here, as Xero's reports keep a voided invoice's value [S a
+#         Xero Product Ideas request, "Voided invoices have a currency value on the Receivable Invoice
+#         Summary"]; connectors.xero reports a VOIDED invoice's amounts as 0 from its Status, right either way.
 
 CREATE_STATUSES_NEEDING_DUE_DATE = {"AUTHORISED", "SUBMITTED"}
 MAX_TRACKING_PER_LINE = 2
 
 
-def _resolve_contact(view: TenantView, given: Any) -> dict[str, Any]:
+def resolve_contact(view: TenantView, given: Any) -> dict[str, Any]:
+    """The stored contact ``given`` names by ContactID (which must exist), ContactNumber or Name (a new contact
+    of that name is made, as Xero does for a document naming an unknown one) [P spec Invoice.Contact]."""
     given = given if isinstance(given, dict) else {}
     if given.get("ContactID"):
         found = view.get("Contact", str(given["ContactID"]))
@@ -281,9 +316,8 @@ def save_invoice(view: TenantView, element: dict[str, Any], *, create_only: bool
         if element.get("InvoiceID") and (create_only or existing is None):
             raise ElementError("An existing Invoice cannot be created again" if existing
                                else "The InvoiceID could not be found")
-        if existing is not None:
-            return _update_invoice(view, existing, element)
-        invoice = _new_invoice(view, element, errors)
+        invoice = (_updated_invoice(view, existing, element, errors) if existing is not None
+                   else _new_invoice(view, element, errors))
     except ElementError as exc:
         errors.append(str(exc))
     if errors:
@@ -306,12 +340,44 @@ def _due_date(settings: dict[str, Any], contact: dict[str, Any], element: dict[s
     return None
 
 
-def _dated(invoice: dict[str, Any], field: str, day: date | None) -> None:
+def dated(document: dict[str, Any], field: str, day: date | None) -> None:
+    """Set ``field`` and ``{field}String`` as Xero answers dates (or drop both for None)."""
     if day is None:
-        invoice.pop(field, None)
-        invoice.pop(f"{field}String", None)
+        document.pop(field, None)
+        document.pop(f"{field}String", None)
     else:
-        invoice[field], invoice[f"{field}String"] = ms_date(day), f"{day.isoformat()}T00:00:00"
+        document[field], document[f"{field}String"] = ms_date(day), f"{day.isoformat()}T00:00:00"
+
+
+def stored_date(document: dict[str, Any], field: str) -> date | None:
+    return parse_date(document[field], field) if document.get(field) else None
+
+
+def priced(view: TenantView, element: dict[str, Any], status: str, errors: list[str],
+           base: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The amounts of an invoice or credit note: LineAmountTypes, CurrencyCode, its LineItems priced (LINE, TAX,
+    TAXTYPE, TRACKING, CURRENCY above), SubTotal, TotalTax and Total; over ``base`` (the stored document of an
+    update) for what ``element`` leaves out, so its stored lines are priced again under a new LineAmountTypes."""
+    settings, base = view.settings(), base or {}
+    amount_types = element.get("LineAmountTypes") or base.get("LineAmountTypes") or "Exclusive"
+    if amount_types not in LINE_AMOUNT_TYPES:
+        errors.append(f"LineAmountTypes '{amount_types}' is not valid")
+    currency = element.get("CurrencyCode") or base.get("CurrencyCode") or settings["base_currency"]
+    if currency not in currency_codes(settings):
+        errors.append(f"Organisation is not subscribed to currency {currency}")
+    # stored lines carry the TaxAmount computed then: drop it, or it would stand as a caller's override
+    raw_lines = element.get("LineItems") or [{k: v for k, v in line.items() if k != "TaxAmount"}
+                                             for line in base.get("LineItems") or []]
+    if not raw_lines and status != "DRAFT":
+        errors.append("At least one line item must be specified")
+    lines = [_line(view, settings, raw, amount_types, errors) for raw in raw_lines]
+    if status != "DRAFT" and not errors and any("AccountCode" not in line for line in lines):
+        errors.append("Account code must be specified")
+    line_sum = sum((line["LineAmount"] for line in lines), Decimal(0))
+    tax = sum((line["TaxAmount"] for line in lines), Decimal(0))
+    sub_total = line_sum - tax if amount_types == "Inclusive" else line_sum
+    return {"LineAmountTypes": amount_types, "CurrencyCode": currency, "LineItems": lines,
+            "SubTotal": sub_total, "TotalTax": tax, "Total": sub_total + tax}
 
 
 def _new_invoice(view: TenantView, element: dict[str, Any], errors: list[str]) -> dict[str, Any]:
@@ -322,75 +388,117 @@ def _new_invoice(view: TenantView, element: dict[str, Any], errors: list[str]) -
     status = element.get("Status") or "DRAFT"
     if status not in CREATE_STATUSES:
         errors.append(f"Invoice status '{status}' cannot be used to create an invoice")
-    amount_types = element.get("LineAmountTypes") or "Exclusive"
-    if amount_types not in LINE_AMOUNT_TYPES:
-        errors.append(f"LineAmountTypes '{amount_types}' is not valid")
-    currency = element.get("CurrencyCode") or settings["base_currency"]
-    if currency not in currency_codes(settings):
-        errors.append(f"Organisation is not subscribed to currency {currency}")
-    contact = _resolve_contact(view, element.get("Contact"))
+    amounts = priced(view, element, status, errors)
+    contact = resolve_contact(view, element.get("Contact"))
     day = parse_date(element["Date"], "Date") if element.get("Date") else datetime.now(UTC).date()
     due = _due_date(settings, contact, element, day, status, errors)
     number = str(element.get("InvoiceNumber") or "") or (view.next_invoice_number() if kind == "ACCREC" else "")
     if kind == "ACCREC" and view.by_number("Invoice", number) is not None:
         errors.append("Invoice # must be unique.")
-    raw_lines = element.get("LineItems") or []
-    if not raw_lines and status != "DRAFT":
-        errors.append("At least one line item must be specified")
-    lines = [_line(view, settings, raw, amount_types, errors) for raw in raw_lines]
-    if status != "DRAFT" and not errors and any("AccountCode" not in line for line in lines):
-        errors.append("Account code must be specified")
-    line_sum = sum((line["LineAmount"] for line in lines), Decimal(0))
-    tax = sum((line["TaxAmount"] for line in lines), Decimal(0))
-    sub_total = line_sum - tax if amount_types == "Inclusive" else line_sum
-    total = sub_total + tax
     invoice = {
         "Type": kind, "InvoiceID": str(uuid.uuid4()), "InvoiceNumber": number,
         "Reference": element.get("Reference", ""),
         "Contact": {"ContactID": contact["ContactID"], "Name": contact["Name"]},
-        "Status": status, "LineAmountTypes": amount_types, "LineItems": lines,
-        "SubTotal": sub_total, "TotalTax": tax, "Total": total, "AmountDue": total, "AmountPaid": Decimal(0),
-        "CurrencyCode": currency, "CurrencyRate": Decimal(1), "SentToContact": False,
-        "UpdatedDateUTC": now_ms(), "HasAttachments": False, "HasErrors": False, "StatusAttributeString": "OK",
+        "Status": status, **amounts, "AmountDue": amounts["Total"], "AmountPaid": Decimal(0),
+        "AmountCredited": Decimal(0), "Payments": [], "CreditNotes": [], "CurrencyRate": Decimal(1),
+        "SentToContact": False, "UpdatedDateUTC": now_ms(), "HasAttachments": False, "HasErrors": False,
+        "StatusAttributeString": "OK",
     }
-    _dated(invoice, "Date", day)
-    _dated(invoice, "DueDate", due)
+    dated(invoice, "Date", day)
+    dated(invoice, "DueDate", due)
     return invoice
 
 
-def _update_invoice(view: TenantView, existing: dict[str, Any],
-                    element: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """Status changes (AUTHORISED, VOIDED, DELETED), Reference and DueDate edits; paid or voided invoices stay."""
-    status = element.get("Status", existing["Status"])
-    errors = []
+# ---- updates: MOVES, FINAL, LOCKED, EDIT above ----------------------------------------------------
+
+MOVES = {"DRAFT": {"SUBMITTED", "AUTHORISED", "DELETED"}, "SUBMITTED": {"DRAFT", "AUTHORISED", "DELETED"},
+         "AUTHORISED": {"VOIDED"}}
+FINAL_STATUSES = {"VOIDED", "DELETED", "PAID"}
+REPRICING = {"LineItems", "LineAmountTypes", "CurrencyCode"}  # the edits that price the lines again
+LOCKED_MESSAGE = "This document cannot be edited as it has a payment or credit note allocated to it."
+
+
+def not_valid_status(noun: str) -> str:
+    """Xero's text for a move MOVES does not allow; [?] for a credit note, Xero's wording with its own noun."""
+    return f"{noun} not of valid status for modification."
+
+
+def edits_of(existing: dict[str, Any], element: dict[str, Any], number_field: str) -> list[str]:
+    """The fields ``element`` would change that LOCKED keeps (empty LineItems or Contact are not changes)."""
+    changed = [field for field in ("LineAmountTypes", "CurrencyCode", number_field)
+               if element.get(field) and str(element[field]) != str(existing.get(field))]
+    if element.get("LineItems"):
+        changed.append("LineItems")
+    given = element.get("Contact") if isinstance(element.get("Contact"), dict) else {}
+    stored = existing.get("Contact") or {}
+    if ((given.get("ContactID") and str(given["ContactID"]).lower() != str(stored.get("ContactID")).lower())
+            or (not given.get("ContactID") and given.get("Name")
+                and str(given["Name"]).casefold() != str(stored.get("Name", "")).casefold())):
+        changed.append("Contact")
+    if element.get("Date") and parse_date(element["Date"], "Date") != stored_date(existing, "Date"):
+        changed.append("Date")
+    return changed
+
+
+def update_problems(existing: dict[str, Any], element: dict[str, Any], status: str, *, noun: str,
+                    number_field: str, allocated: bool) -> list[str]:
+    """Why ``element`` may not update ``existing`` to ``status`` (MOVES, FINAL, LOCKED); nothing when it may."""
+    old = existing["Status"]
+    if old == "PAID":
+        return [not_valid_status(noun), LOCKED_MESSAGE]
+    if old in FINAL_STATUSES:
+        return [not_valid_status(noun)]
     if status not in UPDATE_STATUSES:
-        errors.append(f"Invoice status '{status}' is not valid")
-    elif existing["Status"] in ("VOIDED", "DELETED", "PAID") and status != existing["Status"]:
-        errors.append(f"This document cannot be edited as it has a status of {existing['Status']}.")
-    elif status == "DELETED" and existing["Status"] not in ("DRAFT", "SUBMITTED"):
-        errors.append("Only DRAFT and SUBMITTED invoices can be deleted; void an AUTHORISED one.")
-    elif status == "VOIDED" and existing["Status"] != "AUTHORISED":
-        errors.append("Only AUTHORISED invoices can be voided; delete a DRAFT or SUBMITTED one.")
-    elif status == "VOIDED" and existing.get("Payments"):
-        # A part-paid invoice cannot be voided until its payments are removed [S Invoice Ninja's Xero guide:
-        # "Failed to void invoice" → "Payments must be removed in Xero first"]; [?] Xero's exact text.
-        errors.append("This document cannot be voided as it has payments allocated to it; remove them first.")
-    try:
-        due = parse_date(element["DueDate"], "DueDate") if element.get("DueDate") else None
-    except ElementError as exc:
-        errors.append(str(exc))
-        due = None
-    # DUE_DATE holds for POST as for PUT (xeroizer#395): approving a DRAFT needs its due date by then
-    if (not errors and status in CREATE_STATUSES_NEEDING_DUE_DATE and due is None and not existing.get("DueDate")):
-        errors.append("The document DueDate field must be specified.")
+        return [f"{noun} status '{status}' is not valid"]
+    if status != old and status not in MOVES.get(old, set()):
+        return [not_valid_status(noun)]
+    if allocated and (status == "VOIDED" or edits_of(existing, element, number_field)):
+        return [LOCKED_MESSAGE]
+    return []
+
+
+def updated_document(view: TenantView, existing: dict[str, Any], element: dict[str, Any], status: str,
+                     errors: list[str], *, kind: str, number_field: str, unique_number: bool,
+                     allocated: bool) -> dict[str, Any]:
+    """EDIT above for an invoice or credit note (``kind``): the stored document as ``element`` changes it, or the
+    reasons it may not (added to ``errors``); the caller then sets what only its kind has (AmountDue, ...)."""
+    noun = "Invoice" if kind == "Invoice" else "Credit Note"
+    errors += update_problems(existing, element, status, noun=noun, number_field=number_field, allocated=allocated)
     if errors:
-        return with_errors(element, errors, "HasErrors"), errors
-    invoice = {**existing, "Status": status, "UpdatedDateUTC": now_ms()}
+        return existing
+    document = {**existing, "Status": status, "UpdatedDateUTC": now_ms()}
     if "Reference" in element:
-        invoice["Reference"] = element["Reference"]
-    if due is not None:
-        _dated(invoice, "DueDate", due)
-    if status in ("VOIDED", "DELETED"):
-        invoice["AmountDue"] = Decimal(0)
-    view.put("Invoice", invoice["InvoiceID"], invoice, number=invoice["InvoiceNumber"])
-    return invoice, []
+        document["Reference"] = element["Reference"]
+    changes = edits_of(existing, element, number_field)
+    # approving a DRAFT checks its lines as a create would (at least one, each with an account)
+    if REPRICING & set(changes) or (existing["Status"] == "DRAFT" and status in ("SUBMITTED", "AUTHORISED")):
+        document.update(priced(view, element, status, errors, base=existing))
+    if "Contact" in changes:
+        contact = resolve_contact(view, element["Contact"])
+        document["Contact"] = {"ContactID": contact["ContactID"], "Name": contact["Name"]}
+    if number_field in changes:
+        number = str(element[number_field])
+        if unique_number and view.by_number(kind, number) is not None:
+            errors.append(f"{noun} # must be unique.")
+        document[number_field] = number
+    if "Date" in changes:
+        dated(document, "Date", parse_date(element["Date"], "Date"))
+    if element.get("DueDate"):
+        dated(document, "DueDate", parse_date(element["DueDate"], "DueDate"))
+    return document
+
+
+def _updated_invoice(view: TenantView, existing: dict[str, Any], element: dict[str, Any],
+                     errors: list[str]) -> dict[str, Any]:
+    """EDIT above for an invoice: its DueDate rule and AmountDue on top of ``updated_document``."""
+    status = element.get("Status") or existing["Status"]
+    invoice = updated_document(view, existing, element, status, errors, kind="Invoice", number_field="InvoiceNumber",
+                               unique_number=existing["Type"] == "ACCREC",
+                               allocated=bool(existing.get("Payments") or existing.get("CreditNotes")))
+    # DUE_DATE holds for POST as for PUT (xeroizer#395): approving a DRAFT needs its due date by then
+    if not errors and status in CREATE_STATUSES_NEEDING_DUE_DATE and not invoice.get("DueDate"):
+        errors.append("The document DueDate field must be specified.")
+    owed = (Decimal(str(invoice["Total"])) - Decimal(str(invoice.get("AmountPaid") or 0))
+            - Decimal(str(invoice.get("AmountCredited") or 0)))
+    invoice["AmountDue"] = Decimal(0) if status in ("VOIDED", "DELETED") else owed
+    return invoice

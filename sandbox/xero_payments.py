@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from functools import cache
 from typing import Any
-
-from jsonschema import Draft4Validator
 
 from sandbox.xero_entities import CENT, ElementError, ms_date, now_ms, parse_date, read_decimal, with_errors
 from sandbox.xero_org import account_bodies
-from sandbox.xero_schema import DOCUMENTED_LIMITS, SCHEMA_FILE
+from sandbox.xero_schema import envelope_problems
 from sandbox.xero_store import TenantView
 
 # The rules, each with its source ([P] Xero's page or the spec xero_accounting.yaml, [S] a third party, [?]
@@ -48,23 +44,9 @@ _SUMMARY = ("Type", "InvoiceID", "InvoiceNumber", "Reference", "Contact", "Statu
             "DueDate", "DueDateString", "FullyPaidOnDate", "UpdatedDateUTC", "HasErrors")
 
 
-@cache
-def _validator() -> Draft4Validator:
-    document = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
-    for (schema, field), limit in DOCUMENTED_LIMITS.items():
-        document["components"]["schemas"][schema]["properties"][field]["maxLength"] = limit
-    envelope = {"type": "object", "properties": {
-        "Payments": {"type": "array", "items": {"$ref": "#/components/schemas/Payment"}}}}
-    return Draft4Validator({**envelope, "components": document["components"]})
-
-
 def payment_problems(body: Any) -> list[str]:
     """Every way ``body`` breaks the spec's Payments envelope (SCHEMA above), as sandbox.xero_schema words them."""
-    problems = []
-    for error in sorted(_validator().iter_errors(body), key=lambda e: list(map(str, e.absolute_path))):
-        where = ".".join(str(part) for part in error.absolute_path) or "body"
-        problems.append(f"{where}: {error.message}")
-    return problems
+    return envelope_problems("Payments", "Payment", body)
 
 
 def _invoice(view: TenantView, element: dict[str, Any]) -> dict[str, Any]:

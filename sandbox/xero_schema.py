@@ -30,22 +30,44 @@ DOCUMENTED_LIMITS = {
 
 
 @cache
-def _validator(root: str) -> Draft4Validator:
+def _components() -> dict[str, Any]:
     document = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
     for (schema, field), limit in DOCUMENTED_LIMITS.items():
         document["components"]["schemas"][schema]["properties"][field]["maxLength"] = limit
-    return Draft4Validator({"$ref": f"#/components/schemas/{root}", "components": document["components"]})
+    return document["components"]
+
+
+@cache
+def _validator(root: str) -> Draft4Validator:
+    return Draft4Validator({"$ref": f"#/components/schemas/{root}", "components": _components()})
+
+
+@cache
+def _envelope_validator(collection: str, item: str) -> Draft4Validator:
+    envelope = {"type": "object", "properties": {
+        collection: {"type": "array", "items": {"$ref": f"#/components/schemas/{item}"}}}}
+    return Draft4Validator({**envelope, "components": _components()})
+
+
+def _worded(validator: Draft4Validator, body: Any) -> list[str]:
+    problems = []
+    for error in sorted(validator.iter_errors(body), key=lambda e: list(map(str, e.absolute_path))):
+        where = ".".join(str(part) for part in error.absolute_path) or "body"
+        problems.append(f"{where}: {error.message}")
+    return problems
 
 
 def body_problems(root: str, body: Any) -> list[str]:
     """Every way ``body`` breaks the spec's ``root`` schema (one of ``ROOTS``), as text."""
     if root not in ROOTS:
         raise ValueError(f"no schema root {root!r}")
-    problems = []
-    for error in sorted(_validator(root).iter_errors(body), key=lambda e: list(map(str, e.absolute_path))):
-        where = ".".join(str(part) for part in error.absolute_path) or "body"
-        problems.append(f"{where}: {error.message}")
-    return problems
+    return _worded(_validator(root), body)
+
+
+def envelope_problems(collection: str, item: str, body: Any) -> list[str]:
+    """Every way ``body`` breaks ``{collection: [item]}``, for an envelope the extracted file does not hold
+    (Payments, CreditNotes, Allocations: the spec's envelopes of schemas reachable from ``ROOTS``), as text."""
+    return _worded(_envelope_validator(collection, item), body)
 
 
 def extract_schemas(spec_path: Path) -> dict[str, Any]:

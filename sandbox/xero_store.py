@@ -149,10 +149,12 @@ class XeroStore(StateDb):
             view = TenantView(db, tenant)
             invoices = view.all("Invoice")
             numbers = [inv.get("InvoiceNumber") for inv in invoices]
+            credits = [credit.get("CreditNoteNumber") for credit in view.all("CreditNote")]
             requests = db.execute("SELECT requests FROM xero_tenants WHERE tenant = ?", (tenant,)).fetchone()
         return {"tenant": tenant, "invoices": len(invoices), "contacts": len(view_rows(self, tenant, "Contact")),
                 "requests": requests[0] if requests else 0,
                 "duplicate_invoice_numbers": len(numbers) - len(set(numbers)),
+                "credit_notes": len(credits), "duplicate_credit_note_numbers": len(credits) - len(set(credits)),
                 "invoice_total": str(sum((Decimal(str(inv["Total"])) for inv in invoices), Decimal(0)))}
 
 

@@ -12,8 +12,8 @@ import pytest
 
 from connectors.qbo import QuickBooksLedger
 from connectors.xero import XeroLedger
-from mappings.qbo import to_qbo_invoice
-from mappings.xero import to_xero_invoice
+from mappings.qbo import to_qbo_credit_memo, to_qbo_invoice
+from mappings.xero import to_xero_credit_note, to_xero_invoice
 from sandbox.server import running_sandbox
 from workorders.drafts import InvoiceDraft
 
@@ -31,8 +31,11 @@ class LedgerKit:
     taxable: str  # tax codes
     exempt: str
     payload: Callable[[InvoiceDraft, str], dict[str, Any]]
+    credit_payload: Callable[[InvoiceDraft, str], dict[str, Any]]
     admin: httpx.Client
     make: Callable[..., Any]
+    pay: Callable[[str, str], None]
+    """Record a customer's payment of this amount on the invoice with this ledger id, as its ledger's API does."""
 
     def fault(self, kind: str, count: int = 1, seconds: float = 0) -> None:
         self.admin.post("/faults", json={"kind": kind, "count": count, "seconds": seconds}).raise_for_status()
@@ -47,40 +50,55 @@ def ledger_sandbox_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
         yield url
 
 
-def _qbo_kit(url: str, admin_root: str) -> tuple[Callable[..., Any], str]:
+def _qbo_kit(url: str, admin_root: str) -> tuple[Callable[..., Any], str, Callable[[str, str], None]]:
     realm = f"9341{uuid.uuid4().int % 10**12:012d}"
 
     def make(**overrides: Any) -> QuickBooksLedger:
         return QuickBooksLedger(**{"base_url": f"{url}/v3", "realm_id": realm, "access_token": TOKEN,
                                    "timeout": 5.0, **overrides})
 
-    return make, f"{admin_root}/qbo/{realm}"
+    def pay(ledger_id: str, amount: str) -> None:
+        api, headers = f"{url}/v3/company/{realm}", {"Authorization": f"Bearer {TOKEN}"}
+        invoice = httpx.get(f"{api}/invoice/{ledger_id}", headers=headers, trust_env=False).json()["Invoice"]
+        body = {"CustomerRef": invoice["CustomerRef"], "TotalAmt": amount,
+                "Line": [{"Amount": amount, "LinkedTxn": [{"TxnId": ledger_id, "TxnType": "Invoice"}]}]}
+        httpx.post(f"{api}/payment", headers=headers, json=body, trust_env=False).raise_for_status()
+
+    return make, f"{admin_root}/qbo/{realm}", pay
 
 
-def _xero_kit(url: str, admin_root: str) -> tuple[Callable[..., Any], str]:
+def _xero_kit(url: str, admin_root: str) -> tuple[Callable[..., Any], str, Callable[[str, str], None]]:
     tenant = str(uuid.uuid4())
 
     def make(**overrides: Any) -> XeroLedger:
         return XeroLedger(**{"base_url": f"{url}/api.xro/2.0", "tenant_id": tenant, "access_token": TOKEN,
                              "timeout": 5.0, **overrides})
 
-    return make, f"{admin_root}/xero/{tenant}"
+    def pay(ledger_id: str, amount: str) -> None:
+        headers = {"Authorization": f"Bearer {TOKEN}", "xero-tenant-id": tenant}
+        body = {"Payments": [{"Invoice": {"InvoiceID": ledger_id}, "Account": {"Code": "090"},
+                              "Amount": float(amount), "Date": "2026-03-02"}]}
+        httpx.put(f"{url}/api.xro/2.0/Payments", headers=headers, json=body, trust_env=False).raise_for_status()
+
+    return make, f"{admin_root}/xero/{tenant}", pay
 
 
 @pytest.fixture(params=["quickbooks", "xero"])
 def kit(request: pytest.FixtureRequest, ledger_sandbox_url: str) -> Iterator[LedgerKit]:
     admin_root = f"{ledger_sandbox_url}/_sandbox"
     if request.param == "quickbooks":
-        make, admin_url = _qbo_kit(ledger_sandbox_url, admin_root)
+        make, admin_url, pay = _qbo_kit(ledger_sandbox_url, admin_root)
         extra = dict(labour="1", part="2", taxable="TAX", exempt="NON",
-                     payload=lambda draft, customer: to_qbo_invoice(draft, customer_ref=customer))
+                     payload=lambda draft, customer: to_qbo_invoice(draft, customer_ref=customer),
+                     credit_payload=lambda draft, customer: to_qbo_credit_memo(draft, customer_ref=customer))
     else:
-        make, admin_url = _xero_kit(ledger_sandbox_url, admin_root)
+        make, admin_url, pay = _xero_kit(ledger_sandbox_url, admin_root)
         extra = dict(labour="LABOUR", part="PARTS", taxable="OUTPUT2", exempt="NONE",
-                     payload=lambda draft, customer: to_xero_invoice(draft, contact_id=customer))
+                     payload=lambda draft, customer: to_xero_invoice(draft, contact_id=customer),
+                     credit_payload=lambda draft, customer: to_xero_credit_note(draft, contact_id=customer))
     with httpx.Client(base_url=admin_url, timeout=10, trust_env=False) as admin:
         ledger = make()
-        yield LedgerKit(kind=request.param, ledger=ledger, admin=admin, make=make, **extra)
+        yield LedgerKit(kind=request.param, ledger=ledger, admin=admin, make=make, pay=pay, **extra)
         ledger.close()
 
 
