@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 
 from exceptions_queue.cases import Case
 from services.runtime import UnitOfWork
+from workorders.correction_steps import CorrectionRecord, invoiced_now
 from workorders.decisions import Outcome, RuleDecision
-from workorders.push import PushRecord
+from workorders.push import PushRecord, PushStatus
 from workorders.work_order import WorkOrder
 
 class WorkOrderNotFoundError(LookupError):
@@ -22,14 +23,41 @@ class Explanation:
     decisions: dict[int, list[RuleDecision]]
     push_records: list[PushRecord] = field(default_factory=list)
     cases: list[Case] = field(default_factory=list)
+    corrections: list[CorrectionRecord] = field(default_factory=list)
 
     @property
     def latest(self) -> WorkOrder:
         return self.versions[-1]
 
+    def documents(self) -> list[str]:
+        """Every ledger document of the job: each invoice pushed, then each step of each correction after it
+        (amendment, credit note, supplementary invoice, void), with its state and ledger id."""
+        shown = []
+        for record in self.push_records:
+            if record.status is PushStatus.pushed:
+                paid = describe_payment(record)
+                shown.append(f"invoice {record.doc_number} for {record.amount} {record.draft.currency} (version "
+                             f"{record.work_order_version}) in {record.ledger} [{record.ledger_id}]"
+                             + (f"; {paid}" if paid else ""))
+        for done in self.corrections:
+            step = done.step
+            made = f" [{done.ledger_id}]" if done.ledger_id else ""
+            error = f": {done.last_error}" if done.last_error and done.status.value != "done" else ""
+            shown.append(f"version {step.from_version} -> {step.to_version}: {step.describe()} in {step.ledger}{made}: "
+                         f"{done.status.value}{error} (by {done.actor or 'closeout'})")
+        return shown
+
     def ending(self) -> str:
         """Where the latest version ended, in one line."""
         latest = self.latest
+        for record in self.push_records:
+            if record.status is not PushStatus.pushed:
+                continue
+            now = invoiced_now(record.work_order_version, record.draft, self.corrections)
+            if now.corrected and now.version == latest.version:
+                steps = "; ".join(f"{r.step.describe()} [{r.ledger_id}]" for r in now.steps
+                                  if r.step.to_version == latest.version)
+                return f"invoiced through a correction of invoice {record.doc_number}: {steps}"
         pushed = [r for r in self.push_records if r.work_order_version == latest.version]
         if pushed:
             record = pushed[-1]
@@ -54,6 +82,8 @@ class Explanation:
             "decisions": {str(v): [d.model_dump(mode="json") for d in ds] for v, ds in self.decisions.items()},
             "drafts": [r.model_dump(mode="json") for r in self.push_records],
             "cases": [c.model_dump(mode="json") for c in self.cases],
+            "documents": self.documents(),
+            "corrections": [c.model_dump(mode="json") for c in self.corrections],
         }
 
 
@@ -89,4 +119,5 @@ def explain_work_order(uow: UnitOfWork, reference: str) -> Explanation:
         decisions.setdefault(decision.work_order_version, []).append(decision)
     cases = uow.cases.list(work_order_id=work_order_id, statuses=(), limit=1000)
     return Explanation(versions=versions, decisions=decisions,
-                       push_records=uow.push_records.for_work_order(work_order_id), cases=cases)
+                       push_records=uow.push_records.for_work_order(work_order_id), cases=cases,
+                       corrections=uow.corrections.for_work_order(work_order_id))

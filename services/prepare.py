@@ -14,6 +14,7 @@ from exceptions_queue.service import CaseQueue
 from mappings.company_tables import MappingTables
 from mappings.drafts import build_draft
 from workorders.anomalies import Anomaly, AnomalyCode
+from workorders.correction_steps import invoiced_now
 from workorders.drafts import InvoiceDraft
 from workorders.ports import MappingOverrideReader
 from workorders.push import PushStatus
@@ -84,6 +85,7 @@ class _BatchContext:
         self.mapping_overrides = _CachedOverrides(uow.mapping_overrides)
         ids = [order.id for order in orders]
         self._records = uow.push_records.for_work_orders(ids)
+        self._corrections = uow.corrections.for_work_orders(ids)
         self._duplicates = uow.work_orders.possible_duplicates_many(orders)
         self.with_clearable_cases = uow.cases.work_orders_with_cases(
             ids, kinds=_CLEARABLE, statuses=(CaseStatus.open, CaseStatus.in_progress))
@@ -92,7 +94,7 @@ class _BatchContext:
     def judge(self, company: CompanyConfig, order: WorkOrder, *, run_id: str) -> Evaluation:
         """``judge`` with the batch's reads: the same decisions, without a query per order."""
         order = apply_line_prices(self, order)
-        invoiced = _invoiced(self._records.get(order.id, ()), order)
+        invoiced = _invoiced(self._records.get(order.id, ()), order, self._corrections.get(order.id, ()))
         context = RuleContext(ledger_currency=booking_currency(company), invoiced=invoiced,
                               possible_duplicates=tuple(self._duplicates.get(order.id, ())))
         return _evaluate(company, order, context, run_id=run_id, tables=lambda: self.tables(company))
@@ -116,14 +118,25 @@ class _CachedOverrides:
         return self._cache[company]
 
 
-def _invoiced(records, order: WorkOrder) -> tuple[InvoicedVersion, ...]:
-    return tuple(
-        InvoicedVersion(version=r.work_order_version, ledger=r.ledger, doc_number=r.doc_number, status=r.status.value,
-                        amount=r.amount, ledger_id=r.ledger_id, draft=r.draft, payment_state=r.payment_state,
-                        ledger_balance=r.ledger_balance)
-        for r in records
-        if r.status in _INVOICED and r.work_order_version != order.version
-    )
+def _invoiced(records, order: WorkOrder, corrections=()) -> tuple[InvoicedVersion, ...]:
+    """The order's invoices in each ledger, each at the version its done corrections brought it to.
+
+    The order's own version is left out unless a correction brought an invoice to it: a pushed version is
+    re-judged on a replay and must not count as invoiced before; a corrected one must not be invoiced again.
+    """
+    found = []
+    for r in records:
+        if r.status not in _INVOICED:
+            continue
+        now = invoiced_now(r.work_order_version, r.draft, corrections)
+        if now.version == order.version and not now.corrected:
+            continue
+        found.append(InvoicedVersion(version=now.version, ledger=r.ledger, doc_number=r.doc_number,
+                                     status=r.status.value, amount=now.amount, ledger_id=r.ledger_id,
+                                     draft=now.draft, payment_state=r.payment_state,
+                                     ledger_balance=r.ledger_balance, corrected=now.corrected,
+                                     cancelled=now.draft is None))
+    return tuple(found)
 
 
 def booking_currency(company: CompanyConfig) -> str | None:
@@ -136,7 +149,7 @@ def rule_context(uow: UnitOfWork, company: CompanyConfig, order: WorkOrder, *, u
 
     ``unstored`` are jobs read but not stored (a preview) that may be look-alikes too.
     """
-    invoiced = _invoiced(uow.push_records.for_work_order(order.id), order)
+    invoiced = _invoiced(uow.push_records.for_work_order(order.id), order, uow.corrections.for_work_order(order.id))
     return RuleContext(ledger_currency=booking_currency(company), invoiced=invoiced,
                        possible_duplicates=tuple(uow.work_orders.possible_duplicates(order)) + tuple(
                            other for other in unstored if other.id != order.id))

@@ -26,6 +26,8 @@ from typing import Any
 from services.runtime import Runtime
 from exceptions_queue.service import CaseQueue
 from workorders.anomalies import Anomaly, AnomalyCode
+from workorders.correction_plan import StepKind
+from workorders.correction_steps import CorrectionRecord, invoiced_now
 from workorders.payments import PaymentReading, outstanding_by_currency, read_payment
 from workorders.push import PushRecord, PushStatus
 from workorders.totals import compare_totals
@@ -128,6 +130,35 @@ def compare(company: str, records: list[PushRecord], invoices: list[Any], *,
     return findings
 
 
+def as_corrected(records: list[PushRecord], corrections: dict[str, list[CorrectionRecord]]) -> list[PushRecord]:
+    """Pure: what each pushed invoice should say after its corrections, as records ``compare`` can check.
+
+    An invoice a correction updated is expected at its last update; one it voided is expected voided (not
+    compared: the finding would be Closeout's own doing); a supplementary invoice a correction created is
+    expected as a record of its own. Credit notes are not invoices: ``closeout audit`` counts them.
+    """
+    expected: list[PushRecord] = []
+    for record in records:
+        now = invoiced_now(record.work_order_version, record.draft, corrections.get(record.work_order_id, ()))
+        current, voided = record, False
+        for done in sorted(now.steps, key=lambda r: r.step.to_version):
+            step = done.step
+            if step.invoice_ledger_id != record.ledger_id:
+                continue
+            if step.kind is StepKind.update_invoice and step.draft is not None:
+                current = current.model_copy(update={"amount": step.amount, "draft": step.draft, "ledger_tax": None})
+            elif step.kind is StepKind.void_invoice:
+                voided = True
+            elif step.kind is StepKind.supplementary_invoice and step.draft is not None and done.ledger_id:
+                expected.append(record.model_copy(update={
+                    "idempotency_key": step.key, "doc_number": step.doc_number, "amount": step.amount,
+                    "draft": step.draft, "ledger_id": done.ledger_id, "ledger_tax": None,
+                    "work_order_version": step.to_version}))
+        if not voided:
+            expected.append(current)
+    return expected
+
+
 def read_payments(records: list[PushRecord], invoices: list[Any]) -> list[PaymentReading]:
     """Pure: the payment state of each pushed record's invoice the ledger listed (missing ones are findings)."""
     by_id = {invoice.ledger_id: invoice for invoice in invoices}
@@ -142,7 +173,8 @@ def reconcile(app: Runtime, *, company_id: str | None = None) -> ReconcileReport
     companies = [app.config.company(company_id)] if company_id else list(app.companies())
     for company in companies:
         with app.store.unit_of_work() as uow:
-            records = [r for r in uow.push_records.all(status=PushStatus.pushed) if r.company == company.id]
+            pushed = [r for r in uow.push_records.all(status=PushStatus.pushed) if r.company == company.id]
+            records = as_corrected(pushed, uow.corrections.for_work_orders([r.work_order_id for r in pushed]))
         invoices = list(app.ledger_for(company).list_invoices())
         findings = compare(company.id, records, invoices, tax_inclusive=company.ledger.amounts_include_tax)
         payments = read_payments(records, invoices)

@@ -214,6 +214,38 @@ def insert_for(session: sa.orm.Session, table: sa.Table) -> Any:
         return sqlite_insert(table)
     raise NotImplementedError(f"the store runs on SQLite or PostgreSQL, not {dialect}")
 
+# Corrections (migration 0009_corrections): each ledger operation of a correction after invoicing, recorded
+# before it is sent, so it is sent once and an uncertain one is looked up first (workorders.correction_steps).
+corrections = sa.Table(
+    "corrections",
+    metadata,
+    sa.Column("key", sa.String(400), nullable=False),
+    sa.Column("request_key", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("company", sa.String(128), nullable=False),
+    sa.Column("ledger", sa.String(32), nullable=False),
+    sa.Column("work_order_id", sa.String(300), nullable=False),
+    sa.Column("from_version", sa.Integer(), nullable=False),
+    sa.Column("to_version", sa.Integer(), nullable=False),
+    sa.Column("doc_number", sa.String(64), nullable=False),
+    sa.Column("invoice_ledger_id", sa.String(128), nullable=False),
+    sa.Column("amount", Money(), nullable=False),
+    sa.Column("draft", json_type(), nullable=True),
+    sa.Column("target", json_type(), nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("ledger_id", sa.String(128), nullable=True),
+    sa.Column("ledger_total", Money(), nullable=True),
+    sa.Column("attempts", sa.Integer(), nullable=False),
+    sa.Column("last_error", sa.Text(), nullable=False),
+    sa.Column("case_id", sa.Integer(), nullable=True),
+    sa.Column("actor", sa.String(128), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint("key"),
+    sa.Index(None, "work_order_id"),
+    sa.Index(None, "status"),
+)
+
 # Mail (migration 0004_mail): messages read from mailboxes, their attachments, their matches, and each poll.
 mail_messages = sa.Table(
     "mail_messages",

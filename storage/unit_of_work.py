@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage.sql_audit import SqlAuditLog
 from storage.sql_cases import SqlCases
+from storage.sql_corrections import SqlCorrections
 from storage.sql_decisions import SqlDecisions
 from storage.sql_landing import SqlCursors, SqlRawLanding
 from storage.sql_messages import SqlMessages
@@ -40,6 +41,7 @@ class SqlUnitOfWork:
         self.decisions = SqlDecisions(self._session, clock=clock)
         self.push_records = SqlPushRecords(self._session, clock=clock)
         self.push_evidence = SqlPushEvidence(self._session, clock=clock)
+        self.corrections = SqlCorrections(self._session, clock=clock)
         self.cursors = SqlCursors(self._session, clock=clock)
         self.cases = SqlCases(self._session)
         self.messages = SqlMessages(self._session, clock=clock)

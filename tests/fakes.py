@@ -22,6 +22,7 @@ from mappings.csv_drop import map_csv_job
 from mappings.company_tables import MappingTables
 from services.config import CloseoutConfig, CompanyConfig, CsvSourceConfig, LedgerConfig, SourceConfig
 from services.mailbox_config import MailboxConfig
+from workorders.correction_steps import CorrectionRecord, CorrectionStatus, CorrectionStep
 from workorders.decisions import RuleDecision
 from workorders.drafts import InvoiceDraft
 from workorders.money import round_money
@@ -110,6 +111,7 @@ class _Tables:
     decisions: list[RuleDecision] = field(default_factory=list)
     push: dict[str, PushRecord] = field(default_factory=dict)
     evidence: dict[tuple[str, str], EvidenceItem] = field(default_factory=dict)
+    corrections: dict[str, CorrectionRecord] = field(default_factory=dict)
     cursors: dict[str, str] = field(default_factory=dict)
     overrides: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
     cases: InMemoryCases = field(default_factory=InMemoryCases)
@@ -305,6 +307,47 @@ class FakePushRecords(_Repository):
                 if r.status in CLAIMABLE and r.ledger == ledger and r.company == company and not r.draft.customer_ref}
 
 
+class FakeCorrections(_Repository):
+    def record(self, steps: Sequence[CorrectionStep], *, case_id: int | None, actor: str) -> None:
+        for step in steps:
+            self._t.corrections.setdefault(step.key, CorrectionRecord(step=step, status=CorrectionStatus.planned,
+                                                                      case_id=case_id, actor=actor,
+                                                                      updated_at=self._uow.clock()))
+
+    def claim(self, keys: Sequence[str], *, stale_after: timedelta) -> list[CorrectionRecord]:
+        claimed = []
+        for key in keys:
+            record = self._t.corrections.get(key)
+            if record is not None and record.status in (CorrectionStatus.planned, CorrectionStatus.uncertain):
+                record = record.model_copy(update={"status": CorrectionStatus.sending, "attempts": record.attempts + 1})
+                self._t.corrections[key] = record
+                claimed.append(record)
+        return claimed
+
+    def finish(self, key: str, status: CorrectionStatus, *, ledger_id: str | None = None,
+               ledger_total: Decimal | None = None, error: str = "") -> None:
+        record = self._t.corrections[key]
+        if record.status is not CorrectionStatus.done:
+            self._t.corrections[key] = record.model_copy(update={"status": status, "ledger_id": ledger_id,
+                                                                 "ledger_total": ledger_total, "last_error": error})
+
+    def get(self, keys: Sequence[str]) -> list[CorrectionRecord]:
+        return [self._t.corrections[k] for k in keys if k in self._t.corrections]
+
+    def for_work_orders(self, work_order_ids: Sequence[str]) -> dict[str, list[CorrectionRecord]]:
+        found: dict[str, list[CorrectionRecord]] = {}
+        for record in self._t.corrections.values():
+            if record.step.work_order_id in work_order_ids:
+                found.setdefault(record.step.work_order_id, []).append(record)
+        return found
+
+    def for_work_order(self, work_order_id: str) -> list[CorrectionRecord]:
+        return self.for_work_orders([work_order_id]).get(work_order_id, [])
+
+    def all(self, *, status: CorrectionStatus | None = None) -> list[CorrectionRecord]:
+        return [r for r in self._t.corrections.values() if status is None or r.status is status]
+
+
 class FakePushEvidence(_Repository):
     def plan(self, key: str, *, company: str, ledger: str, items: Iterable[Mapping[str, Any]]) -> None:
         for values in items:
@@ -492,6 +535,7 @@ class FakeUnitOfWork:
         self.decisions = FakeDecisions(self)
         self.push_records = FakePushRecords(self)
         self.push_evidence = FakePushEvidence(self)
+        self.corrections = FakeCorrections(self)
         self.cursors = FakeCursors(self)
         self.mapping_overrides = FakeMappingOverrides(self)
         self.messages = FakeMessages(self)

@@ -17,14 +17,16 @@ invoice from their lines' tax codes, as it did for the original.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from workorders.corrections import DraftDiff, LineChange
-from workorders.money import Money
+from workorders.drafts import DraftLine
+from workorders.money import Money, round_money
 
 __all__ = ["CorrectionPlan", "CorrectionPath", "PlannedStep", "StepKind", "plan_correction", "related_doc_number"]
 
@@ -64,6 +66,10 @@ class PlannedStep(BaseModel):
     doc_number: str
     amount: Money
     lines: tuple[str, ...] = ()
+    every_line: bool = False
+    """The document carries every line: of the invoiced draft for a credit note, of the new one otherwise."""
+    sent_lines: tuple[DraftLine, ...] = Field(default=(), exclude=True, repr=False)
+    """The lines a partial credit note or supplementary invoice sends (not in the evidence: its text says them)."""
 
     def describe(self) -> str:
         lines = f": {'; '.join(self.lines)}" if self.lines else ""
@@ -98,16 +104,17 @@ def related_doc_number(doc_number: str, suffix: str) -> str:
 
 
 def plan_correction(*, doc_number: str, total_before: Decimal, diff: DraftDiff | None, gone: bool,
-                    payment_state: str) -> CorrectionPlan:
+                    payment_state: str, prefer_credit: bool = False) -> CorrectionPlan:
     """What to send for the invoice ``doc_number`` (``total_before`` its lines before tax).
 
     ``gone``: the job no longer is to be billed (cancelled, deleted, no charge). Otherwise ``diff`` is the billable
     change; None when the drafts could not be compared, which plans a credit in full and a reissue.
+    ``prefer_credit``: a coordinator chose "apply as credit note + new invoice" over an edit of an unpaid invoice.
     """
     state = payment_state or "not_read"
     if state == "voided":
         return CorrectionPlan(path=CorrectionPath.none, why="the invoice is already voided in the ledger")
-    editable = state in EDITABLE
+    editable = state in EDITABLE and not prefer_credit
     if gone:
         if editable:
             return CorrectionPlan(path=CorrectionPath.void, why="the job is no longer billed and its invoice is unpaid",
@@ -115,21 +122,28 @@ def plan_correction(*, doc_number: str, total_before: Decimal, diff: DraftDiff |
                                                      amount=total_before),))
         return CorrectionPlan(path=CorrectionPath.credit_in_full, why=_credited(state, "the job is no longer billed"),
                               steps=(PlannedStep(kind=StepKind.credit_note, doc_number=related_doc_number(doc_number, "CR"),
-                                                 amount=total_before, lines=("every line of the invoice",)),))
+                                                 amount=total_before, lines=("every line of the invoice",),
+                                                 every_line=True),))
     if editable and diff is not None:
         return CorrectionPlan(path=CorrectionPath.amend, why="the invoice is unpaid, so it is corrected in place",
                               steps=(PlannedStep(kind=StepKind.update_invoice, doc_number=doc_number,
                                                  amount=diff.total_after, lines=_texts(diff.lines)),))
     credit, extra = _split(diff, total_before)
     steps = []
-    if credit[0] > 0:
+    if credit.amount > 0:
         steps.append(PlannedStep(kind=StepKind.credit_note, doc_number=related_doc_number(doc_number, "CR"),
-                                 amount=credit[0], lines=credit[1]))
-    if extra[0] > 0:
+                                 amount=credit.amount, lines=credit.texts, every_line=credit.every_line,
+                                 sent_lines=credit.lines))
+    if extra.amount > 0:
         steps.append(PlannedStep(kind=StepKind.supplementary_invoice, doc_number=related_doc_number(doc_number, "A"),
-                                 amount=extra[0], lines=extra[1]))
-    why = ("the drafts could not be compared, so the invoice is credited in full" if editable
-           else _credited(state, "the invoice changes"))
+                                 amount=extra.amount, lines=extra.texts, every_line=extra.every_line,
+                                 sent_lines=extra.lines))
+    if prefer_credit and state in EDITABLE:
+        why = "a coordinator chose a credit note and a new invoice over an edit of the unpaid invoice"
+    elif state in EDITABLE:
+        why = "the drafts could not be compared, so the invoice is credited in full"
+    else:
+        why = _credited(state, "the invoice changes")
     return CorrectionPlan(path=CorrectionPath.credit_and_reissue, why=why, steps=tuple(steps))
 
 
@@ -140,30 +154,58 @@ def _credited(state: str, what: str) -> str:
     return f"{what} and it is {state.replace('_', '-')}: a paid invoice is credited, never edited"
 
 
-def _split(diff: DraftDiff | None, total_before: Decimal) -> tuple[tuple[Decimal, tuple[str, ...]],
-                                                                   tuple[Decimal, tuple[str, ...]]]:
+@dataclass
+class _Side:
+    """What one document of a credit-and-reissue carries: its amount, its lines in words and as draft lines."""
+
+    amount: Decimal = ZERO
+    texts: tuple[str, ...] = ()
+    lines: tuple[DraftLine, ...] = ()
+    every_line: bool = False
+
+    def add(self, amount: Decimal, text: str, line: DraftLine | None) -> None:
+        self.amount += amount
+        self.texts = (*self.texts, text)
+        self.lines = (*self.lines, line) if line is not None else self.lines
+
+
+def _split(diff: DraftDiff | None, total_before: Decimal) -> tuple[_Side, _Side]:
     """What to credit and what to bill again, before tax. A change beyond the lines (customer, currency, PO
     number), or drafts that could not be compared, credit the invoice in full and bill the new one whole."""
     if diff is None:
-        return (total_before, ("every line of the invoice",)), (ZERO, ())
+        return _Side(total_before, ("every line of the invoice",), every_line=True), _Side()
     if diff.fields:
-        return ((diff.total_before, ("every line of the invoice",)),
-                (diff.total_after, (f"the invoice again with {', '.join(f.field for f in diff.fields)} changed",)))
-    credit, credit_lines, extra, extra_lines = ZERO, [], ZERO, []
+        changed = ", ".join(f.field for f in diff.fields)
+        return (_Side(diff.total_before, ("every line of the invoice",), every_line=True),
+                _Side(diff.total_after, (f"the invoice again with {changed} changed",), every_line=True))
+    credit, extra = _Side(), _Side()
     for line in diff.lines:
         before, after = line.amount_before or ZERO, line.amount_after or ZERO
         if line.change == "changed" and {f.field for f in line.fields} <= _PRICE_FIELDS:
             delta = after - before
             if delta < 0:
-                credit, credit_lines = credit - delta, [*credit_lines, f"{line.description!r} reduced by {-delta}"]
+                credit.add(-delta, f"{line.description!r} reduced by {-delta}", _delta_line(line, -delta, "reduced"))
             elif delta > 0:
-                extra, extra_lines = extra + delta, [*extra_lines, f"{line.description!r} increased by {delta}"]
+                extra.add(delta, f"{line.description!r} increased by {delta}", _delta_line(line, delta, "increased"))
             continue
         if before:
-            credit, credit_lines = credit + before, [*credit_lines, _text(line, "credited")]
+            credit.add(before, _text(line, "credited"), line.before)
         if after:
-            extra, extra_lines = extra + after, [*extra_lines, _text(line, "billed")]
-    return (credit, tuple(credit_lines)), (extra, tuple(extra_lines))
+            extra.add(after, _text(line, "billed"), line.after)
+    return credit, extra
+
+
+def _delta_line(line: LineChange, delta: Decimal, verb: str) -> DraftLine | None:
+    """The line that credits or bills the difference: the quantity returned or added at the invoiced price
+    when that comes to the exact difference, else one unit of the difference (a price corrected)."""
+    if line.before is None or line.after is None:
+        return None
+    base = line.before if verb == "reduced" else line.after
+    quantity = abs(line.before.quantity - line.after.quantity)
+    if line.before.unit_price == line.after.unit_price and quantity and round_money(quantity * base.unit_price) == delta:
+        return base.model_copy(update={"quantity": quantity})
+    return base.model_copy(update={"quantity": Decimal(1), "unit_price": delta,
+                                   "description": f"{base.description} ({verb})"[:4000]})
 
 
 def _text(line: LineChange, verb: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from workorders.drafts import DraftLine, InvoiceDraft
 from workorders.money import Money
@@ -44,6 +44,9 @@ class LineChange(BaseModel):
     amount_before: Money | None = None
     amount_after: Money | None = None
     fields: tuple[FieldChange, ...] = ()
+    before: DraftLine | None = Field(default=None, exclude=True, repr=False)
+    """The invoiced line itself (not in the evidence): a credit note credits it, or the part of it removed."""
+    after: DraftLine | None = Field(default=None, exclude=True, repr=False)
 
     def describe(self) -> str:
         if self.change == "added":
@@ -145,12 +148,13 @@ def _line_changes(before: tuple[DraftLine, ...], after: tuple[DraftLine, ...]) -
         match = next((i for i, other in enumerate(unmatched)
                       if (other.kind, other.description) == (line.kind, line.description)), None)
         if match is None:
-            changes.append(LineChange(change="removed", description=line.description, amount_before=line.amount))
+            changes.append(LineChange(change="removed", description=line.description, amount_before=line.amount,
+                                      before=line))
             continue
         other = unmatched.pop(match)
         changes.append(LineChange(change="changed", description=line.description, amount_before=line.amount,
-                                  amount_after=other.amount, fields=_differences(line, other)))
-    changes += [LineChange(change="added", description=line.description, amount_after=line.amount)
+                                  amount_after=other.amount, fields=_differences(line, other), before=line, after=other))
+    changes += [LineChange(change="added", description=line.description, amount_after=line.amount, after=line)
                 for line in unmatched]
     return tuple(changes)
 

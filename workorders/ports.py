@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
+from workorders.correction_steps import CorrectionRecord, CorrectionStatus, CorrectionStep
 from workorders.decisions import RuleDecision
 from workorders.drafts import InvoiceDraft
 from workorders.payments import PaymentReading
@@ -324,6 +325,28 @@ class PushEvidence(Protocol):
         """Items left ``sending`` longer than ``older_than`` (a worker died) become pending again."""
 
 
+class Corrections(Protocol):
+    """The steps of corrections after invoicing (``workorders.correction_steps``), recorded before they are sent."""
+
+    def record(self, steps: Sequence[CorrectionStep], *, case_id: int | None, actor: str) -> None:
+        """Record each step as planned, once: a key already recorded keeps its state."""
+
+    def claim(self, keys: Sequence[str], *, stale_after: timedelta) -> list[CorrectionRecord]:
+        """Move these steps (planned, uncertain, or sending longer than ``stale_after``) to ``sending``; two
+        workers never claim one step."""
+
+    def finish(self, key: str, status: CorrectionStatus, *, ledger_id: str | None = None,
+               ledger_total: Decimal | None = None, error: str = "") -> None: ...
+
+    def get(self, keys: Sequence[str]) -> list[CorrectionRecord]: ...
+
+    def for_work_order(self, work_order_id: str) -> list[CorrectionRecord]: ...
+
+    def for_work_orders(self, work_order_ids: Sequence[str]) -> dict[str, list[CorrectionRecord]]: ...
+
+    def all(self, *, status: CorrectionStatus | None = None) -> list[CorrectionRecord]: ...
+
+
 class Cursors(Protocol):
     def get(self, stream: str) -> str | None: ...
 
@@ -364,6 +387,9 @@ class UnitOfWork(Protocol):
 
     @property
     def push_evidence(self) -> PushEvidence: ...
+
+    @property
+    def corrections(self) -> Corrections: ...
 
     @property
     def cursors(self) -> Cursors: ...

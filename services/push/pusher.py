@@ -149,10 +149,15 @@ def customer_addresses(company: CompanyConfig, draft: InvoiceDraft) -> dict[str,
 
 def invoice_payload(company: CompanyConfig, record: PushRecord, customer: str) -> dict[str, Any]:
     """The ledger's own invoice body for ``record``: QBO's Invoice JSON or Xero's ACCREC invoice."""
+    return draft_payload(company, record.draft, customer)
+
+
+def draft_payload(company: CompanyConfig, draft: InvoiceDraft, customer: str) -> dict[str, Any]:
+    """``invoice_payload`` of a draft (a correction's updated or supplementary invoice has no push record)."""
     if company.ledger.kind == "xero":
-        return to_xero_invoice(record.draft, contact_id=customer, line_amount_types=company.ledger.line_amount_types,
+        return to_xero_invoice(draft, contact_id=customer, line_amount_types=company.ledger.line_amount_types,
                                status=company.ledger.invoice_status)
-    return to_qbo_invoice(record.draft, customer_ref=customer, multicurrency=company.ledger.multicurrency)
+    return to_qbo_invoice(draft, customer_ref=customer, multicurrency=company.ledger.multicurrency)
 
 
 def save_outcome(app: Runtime, record: PushRecord, outcome: PushOutcome, counts: StepCounts) -> None:
@@ -171,6 +176,10 @@ def save_outcomes(app: Runtime, outcomes: list[tuple[PushRecord, PushOutcome]], 
             if outcome.status is PushStatus.pushed:
                 plan_evidence(app, uow, record)  # what to attach and e-mail, in this same transaction (push_evidence)
                 _clear_untrusted(uow, record, outcome)
+                counts.cases_resolved += len(CaseQueue(uow.cases).close_refusals_of_invoiced(
+                    record.work_order_id, record.work_order_version,
+                    note=f"invoice {record.doc_number} of version {record.work_order_version} is now in "
+                         f"{record.ledger} (ledger id {outcome.ledger_id}): the refusal no longer stands"))
             anomalies = [outcome.anomaly, _tax_differs(app, record, outcome)]
             for anomaly in filter(None, anomalies):
                 _, opened = CaseQueue(uow.cases).open_case(anomaly)

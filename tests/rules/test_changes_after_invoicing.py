@@ -145,7 +145,7 @@ def test_a_version_whose_invoice_is_unchanged_is_logged_as_needing_nothing_and_o
 
     assert evaluation.verdict is Verdict.no_invoice and evaluation.anomalies == ()
     (decision,) = [d for d in evaluation.decisions if d.rule_id == "not_invoiced_before"]
-    assert (decision.outcome, decision.rule_version) == (Outcome.no_invoice, 2)
+    assert (decision.outcome, decision.rule_version) == (Outcome.no_invoice, 3)
     assert decision.reason.startswith("changed after invoicing; the invoice is unchanged (version 3 was invoiced")
     assert decision.evidence["decision"] == "invoice_unchanged"
     assert decision.evidence["invoiced_version"] == 3 and decision.evidence["new_version"] == 4
@@ -220,3 +220,29 @@ def test_a_change_to_an_invoice_whose_payment_was_never_read_says_so_in_its_evid
     evidence = anomaly.evidence["decisions"][0]["evidence"]
     assert evidence["payment_state"] == "not_read"
     assert evidence["plan"]["path"] == "credit_and_reissue" and "never read" in evidence["plan"]["why"]
+
+
+def test_a_version_a_correction_brought_the_invoice_to_is_invoiced_already_and_never_drafted_again(build):
+    order = build.order(version=4)
+    corrected = (InvoicedVersion(version=4, ledger="quickbooks", doc_number="NW-1001", status="pushed",
+                                 amount="214.00", ledger_id="77", draft=draft(4, work_order_id=order.id),
+                                 corrected=True),)
+
+    evaluation = evaluate(order, DEFAULTS, run_id="r", context=RuleContext(invoiced=corrected))
+
+    assert evaluation.verdict is Verdict.no_invoice and evaluation.anomalies == ()
+    (decision,) = [d for d in evaluation.decisions if d.rule_id == "not_invoiced_before"]
+    assert decision.evidence["decision"] == "invoice_corrected"
+    assert "a correction brought the invoice to this version" in decision.reason
+
+
+def test_a_job_still_cancelled_after_its_invoice_was_voided_needs_nothing_more(build):
+    order = build.order(version=5, status=WorkOrderStatus.cancelled)
+    voided = (InvoicedVersion(version=4, ledger="quickbooks", doc_number="NW-1001", status="pushed", amount="0.00",
+                              ledger_id="77", draft=None, corrected=True, cancelled=True),)
+
+    evaluation = evaluate(order, DEFAULTS, run_id="r", context=RuleContext(invoiced=voided))
+
+    assert evaluation.anomalies == ()
+    (decision,) = [d for d in evaluation.decisions if d.rule_id == "not_invoiced_before"]
+    assert decision.outcome is Outcome.no_invoice and "was voided or credited" in decision.reason

@@ -31,7 +31,11 @@ class InvoicedVersion(BaseModel):
     amount: Money
     ledger_id: str | None = None
     draft: InvoiceDraft | None = None
-    """What that invoice says: the draft its push record keeps."""
+    """What that invoice says: the draft its push record keeps, or the one a correction brought it to."""
+    corrected: bool = False
+    """A correction after invoicing (``workorders.correction_steps``) brought the invoice to this version."""
+    cancelled: bool = False
+    """A void or a credit in full left the job billed nothing in this ledger."""
     payment_state: str = ""
     """``workorders.payments.PaymentState`` as ``closeout reconcile`` last read it ("" before it read one)."""
     ledger_balance: Money | None = None

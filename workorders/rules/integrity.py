@@ -36,11 +36,13 @@ def _norm(text: str | None) -> str:
 
 INVOICE_UNCHANGED = "invoice_unchanged"
 """The decision on a version that changed after invoicing while its invoice would say the same: no case."""
+INVOICE_CORRECTED = "invoice_corrected"
+"""The decision on a version a correction after invoicing brought the invoice to: it is invoiced already."""
 INVOICE_CHANGED = "invoice_changed"
 """The decision on a version whose invoice would differ from the one sent (or that no longer needs one): a case."""
 
 
-@rule("not_invoiced_before", version=2, case_kind=AnomalyCode.changed_after_invoiced, beats_no_invoice=True,
+@rule("not_invoiced_before", version=3, case_kind=AnomalyCode.changed_after_invoiced, beats_no_invoice=True,
       actions=("credit_and_reissue", "ignore_change"))
 def check_not_invoiced(order: WorkOrder, settings: RuleSettings, context: RuleContext) -> Check:
     """A job that changed after it was invoiced needs a person: never a silent second invoice, nor a silent credit.
@@ -49,10 +51,21 @@ def check_not_invoiced(order: WorkOrder, settings: RuleSettings, context: RuleCo
     (``workorders.corrections``; a touched ``updated_at``, a note, a photo) needs no ledger operation and no
     case. Without this version's draft in the context, or for a job no longer to be billed, it is a change.
     """
+    corrected = [i for i in context.invoiced if i.version == order.version and i.corrected]
+    if corrected:
+        done = corrected[-1]
+        billed = f"invoice {done.doc_number} now bills {done.amount}" if not done.cancelled else (
+            f"invoice {done.doc_number} was voided or credited")
+        return no_invoice(f"a correction brought the invoice to this version ({billed})", decision=INVOICE_CORRECTED,
+                          invoiced_version=done.version, doc_number=done.doc_number, ledger_id=done.ledger_id)
     earlier = sorted((i for i in context.invoiced if i.version != order.version), key=lambda i: i.version)
     if not earlier:
         return passed("no other version of this job was invoiced")
     last = earlier[-1]
+    if last.cancelled and (order.status in GONE or order.billing is not Billing.billable):
+        return no_invoice(f"changed after its invoice {last.doc_number} was voided or credited; the job is still "
+                          "not billed", decision=INVOICE_UNCHANGED, invoiced_version=last.version,
+                          doc_number=last.doc_number, ledger_id=last.ledger_id)
     evidence = {"invoiced_version": last.version, "doc_number": last.doc_number, "ledger_id": last.ledger_id,
                 "ledger": last.ledger, "push_status": last.status, "new_version": order.version,
                 "new_status": order.status.value, "new_subtotal": str(order.subtotal),
