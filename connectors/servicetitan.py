@@ -10,19 +10,36 @@ watermark is re-read (landing dedupes). Per job we also read its appointments, t
 assignments, its invoices (the billed items) and its customer and location, following ``mergedToId``.
 The landed payload is ``{"job", "appointments", "assignments", "invoices", "customer", "location"}``.
 
-Cursor (JSON): ``{"watermark": iso, "high": iso, "page": n}``. Not built: the export feeds that also
-return deleted jobs.
+Deletions: the transactional list leaves deleted jobs out, so after its last page the run reads the jobs
+export feed (``/jpm/v2/tenant/{tenant}/export/jobs``), which "returns active, inactive and deleted" rows
+(sources.md §3 [32]; developer.servicetitan.io/docs/transactional-and-export-apis), from the
+``continueFrom`` token of the last read (``from``; the first time, the run's starting watermark as a date,
+or the beginning when there is none), with ``includeRecentChanges=true`` (changes sooner; rows may repeat,
+which landing and ``SourceDeletion.applied_to`` absorb). How a deleted row shows is not documented, so both
+plausible signals are read, and nothing is deleted on a guess:
+
+* ``active: false`` on the row: landed as ``{"exportRow": row}``;
+* no usable ``active`` flag: the job is looked up (``GET jobs/{id}``); only a 404 lands
+  ``{"exportRow": row, "jobRead": "not_found"}``. This costs one call per such row, and happens only if
+  ServiceTitan's rows carry no flag;
+* ``active: true``: a live job, which the transactional list reads with its related records: skipped.
+
+A landed deletion row keeps the job's id as its key (``mappings.servicetitan`` maps it to a
+``SourceDeletion``), so a job ServiceTitan deleted that Closeout never saw is still landed, not dropped.
+
+Cursor (JSON): ``{"watermark": iso, "high": iso, "page": n, "export": token}``.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 import httpx
 
-from connectors.errors import AuthError, FatalError
+from connectors.errors import AuthError, FatalError, RejectedError
 from connectors.source_http import read_json, read_json_object, send
 from connectors.source_paging import (
     SourceJob, SourcePage, check_new_page, job_id_of, numbered_pages, parse_time, read_cursor,
@@ -65,7 +82,64 @@ class ServiceTitanSource:
                 high = max(high, modified, key=_parse_time) if high else modified
             return jobs, high, bool(body.get("hasMore")) and bool(rows)
 
-        yield from numbered_pages(read_page, watermark=watermark, high=high, page=page)
+        export, last = state.get("export"), None
+        for last in numbered_pages(read_page, watermark=watermark, high=high, page=page):
+            yield SourcePage(jobs=last.jobs, next_cursor=_with_export(last.next_cursor, export))
+        assert last is not None  # numbered_pages yields at least one page
+        yield from self._deletions(after=last.next_cursor, token=export, start=watermark)
+
+    def _deletions(self, *, after: str | None, token: str | None, start: str | None) -> Iterator[SourcePage]:
+        """The jobs export feed from ``token`` (else from the date ``start``, else from its beginning): a page of
+        deletion records per answer, each with the cursor ``after`` (the list's final one) and its ``continueFrom``.
+
+        An answer without ``continueFrom``, or one that gives back a token already read while saying it has
+        more, is ``FatalError``: resuming would re-read the feed from the start, or loop.
+        """
+        tokens: set[str] = set()
+        while True:
+            params: dict[str, Any] = {"includeRecentChanges": "true"}
+            if token or start:
+                params["from"] = token or start
+            body = self._get(self._path("jpm", "export/jobs"), "export jobs", params=params)
+            rows = [row for row in body.get("data") or [] if isinstance(row, dict)]
+            more, following = bool(body.get("hasMore")), str(body.get("continueFrom") or "")
+            if not following:
+                raise FatalError("the jobs export answered without a continueFrom token; stopping rather than "
+                                 "read the feed from its start again", system=self.name, operation="export jobs",
+                                 code="no_continue_from")
+            if more and (following in tokens or following == token):
+                raise FatalError("the jobs export gave back a continueFrom token already read; stopping rather than "
+                                 "looping", system=self.name, operation="export jobs", code="repeated_cursor")
+            tokens.add(following)
+            token = following
+            jobs = [job for job in (self._deletion(row) for row in rows) if job is not None]
+            yield SourcePage(jobs=tuple(jobs), next_cursor=_with_export(after, token))
+            if not more or not rows:
+                return
+
+    def _deletion(self, row: dict[str, Any]) -> SourceJob | None:
+        """The deletion record to land for an export row; None for a live job (see the module's "Deletions")."""
+        job_id = job_id_of(row, system=self.name, label="ServiceTitan")
+        active = row.get("active")
+        if active is True:
+            return None
+        payload: dict[str, Any] = {"exportRow": row}
+        if active is not False:
+            if self._job_exists(job_id):
+                return None
+            payload["jobRead"] = "not_found"
+        return SourceJob(source=SYSTEM, stream=f"{self.name}/export/jobs", external_id=job_id,
+                         locator=f"servicetitan job {row.get('jobNumber') or '?'} ({job_id}) in the jobs export",
+                         payload=payload)
+
+    def _job_exists(self, job_id: str) -> bool:
+        try:
+            self._get(self._path("jpm", f"jobs/{job_id}"), "read job", missing_is_rejected=True)
+        except RejectedError as exc:
+            if exc.code == "not_found":
+                return False
+            raise
+        return True
 
     def fetch_job(self, job_id: str) -> SourcePage:
         row = self._get(self._path("jpm", f"jobs/{job_id}"), "read job", missing_is_rejected=True)
@@ -150,4 +224,9 @@ def _parse_time(text: str) -> datetime:
 
 
 def _read_cursor(cursor: str | None) -> dict[str, Any]:
-    return read_cursor(cursor, keys={"watermark", "high", "page"}, system=SYSTEM, label="ServiceTitan")
+    return read_cursor(cursor, keys={"watermark", "high", "page", "export"}, system=SYSTEM, label="ServiceTitan")
+
+
+def _with_export(cursor: str | None, export: str | None) -> str:
+    """The list's cursor with the export feed's token added: both resume from one stored cursor."""
+    return json.dumps({**json.loads(cursor or "{}"), "export": export}, sort_keys=True)

@@ -11,7 +11,17 @@ Decisions, each with its reason:
   non-zero ``salesTax`` is also a note. ServiceTitan has no tax rate per item, only ``taxable`` and one
   ``salesTaxCode`` per invoice: its ``name`` is the ``tax_rate`` of that invoice's taxable items.
 * ``jobStatus``: Scheduled/Dispatched → scheduled, InProgress/Working → in_progress, Hold → on_hold,
-  Completed → completed, Canceled → cancelled. Deleted jobs appear only in the export feeds (not read yet).
+  Completed → completed, Canceled → cancelled.
+* Deletions. ServiceTitan's transactional list leaves deleted jobs out; its export feed
+  (``jpm/v2/tenant/{tenant}/export/jobs``) "returns active, inactive and deleted" rows (shared/reference/
+  sources.md §3 [32], developer.servicetitan.io/docs/transactional-and-export-apis). How a deleted row differs
+  from a live one is not documented there; ServiceTitan's records carry ``active`` (customers, locations), so
+  the connector lands an export row that says ``active: false``, and one with no usable ``active`` flag
+  whose job ``GET jobs/{id}`` answers 404 (``jobRead: not_found``), as ``{"exportRow": row[, "jobRead": …]}``.
+  Such a payload maps to a ``workorders.deletions.SourceDeletion`` dated by the row's ``modifiedOn`` (intake
+  turns it into a ``deleted`` version, as for Jobber's ``JOB_DESTROY``); an export row that says neither is a
+  case, never a guess. A job of the transactional list that says ``active: false`` is a deletion too: treating it
+  as live could bill a job ServiceTitan has dropped.
 * Visits are the appointments; each visit's technicians are the assignments to it.
 * A merged customer or location (``mergedToId``) was followed by the connector: the work order carries the
   surviving record, and a note names the merged ids so nobody wonders where the old id went.
@@ -27,12 +37,16 @@ from typing import Any
 
 from mappings.source_values import PayloadError, decimal_from, map_or_case, text_from, time_from
 from workorders.anomalies import Anomaly
+from workorders.deletions import SourceDeletion
 from workorders.money import round_money
 from workorders.work_order import (
     Address, Customer, JobType, LineItem, LineKind, Note, Site, Technician, Visit, WorkOrder, WorkOrderStatus,
 )
 
 SOURCE = "servicetitan"
+SYSTEM = "ServiceTitan"
+EXPORT_ROW = "exportRow"
+"""The key of a jobs export feed row in a payload the connector landed for a deletion."""
 STATUSES = {
     "scheduled": WorkOrderStatus.scheduled, "dispatched": WorkOrderStatus.scheduled,
     "inprogress": WorkOrderStatus.in_progress, "working": WorkOrderStatus.in_progress,
@@ -43,14 +57,52 @@ KINDS = {"service": LineKind.labour, "material": LineKind.material, "equipment":
 
 def map_servicetitan_job(
     payload: Mapping[str, Any], *, company: str, default_timezone: str, currency: str = "USD"
-) -> WorkOrder | Anomaly:
-    """Never raises for bad input: any unreadable field gives one anomaly naming it, with the payload kept."""
+) -> WorkOrder | SourceDeletion | Anomaly:
+    """A work order, or for a job ServiceTitan deleted a ``SourceDeletion`` (see the module's "Deletions").
 
-    def build(job: Mapping[str, Any], external_id: str) -> WorkOrder:
+    Never raises for bad input: any unreadable field gives one anomaly naming it, with the payload kept.
+    """
+    if isinstance(payload, Mapping) and EXPORT_ROW in payload:
+        def deletion(row: Mapping[str, Any], external_id: str) -> SourceDeletion:
+            return _exported_deletion(payload, row, external_id, zone=default_timezone)
+
+        return map_or_case(payload, deletion, source=SOURCE, company=company, job_key=EXPORT_ROW,
+                           no_id=(f"{EXPORT_ROW}.id", "a jobs export row without a job id"))
+
+    def build(job: Mapping[str, Any], external_id: str) -> WorkOrder | SourceDeletion:
+        if job.get("active") is False:
+            return _deletion(job, external_id, zone=default_timezone,
+                             said=f"the jobs list answered job {_number(job, external_id)} with active: false")
         return _build(payload, job, external_id, company=company, zone=default_timezone, currency=currency)
 
     return map_or_case(payload, build, source=SOURCE, company=company, job_key="job",
                        no_id=("job.id", "not a ServiceTitan job (no job id)"))
+
+
+def _exported_deletion(payload: Mapping[str, Any], row: Mapping[str, Any], external_id: str, *,
+                       zone: str) -> SourceDeletion:
+    number = _number(row, external_id)
+    if row.get("active") is False:
+        said = f"its jobs export feed lists job {number} as inactive (active: false)"
+    elif not isinstance(row.get("active"), bool) and payload.get("jobRead") == "not_found":
+        said = (f"its jobs export feed lists job {number} without an active flag and GET jobs/{external_id} "
+                "answers 404")
+    else:
+        raise PayloadError(f"{EXPORT_ROW}.active", f"{row.get('active')!r}: the export row does not say the job "
+                           "was deleted, so nothing is deleted on a guess")
+    return _deletion(row, external_id, zone=zone, said=said)
+
+
+def _deletion(job: Mapping[str, Any], external_id: str, *, zone: str, said: str) -> SourceDeletion:
+    try:
+        at = time_from(job.get("modifiedOn"), "modifiedOn", zone=zone)
+    except PayloadError:
+        at = None  # the deletion matters more than its date: intake dates it when it was read
+    return SourceDeletion(source=SOURCE, external_id=external_id, system=SYSTEM, evidence=said, at=at)
+
+
+def _number(job: Mapping[str, Any], external_id: str) -> str:
+    return text_from(job.get("jobNumber")) or external_id
 
 
 def _list(payload: Mapping[str, Any], name: str) -> list[Mapping[str, Any]]:

@@ -138,15 +138,55 @@ def st_job(n: int, modified_on: str, **changes: Any) -> dict[str, Any]:
 
 
 class ServiceTitanServer:
-    """Jobs by modifiedOnOrAfter (newest first, page/pageSize/hasMore) and each job's related records."""
+    """Jobs by modifiedOnOrAfter (newest first, page/pageSize/hasMore) and each job's related records, and the
+    jobs export feed: every live job (``active: true``) and every deleted one in the order they last changed,
+    read after a ``continueFrom`` token (``after|<modifiedOn>|<id>``: a row changed later comes after it
+    again), from a date, or from the start; ``export_page_size`` rows an answer.
 
-    def __init__(self, jobs: list[dict[str, Any]] | None = None) -> None:
+    ``delete(job_id, at)`` deletes a job as ServiceTitan would: gone from the list and from ``GET jobs/{id}``,
+    in the export feed as a row modified at ``at`` saying ``active: false`` (``flag=None``: with no ``active``;
+    ``export_flags=False`` also leaves it off the live rows).
+    """
+
+    def __init__(self, jobs: list[dict[str, Any]] | None = None, *, export_page_size: int = 50,
+                 export_flags: bool = True) -> None:
         self.jobs = jobs or []
+        self.deleted: list[dict[str, Any]] = []
         self.fixture = load_fixture("servicetitan_job.json")
         self.records: dict[str, dict[str, Any]] = {}
         self.pages_served: list[tuple[int, str | None]] = []
+        self.exports_served: list[str | None] = []
+        self.jobs_read: list[str] = []
+        self.export_page_size, self.export_flags = export_page_size, export_flags
         self.tokens_issued = 0
         self.valid_tokens: set[str] = set()
+
+    def delete(self, job_id: int, at: str, *, flag: bool | None = False) -> dict[str, Any]:
+        job = next(j for j in self.jobs if j["id"] == job_id)
+        self.jobs.remove(job)
+        row = {**job, "modifiedOn": at, "active": flag}
+        if flag is None:
+            del row["active"]
+        self.deleted.append(row)
+        return row
+
+    def export(self, params: httpx.QueryParams) -> httpx.Response:
+        assert params["includeRecentChanges"] == "true"
+        since = params.get("from")
+        self.exports_served.append(since)
+        live = [{**j, "active": True} if self.export_flags else dict(j) for j in self.jobs]
+        rows = sorted(live + self.deleted, key=lambda j: (j["modifiedOn"], str(j["id"])))
+        if since is None:
+            rows_after = rows
+        elif since.startswith("after|"):
+            _, modified, job_id = since.split("|")
+            rows_after = [r for r in rows if (r["modifiedOn"], str(r["id"])) > (modified, job_id)]
+        else:  # a date: the rows modified on or after it
+            rows_after = [r for r in rows if r["modifiedOn"] >= since]
+        chunk = rows_after[: self.export_page_size]
+        token = f"after|{chunk[-1]['modifiedOn']}|{chunk[-1]['id']}" if chunk else (since or "after||")
+        return httpx.Response(200, json={"hasMore": len(rows_after) > len(chunk), "continueFrom": token,
+                                         "data": copy.deepcopy(chunk)})
 
     def token(self, request: httpx.Request) -> httpx.Response:
         form = dict(httpx.QueryParams(request.content.decode()))
@@ -162,6 +202,8 @@ class ServiceTitanServer:
         if request.headers["Authorization"].removeprefix("Bearer ") not in self.valid_tokens:
             return httpx.Response(401, json={"title": "Unauthorized", "status": 401})
         path, params = request.url.path.split(f"/tenant/{ST_TENANT}/")[1], request.url.params
+        if path == "export/jobs":
+            return self.export(params)
         if path == "jobs":
             page, size = int(params["page"]), int(params["pageSize"])
             assert params["sort"] == "-ModifiedOn"
@@ -173,6 +215,7 @@ class ServiceTitanServer:
             return httpx.Response(200, json={"page": page, "pageSize": size, "hasMore": page * size < len(rows),
                                              "totalCount": None, "data": copy.deepcopy(chunk)})
         if path.startswith("jobs/"):
+            self.jobs_read.append(path.split("/")[1])
             job = next((j for j in self.jobs if str(j["id"]) == path.split("/")[1]), None)
             return httpx.Response(200, json=job) if job else httpx.Response(404, json={"title": "Not Found"})
         if path in ("appointments", "appointment-assignments", "invoices"):

@@ -26,11 +26,13 @@ def server(st_router):
 
 def test_a_first_run_reads_every_page_with_each_jobs_related_records(make_st, server):
     pages, jobs = _run(make_st())
-    assert len(pages) == 3 and [job.external_id for job in jobs] == [str(88120000 + n) for n in (4, 3, 2, 1, 0)]
+    assert len(pages) == 4 and [job.external_id for job in jobs] == [str(88120000 + n) for n in (4, 3, 2, 1, 0)]
     payload = jobs[0].payload
     assert len(payload["appointments"]) == 2 and payload["assignments"][0]["technicianName"] == "Lee Park"
     assert payload["invoices"][0]["items"][1]["price"] == "150.00" and payload["customer"]["name"] == "Morgan Lee"
-    assert json.loads(pages[-1].next_cursor) == {"watermark": "2025-06-05T12:00:00Z", "high": None, "page": None}
+    assert json.loads(pages[-1].next_cursor) == {  # the last page is the export feed's, read for deletions
+        "watermark": "2025-06-05T12:00:00Z", "high": None, "page": None,
+        "export": "after|2025-06-05T12:00:00Z|88120004"}
     assert server.tokens_issued == 1
 
 

@@ -138,5 +138,6 @@ def test_a_servicetitan_crash_mid_page_is_recovered_by_the_next_run_without_dupl
             "select work_order_id, count(*) from work_order_versions group by work_order_id")).all()
     cursor = json.loads(app.store.cursors.get(cursor_name(COMPANY, ST_SOURCE)))
     assert len(rows) == 5 and {count for _, count in rows} == {1}
-    assert cursor == {"watermark": "2025-06-05T12:00:00Z", "high": None, "page": None}
+    assert cursor == {"watermark": "2025-06-05T12:00:00Z", "high": None, "page": None,
+                      "export": "after|2025-06-05T12:00:00Z|88120004"}
     assert [page for page, _ in server.pages_served] == [1, 2, 2, 3]
