@@ -216,7 +216,8 @@ class Runtime(Protocol):
         """The connector of a source behind an API (not a CSV drop): it fetches one job and checks its login."""
 
     def map_payload(self, kind: str, payload: dict[str, Any], company: CompanyConfig) -> Any:
-        """The source kind's pure mapping of a raw payload (a copy the caller owns): a ``WorkOrder`` or an ``Anomaly``."""
+        """The source kind's pure mapping of a raw payload (a copy the caller owns): a ``WorkOrder``, an ``Anomaly``,
+        or a ``workorders.deletions.SourceDeletion`` (the source's word that the job is deleted)."""
 
     def inbox_for(self, company: CompanyConfig, mailbox: MailboxConfig) -> Inbox: ...
 

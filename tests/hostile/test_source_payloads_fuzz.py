@@ -17,6 +17,7 @@ from mappings.housecallpro import map_housecallpro_job
 from mappings.jobber import map_jobber_job
 from mappings.servicetitan import map_servicetitan_job
 from workorders.anomalies import Anomaly, AnomalyCode
+from workorders.deletions import SourceDeletion
 from workorders.work_order import WorkOrder
 
 FIXTURES = Path(__file__).parents[1] / "sources" / "fixtures"
@@ -77,8 +78,9 @@ def _mutate(payload: Any, path: tuple, new: Any, *, delete: bool) -> Any:
     return result
 
 
-def _check(result: WorkOrder | Anomaly, payload: Any) -> None:
-    assert isinstance(result, WorkOrder | Anomaly)
+def _check(result: WorkOrder | Anomaly | SourceDeletion, payload: Any) -> None:
+    # a job payload saying ``active: false`` is ServiceTitan's word that the job is deleted (mappings.servicetitan)
+    assert isinstance(result, WorkOrder | Anomaly | SourceDeletion)
     if isinstance(result, Anomaly):
         assert result.code in (AnomalyCode.source_payload_invalid,)
         # repr, not ==: a NaN payload is kept exactly and still not equal to itself
