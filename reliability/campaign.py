@@ -2,7 +2,10 @@
 
     python -m reliability.campaign [--jobs 5000] [--messages 5000] [--kills 5] [--seed 7]
 
-Two worker processes run the pipeline at once on a private PostgreSQL database. Meanwhile: the fake Jobber
+Two worker processes run the pipeline at once on a private PostgreSQL database. Once a share of the CSV jobs
+is invoiced, some of them change at the source (reliability.later_changes: a touch, a returned part, a price
+cut, an added line, a cancellation, some after the invoice was paid) and the workers apply the corrections by
+the company's policy. Meanwhile: the fake Jobber
 answers 5xx, 429 and malformed pages; the ledger sandbox (QBO and Xero) injects 5xx, 429, timeouts, resets
 and lost responses; the workers' database connections are terminated; Dovecot is killed and restarted while
 mail is being fetched; a worker is SIGKILLed at random moments and started again. Then the faults stop, the
@@ -29,6 +32,7 @@ import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
 from reliability import services
+from reliability.later_changes import change_invoiced_jobs, invoiced_jobs, qbo_payer
 from reliability.fault_jobber import FaultyJobber, serve_in_thread
 from reliability.faults import Injector, connection_dropper, dovecot_bouncer
 from reliability.workload import CSV_COMPANY, JOBBER_COMPANY, REALM, TENANT, Workload, write_config, \
@@ -36,6 +40,7 @@ from reliability.workload import CSV_COMPANY, JOBBER_COMPANY, REALM, TENANT, Wor
 from sandbox.dovecot_server import PASSWORD, USER, DovecotServer
 from sandbox.fake_jobber import FAKE_REFRESH_TOKEN
 from sandbox.qbo_store import QboStore
+from sandbox.server import running_sandbox
 from sandbox.xero_store import XeroStore
 
 LEDGER_FAULTS = ("throttle", "server_error", "slow", "reset", "lost_response")
@@ -51,6 +56,8 @@ class Result:
     missing: list[str] = field(default_factory=list)
     defects: list[str] = field(default_factory=list)
     cases: dict[str, int] = field(default_factory=dict)
+    corrections: dict[str, int] = field(default_factory=dict)
+    """What the later changes were (``changed: <kind>``) and what became of each correction step (``kind/status``)."""
     seconds: float = 0.0
 
     @property
@@ -127,9 +134,10 @@ def _campaign(workload, kills, home, rng, dovecot, fake, jobber_port, db_url, le
         say(f"campaign: {workload.jobs} jobs ({workload.csv_jobs} CSV, {workload.jobber_jobs} Jobber), "
             f"{workload.messages} messages, 2 workers on PostgreSQL, home {home}")
         deadline = time.monotonic() + time_limit
+        later = _LaterChanges(home, watcher, workload, say)
         killed = _drive(workers, kills, rng, watcher, workload, deadline,
                         lambda: services.start_worker(env, config, stop_file, 5, log), say,
-                        struck=lambda: injectors[0].count > 0)
+                        struck=lambda: injectors[0].count > 0, later=later)
         for injector in injectors:
             injector.stop()
         _set_ledger_chaos(qbo, xero, 0.0)
@@ -162,11 +170,42 @@ def _campaign(workload, kills, home, rng, dovecot, fake, jobber_port, db_url, le
     if seen[1] != workload.messages:
         result.missing.append(f"{workload.messages} messages delivered, {seen[1]} in the store")
     result.cases = services.case_kinds(watcher)
+    result.corrections = {**{f"changed: {kind}": n for kind, n in later.done.items()},
+                          **services.correction_steps(watcher)}
+    refused = {name: n for name, n in result.corrections.items() if name.endswith("/rejected")}
+    if refused:
+        result.defects.append(f"the ledger refused correction steps: {refused}")
+    if not later.done:
+        result.defects.append("no invoiced job was changed later: the corrections were not exercised")
     watcher.dispose()
     return result
 
 
-def _drive(workers, kills, rng, watcher, workload, deadline, restart, say, struck=lambda: True) -> int:
+class _LaterChanges:
+    """Changes some invoiced CSV jobs once a share of them is invoiced (``reliability.later_changes``)."""
+
+    def __init__(self, home: Path, watcher, workload, say) -> None:
+        self.home, self.watcher, self.workload, self.say = home, watcher, workload, say
+        self.count = max(10, workload.csv_jobs // 50)
+        self.done: Counter = Counter()
+
+    def __call__(self) -> None:
+        if self.done:
+            return
+        jobs = invoiced_jobs(self.watcher, CSV_COMPANY)
+        if len(jobs) < max(2 * self.count, self.workload.csv_jobs // 5):
+            return
+        with running_sandbox(self.home / "sandbox") as url:  # the workers' sandbox state, its faults included
+            self.done = change_invoiced_jobs(self.home / "jobs", jobs, count=self.count, seed=self.workload.seed,
+                                             pay=qbo_payer(url, REALM))
+        qbo = QboStore(self.home / "sandbox")
+        for kind in LEDGER_FAULTS:  # each kind at least once more while the corrections are sent
+            qbo.add_fault(REALM, kind, seconds=LEDGER_TIMEOUT * 1.5)
+        self.say(f"  later changes to invoiced jobs: {dict(self.done)}")
+
+
+def _drive(workers, kills, rng, watcher, workload, deadline, restart, say, struck=lambda: True,
+           later=lambda: None) -> int:
     """Watch the workers' progress and SIGKILL one at random moments (restarting it) until the work is done,
     ``kills`` kills happened and ``struck()`` (the database was dropped at least once: a small workload can
     finish before the first drop), or the deadline; returns the number of kills."""
@@ -180,8 +219,11 @@ def _drive(workers, kills, rng, watcher, workload, deadline, restart, say, struc
         if time.monotonic() >= next_report:
             say(f"  [{time.monotonic() - started:4.0f} s] progress: {_short(now)}")
             next_report += 15
+        later()
         done = (now["jobs_landed"] >= workload.jobs and now["messages_stored"] >= workload.messages
-                and now["unevaluated"] == 0 and now["drafts_waiting"] == 0)
+                and now["unevaluated"] == 0 and now["drafts_waiting"] == 0
+                and bool(getattr(later, "done", True)) and now["corrections_waiting"] == 0
+                and now["correction_steps_unsent"] == 0)
         if killed >= kills and done and struck():
             break
         if time.monotonic() >= next_kill and killed < kills:
@@ -249,6 +291,8 @@ def print_result(result: Result, say=print) -> None:
         say(f"  {'messages ending in: ' + place:<44} {n:>6}")
     for kind, n in sorted(result.cases.items()):
         say(f"  {'cases: ' + kind:<44} {n:>6}")
+    for kind, n in sorted(result.corrections.items()):
+        say(f"  {'corrections: ' + kind:<44} {n:>6}")
     for name in ("duplicates_in_ledger", "duplicate_push_records", "missing_in_ledger", "ledger_disagreements",
                  "pending", "unaccounted"):
         say(f"  {name:<44} {len(audit.get(name, [])):>6}")

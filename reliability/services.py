@@ -60,6 +60,9 @@ PROGRESS_SQL = {
                    "rule_decisions d WHERE d.work_order_id = v.work_order_id AND d.work_order_version = v.version)",
     "drafts_waiting": "SELECT COUNT(*) FROM push_records WHERE status IN ('ready', 'pushing', 'uncertain')",
     "invoices_pushed": "SELECT COUNT(*) FROM push_records WHERE status = 'pushed'",
+    "corrections_waiting": "SELECT COUNT(*) FROM cases WHERE kind = 'changed_after_invoiced' AND status IN "
+                           "('open', 'in_progress')",
+    "correction_steps_unsent": "SELECT COUNT(*) FROM corrections WHERE status IN ('planned', 'sending', 'uncertain')",
 }
 
 
@@ -74,6 +77,16 @@ def progress(engine: sa.Engine) -> dict[str, int]:
                 connection.rollback()
                 found[name] = 0
     return found
+
+
+def correction_steps(engine: sa.Engine) -> dict[str, int]:
+    """Correction steps by kind and status (``kind/status``), for the campaign's report."""
+    with engine.connect() as connection:
+        try:
+            rows = connection.execute(sa.text("SELECT kind, status, COUNT(*) FROM corrections GROUP BY kind, status"))
+        except sa.exc.ProgrammingError:
+            return {}
+        return {f"{kind}/{status}": n for kind, status, n in rows}
 
 
 def case_kinds(engine: sa.Engine) -> dict[str, int]:

@@ -2,7 +2,8 @@
 
     python -m reliability.worker CONFIG STOP_FILE [STALE_SECONDS]
 
-Each pass does what the ``closeout-pipeline`` flow does, step by step, with no Prefect in between (the
+Each pass does what the ``closeout-pipeline`` flow does (pull, mail, prepare, push, then the corrections the
+company's policy applies by itself), step by step, with no Prefect in between (the
 campaign kills this process, and a Prefect server per process would cost more than the work). A failure of
 one step is what a failed task run would be: noted in ``$CLOSEOUT_HOME/worker-errors.log`` and retried on the
 next pass. A ConnectorError (a fault of a system beside us) or a database error (a dropped connection) is
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError
 
+from services.corrections import apply_by_policy
 from services.intake import pull_source
 from services.mail.ingest import ingest_mailbox
 from services.prepare import prepare_batch
@@ -71,6 +73,9 @@ class Pass:
                     app, company, limit=20, stale_after=self.stale, sleep=lambda seconds: None))) \
                     and step.pushed + step.rejected + step.uncertain:
                 self.busy = True
+            corrected = self.step(f"corrections {company.id}", lambda: apply_by_policy(
+                app, company, stale_after=self.stale))
+            self.busy |= bool(corrected and sum(n for outcome, n in corrected.items() if outcome != "left_for_a_person"))
 
 
 def main(config: str, stop_file: str, stale_seconds: str = "5") -> None:

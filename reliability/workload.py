@@ -61,6 +61,8 @@ ca_file = "{ca_file}"
 batch_size = 25
 connect_timeout = 3
 read_timeout = 10
+[companies.corrections]
+apply = "all"  # the later corrections of the campaign are applied by the workers, under every fault
 [companies.mappings]
 doc_number_prefix = "Q-"
 items = {{ "LAB" = "1", "PART" = "2" }}

@@ -121,6 +121,17 @@ class LedgerConfig(_Strict):
         return self.api_url == SANDBOX
 
 
+class CorrectionPolicy(_Strict):
+    """Which corrections after invoicing Closeout applies by itself (``services.corrections``); the rest wait for
+    a coordinator's decision on their ``changed_after_invoiced`` case."""
+
+    apply: Literal["never", "amendments", "all"] = Field(
+        default="never", description="never: every correction waits for a person; amendments: an unpaid invoice "
+        "is updated in place by itself; all: voids, credit notes and supplementary invoices too")
+    up_to: Decimal | None = Field(default=None, ge=0, description="only when the invoice's amount before tax "
+                                  "changes by at most this much (any amount when unset)")
+
+
 class CompanyConfig(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     name: str
@@ -131,6 +142,7 @@ class CompanyConfig(_Strict):
     mailboxes: tuple[MailboxConfig, ...] = ()
     rules: RuleSettings = RuleSettings()
     mappings: MappingTables = MappingTables()
+    corrections: CorrectionPolicy = CorrectionPolicy()
 
     @field_validator("timezone")
     @classmethod

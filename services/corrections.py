@@ -15,12 +15,15 @@ recorded plan of a correction is its plan: deciding again resumes it, whatever t
 from __future__ import annotations
 
 import time
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
 from connectors.errors import ConnectorError, RejectedError
-from exceptions_queue.cases import Case, CaseKind
+from exceptions_queue.cases import Case, CaseKind, CaseStatus
 from exceptions_queue.desk import DecisionError
 from exceptions_queue.service import CaseQueue
 from mappings.drafts import build_draft
@@ -42,7 +45,7 @@ from workorders.push import STALE_AFTER, PushRecord, PushStatus
 from workorders.totals import sent_amount
 from workorders.work_order import Billing, WorkOrderStatus
 
-__all__ = ["CorrectionChoice", "CorrectionReport", "change_evidence", "correct_case", "credit_payload",
+__all__ = ["POLICY_ACTOR", "CorrectionChoice", "CorrectionReport", "apply_by_policy", "change_evidence", "correct_case", "credit_payload",
            "record_correction", "send_steps"]
 
 _NOT_BILLED = (WorkOrderStatus.cancelled, WorkOrderStatus.deleted)
@@ -63,7 +66,8 @@ class CorrectionReport:
     work_order_id: str
     outcome: str
     """``applied``, ``kept``, ``nothing_to_do``, ``waiting`` (a step's answer was lost: it is looked up before
-    any resend) or ``refused`` (the ledger refused a step: the case stays open with its message)."""
+    any resend), ``refused`` (the ledger refused a step: the case stays open with its message) or
+    ``left_for_a_person`` (the company's policy does not apply this plan by itself)."""
     why: str = ""
     steps: list[CorrectionRecord] = field(default_factory=list)
 
@@ -96,33 +100,42 @@ class _Subject:
 
 
 def correct_case(app: Runtime, case_id: int, *, actor: str,
-                 choice: CorrectionChoice = CorrectionChoice.apply_correction, reason: str = "") -> CorrectionReport:
+                 choice: CorrectionChoice = CorrectionChoice.apply_correction, reason: str = "",
+                 only_if: Callable[[CorrectionPlan], bool] | None = None,
+                 stale_after: timedelta = STALE_AFTER) -> CorrectionReport:
     """Decide a ``changed_after_invoiced`` case (see the module docstring). A decision that cannot be taken as
-    asked (another case kind, a closed case, an invoice not in the ledger) is a DecisionError."""
+    asked (another case kind, a closed case, an invoice not in the ledger) is a DecisionError.
+
+    ``only_if``: a new plan is recorded and sent only when it says yes (a company's policy); otherwise the
+    case is left for a person (``left_for_a_person``). A correction already recorded is always finished.
+    """
     subject = _read_subject(app, case_id)
     if choice is CorrectionChoice.keep_invoice:
         return _keep(app, subject, actor=actor, reason=reason)
-    steps = record_correction(app, case_id, actor=actor, choice=choice, subject=subject)
+    steps = record_correction(app, case_id, actor=actor, choice=choice, subject=subject, only_if=only_if)
     if isinstance(steps, CorrectionPlan):
+        if only_if is not None and steps.steps and not only_if(steps):
+            return CorrectionReport(case_id, subject.original.work_order_id, "left_for_a_person", steps.why)
         _close(app, subject, actor=actor, action="correction_not_needed", note=steps.why)
         return CorrectionReport(case_id, subject.original.work_order_id, "nothing_to_do", steps.why)
-    records = send_steps(app, subject.company, [s.key for s in steps])
+    records = send_steps(app, subject.company, [s.key for s in steps], stale_after=stale_after)
     return _conclude(app, subject, records, actor=actor)
 
 
 def record_correction(app: Runtime, case_id: int, *, actor: str,
                       choice: CorrectionChoice = CorrectionChoice.apply_correction,
-                      subject: _Subject | None = None) -> list[CorrectionStep] | CorrectionPlan:
+                      subject: _Subject | None = None,
+                      only_if: Callable[[CorrectionPlan], bool] | None = None) -> list[CorrectionStep] | CorrectionPlan:
     """Plan the case's correction from the ledger's state now and record its steps, sending nothing; the steps
-    already recorded for it when there are (the first plan stands). A plan with nothing to send is returned
-    as the plan."""
+    already recorded for it when there are (the first plan stands). A plan with nothing to send, or one
+    ``only_if`` refuses, is returned as the plan, nothing recorded."""
     subject = subject or _read_subject(app, case_id)
     steps = _recorded_steps(subject)
     if steps:
         return steps
     ledger = ThrottledLedger(app.ledger_for(subject.company), pacer=app.pacer_for(subject.company))
     plan, planned = _plan(app, subject, ledger, prefer_credit=choice is CorrectionChoice.apply_as_credit)
-    if not planned:
+    if not planned or (only_if is not None and not only_if(plan)):
         return plan
     with app.store.unit_of_work() as uow:
         uow.corrections.record(planned, case_id=case_id, actor=actor)
@@ -133,13 +146,14 @@ def record_correction(app: Runtime, case_id: int, *, actor: str,
     return _recorded_steps(_read_subject(app, case_id))
 
 
-def send_steps(app: Runtime, company: CompanyConfig, keys: list[str]) -> list[CorrectionRecord]:
-    """Claim and send each step in turn; one claimed by another worker (or done) is left to it. Returns every
-    step's record as it stands after."""
+def send_steps(app: Runtime, company: CompanyConfig, keys: list[str], *,
+               stale_after: timedelta = STALE_AFTER) -> list[CorrectionRecord]:
+    """Claim and send each step in turn; one claimed by another worker (or done) is left to it, unless it has
+    been sending longer than ``stale_after`` (its worker died). Returns every step's record as it stands after."""
     ledger = ThrottledLedger(app.ledger_for(company), pacer=app.pacer_for(company))
     for key in keys:
         with app.store.unit_of_work() as uow:
-            claimed = uow.corrections.claim([key], stale_after=STALE_AFTER)
+            claimed = uow.corrections.claim([key], stale_after=stale_after)
             uow.commit()
         for record in claimed:
             status, ledger_id, total, error = _send(ledger, company, record)
@@ -148,6 +162,49 @@ def send_steps(app: Runtime, company: CompanyConfig, keys: list[str]) -> list[Co
                 uow.commit()
     with app.store.unit_of_work() as uow:
         return uow.corrections.get(keys)
+
+
+POLICY_ACTOR = "closeout:policy"
+_BY_POLICY = {"amendments": frozenset({CorrectionPath.amend, CorrectionPath.none}),
+              "all": frozenset(CorrectionPath)}
+
+
+def apply_by_policy(app: Runtime, company: CompanyConfig, *, stale_after: timedelta = STALE_AFTER) -> Counter:
+    """The pipeline's step after the push: finish every correction already recorded for the company's open
+    cases (a lost answer, a worker that died), and apply by itself each new plan its policy allows
+    (``CompanyConfig.corrections``); every other case waits for a person. Counts the outcomes."""
+    with app.store.unit_of_work() as uow:
+        cases = [c for c in uow.cases.list(kinds=(CaseKind.changed_after_invoiced,), company=company.id,
+                                           statuses=(CaseStatus.open, CaseStatus.in_progress), limit=100_000)
+                 if c.work_order_id]
+        recorded = uow.corrections.for_work_orders([c.work_order_id for c in cases])
+    outcomes: Counter = Counter()
+    allowed = _policy(company)
+    for case in cases:
+        mine = [r for r in recorded.get(case.work_order_id, []) if r.case_id == case.id]
+        if not mine and allowed is None:
+            continue
+        actor = mine[0].actor if mine else POLICY_ACTOR
+        try:
+            report = correct_case(app, case.id, actor=actor, only_if=None if mine else allowed,
+                                  stale_after=stale_after)
+        except DecisionError:  # the invoice is not in the ledger yet, or cannot be read now: the next run tries
+            outcomes["not_now"] += 1
+            continue
+        outcomes[report.outcome] += 1
+    return outcomes
+
+
+def _policy(company: CompanyConfig) -> Callable[[CorrectionPlan], bool] | None:
+    policy = company.corrections
+    paths = _BY_POLICY.get(policy.apply)
+    if paths is None:
+        return None
+
+    def allowed(plan: CorrectionPlan) -> bool:
+        return plan.path in paths and (policy.up_to is None or plan.change <= policy.up_to)
+
+    return allowed
 
 
 def _read_subject(app: Runtime, case_id: int) -> _Subject:

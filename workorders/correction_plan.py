@@ -88,6 +88,19 @@ class CorrectionPlan(BaseModel):
     path: CorrectionPath
     why: str
     steps: tuple[PlannedStep, ...] = ()
+    total_before: Money | None = None
+    """The invoice's lines before tax as invoiced: how far a plan moves it (``change``) is measured from it."""
+
+    @property
+    def change(self) -> Decimal:
+        """How much the plan moves what the customer is billed, before tax, whichever way."""
+        moved = Decimal(0)
+        for step in self.steps:
+            if step.kind is StepKind.update_invoice and self.total_before is not None:
+                moved += abs(step.amount - self.total_before)
+            elif step.kind is not StepKind.update_invoice:
+                moved += step.amount
+        return moved
 
     def describe(self) -> tuple[str, ...]:
         return tuple(step.describe() for step in self.steps) or ("nothing to send",)
@@ -111,6 +124,13 @@ def plan_correction(*, doc_number: str, total_before: Decimal, diff: DraftDiff |
     change; None when the drafts could not be compared, which plans a credit in full and a reissue.
     ``prefer_credit``: a coordinator chose "apply as credit note + new invoice" over an edit of an unpaid invoice.
     """
+    plan = _plan(doc_number=doc_number, total_before=total_before, diff=diff, gone=gone,
+                 payment_state=payment_state, prefer_credit=prefer_credit)
+    return plan.model_copy(update={"total_before": total_before})
+
+
+def _plan(*, doc_number: str, total_before: Decimal, diff: DraftDiff | None, gone: bool,
+          payment_state: str, prefer_credit: bool) -> CorrectionPlan:
     state = payment_state or "not_read"
     if state == "voided":
         return CorrectionPlan(path=CorrectionPath.none, why="the invoice is already voided in the ledger")

@@ -276,3 +276,30 @@ def test_explain_lists_the_invoice_and_each_correction_with_its_ledger_ids(pushe
     assert supplement.startswith(f"version 1 -> 2: supplementary invoice {record.doc_number}-A for 12.00 before tax in xero [")
     assert supplement.endswith(": done (by casey)")
     assert explained.ending().startswith(f"invoiced through a correction of invoice {record.doc_number}: supplementary")
+
+
+def test_a_policy_of_amendments_applies_an_unpaid_invoices_update_by_itself_and_leaves_a_credit_to_a_person(
+        pushed_backlog, workspace):
+    from services.config import CorrectionPolicy
+    from services.corrections import POLICY_ACTOR, apply_by_policy
+
+    app, _ = pushed_backlog
+    reconcile(app)
+    paid = _record(app, "csv:Q40000")
+    _pay(app, "quickbooks", paid.ledger_id, paid.ledger_total)
+    unpaid_id = _edit(workspace, "quickbooks", 1, _returned_part)
+    paid_id = _edit(workspace, "quickbooks", 0, lambda rows: rows[0].update(unit_price="90.00"))
+    _run(app)
+    company = app.config.company("qbo-co").model_copy(
+        update={"corrections": CorrectionPolicy(apply="amendments", up_to="50.00")})
+
+    outcomes = apply_by_policy(app, company)
+
+    assert outcomes == {"applied": 1, "left_for_a_person": 1}
+    with app.store.unit_of_work() as uow:
+        (done,) = [uow.cases.get(c.id) for c in uow.cases.list() if c.work_order_id == unpaid_id]
+        (waiting,) = [c for c in uow.cases.list() if c.work_order_id == paid_id]
+    assert done.status is CaseStatus.resolved and done.history[-1].actor == POLICY_ACTOR
+    assert waiting.is_open
+    assert _ledger(app, "quickbooks").find_credit_notes([f"{paid.doc_number}-CR"]) == []
+    assert apply_by_policy(app, company) == {"left_for_a_person": 1}  # nothing more by itself

@@ -45,6 +45,8 @@ def test_a_tiny_campaign_with_faults_in_every_dependency_and_a_kill_ends_with_th
     report = capsys.readouterr().out
     assert result.ok, report
     assert result.injected["closeout_worker_sigkilled"] == 1
+    assert sum(n for name, n in result.corrections.items() if name.startswith("changed: ")) >= 10
+    assert sum(n for name, n in result.corrections.items() if name.endswith("/done")) >= 8, result.corrections
     assert result.injected["database_connections_terminated"] > 0
     assert all(result.injected[f"ledger_{system}_{kind}"] >= 1 for system in ("qbo", "xero")
                for kind in ("throttle", "server_error", "slow", "reset", "lost_response")), result.injected
