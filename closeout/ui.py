@@ -13,9 +13,11 @@ from exceptions_queue.web import create_app
 
 
 def build_ui(app: App, *, secure_cookies: bool = False) -> FastAPI:
-    """The UI over the app's store; the config's ``[[users]]`` are synced into the store first."""
+    """The UI over the app's store; the config's ``[[users]]`` are synced into the store first. Sign-ins and the
+    sign-in throttle are kept in the store too, so every UI process over it shares them across restarts."""
     sync_config_users(app.store, app.config.users)
-    return create_app(StoreDesk(app), secret_key=ui_secret(app.home), secure_cookies=secure_cookies)
+    return create_app(StoreDesk(app), secret_key=ui_secret(app.home), secure_cookies=secure_cookies,
+                      sign_ins=app.store)
 
 
 def serve_ui(*, host: str, port: int, config_path: Path | None, secure_cookies: bool = False) -> None:

@@ -346,3 +346,29 @@ webhook_deliveries = sa.Table(
     sa.PrimaryKeyConstraint("digest"),
     sa.Index(None, "received_at"),
 )
+
+# Web sessions (migration 0010_web_sessions): each live sign-in of the queue's UI by the digest of its id (the id
+# is only in the signed cookie), so every UI process honours it, a sign-out anywhere ends it, and a restart keeps it.
+web_sessions = sa.Table(
+    "web_sessions",
+    metadata,
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("username", sa.String(64), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("expires_at", UtcDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint("digest"),
+    sa.ForeignKeyConstraint(["username"], ["users.username"], ondelete="CASCADE"),
+    sa.Index(None, "expires_at"),
+)
+
+# Failed sign-ins (migration 0010_web_sessions): one row per failure per throttle key (a digest of the username or
+# of the address), kept for the throttle's window, so every UI process counts the same failures.
+sign_in_failures = sa.Table(
+    "sign_in_failures",
+    metadata,
+    sa.Column("id", id_type(), primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String(64), nullable=False),
+    sa.Column("failed_at", UtcDateTime(), nullable=False),
+    sa.Index(None, "key", "failed_at"),
+    sa.Index(None, "failed_at"),
+)

@@ -18,7 +18,9 @@ from storage.sql_messages import SqlMessages
 from storage.sql_overrides import SqlMappingOverrides
 from storage.sql_push_evidence import SqlPushEvidence
 from storage.sql_push_records import SqlPushRecords
+from storage.sql_retention import SqlRetention
 from storage.sql_users import SqlUsers
+from storage.sql_web_sessions import SqlSignInFailures, SqlWebSessions
 from storage.sql_webhook_deliveries import SqlWebhookDeliveries
 from storage.sql_work_orders import SqlWorkOrders
 
@@ -50,6 +52,9 @@ class SqlUnitOfWork:
         self.mapping_overrides = SqlMappingOverrides(self._session, clock=clock)
         self.audit = SqlAuditLog(self._session, clock=clock)
         self.webhook_deliveries = SqlWebhookDeliveries(self._session, clock=clock)
+        self.web_sessions = SqlWebSessions(self._session, clock=clock)
+        self.sign_in_failures = SqlSignInFailures(self._session, clock=clock)
+        self.retention = SqlRetention(self._session, clock=clock)  # services.retention and services.erasure
 
     def commit(self) -> None:
         self._session.commit()
@@ -127,6 +132,16 @@ class SqlStore:
     @property
     def cases(self) -> SqlCases:
         return cast(SqlCases, _EachCallCommits(self, "cases", SqlCases))
+
+    @property
+    def web_sessions(self) -> SqlWebSessions:
+        """The UI's sign-ins, each call committed at once: what ``create_app(sign_ins=store)`` keeps them in."""
+        return cast(SqlWebSessions, _EachCallCommits(self, "web_sessions", SqlWebSessions))
+
+    @property
+    def sign_in_failures(self) -> SqlSignInFailures:
+        """The UI's failed sign-ins, each call committed at once: what the sign-in throttle counts across processes."""
+        return cast(SqlSignInFailures, _EachCallCommits(self, "sign_in_failures", SqlSignInFailures))
 
     def close(self) -> None:
         """Close every pooled connection; the store is not used afterwards."""

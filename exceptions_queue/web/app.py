@@ -13,16 +13,20 @@ from exceptions_queue.desk import QueueDesk
 from exceptions_queue.web import accounts, api, decisions, health, pages, signin, views
 from exceptions_queue.web.errors import add_error_handlers
 from exceptions_queue.web.security import security_headers
-from exceptions_queue.web.signin import SessionRegistry, SignInThrottle
+from exceptions_queue.web.signin import SessionRegistry, SignInStore, SignInThrottle
 
 HERE = Path(__file__).parent
 SESSION_HOURS = 12
 
 
 def create_app(desk: QueueDesk, *, secret_key: str, secure_cookies: bool = False, title: str = "Closeout",
-               throttle: SignInThrottle | None = None) -> FastAPI:
+               throttle: SignInThrottle | None = None, sign_ins: SignInStore | None = None) -> FastAPI:
     """The UI over ``desk``. Cookies are signed with ``secret_key``; ``secure_cookies`` when served over HTTPS.
-    Sign-ins live on the server (``app.state.sessions``); failed ones are throttled by ``throttle``.
+
+    Sign-ins live on the server (``app.state.sessions``) for ``SESSION_HOURS``, and failed ones are throttled by
+    ``throttle`` (by default 5 a username and 20 an address in 15 minutes). With ``sign_ins`` (the store) both
+    are kept there, so every UI process over that store shares them and a restart keeps them; without it they
+    live in this process only. A ``throttle`` given keeps its own counts, wherever ``sign_ins`` keeps the rest.
 
     What the routers' dependencies (``deps``) read is put on ``app.state``: nothing is captured in closures."""
     app = FastAPI(title=f"{title} queue", docs_url=None, redoc_url=None, openapi_url=None)
@@ -30,8 +34,10 @@ def create_app(desk: QueueDesk, *, secret_key: str, secure_cookies: bool = False
     views.install_filters(templates.env)
     app.state.desk, app.state.templates, app.state.title = desk, templates, title
     app.state.secure_cookies = secure_cookies
-    app.state.sessions = SessionRegistry(max_age_seconds=SESSION_HOURS * 3600)
-    app.state.throttle = throttle or SignInThrottle()
+    app.state.sessions = SessionRegistry(max_age_seconds=SESSION_HOURS * 3600,
+                                         kept=sign_ins.web_sessions if sign_ins is not None else None)
+    app.state.throttle = throttle or SignInThrottle(
+        failures=sign_ins.sign_in_failures if sign_ins is not None else None)
     app.add_middleware(SessionMiddleware, secret_key=secret_key, session_cookie="closeout_session",
                        max_age=SESSION_HOURS * 3600, same_site="lax", https_only=secure_cookies)
     app.middleware("http")(security_headers)  # added last, so outermost: its headers go on every answer

@@ -24,6 +24,9 @@ STORE_TABLES = {
     "cases",
     "case_history",
     "webhook_deliveries",
+    "corrections",
+    "web_sessions",
+    "sign_in_failures",
 }
 
 
