@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from exceptions_queue.cases import Case, CaseKind, CaseStatus
+from exceptions_queue.cases import Case, CaseKind, CaseStatus, HistoryEntry
 from exceptions_queue.users import Role, User
 
 AGES = {"1h": timedelta(hours=1), "1d": timedelta(days=1), "3d": timedelta(days=3), "7d": timedelta(days=7)}
@@ -58,6 +58,58 @@ class DecisionError(ValueError):
     """A decision that cannot be taken as asked; the message is shown to the person who asked."""
 
 
+DECISION_NAMES = ("assign", "start", "unassign", "resolve", "ignore", "undo_ignore", "reopen", "tag", "untag",
+                  "comment", "approve_override", "replay", "add_mapping", "fix_price", "link_email",
+                  "apply_correction", "apply_as_credit", "keep_invoice")
+"""Every decision a person takes on a case, by its one name: the page's form, the JSON API's ``"decision"`` and
+the command ``closeout cases NAME`` all use it."""
+
+ACTION_DECISIONS = {"attach_to_work_order": "link_email", "choose_customer": "add_mapping",
+                    "add_customer_mapping": "add_mapping", "ignore_duplicate": "ignore", "ignore_change": "keep_invoice",
+                    "credit_and_reissue": "apply_correction"}
+"""Suggested actions (kept on each case since it opened) that are one of the decisions under another name."""
+
+REPLAYING = ("replay", "add_mapping", "fix_price")
+"""The decisions that replay the case's job; whether the replay cleared the case says if the decision worked."""
+REPLAYED = "replayed"
+
+
+def offered_decisions(case: Case) -> tuple[str, ...]:
+    """The decisions that apply to the case as it stands, those that may clear it first (the case page's own).
+
+    Each is a name of ``DECISION_NAMES``: what a coordinator can do about the case in Closeout itself.
+    """
+    if case.status is CaseStatus.ignored:
+        return ("undo_ignore", "comment", "tag")
+    if not case.is_open:
+        return ("reopen", "comment", "tag")
+    offered = [ACTION_DECISIONS.get(action, action) for action in case.suggested_actions]
+    if case.kind in (CaseKind.missing_mapping, CaseKind.ambiguous_customer, CaseKind.unknown_customer):
+        offered.append("add_mapping")
+    if case.kind is CaseKind.unmatched_email:
+        offered.append("link_email")
+    if case.kind is CaseKind.rule_blocked:
+        offered += ["approve_override", "fix_price"]
+    if case.kind is CaseKind.changed_after_invoiced:  # services.corrections: the plan applied, as credit, or kept
+        offered = ["apply_correction", "apply_as_credit", "keep_invoice", *offered]
+    if case.work_order_id is not None:
+        offered.append("replay")
+    offered += ["assign", "resolve", "ignore", "comment", "tag"]
+    return tuple(name for name in dict.fromkeys(offered) if name in DECISION_NAMES)
+
+
+def steps_elsewhere(case: Case) -> tuple[str, ...]:
+    """The suggested actions that are not decisions in Closeout: done at the source, in the ledger or by a person
+    (``fix_at_source``, ``check_in_ledger``...), then usually followed by a replay."""
+    return tuple(action for action in case.suggested_actions
+                 if action not in DECISION_NAMES and action not in ACTION_DECISIONS)
+
+
+def replay_after(case: Case, entries_before: int) -> HistoryEntry | None:
+    """The last replay recorded on the case after its first ``entries_before`` history entries, if any ran."""
+    return next((entry for entry in reversed(case.history[entries_before:]) if entry.action == REPLAYED), None)
+
+
 class QueueDesk(Protocol):
     """What the UI may ask of the product. ``services.casework.StoreDesk`` implements it on the store."""
 
@@ -69,6 +121,8 @@ class QueueDesk(Protocol):
     def fix_price(self, case_id: int, *, actor: User, line: str, price: str, reason: str) -> Case: ...
     def replay(self, case_id: int, *, actor: User) -> Case: ...
     def link_email(self, case_id: int, *, actor: User, work_order: str) -> Case: ...
+    def correct(self, case_id: int, *, actor: User, choice: str, reason: str = "") -> Any:
+        """A changed-after-invoiced case's decision; answers a report with ``outcome``, ``lines()``, ``as_dict()``."""
     def audit_trail(self, *, limit: int = 200) -> list[AuditEntry]: ...
     def authenticate(self, username: str, password: str) -> User | None: ...
     def user(self, username: str) -> User | None: ...

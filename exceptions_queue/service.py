@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from exceptions_queue.cases import SEVERITY_BY_KIND, Case, CaseStatus, HistoryEntry
+from exceptions_queue.cases import SEVERITY_BY_KIND, Case, CaseKind, CaseStatus, HistoryEntry
 from exceptions_queue.repository import CaseRepository
 from workorders.anomalies import Anomaly
 
@@ -162,6 +162,18 @@ class CaseQueue:
         if not case.is_open:
             return case
         return self._change(case, {"status": CaseStatus.resolved}, actor=SYSTEM_ACTOR, action="auto_resolved", note=note)
+
+    def close_refusals_of_invoiced(self, work_order_id: str, version: int, *, note: str) -> list[Case]:
+        """Resolve the open ``ledger_rejected`` cases of a work order whose invoice went in later: this version's
+        own (a replay that was refused, then pushed) and an earlier version's. Returns the cases it closed.
+
+        A refusal is about one push; once the job is invoiced it asks nothing of anyone, and left open it would
+        read as work still to do. A later version's refusal is not this invoice's business, so it stays.
+        """
+        refused = self._cases.list(work_order_id=work_order_id, kinds=(CaseKind.ledger_rejected,),
+                                   statuses=(CaseStatus.open, CaseStatus.in_progress))
+        return [self.close_if_cleared(case, note=note) for case in refused
+                if case.work_order_version is None or case.work_order_version <= version]
 
     def _move(self, case_id: int, status: CaseStatus, *, actor: str, action: str, note: str) -> Case:
         case = self.get(case_id)

@@ -16,6 +16,7 @@ from prefect.events import emit_event
 from prefect.states import Failed, State
 
 from services.config import CompanyConfig, SourceConfig
+from services.corrections import apply_by_policy
 from services.health import HealthRow, check_company, record_problems
 from services.mailbox_config import MailboxConfig
 from closeout.orchestration.queue_report import publish_queue_report, ui_url
@@ -23,7 +24,7 @@ from services.reconcile import ReconcileReport, reconcile
 from closeout.orchestration.run_report import (
     begin_push, company_day, day_report, day_report_markdown, report_key, track_mail, track_push,
 )
-from services.counts import StepCounts
+from services.counts import StepCounts, describe_amounts
 from services.intake import pull_job, pull_source
 from services.mail.ingest import MailCounts, check_mailbox_health, ingest_mailbox
 from services.prepare import prepare_batch
@@ -227,6 +228,25 @@ def publish_day_reports_task(app: App, counts: StepCounts | None = None) -> list
         create_markdown_artifact(key=key, markdown=day_report_markdown(company, day, report, run=counts,
                                                                        queue_url=ui_url()),
                                  description=f"{company.name}, {day:%Y-%m-%d}: {len(report['invoices'])} invoices, "
-                                             f"{report['amount']:.2f} {company.currency}")
+                                             f"{describe_amounts(report['by_currency'])}")
         keys.append(key)
     return keys
+
+
+@task(name="apply-corrections", task_run_name="corrections {company.id}", cache_policy=NO_CACHE)
+def apply_corrections_task(app: App, company: CompanyConfig) -> dict[str, int]:
+    """Finish the company's recorded corrections and apply those its policy allows (``services.corrections``)."""
+    outcomes = dict(apply_by_policy(app, company))
+    if outcomes:
+        get_run_logger().info("%s corrections: %s", company.id, outcomes)
+    return outcomes
+
+
+def correct_company(app: App, company: CompanyConfig) -> dict[str, int]:
+    """One company's corrections, on their own: a failure is logged and leaves the other companies' alone."""
+    state = apply_corrections_task(app, company, return_state=True)
+    if state.is_completed():
+        return state.result()
+    get_run_logger().warning("%s: corrections could not run, the other companies go on: %s", company.id,
+                             state.result(raise_on_failure=False))
+    return {}

@@ -1,4 +1,4 @@
-"""The closeout-pipeline flow: pull every source, prepare drafts, push them, publish the run summary."""
+"""The closeout-pipeline flow: pull every source, prepare drafts, push them, apply corrections, publish the summary."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from prefect.runtime import flow_run
 from services.counts import StepCounts
 from closeout.wiring import App
 from flows._tasks import (
+    correct_company,
     open_config,
     prepare_drafts_task,
     publish_day_reports_task,
@@ -37,6 +38,7 @@ def run_pipeline(app: App) -> StepCounts:
         batch += 1
     for company in app.companies():
         counts += push_company(app, company)  # push_backlog claims until nothing is left; one ledger down stops no other
+        correct_company(app, company)  # corrections after invoicing the company's policy applies, and unfinished ones
     publish_summary_task(counts)
     publish_day_reports_task(app, counts)
     publish_queue_report_task(app, started)

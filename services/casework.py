@@ -12,7 +12,8 @@ from services.mapping_overrides import (LEDGER_CHECKED, MappingOverrideError, ch
 from services.mail.ingest import MessageLinkError, attach_message
 from services.preflight import TABLE_KINDS, CatalogCache, codes_of
 from services.replay_case import replay_as_system, replay_case
-from services.runtime import Runtime, UnitOfWork
+from services.corrections import CorrectionChoice, CorrectionReport, correct_case
+from services.runtime import Runtime, Store, UnitOfWork, Users
 from exceptions_queue.cases import Case, CaseKind, CaseStatus
 from exceptions_queue.desk import AuditEntry, CaseContext, CaseFilters, DecisionError, count_by, filter_cases
 from exceptions_queue.service import CaseQueue, CaseTransitionError
@@ -84,16 +85,7 @@ class StoreDesk:
 
     def decide(self, case_id: int, decision: str, *, actor: User, fields: dict[str, str]) -> Case:
         """One of the named decisions (see ``DECISIONS``); the reason/note/assignee/tag come in ``fields``."""
-        _must_decide(actor)
-        if decision not in DECISIONS:
-            raise DecisionError(f"unknown decision {decision!r}")
-        with self.app.store.unit_of_work() as uow:
-            try:
-                case = DECISIONS[decision](self._queue(uow), case_id, actor.username, fields)
-            except CaseTransitionError as exc:
-                raise DecisionError(str(exc)) from None
-            uow.commit()
-        return case
+        return take_decision(self.app.store, case_id, decision, actor=actor, fields=fields)
 
     def add_mapping(self, case_id: int, *, actor: User, table: str, key: str, value: str) -> Case:
         """Store the mapping for the case's company, note it on the case, replay it, then any others it clears."""
@@ -160,6 +152,17 @@ class StoreDesk:
         if actor.role not in LINKERS:
             raise PermissionError(f"{actor.username} is a {actor.role}: only a coordinator or an admin links email")
         return link_email(self.app, case_id, work_order, actor=actor.username)
+
+    def correct(self, case_id: int, *, actor: User, choice: str, reason: str = "") -> CorrectionReport:
+        """Decide a changed-after-invoiced case (``services.corrections``): apply_correction, apply_as_credit or
+        keep_invoice; the report says what each ledger step came to."""
+        _must_decide(actor)
+        try:
+            chosen = CorrectionChoice(choice)
+        except ValueError:
+            raise DecisionError(f"unknown correction decision {choice!r}: apply_correction, apply_as_credit or "
+                                "keep_invoice") from None
+        return correct_case(self.app, case_id, actor=actor.username, choice=chosen, reason=reason)
 
     def audit_trail(self, *, limit: int = 200) -> list[AuditEntry]:
         with self.app.store.unit_of_work() as uow:
@@ -270,6 +273,40 @@ def _work_order_id(uow: UnitOfWork, company: str, given: str) -> str:
     if len(ids) > 1:
         raise DecisionError(f"job {text} names {len(ids)} work orders ({', '.join(ids)}): pick one by its id")
     return ids[0]
+
+
+def take_decision(store: Store, case_id: int, decision: str, *, actor: User, fields: dict[str, str]) -> Case:
+    """One of the named decisions of ``DECISIONS`` on the store, as the desk, the API and the CLI take it.
+
+    An assignee (given, or the actor taking the case) must be a user of the store who may decide: a case given
+    to a name nobody signs in with would wait for no one.
+    """
+    _must_decide(actor)
+    if decision not in DECISIONS:
+        raise DecisionError(f"unknown decision {decision!r}")
+    with store.unit_of_work() as uow:
+        if decision == "assign":
+            fields = {**fields, "assignee": known_assignee(uow.users, _field(fields, "assignee") or actor.username)}
+        try:
+            case = DECISIONS[decision](CaseQueue(uow.cases, clock=uow.clock), case_id, actor.username, fields)
+        except CaseTransitionError as exc:
+            raise DecisionError(str(exc)) from None
+        uow.commit()
+    return case
+
+
+def known_assignee(users: Users, name: str) -> str:
+    """The username of the store's user ``name`` (any case) who may take cases; DecisionError for anyone else."""
+    try:
+        username = check_username(name)
+    except UserError:
+        raise DecisionError(f"no user {name!r}: a case goes to someone who signs in (closeout users list)") from None
+    person = users.get(username)
+    if person is None:
+        raise DecisionError(f"no user {username!r}: a case goes to someone who signs in (closeout users list)")
+    if not person.can_decide:
+        raise DecisionError(f"{username} is a {person.role}: a viewer cannot take a case")
+    return person.username
 
 
 def _must_decide(actor: User) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from enum import StrEnum
 from typing import Any
@@ -25,7 +25,7 @@ from typing import Any
 from connectors.errors import ConnectorError, RejectedError
 from exceptions_queue.cases import Case, CaseKind, CaseStatus
 from exceptions_queue.desk import DecisionError
-from exceptions_queue.service import CaseQueue
+from exceptions_queue.service import CaseQueue, CaseTransitionError
 from mappings.drafts import build_draft
 from mappings.qbo import to_qbo_credit_memo
 from mappings.xero import to_xero_credit_note
@@ -142,8 +142,9 @@ def record_correction(app: Runtime, case_id: int, *, actor: str,
         CaseQueue(uow.cases, clock=uow.clock).record(
             case_id, actor=actor, action="correction_started", note=f"{plan.why}: {'; '.join(plan.describe())}",
             after={"path": plan.path.value, "steps": [s.key for s in planned]})
+        recorded = uow.corrections.for_work_order(subject.original.work_order_id)
         uow.commit()
-    return _recorded_steps(_read_subject(app, case_id))
+    return _recorded_steps(replace(subject, recorded=recorded))  # another worker's plan, if it recorded first
 
 
 def send_steps(app: Runtime, company: CompanyConfig, keys: list[str], *,
@@ -237,11 +238,11 @@ def change_evidence(case: Case) -> dict[str, Any]:
 
 
 def _recorded_steps(subject: _Subject) -> list[CorrectionStep]:
-    """The steps already recorded for this very correction (same versions): the first plan is kept."""
-    now = invoiced_now(subject.original.work_order_version, subject.original.draft, subject.recorded)
-    return [r.step for r in subject.recorded
-            if r.step.ledger == subject.original.ledger and r.step.from_version == now.version
-            and r.step.to_version == subject.new_version]
+    """The steps already recorded for this very correction (to the case's version), done ones included: the
+    first plan is kept, and a correction another worker finished is concluded, never planned again."""
+    mine = [r.step for r in subject.recorded
+            if r.step.ledger == subject.original.ledger and r.step.to_version == subject.new_version]
+    return [step for step in mine if step.from_version == mine[0].from_version]
 
 
 def _plan(app: Runtime, subject: _Subject, ledger: Any, *,
@@ -369,8 +370,13 @@ def _close(app: Runtime, subject: _Subject, *, actor: str, action: str, note: st
            after: dict[str, Any] | None = None) -> None:
     with app.store.unit_of_work() as uow:
         queue = CaseQueue(uow.cases, clock=uow.clock)
+        if not queue.get(subject.case.id).is_open:
+            return  # another worker finished the same correction a moment ago and closed the case with it
         queue.record(subject.case.id, actor=actor, action=action, note=note, after=after)
-        queue.resolve(subject.case.id, actor=actor, note=note[:500])
+        try:
+            queue.resolve(subject.case.id, actor=actor, note=note[:500])
+        except CaseTransitionError:
+            return  # closed between the read and the write, by that other worker: its entry stands
         uow.audit.append(actor=actor, action=action, subject=f"{subject.company.id}/{subject.original.work_order_id}",
                          note=f"from case #{subject.case.id}: {note}"[:2000],
                          before={"doc_number": subject.original.doc_number, "version": subject.original.work_order_version},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -21,6 +22,7 @@ class StepCounts:
     drafts: int = 0
     pushed: int = 0
     pushed_amount: Decimal = Decimal(0)
+    """The pushed drafts' amounts added up whatever their currency: never shown, ``by_currency`` is what people read."""
     rejected: int = 0
     uncertain: int = 0
     files_attached: int = 0
@@ -96,3 +98,10 @@ def describe_totals(entry: CurrencyTotals) -> str:
     if not entry.tax_known:
         return f"subtotal {entry.subtotal:.2f} {entry.currency} (tax as the ledger computes it)"
     return f"subtotal {entry.subtotal:.2f} + tax {entry.tax:.2f} = {entry.total:.2f} {entry.currency}"
+
+
+def describe_amounts(entries: Iterable[CurrencyTotals]) -> str:
+    """``27,582.50 USD; 3,311.00 NZD``: each currency's total (its subtotal while a tax is unknown), never one
+    sum across currencies; "nothing" when there is none."""
+    return "; ".join(f"{entry.total if entry.tax_known else entry.subtotal:,.2f} {entry.currency}".rstrip()
+                     for entry in entries) or "nothing"

@@ -135,6 +135,8 @@ def _plan(*, doc_number: str, total_before: Decimal, diff: DraftDiff | None, gon
     if state == "voided":
         return CorrectionPlan(path=CorrectionPath.none, why="the invoice is already voided in the ledger")
     editable = state in EDITABLE and not prefer_credit
+    if not gone and diff is not None and not diff.billable:
+        return CorrectionPlan(path=CorrectionPath.none, why="the invoice already says what the new version bills")
     if gone:
         if editable:
             return CorrectionPlan(path=CorrectionPath.void, why="the job is no longer billed and its invoice is unpaid",

@@ -4,7 +4,8 @@ module below registers its commands on them, in the order ``closeout --help`` li
 # isort: off  (the order is the order of the help)
 from closeout.cli import (  # noqa: F401  (imported to register their commands)
     runs,  # demo, run, audit, sandbox, mail import, cases list|show
-    queue_commands,  # cases assign|resolve|ignore|reopen|replay|link|fix-price, users, ui
+    queue_commands,  # cases assign|start|resolve|ignore|reopen|tag|comment|replay|add_mapping|fix_price|link_email, users
+    corrections,  # cases correct|apply_correction|apply_as_credit|keep_invoice, demo-corrections
     sources,  # doctor, replay, webhooks, fake-jobber
     ledgers,  # reconcile
     rules,  # rules, explain, preview

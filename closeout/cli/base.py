@@ -6,6 +6,7 @@ on these apps when ``closeout.cli`` imports them.
 
 from __future__ import annotations
 
+import getpass
 import os
 import sys
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from services.config import ConfigError
@@ -22,7 +24,10 @@ from services.config import MissingSecretError
 from closeout.settings import Settings
 from closeout.workspace import PRIVATE_UMASK
 from connectors.errors import ConnectorError
+from exceptions_queue.desk import DecisionError
 from exceptions_queue.service import CaseNotFoundError
+from exceptions_queue.users import Role, User, check_username
+from services.runtime import Users
 
 app = typer.Typer(help="Closeout: field-service jobs to invoices, exactly once, with a visible exception queue.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -56,8 +61,24 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except USER_ERRORS as exc:
-        console.print(f"[red]error:[/] {exc}")
+        console.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True, highlight=False)
         raise typer.Exit(USER_ERROR_EXIT_CODE) from None
+
+
+def shell_login() -> str:
+    """Who runs this command, as the record names them when no ``--as`` is given."""
+    return f"cli:{getpass.getuser()}"
+
+
+def decider(users: Users, given: str | None) -> User:
+    """Who decides: the user ``--as`` names, who must be one of the store's (DecisionError otherwise); without it
+    the shell's own login, trusted as an admin (whoever can run this command can change the workspace's store)."""
+    if given is None:
+        return User(username=shell_login(), role=Role.admin)
+    person = users.get(check_username(given))
+    if person is None:
+        raise DecisionError(f"no user {given!r} for --as: it names someone of `closeout users list`")
+    return person
 
 
 @contextmanager
@@ -95,6 +116,6 @@ def show_decisions(console: Console, settings: Settings) -> None:
 
 
 __all__ = [
-    "USER_ERRORS", "USER_ERROR_EXIT_CODE", "ConfigOption", "JsonOption", "app", "cases_app", "console", "mail_app",
-    "open_store", "show_decisions", "user_errors", "users_app",
+    "USER_ERRORS", "USER_ERROR_EXIT_CODE", "ConfigOption", "JsonOption", "app", "cases_app", "console",
+    "decider", "mail_app", "open_store", "shell_login", "show_decisions", "user_errors", "users_app",
 ]

@@ -8,6 +8,7 @@ from rich.table import Table
 from services.audit import AuditReport
 from services.counts import StepCounts
 from exceptions_queue.cases import Case
+from exceptions_queue.desk import offered_decisions, steps_elsewhere
 
 
 def show_run(console: Console, counts: StepCounts) -> None:
@@ -50,13 +51,25 @@ def show_case(console: Console, case: Case) -> None:
     console.print(f"  why:      {case.summary}")
     if case.assignee:
         console.print(f"  assignee: {case.assignee}")
-    if case.suggested_actions:
-        console.print(f"  can do:   {', '.join(case.suggested_actions)}")
+    show_choices(console, case, indent="  ")
     console.print("  evidence:")
     console.print_json(data=case.evidence)
     console.print("  history:")
     for entry in case.history:
         console.print(f"    {entry.at:%Y-%m-%d %H:%M:%S} {entry.actor}: {entry.action} {entry.note}")
+
+
+def show_choices(console: Console, case: Case, *, indent: str) -> None:
+    """What can be done about the case: its decisions, each a `closeout cases NAME` command of that very name
+    (as on the case page and in the JSON API), then the steps taken outside Closeout."""
+    decisions = offered_decisions(case)
+    if decisions:
+        console.print(f"{indent}decide:   {', '.join(decisions)}  (closeout cases NAME {case.id} ...; "
+                      "--help says what each needs)", highlight=False)
+    elsewhere = steps_elsewhere(case)
+    if elsewhere:
+        console.print(f"{indent}outside:  {', '.join(elsewhere)}  (done at the source, in the ledger or by hand; "
+                      "then replay or resolve)", highlight=False)
 
 
 def show_audit(console: Console, report: AuditReport) -> None:

@@ -1,112 +1,214 @@
-"""The queue's commands: `closeout cases assign|resolve|ignore|reopen|replay|link|fix-price`, `users ...`, `ui`."""
+"""The queue's decisions as commands, ``closeout cases NAME`` under the names the case page and the JSON API use
+(``exceptions_queue.desk.DECISION_NAMES``), and `users ...`, `ui`.
+
+Each decision is the desk's own (``services.casework``): the CLI only finds who decides, calls it, and says what
+came of it. Exit codes: 0 done; 1 recorded, but the replay it ran did not clear the case (the ledger refused, a
+rule still blocks); 2 refused as asked (an unknown case, user, company or job, a missing reason).
+"""
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
 import sys
+from collections.abc import Callable
 from contextlib import contextmanager
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
-from closeout.cli.base import ConfigOption, JsonOption, app, cases_app, console, open_store, user_errors, users_app
+from closeout.cli.base import (ConfigOption, JsonOption, app, cases_app, console, decider, open_store, shell_login,
+                               user_errors, users_app)
 from closeout.settings import Settings
-from exceptions_queue.desk import DecisionError
+from exceptions_queue.cases import Case
+from exceptions_queue.desk import DecisionError, replay_after
 from exceptions_queue.service import CaseQueue, CaseTransitionError
-from exceptions_queue.users import Role, UserError
+from exceptions_queue.users import Role, User, UserError
 
-ActorOption = Annotated[str | None, typer.Option("--as", help="who decides (default: cli:<your login>)")]
+if TYPE_CHECKING:
+    from services.casework import StoreDesk
+
+ActorOption = Annotated[str | None, typer.Option("--as", help="who decides: a user of `closeout users list` "
+                                                              "(default: cli:<your login>)")]
 NoteOption = Annotated[str, typer.Option("--note", "-m", help="why: kept in the case's history")]
+CaseArgument = Annotated[int, typer.Argument(help="the case's number (closeout cases list)")]
 PASSWORD_VARIABLE = "CLOSEOUT_PASSWORD"
-
-
-def _actor(given: str | None) -> str:
-    return given or f"cli:{getpass.getuser()}"
+NOT_CLEARED_EXIT_CODE = 1
 
 
 @contextmanager
 def _decisions():
-    """Decision mistakes (an ignore without a reason, reopening an open case) are one clear line, exit 2."""
+    """Decision mistakes (an ignore without a reason, reopening an open case, a viewer deciding) are one clear
+    line, exit 2."""
     with user_errors():
         try:
             yield
-        except (CaseTransitionError, DecisionError, UserError) as exc:
-            console.print(f"[red]error:[/] {exc}")
+        except (CaseTransitionError, DecisionError, UserError, PermissionError) as exc:
+            console.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True, highlight=False)
             raise typer.Exit(2) from None
 
 
-def _decide(case_id: int, as_json: bool, change) -> None:
-    with _decisions(), open_store(Settings()) as store, store.unit_of_work() as uow:
-        case = change(CaseQueue(uow.cases, clock=uow.clock))
-        uow.commit()
+def _decide(case_id: int, decision: str, actor: str | None, as_json: bool, **fields: str) -> Case:
+    """One of the desk's plain decisions (``services.casework.DECISIONS``), on the workspace's store."""
+    from services.casework import take_decision
+
+    with _decisions(), open_store(Settings()) as store:
+        with store.unit_of_work() as uow:
+            person = decider(uow.users, actor)
+        case = take_decision(store, case_id, decision, actor=person, fields=fields)
     if as_json:
         print(json.dumps(case.model_dump(mode="json"), indent=2))
     else:
         last = case.history[-1]
         console.print(f"case #{case.id}: {case.status} (assignee {case.assignee or 'nobody'}) — {last.action}"
-                      f"{': ' + last.note if last.note else ''}")
+                      f"{': ' + last.note if last.note else ''}", markup=False, highlight=False, soft_wrap=True)
+    return case
+
+
+def _on_desk(case_id: int, config: Path | None, actor: str | None,
+             decide: Callable[[StoreDesk, User], Case]) -> tuple[Case, int]:
+    """A decision that needs the config (mappings, the ledger): the case after it, and how long its history was
+    before, so the output tells what this decision added."""
+    from closeout.wiring import open_app
+    from services.casework import StoreDesk
+
+    with _decisions(), open_app(config_path=config) as application:
+        with application.store.unit_of_work() as uow:
+            person = decider(uow.users, actor)
+            before = len(CaseQueue(uow.cases).get(case_id).history)
+        return decide(StoreDesk(application), person), before
+
+
+def _say_replayed(case: Case, before: int, as_json: bool, *, done: str) -> None:
+    """The case after a decision that replays its job; exit 1 when the replay ran and the case is still open.
+
+    A refusal (the ledger's, a rule's) is printed as one, never in the words of a success."""
+    replay = replay_after(case, before)
+    cleared = replay is None or not case.is_open
+    if as_json:
+        print(json.dumps(case.model_dump(mode="json"), indent=2))
+    elif replay is None:
+        console.print(f"case #{case.id}: {case.status} — {done}", markup=False, highlight=False, soft_wrap=True)
+    elif cleared:
+        console.print(f"case #{case.id}: [green]{case.status}[/] — {escape(replay.note)}", highlight=False,
+                      soft_wrap=True)
+    else:
+        console.print(f"case #{case.id}: [red]not cleared[/], still {case.status} — {escape(replay.note)}",
+                      highlight=False, soft_wrap=True)
+    if not cleared:
+        raise typer.Exit(NOT_CLEARED_EXIT_CODE)
 
 
 @cases_app.command("assign")
-def cases_assign(case_id: int, assignee: str, actor: ActorOption = None, as_json: JsonOption = False) -> None:
-    """Give a case to someone; an open case becomes in progress."""
-    _decide(case_id, as_json, lambda q: q.assign(case_id, actor=_actor(actor), assignee=assignee))
+def cases_assign(case_id: CaseArgument,
+                 assignee: Annotated[str, typer.Argument(help="a user of `closeout users list`")],
+                 actor: ActorOption = None, as_json: JsonOption = False) -> None:
+    """Give a case to a user who signs in; an open case becomes in progress."""
+    _decide(case_id, "assign", actor, as_json, assignee=assignee)
+
+
+@cases_app.command("start")
+def cases_start(case_id: CaseArgument, actor: ActorOption = None, as_json: JsonOption = False) -> None:
+    """Mark an open case as being worked on, without giving it to anyone."""
+    _decide(case_id, "start", actor, as_json)
+
+
+@cases_app.command("unassign")
+def cases_unassign(case_id: CaseArgument, actor: ActorOption = None, as_json: JsonOption = False) -> None:
+    """Take a case back from whoever has it."""
+    _decide(case_id, "unassign", actor, as_json)
 
 
 @cases_app.command("resolve")
-def cases_resolve(case_id: int, note: NoteOption = "", actor: ActorOption = None, as_json: JsonOption = False) -> None:
+def cases_resolve(case_id: CaseArgument, note: NoteOption = "", actor: ActorOption = None,
+                  as_json: JsonOption = False) -> None:
     """Mark a case resolved (say what you did with --note)."""
-    _decide(case_id, as_json, lambda q: q.resolve(case_id, actor=_actor(actor), note=note))
+    _decide(case_id, "resolve", actor, as_json, note=note)
 
 
 @cases_app.command("ignore")
-def cases_ignore(case_id: int, note: NoteOption = "", actor: ActorOption = None, as_json: JsonOption = False) -> None:
-    """Ignore a case; --note with the reason is required. `cases reopen` undoes it."""
-    _decide(case_id, as_json, lambda q: q.ignore(case_id, actor=_actor(actor), note=note))
+def cases_ignore(case_id: CaseArgument, note: NoteOption = "", actor: ActorOption = None,
+                 as_json: JsonOption = False) -> None:
+    """Ignore a case; --note with the reason is required. `cases undo_ignore` takes it back."""
+    _decide(case_id, "ignore", actor, as_json, note=note)
+
+
+@cases_app.command("undo_ignore")
+def cases_undo_ignore(case_id: CaseArgument, note: NoteOption = "", actor: ActorOption = None,
+                      as_json: JsonOption = False) -> None:
+    """Take back an ignore: the case is open again, and both steps stay in its history."""
+    _decide(case_id, "undo_ignore", actor, as_json, note=note)
 
 
 @cases_app.command("reopen")
-def cases_reopen(case_id: int, note: NoteOption = "", actor: ActorOption = None, as_json: JsonOption = False) -> None:
+def cases_reopen(case_id: CaseArgument, note: NoteOption = "", actor: ActorOption = None,
+                 as_json: JsonOption = False) -> None:
     """Open a resolved or ignored case again."""
-    _decide(case_id, as_json, lambda q: q.reopen(case_id, actor=_actor(actor), note=note))
+    _decide(case_id, "reopen", actor, as_json, note=note)
+
+
+@cases_app.command("tag")
+def cases_tag(case_id: CaseArgument, tag: str, actor: ActorOption = None, as_json: JsonOption = False) -> None:
+    """Add a tag (lower-cased; 1 to 40 characters)."""
+    _decide(case_id, "tag", actor, as_json, tag=tag)
+
+
+@cases_app.command("untag")
+def cases_untag(case_id: CaseArgument, tag: str, actor: ActorOption = None, as_json: JsonOption = False) -> None:
+    """Remove a tag."""
+    _decide(case_id, "untag", actor, as_json, tag=tag)
+
+
+@cases_app.command("comment")
+def cases_comment(case_id: CaseArgument, note: NoteOption = "", actor: ActorOption = None,
+                  as_json: JsonOption = False) -> None:
+    """Add a comment (--note) to the case's history."""
+    _decide(case_id, "comment", actor, as_json, note=note)
+
+
+@cases_app.command("approve_override")
+def cases_approve_override(case_id: CaseArgument, note: NoteOption = "", actor: ActorOption = None,
+                           as_json: JsonOption = False) -> None:
+    """Let a blocked job be invoiced despite its rules (--note with the reason is required); replay to apply it."""
+    case = _decide(case_id, "approve_override", actor, as_json, note=note)
+    if not as_json:
+        console.print(f"Next: [bold]closeout cases replay {case.id}[/] invoices the job with the override.")
 
 
 @cases_app.command("replay")
-def cases_replay(case_id: int, config: ConfigOption = None, actor: ActorOption = None, as_json: JsonOption = False) -> None:
+def cases_replay(case_id: CaseArgument, config: ConfigOption = None, actor: ActorOption = None,
+                 as_json: JsonOption = False) -> None:
     """Run the downstream steps (rules, draft, push) for this case's work order only, and show the outcome."""
-    from services.replay_case import replay_case
-    from closeout.wiring import open_app
+    case, before = _on_desk(case_id, config, actor, lambda desk, person: desk.replay(case_id, actor=person))
+    replay = replay_after(case, before)
+    if as_json:  # the replay's own outcome, as scripts read it
+        print(json.dumps({"case": case_id, "outcome": replay.after.get("outcome") if replay else None,
+                          "message": replay.note if replay else "", "resolved": not case.is_open,
+                          "ledger_id": replay.after.get("ledger_id") if replay else None}, indent=2))
+        if case.is_open:
+            raise typer.Exit(NOT_CLEARED_EXIT_CODE)
+        return
+    _say_replayed(case, before, as_json, done="replayed")
 
-    with _decisions(), open_app(config_path=config) as application:
-        result = replay_case(application, case_id, actor=_actor(actor))
-    if as_json:
-        print(json.dumps({"case": case_id, "outcome": result.outcome, "message": result.message,
-                          "resolved": result.resolved, "ledger_id": result.ledger_id}, indent=2))
-    else:
-        console.print(f"case #{case_id}: {result.outcome} — {result.message}")
 
-
-@cases_app.command("link")
-def cases_link(case_id: int, work_order: Annotated[str, typer.Argument(help="work order id or job number")],
-               config: ConfigOption = None, actor: ActorOption = None, as_json: JsonOption = False) -> None:
-    """Link an unmatched email's case to a work order: its evidence goes on the job and the case is resolved."""
-    from services.casework import link_email
-    from closeout.wiring import open_app
-
-    with _decisions(), open_app(config_path=config) as application:
-        case = link_email(application, case_id, work_order, actor=_actor(actor))
-    linked = next(entry for entry in reversed(case.history) if entry.action == "email_linked")
-    if as_json:
-        print(json.dumps(case.model_dump(mode="json"), indent=2))
-    else:
-        console.print(f"case #{case.id}: {case.status} — {linked.note}")
+@cases_app.command("add_mapping")
+def cases_add_mapping(case_id: CaseArgument,
+                      table: Annotated[str, typer.Argument(help="items, default_items, tax_codes, customers...")],
+                      key: Annotated[str, typer.Argument(help="the source's code, e.g. EQUIP-VRF-9")],
+                      value: Annotated[str, typer.Argument(help="the ledger's code (its id), e.g. 2")],
+                      config: ConfigOption = None, actor: ActorOption = None, as_json: JsonOption = False) -> None:
+    """Store a mapping entry for the case's company (checked against the ledger's own codes), then replay the job
+    and the other open cases that needed the same entry."""
+    case, before = _on_desk(case_id, config, actor, lambda desk, person: desk.add_mapping(
+        case_id, actor=person, table=table, key=key, value=value))
+    _say_replayed(case, before, as_json, done=f"mapping {table}[{key}] = {value} stored")
 
 
 # "-3" must reach the price check (and be refused in words), not read as an unknown option.
-@cases_app.command("fix-price", context_settings={"ignore_unknown_options": True})
-def cases_fix_price(case_id: int, line: Annotated[str, typer.Argument(help="the line's source id")],
+@cases_app.command("fix_price", context_settings={"ignore_unknown_options": True})
+def cases_fix_price(case_id: CaseArgument, line: Annotated[str, typer.Argument(help="the line's source id")],
                     price: Annotated[str, typer.Argument(help="new unit price, e.g. 120.00")],
                     note: NoteOption = "", config: ConfigOption = None, actor: ActorOption = None,
                     as_json: JsonOption = False) -> None:
@@ -114,21 +216,33 @@ def cases_fix_price(case_id: int, line: Annotated[str, typer.Argument(help="the 
 
     The price holds while the source still shows the price it replaced; a change at the source wins.
     """
-    from services.casework import LINKERS, fix_price
-    from closeout.wiring import open_app
+    case, before = _on_desk(case_id, config, actor, lambda desk, person: desk.fix_price(
+        case_id, actor=person, line=line, price=price, reason=note))
+    _say_replayed(case, before, as_json, done="price fixed")
 
-    who = _actor(actor)
-    with _decisions(), open_app(config_path=config) as application:
-        with application.store.unit_of_work() as uow:
-            person = uow.users.get(who)
-        if person is not None and person.role not in LINKERS:
-            raise DecisionError(f"{who} is a {person.role}: only a coordinator or an admin fixes a price")
-        case = fix_price(application, case_id, line, price, note, actor=who)
-    replayed = next((e for e in reversed(case.history) if e.action == "replayed"), None)
+
+@cases_app.command("link_email")
+def cases_link_email(case_id: CaseArgument,
+                     work_order: Annotated[str, typer.Argument(help="work order id or job number")],
+                     config: ConfigOption = None, actor: ActorOption = None, as_json: JsonOption = False) -> None:
+    """Link an unmatched email's case to a work order: its evidence goes on the job and the case is resolved."""
+    case, _ = _on_desk(case_id, config, actor, lambda desk, person: desk.link_email(
+        case_id, actor=person, work_order=work_order))
+    linked = next(entry for entry in reversed(case.history) if entry.action == "email_linked")
     if as_json:
         print(json.dumps(case.model_dump(mode="json"), indent=2))
     else:
-        console.print(f"case #{case.id}: {case.status} — {replayed.note if replayed else 'price fixed'}")
+        console.print(f"case #{case.id}: {case.status} — {linked.note}", markup=False, highlight=False,
+                      soft_wrap=True)
+
+
+# The names these commands had before they took the decisions' own, and the dashed spellings of the others:
+# scripts written against either keep working, and `--help` lists each decision once.
+for _alias, _command in (("link", cases_link_email), ("link-email", cases_link_email),
+                         ("fix-price", cases_fix_price), ("add-mapping", cases_add_mapping),
+                         ("approve-override", cases_approve_override), ("undo-ignore", cases_undo_ignore)):
+    cases_app.command(_alias, hidden=True, context_settings={"ignore_unknown_options": _command is cases_fix_price})(
+        _command)
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -148,7 +262,7 @@ def users_add(
 
     password = _read_password(password_stdin)
     with _decisions(), open_store(Settings()) as store:
-        user = add_user(store, username, role, password, actor=_actor(None))
+        user = add_user(store, username, role, password, actor=shell_login())
     console.print(f"{user.username} can sign in as {user.role}.")
 
 
@@ -181,7 +295,7 @@ def users_token(username: str, label: Annotated[str, typer.Option(help="what the
     from services.users import create_token
 
     with _decisions(), open_store(Settings()) as store:
-        print(create_token(store, username, label=label, actor=_actor(None)))
+        print(create_token(store, username, label=label, actor=shell_login()))
 
 
 @app.command()

@@ -25,9 +25,11 @@ from closeout.workspace import install_demo_config
 from exceptions_queue.cases import CaseKind, CaseStatus
 from exceptions_queue.service import CaseQueue
 from services.outages import CompaniesFailedError
+from services.runtime import UnitOfWork
 
 
-def _run(config: Path | None):
+def run_pipeline_flow(config: Path | None):
+    """The closeout-pipeline flow on this config, as `closeout run` starts it (the config checked first)."""
     from closeout.config import load_config
     from closeout.wiring import resolve_config_path
     from closeout.orchestration.deployments import PIPELINE_ENTRYPOINT, load_flow
@@ -58,7 +60,7 @@ def demo(config: ConfigOption = None) -> None:
     console.rule("[bold]Closeout demo")
     console.print(f"workspace: {settings.resolved_home()}   config: {config}")
     with user_errors():
-        counts = _run(config)
+        counts = run_pipeline_flow(config)
         show_run(console, counts)
         show_decisions(console, settings)
         with open_store(settings) as store:
@@ -82,7 +84,7 @@ def run(config: ConfigOption = None) -> None:
     from closeout.cli.presenters import show_run
 
     with user_errors():
-        counts = _run(config)
+        counts = run_pipeline_flow(config)
         show_run(console, counts)
     _exit_if_failed(counts)
 
@@ -138,14 +140,18 @@ def mail_import(
 def cases_list(
     status: Annotated[list[CaseStatus] | None, typer.Option(help="repeat to allow several")] = None,
     kind: Annotated[list[CaseKind] | None, typer.Option(help="repeat to allow several")] = None,
-    company: Annotated[str | None, typer.Option()] = None,
+    company: Annotated[str | None, typer.Option(help="a company id of the config")] = None,
+    config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """List cases, newest first (open and in-progress ones unless --status says otherwise)."""
     from closeout.cli.presenters import show_cases
 
     statuses = status or [CaseStatus.open, CaseStatus.in_progress]
-    with user_errors(), open_store(Settings()) as store, store.unit_of_work() as uow:
+    settings = Settings()
+    with user_errors(), open_store(settings) as store, store.unit_of_work() as uow:
+        if company is not None:
+            check_company(uow, settings, config, company)
         found = uow.cases.list(statuses=statuses, kinds=kind or (), company=company)
     if as_json:
         print(json.dumps([case.model_dump(mode="json", exclude={"history"}) for case in found], indent=2))
@@ -164,6 +170,22 @@ def cases_show(case_id: int, as_json: JsonOption = False) -> None:
         print(json.dumps(case.model_dump(mode="json"), indent=2))
     else:
         show_case(console, case)
+
+
+def check_company(uow: UnitOfWork, settings: Settings, config: Path | None, company: str) -> None:
+    """ConfigError (one line, exit 2) unless ``company`` is a company of the config, or, with no config to read,
+    one the store holds cases or work orders of: a typo must not read as "no cases"."""
+    from closeout.config import load_config
+    from services.config import ConfigError
+
+    path = config or settings.config_path()
+    if path is not None:
+        load_config(path).company(company)
+        return
+    if uow.cases.list(statuses=tuple(CaseStatus), company=company, limit=1):
+        return
+    if next(iter(uow.work_orders.latest(company=company)), None) is None:
+        raise ConfigError(f"no company {company!r} in the store's cases or work orders (and no config file to read)")
 
 
 def _audit(settings: Settings, config: Path | None):

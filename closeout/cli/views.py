@@ -7,6 +7,7 @@ import json
 from rich.console import Console
 from rich.table import Table
 
+from closeout.cli.presenters import show_choices
 from services.explain import Explanation, describe_payment
 from services.preview import Preview
 from workorders.decisions import Outcome, RuleDecision
@@ -24,7 +25,8 @@ def show_explanation(console: Console, found: Explanation) -> None:
     console.print(f"  site:      {order.site.name or '-'} ({order.site.timezone})")
     console.print(f"  job:       {order.job_type.value}, {order.status.value}, {order.billing.value}, "
                   f"subtotal {order.subtotal} {order.currency}")
-    console.print(f"  [bold]ended in:[/]  {found.ending()}")
+    console.print("  [bold]ended in:[/]  ", end="")
+    console.print(found.ending(), markup=False, highlight=False, soft_wrap=True)
     versions = Table(title="Versions", title_justify="left")
     for column in ("version", "updated at (source)", "status", "lines", "time entries", "subtotal"):
         versions.add_column(column)
@@ -36,11 +38,15 @@ def show_explanation(console: Console, found: Explanation) -> None:
         _show_decisions(console, version, found.decisions[version])
     for record in found.push_records:
         _show_draft(console, record)
+    documents = found.documents()
+    if found.corrections and documents:
+        console.print("[bold]In the ledger[/] (every invoice, amendment, credit note, supplementary invoice and void)")
+        for line in documents:
+            console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
     for case in found.cases:
         console.print(f"[bold]Case #{case.id}[/] {case.kind.value} ({case.status.value}) about v{case.work_order_version}")
         console.print(f"  why:    {case.summary}")
-        if case.suggested_actions:
-            console.print(f"  can do: {', '.join(case.suggested_actions)}")
+        show_choices(console, case, indent="  ")
     if not found.push_records and not found.cases:
         console.print("No draft and no case for this job.")
 

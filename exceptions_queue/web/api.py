@@ -11,6 +11,9 @@ from exceptions_queue.desk import DecisionError
 from exceptions_queue.web.bodies import read_json_object
 from exceptions_queue.web.deps import Desk, ScriptUser, filters_from, script_user
 
+CORRECTIONS = ("apply_correction", "apply_as_credit", "keep_invoice")
+"""The decisions of a changed-after-invoiced case (``services.corrections.CorrectionChoice``)."""
+
 router = APIRouter(prefix="/api")
 
 
@@ -33,12 +36,18 @@ def show_case(request: Request, case_id: int, desk: Desk) -> Any:
 @router.post("/cases/{case_id}/decisions")
 async def decide(request: Request, case_id: int, desk: Desk, user: ScriptUser) -> Any:
     """Body: ``{"decision": "assign", "assignee": "dana"}``; also note / tag; or ``replay``/``add_mapping``;
+    or ``apply_correction`` / ``apply_as_credit`` / ``keep_invoice`` (with ``reason``) on a changed-after-invoiced
+    case, answered with the correction's steps (409 while a step waits or was refused);
     or ``link_email`` with ``work_order`` (an id or a job number); or ``fix_price`` with ``line``, ``price``
     (a decimal string) and ``reason``."""
     body = await read_json_object(request)
     fields = {k: str(v) for k, v in body.items() if isinstance(v, str | int)}
     decision = fields.pop("decision", "")
     try:
+        if decision in CORRECTIONS:
+            report = desk.correct(case_id, actor=user, choice=decision, reason=fields.get("reason", ""))
+            return JSONResponse({**report.as_dict(), "case": desk.context(case_id).case.model_dump(mode="json")},
+                                status_code=200 if report.outcome in ("applied", "kept", "nothing_to_do") else 409)
         if decision == "replay":
             case = desk.replay(case_id, actor=user)
         elif decision == "link_email":

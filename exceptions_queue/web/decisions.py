@@ -90,6 +90,20 @@ async def link_email(request: Request, case_id: int, desk: Desk, user: SignedInU
     return _decided(request, case_id, run)
 
 
+@router.post("/cases/{case_id}/correct")
+async def correct(request: Request, case_id: int, desk: Desk, user: SignedInUser, form: CsrfForm) -> Response:
+    """Decide a changed-after-invoiced case: ``choice`` apply_correction, apply_as_credit or keep_invoice (with
+    ``reason``). A step the ledger refused, or whose answer was lost, is flashed as a warning, never as done."""
+    try:
+        report = desk.correct(case_id, actor=user, choice=first(form, "choice"), reason=first(form, "reason"))
+    except DecisionError as exc:
+        flash(request, "error", str(exc))
+        return RedirectResponse(f"/cases/{case_id}", status_code=303)
+    level = "ok" if report.outcome in ("applied", "kept", "nothing_to_do") else "error"
+    flash(request, level, " ".join(report.lines()))
+    return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+
 @router.post("/cases/{case_id}/replay")
 async def replay(request: Request, case_id: int, desk: Desk, user: SignedInUser, form: CsrfForm) -> Response:
     """Run the case's job through again (the form carries nothing but its CSRF token)."""

@@ -303,3 +303,24 @@ def test_a_policy_of_amendments_applies_an_unpaid_invoices_update_by_itself_and_
     assert waiting.is_open
     assert _ledger(app, "quickbooks").find_credit_notes([f"{paid.doc_number}-CR"]) == []
     assert apply_by_policy(app, company) == {"left_for_a_person": 1}  # nothing more by itself
+
+
+def test_deciding_again_after_another_worker_finished_the_correction_plans_nothing_new(pushed_backlog, workspace):
+    from exceptions_queue.service import CaseQueue
+    from services.corrections import send_steps
+
+    app, _ = pushed_backlog
+    reconcile(app)
+    order_id = _edit(workspace, "quickbooks", 1, _returned_part)
+    _run(app)
+    case = _open_case(app, order_id)
+    steps = record_correction(app, case.id, actor="worker-a")
+    send_steps(app, app.config.company("qbo-co"), [s.key for s in steps])  # done, the case not closed yet
+
+    report = correct_case(app, case.id, actor="worker-b")
+
+    assert report.outcome == "applied" and [r.step.key for r in report.steps] == [s.key for s in steps]
+    with app.store.unit_of_work() as uow:
+        assert [r.status.value for r in uow.corrections.for_work_order(order_id)] == ["done"]
+        assert not CaseQueue(uow.cases).get(case.id).is_open
+    _clean(app)

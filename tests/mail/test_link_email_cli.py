@@ -12,6 +12,8 @@ from closeout.settings import Settings
 from services.mail.ingest import import_mail
 from closeout.wiring import open_app
 from exceptions_queue.cases import CaseKind
+from exceptions_queue.users import Role
+from services.users import add_user
 from mail_factory import CUSTOMERS, mail, work_order
 
 runner = CliRunner()
@@ -41,6 +43,7 @@ def workspace(tmp_path, monkeypatch):
                 uow.work_orders.save(work_order(job, email=email))
             uow.commit()
         import_mail(application, box.parent)
+        add_user(application.store, "dana", Role.coordinator, "a long enough password", actor="test")  # --as dana
         with application.store.unit_of_work() as uow:
             (case,) = uow.cases.list(kinds=(CaseKind.unmatched_email,))
     return config, case.id

@@ -33,6 +33,7 @@ def blocked(tmp_path, monkeypatch):
         while prepare_batch(app, run_id="fix-price-cli").evaluated:
             pass
         add_user(app.store, "vic", Role.viewer, "a long enough password", actor="test")
+        add_user(app.store, "dana", Role.coordinator, "a long enough password", actor="test")
         with app.store.unit_of_work() as uow:
             for case in uow.cases.list(kinds=(CaseKind.rule_blocked,), statuses=tuple(CaseStatus)):
                 order = uow.work_orders.get(case.work_order_id, case.work_order_version)

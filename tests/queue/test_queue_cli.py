@@ -11,6 +11,8 @@ from closeout.cli import app
 from closeout.settings import Settings
 from exceptions_queue.cases import CaseKind
 from exceptions_queue.service import CaseQueue
+from exceptions_queue.users import Role
+from services.users import add_user
 from storage import open_store
 from workorders.anomalies import Anomaly
 
@@ -37,6 +39,10 @@ def invoke(*args: str, **kwargs):
 
 
 def test_a_script_assigns_ignores_with_a_reason_and_reopens_a_case_reading_json(case_id):
+    store = open_store(Settings().store_url())
+    for name in ("ada", "dana"):  # `--as` and an assignee name people of the store
+        add_user(store, name, Role.coordinator, "a long enough password", actor="test")
+    store.close()
     assigned = json.loads(invoke("cases", "assign", str(case_id), "dana", "--as", "ada", "--json").stdout)
     assert (assigned["assignee"], assigned["status"]) == ("dana", "in_progress")
     refused = invoke("cases", "ignore", str(case_id))

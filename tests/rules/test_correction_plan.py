@@ -116,3 +116,8 @@ def test_a_derived_doc_number_fits_quickbooks_21_characters_and_keeps_its_suffix
     assert related_doc_number("NW-1001", "A") == "NW-1001-A"
     assert related_doc_number("X" * 21, "CR") == "X" * 18 + "-CR"
     assert len(related_doc_number("Y" * 30, "A")) == 21
+
+
+def test_a_new_version_the_invoice_already_bills_needs_nothing_sent():
+    same = draft(2, LABOUR, VALVE)
+    assert (plan(same, "unpaid").path, plan(same, "paid").steps) == (CorrectionPath.none, ())

@@ -29,6 +29,7 @@ POST /cases/{case_id}/mapping      no         no      yes          yes      yes
 POST /cases/{case_id}/replay       no         no      yes          yes      yes
 POST /cases/{case_id}/price        no         no      yes          no       yes
 POST /cases/{case_id}/link         no         no      yes          no       yes
+POST /cases/{case_id}/correct      no         no      yes          yes      yes
 GET  /users                        no         no      no           no       yes
 POST /users                        no         no      no           no       yes
 GET  /api/cases                    no         yes     yes          yes      yes
@@ -95,6 +96,7 @@ def call(site, method: str, path: str, role: str):
         "/cases/{case_id}/replay": {},
         "/cases/{case_id}/price": {"line": "no-such-line", "price": "1.00", "reason": "matrix"},
         "/cases/{case_id}/link": {"job_number": "no-such-job"},
+        "/cases/{case_id}/correct": {"choice": "keep_invoice", "reason": "matrix"},
         "/users": {"username": "matrix-user", "role": "viewer", "password": PASSWORD},
     }
     case_id = email if path != "/cases/{case_id}/price" else job

@@ -1,0 +1,97 @@
+"""One name per decision across the case page, the JSON API and the CLI; an assignee is a person who can take the
+case; a refusal from the ledger closes itself once the job is invoiced."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from exceptions_queue.cases import SEVERITY_BY_KIND, Case, CaseKind, CaseStatus
+from exceptions_queue.desk import DECISION_NAMES, DecisionError, offered_decisions, steps_elsewhere
+from exceptions_queue.service import CaseQueue
+from exceptions_queue.users import Role, User
+from services.casework import DECISIONS, StoreDesk, take_decision
+from services.users import add_user
+from workorders.anomalies import Anomaly
+
+ADA = User(username="ada", role=Role.coordinator)
+
+
+def anomaly(kind: CaseKind, subject: str, *, version: int | None = 1, actions: tuple[str, ...] = ()) -> Anomaly:
+    return Anomaly(code=kind, subject=subject, company="acme", summary=f"{kind} about {subject}",
+                   work_order_id="csv:J1" if version else None, work_order_version=version,
+                   suggested_actions=actions)
+
+
+def test_every_decision_name_is_one_the_desk_takes_and_a_cases_command():
+    from closeout.cli import app  # noqa: F401  (registers every command on the cases app)
+    from closeout.cli.base import cases_app
+
+    own_methods = {name for name in DECISION_NAMES if name not in DECISIONS}
+    commands = {command.name for command in cases_app.registered_commands if not command.hidden}
+
+    assert set(DECISIONS) <= set(DECISION_NAMES)
+    corrections = {"apply_correction", "apply_as_credit", "keep_invoice"}  # all through StoreDesk.correct
+    assert own_methods == {"replay", "add_mapping", "fix_price", "link_email"} | corrections
+    assert all(callable(getattr(StoreDesk, name)) for name in own_methods - corrections)
+    assert callable(StoreDesk.correct)
+    assert set(DECISION_NAMES) <= commands
+
+
+@pytest.mark.parametrize("kind", list(CaseKind))
+@pytest.mark.parametrize("status", list(CaseStatus))
+def test_a_case_offers_only_decisions_that_exist_and_the_rest_as_steps_elsewhere(kind, status):
+    now = datetime(2026, 11, 2, tzinfo=UTC)
+    case = Case(id=1, kind=kind, severity=SEVERITY_BY_KIND[kind], status=status, subject="s", summary="why",
+                work_order_id="csv:J1", work_order_version=1, opened_at=now, updated_at=now,
+                suggested_actions=("attach_to_work_order", "fix_at_source", "approve_override", "ignore_duplicate"))
+
+    offered = offered_decisions(case)
+
+    assert offered and set(offered) <= set(DECISION_NAMES)
+    assert "attach_to_work_order" not in offered and "fix_at_source" not in offered
+    assert steps_elsewhere(case) == ("fix_at_source",)
+    if case.is_open:
+        assert {"resolve", "ignore", "assign", "replay"} <= set(offered)
+    else:
+        assert "resolve" not in offered
+
+
+def test_a_case_is_assigned_only_to_a_user_of_the_store_who_may_decide(sql_store):
+    add_user(sql_store, "dana", Role.coordinator, "a long enough password", actor="test")
+    add_user(sql_store, "vic", Role.viewer, "a long enough password", actor="test")
+    with sql_store.unit_of_work() as uow:
+        case, _ = CaseQueue(uow.cases, clock=uow.clock).open_case(anomaly(CaseKind.rule_blocked, "csv:J1@v1"))
+        uow.commit()
+
+    with pytest.raises(DecisionError, match="no user 'ghost'"):
+        take_decision(sql_store, case.id, "assign", actor=ADA, fields={"assignee": "ghost"})
+    with pytest.raises(DecisionError, match="viewer"):
+        take_decision(sql_store, case.id, "assign", actor=ADA, fields={"assignee": "vic"})
+    with pytest.raises(DecisionError, match="no user 'ada'"):  # "me", but ada cannot sign in
+        take_decision(sql_store, case.id, "assign", actor=ADA, fields={})
+    assigned = take_decision(sql_store, case.id, "assign", actor=ADA, fields={"assignee": " Dana "})
+
+    assert (assigned.assignee, assigned.status) == ("dana", CaseStatus.in_progress)
+    with sql_store.unit_of_work() as uow:
+        assert [entry.action for entry in uow.cases.get(case.id).history] == ["opened", "assigned"]
+
+
+def test_the_ledgers_refusals_of_a_job_close_once_a_version_of_it_is_invoiced_and_later_ones_stay(cases_repository,
+                                                                                                   clock):
+    queue = CaseQueue(cases_repository, clock=clock)
+    first, _ = queue.open_case(anomaly(CaseKind.ledger_rejected, "csv:J1@v1:quickbooks"))
+    same, _ = queue.open_case(anomaly(CaseKind.ledger_rejected, "csv:J1@v2:quickbooks", version=2))
+    later, _ = queue.open_case(anomaly(CaseKind.ledger_rejected, "csv:J1@v3:quickbooks", version=3))
+    blocked, _ = queue.open_case(anomaly(CaseKind.rule_blocked, "csv:J1@v2", version=2))
+
+    closed = queue.close_refusals_of_invoiced("csv:J1", 2, note="invoice AC-1001 of version 2 is now in quickbooks")
+
+    assert sorted(case.id for case in closed) == sorted([first.id, same.id])
+    for case in (first, same):
+        cleared = queue.get(case.id)
+        assert cleared.status is CaseStatus.resolved
+        assert (cleared.history[-1].actor, cleared.history[-1].action) == ("closeout", "auto_resolved")
+        assert cleared.history[-1].note == "invoice AC-1001 of version 2 is now in quickbooks"
+    assert queue.get(later.id).is_open and queue.get(blocked.id).is_open
