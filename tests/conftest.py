@@ -31,3 +31,33 @@ def workspace(tmp_path, monkeypatch):
     monkeypatch.delenv("CLOSEOUT_DATABASE_URL", raising=False)
     monkeypatch.delenv("CLOSEOUT_CONFIG", raising=False)
     return home
+
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    """Debian's Chromium (``make test`` installs it); missing means skip, or fail under CI=true."""
+    import shutil
+    from pathlib import Path
+
+    path = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).exists():
+        message = "Chromium is not installed (apt-get install chromium; `make test` does it as root)"
+        if os.environ.get("CI", "").strip().lower() == "true":
+            pytest.fail(message + " — CI=true: the browser tests must run", pytrace=False)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="module")
+def browser(chromium):
+    """A headless Chromium driven through Playwright, for one test module."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import socket
 import threading
 import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -26,8 +23,6 @@ from services.reconcile import reconcile
 from services.users import add_user, create_token
 from workorders.push import PushStatus
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 PASSWORD = "a long enough password"
 
 
@@ -40,17 +35,6 @@ def _run(app) -> None:
     for company in app.companies():
         while (step := push_batch(app, company)).pushed + step.rejected + step.uncertain:
             pass
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    path = shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(path).exists():
-        message = "Chromium is not installed (apt-get install chromium; `make test` does it as root)"
-        if os.environ.get("CI", "").strip().lower() == "true":
-            pytest.fail(message + " — CI=true: the browser tests must run", pytrace=False)
-        pytest.skip(message)
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -93,16 +77,6 @@ def served(tmp_path_factory):
         finally:
             server.should_exit = True
             thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser(chromium):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 def _free_port() -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import threading
 import time
@@ -26,22 +25,8 @@ from exceptions_queue.users import Role
 
 from workorders.anomalies import Anomaly
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 PASSWORD = "a long enough password"
 SCRIPT_EMAIL = "<script>window.pwned = 1</script><b>Hi</b>, the unit at 12 Elm is fixed. <img src=x onerror=alert(1)>"
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    """Debian's Chromium (``make test`` installs it); missing means skip, or fail under CI=true."""
-    path = shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(path).exists():
-        message = "Chromium is not installed (apt-get install chromium; `make test` does it as root)"
-        if os.environ.get("CI", "").strip().lower() == "true":
-            pytest.fail(message + " — CI=true: the browser tests must run", pytrace=False)
-        pytest.skip(message)
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -84,16 +69,6 @@ def served(tmp_path_factory):
         finally:
             server.should_exit = True
             thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser(chromium):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 def signed_in(browser, served, username):

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import socket
 import threading
 import time
@@ -87,16 +85,6 @@ def test_json_answers_are_json_with_nosniff_so_a_browser_never_renders_them(site
 
 
 # ---- in a real browser ---------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    path = shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(path).exists():
-        message = "Chromium is not installed (apt-get install chromium; `make test` does it as root)"
-        if os.environ.get("CI", "").strip().lower() == "true":
-            pytest.fail(message + " — CI=true: the browser tests must run", pytrace=False)
-        pytest.skip(message)
-    return path
 
 
 @pytest.fixture(scope="module")
