@@ -8,7 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sandbox.xero_entities import (CENT, CREATE_STATUSES, ElementError, dated, ms_date, now_ms, parse_date,
-                                   priced, read_decimal, resolve_contact, updated_document, with_errors)
+                                   priced, read_decimal, resolve_contact, save_document, updated_document)
 from sandbox.xero_schema import envelope_problems
 from sandbox.xero_store import TenantView
 
@@ -125,20 +125,8 @@ def save_credit_note(view: TenantView, element: dict[str, Any], *,
                      create_only: bool) -> tuple[dict[str, Any], list[str]]:
     """Create (PUT, or POST without CreditNoteID) or update (POST with it) one credit note; the contract of
     sandbox.xero_entities' ``save_*``."""
-    existing = view.get("CreditNote", str(element["CreditNoteID"])) if element.get("CreditNoteID") else None
-    errors: list[str] = []
-    try:
-        if element.get("CreditNoteID") and (create_only or existing is None):
-            raise ElementError("An existing Credit Note cannot be created again" if existing
-                               else "The CreditNoteID could not be found")
-        credit = (_updated_credit_note(view, existing, element, errors) if existing is not None
-                  else _new_credit_note(view, element, errors))
-    except ElementError as exc:
-        errors.append(str(exc))
-    if errors:
-        return with_errors(element, errors, "HasErrors"), errors
-    view.put("CreditNote", credit["CreditNoteID"], credit, number=credit["CreditNoteNumber"])
-    return credit, []
+    return save_document(view, element, entity="CreditNote", label="Credit Note", create_only=create_only,
+                         new=_new_credit_note, updated=_updated_credit_note)
 
 
 # ---- allocations ------------------------------------------------------------------------------------

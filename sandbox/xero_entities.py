@@ -310,20 +310,30 @@ def _line(view: TenantView, settings: dict[str, Any], raw: dict[str, Any], amoun
 
 def save_invoice(view: TenantView, element: dict[str, Any], *, create_only: bool) -> tuple[dict[str, Any], list[str]]:
     """Create (PUT, or POST without InvoiceID) or update (POST with InvoiceID) one invoice."""
-    existing = view.get("Invoice", str(element["InvoiceID"])) if element.get("InvoiceID") else None
+    return save_document(view, element, entity="Invoice", label="Invoice", create_only=create_only,
+                         new=_new_invoice, updated=_updated_invoice)
+
+
+def save_document(view: TenantView, element: dict[str, Any], *, entity: str, label: str, create_only: bool,
+                  new: Any, updated: Any) -> tuple[dict[str, Any], list[str]]:
+    """Create or update one ``entity`` (its id ``<entity>ID``, its number ``<entity>Number``): the element as
+    stored and no errors, or the element marked ``HasErrors`` and its errors. ``new(view, element, errors)`` and
+    ``updated(view, existing, element, errors)`` build it; an id given to a create, or unknown, is refused."""
+    id_field, number_field = f"{entity}ID", f"{entity}Number"
+    existing = view.get(entity, str(element[id_field])) if element.get(id_field) else None
     errors: list[str] = []
     try:
-        if element.get("InvoiceID") and (create_only or existing is None):
-            raise ElementError("An existing Invoice cannot be created again" if existing
-                               else "The InvoiceID could not be found")
-        invoice = (_updated_invoice(view, existing, element, errors) if existing is not None
-                   else _new_invoice(view, element, errors))
+        if element.get(id_field) and (create_only or existing is None):
+            raise ElementError(f"An existing {label} cannot be created again" if existing
+                               else f"The {id_field} could not be found")
+        document = (updated(view, existing, element, errors) if existing is not None
+                    else new(view, element, errors))
     except ElementError as exc:
         errors.append(str(exc))
     if errors:
         return with_errors(element, errors, "HasErrors"), errors
-    view.put("Invoice", invoice["InvoiceID"], invoice, number=invoice["InvoiceNumber"])
-    return invoice, []
+    view.put(entity, document[id_field], document, number=document[number_field])
+    return document, []
 
 
 def _due_date(settings: dict[str, Any], contact: dict[str, Any], element: dict[str, Any], day: date,
