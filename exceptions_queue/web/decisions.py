@@ -66,7 +66,7 @@ async def add_mapping(request: Request, case_id: int, desk: Desk, user: SignedIn
         context = desk.context(case_id)
         return render_page(request, "case.html", 422, user=user, ctx=context, case=context.case, users=desk.users(),
                            help=views.KIND_HELP.get(context.case.kind, ""), refused={**entry, "error": str(exc)})
-    flash(request, "ok", _replay_words(case))
+    flash(request, *_replay_words(case))
     return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
 
@@ -110,21 +110,27 @@ async def replay(request: Request, case_id: int, desk: Desk, user: SignedInUser,
     return _decided(request, case_id, lambda: _replay_words(desk.replay(case_id, actor=user)))
 
 
-def _decided(request: Request, case_id: int, decide: Callable[[], str]) -> Response:
-    """Run one decision on a case page's form; flash its outcome (or the refusal) and go back to the case."""
+def _decided(request: Request, case_id: int, decide: Callable[[], str | tuple[str, str]]) -> Response:
+    """Run one decision on a case page's form; flash its outcome (``(level, text)``, or a text that is "ok"), or
+    the refusal, and go back to the case."""
     try:
-        flash(request, "ok", decide())
+        outcome = decide()
+        flash(request, *(outcome if isinstance(outcome, tuple) else ("ok", outcome)))
     except DecisionError as exc:
         flash(request, "error", str(exc))
     return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
 
-def _replay_words(case: Case) -> str:
-    """The flash for a decision that replays: the latest replay's note, or "Saved." when none ran."""
+def _replay_words(case: Case) -> tuple[str, str]:
+    """The flash for a decision that replays: the latest replay's note, as an error when the case is still open
+    after it (the ledger or a rule refused again: a refusal never looks like a success), or "Saved." when none
+    ran."""
     for entry in reversed(case.history):
         if entry.action == "replayed":
-            return f"Replayed: {entry.note}"
-    return "Saved."
+            if case.is_open:
+                return "error", f"Not cleared, still open: {entry.note}"
+            return "ok", f"Replayed: {entry.note}"
+    return "ok", "Saved."
 
 
 __all__ = ["router"]

@@ -82,3 +82,27 @@ def desk_filters(kind):
     from exceptions_queue.desk import CaseFilters
 
     return CaseFilters(kinds=(kind,))
+
+
+def test_a_replay_that_leaves_the_case_open_is_flashed_as_an_error_not_a_success(demo_app):
+    from fastapi.testclient import TestClient
+
+    from exceptions_queue.web import create_app
+    from services.users import add_user
+
+    app, _, _ = demo_app
+    with app.store.unit_of_work() as uow:
+        blocked = next(c for c in uow.cases.list(kinds=(CaseKind.rule_blocked,)) if c.work_order_id)
+    add_user(app.store, "dana", Role.coordinator, "a long enough password", actor="test")
+
+    with TestClient(create_app(StoreDesk(app), secret_key="replay-flash"), follow_redirects=False) as client:
+        csrf = client.get("/login").text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        client.post("/login", data={"username": "dana", "password": "a long enough password", "next": "/",
+                                    "csrf_token": csrf})
+        page = client.get(f"/cases/{blocked.id}").text
+        csrf = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        client.post(f"/cases/{blocked.id}/replay", data={"csrf_token": csrf})
+        after = client.get(f"/cases/{blocked.id}").text
+
+    assert 'class="flash error"' in after and "Not cleared, still open" in after
+    assert 'class="flash ok"' not in after
