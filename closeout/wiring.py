@@ -107,7 +107,10 @@ class App:
 
 
 def build_csv(source: CsvSourceConfig, company: CompanyConfig | None, *, home: Path) -> CsvDropSource:
-    return CsvDropSource(source.path, name=source.name)
+    return CsvDropSource(source.path, name=source.name, page_size=source.page_size,
+                         max_rows_per_job=source.max_rows_per_job, page_bytes=source.page_bytes,
+                         max_row_bytes=source.max_row_bytes, fallback_encoding=source.fallback_encoding or None,
+                         settle_seconds=source.settle_seconds)
 
 
 def build_housecallpro(source: HousecallProSourceConfig, company: CompanyConfig, *, home: Path) -> HousecallProSource:

@@ -68,7 +68,9 @@ def map_csv_job(payload: Mapping[str, Any], *, company: str, default_timezone: s
     """One CSV job payload (from ``connectors.csv_drop``) to a WorkOrder; any bad cell → one anomaly.
 
     Never raises for bad input: the anomaly's summary names the file, row and column of the first
-    problem, its evidence lists every problem and keeps the raw rows for the person fixing the file.
+    problem, its evidence lists every problem and keeps the raw rows for the person fixing the file. What
+    the reader already found (``payload["problems"]``: a row it could not read or decode, a job over the
+    size limits; see ``connectors.csv_drop``) comes first, and a row it could not read ends the checks.
     """
     payload = payload if isinstance(payload, Mapping) else {"payload": payload}
     file, rows = str(payload.get("file", "?")), payload.get("rows")
@@ -78,6 +80,9 @@ def map_csv_job(payload: Mapping[str, Any], *, company: str, default_timezone: s
     reader = CellReader(rows)
     job_id = str(rows[0]["values"].get("job_id") or "").strip() or None
     subject = f"{SOURCE}:{job_id or file + '#row' + str(reader.first_row)}"
+    _reading_problems(reader, payload.get("problems"))
+    if any(not entry["values"] for entry in rows):  # a row the reader could not read has nothing more to check
+        return _invalid(payload, company, subject=subject, job_id=job_id, problems=reader.problems)
     _check_cells(reader)
     _read_job_values(reader)
     order = None if reader.problems else _build(reader, company=company, default_timezone=default_timezone)
@@ -92,6 +97,14 @@ def _is_row(row: Any) -> bool:
 
 def _cell(entry: Mapping[str, Any], column: str) -> str:
     return str(entry["values"].get(column) or "").strip()
+
+
+def _reading_problems(reader: CellReader, problems: Any) -> None:
+    """What the reader found before any cell was read (a row too long, not UTF-8 nor the fallback, a job over
+    the limits), listed first: the person fixing the file starts there."""
+    for problem in problems if isinstance(problems, list) else []:
+        if isinstance(problem, Mapping) and isinstance(problem.get("row"), int):
+            reader.problem(problem["row"], str(problem.get("column") or ""), str(problem.get("message") or ""))
 
 
 def _check_cells(reader: CellReader) -> None:
@@ -314,7 +327,10 @@ def _invalid(
     payload: Mapping[str, Any], company: str, *, subject: str, job_id: str | None, problems: list[dict[str, Any]]
 ) -> Anomaly:
     first = problems[0]
-    where = f"{payload.get('file', '?')} row {first['row']}, column {first['column']}" if first["column"] else "payload"
+    if first["column"]:
+        where = f"{payload.get('file', '?')} row {first['row']}, column {first['column']}"
+    else:  # a problem with the whole row (or, at row 0, the whole payload)
+        where = f"{payload.get('file', '?')} row {first['row']}" if first["row"] else "payload"
     more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
     return Anomaly(
         code=AnomalyCode.source_payload_invalid, subject=subject, company=company,

@@ -28,9 +28,36 @@ class _Strict(BaseModel):
 
 
 class CsvSourceConfig(_Strict):
+    """A CSV drop folder, and the limits it is read within (``connectors.csv_drop.CsvLimits``; README, "The CSV drop")."""
+
     kind: Literal["csv"]
     name: str = "csv"
     path: Path = Field(description="the drop folder; relative paths are relative to the config file")
+    page_size: int = Field(default=100, ge=1, le=10_000, description="jobs per page; the cursor moves per page")
+    max_rows_per_job: int = Field(default=1000, ge=1, description="a job with more rows is a case")
+    page_bytes: int = Field(default=8 * 1024 * 1024, ge=1024, description="bytes of rows per page, and per job")
+    max_row_bytes: int = Field(default=1024 * 1024, ge=1024, description="a longer row is a case of its own")
+    fallback_encoding: str = Field(default="cp1252", description='a row that is not UTF-8 is read in this; "" for none')
+    settle_seconds: float = Field(default=60.0, ge=0, description="a last row without a line end waits this long")
+
+    @field_validator("fallback_encoding")
+    @classmethod
+    def _ascii_compatible(cls, value: str) -> str:
+        # Lines are split on the bytes of \r and \n before decoding: an encoding must write those, and CSV's
+        # comma and quote, as ASCII does (UTF-16 does not).
+        if value:
+            try:
+                if "\r\n,\"".encode(value) != b'\r\n,"':
+                    raise LookupError(value)
+            except LookupError:
+                raise ValueError(f"{value!r} is not an encoding that writes ASCII as ASCII (like cp1252)") from None
+        return value
+
+    @model_validator(mode="after")
+    def _row_fits_a_page(self) -> "CsvSourceConfig":
+        if self.max_row_bytes > self.page_bytes:
+            raise ValueError("max_row_bytes cannot be more than page_bytes: a page holds at least one row")
+        return self
 
 
 class JobberSourceConfig(_Strict):

@@ -95,11 +95,12 @@ def test_a_windows_1252_file_is_read_as_cp1252_and_says_so(tmp_path):
     assert job.payload["encoding"] == "cp1252"
 
 
-def test_bytes_undefined_in_cp1252_are_still_read_rather_than_dropping_the_file(tmp_path):
+def test_bytes_undefined_in_cp1252_are_kept_byte_for_byte_and_the_job_names_the_row(tmp_path):
     (tmp_path / "jobs.csv").write_bytes(HEADER.encode() + b"A,Bad \x81 byte,,,\n")
     (job,) = all_jobs(CsvDropSource(tmp_path))
-    assert job.payload["encoding"] == "latin-1"
+    assert job.payload["encoding"] == "undecodable"
     assert job.payload["rows"][0]["values"]["customer_name"] == "Bad \x81 byte"
+    assert job.payload["problems"][0]["row"] == 2 and "neither UTF-8 nor cp1252" in job.payload["problems"][0]["message"]
 
 
 def test_a_missing_folder_is_a_fatal_error_that_names_it(tmp_path):
@@ -110,7 +111,9 @@ def test_a_missing_folder_is_a_fatal_error_that_names_it(tmp_path):
 def test_the_cursor_records_each_delivered_file_by_name_and_content_hash(tmp_path):
     path = write(tmp_path, "jobs.csv", "A,Acme,,,\n")
     cursor = last_cursor(CsvDropSource(tmp_path))
-    assert json.loads(cursor) == {"files": {"jobs.csv": hashlib.sha256(path.read_bytes()).hexdigest()}}
+    content = path.read_bytes()
+    assert json.loads(cursor) == {"files": {"jobs.csv": {"sha256": hashlib.sha256(content).hexdigest(),
+                                                         "size": len(content)}}}
 
 
 def test_an_unchanged_file_already_delivered_is_skipped_on_the_next_run(tmp_path):
@@ -132,12 +135,15 @@ def test_a_changed_file_and_a_new_file_are_delivered_and_the_rest_skipped(tmp_pa
     assert set(json.loads(last_cursor(source, cursor))["files"]) == {"a.csv", "b.csv", "c.csv"}
 
 
-def test_a_file_spanning_pages_advances_the_cursor_only_on_its_last_page(tmp_path):
+def test_a_file_spanning_pages_is_done_on_its_last_page_and_each_page_before_records_how_far_it_got(tmp_path):
     write(tmp_path, "a.csv", "".join(f"A{i},x,,,\n" for i in range(5)))
     write(tmp_path, "b.csv", "B,y,,,\n")
     pages = list(CsvDropSource(tmp_path, page_size=2).fetch_pages(cursor=None))
     assert [len(page.jobs) for page in pages] == [2, 2, 1, 1]
     assert [sorted(json.loads(page.next_cursor)["files"]) for page in pages] == [[], [], ["a.csv"], ["a.csv", "b.csv"]]
+    row_length = len("A0,x,,,\n")
+    assert [json.loads(page.next_cursor).get("partial", {}).get("a.csv", {}).get("offset") for page in pages] == [
+        len(HEADER) + 2 * row_length, len(HEADER) + 4 * row_length, None, None]
 
 
 def test_an_empty_file_yields_an_empty_page_that_moves_the_cursor(tmp_path):
@@ -172,4 +178,5 @@ def test_a_file_mixing_utf8_and_cp1252_rows_reads_each_row_as_it_was_written_and
     first, second = all_jobs(CsvDropSource(tmp_path))
     assert first.payload["rows"][0]["values"]["customer_name"] == "Café – Bar"
     assert second.payload["rows"][0]["values"]["customer_name"] == "Crème – Brûlée"
-    assert first.payload["encoding"] == second.payload["encoding"] == "utf-8+cp1252"
+    assert (first.payload["encoding"], second.payload["encoding"]) == ("utf-8", "cp1252")
+    assert "encoding" not in first.payload["rows"][0] and second.payload["rows"][0]["encoding"] == "cp1252"
