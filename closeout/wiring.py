@@ -150,13 +150,15 @@ def build_jobber(source: JobberSourceConfig, company: CompanyConfig, *, home: Pa
 def build_inbox(company: CompanyConfig, mailbox: MailboxConfig) -> ImapInbox | MaildirInbox:
     """The mailbox's connector; an IMAP password comes from secret ``imap-password-<mailbox>``."""
     if mailbox.kind in ("maildir", "mbox"):
-        return MaildirInbox(mailbox.path, batch_size=mailbox.batch_size, name=mailbox.name)
+        return MaildirInbox(mailbox.path, batch_size=mailbox.batch_size, max_message_bytes=mailbox.max_message_bytes,
+                            max_batch_bytes=mailbox.max_batch_bytes, name=mailbox.name)
     return ImapInbox(mailbox.host, mailbox.imap_port, mailbox.username,
                      read_secret(f"imap-password-{mailbox.name}", company.id, system="imap"),
                      security=mailbox.security,
                      ca_file=str(mailbox.ca_file) if mailbox.ca_file else None,
                      connect_timeout=mailbox.connect_timeout, read_timeout=mailbox.read_timeout,
-                     batch_size=mailbox.batch_size, name=mailbox.name)
+                     batch_size=mailbox.batch_size, max_message_bytes=mailbox.max_message_bytes,
+                     max_batch_bytes=mailbox.max_batch_bytes, name=mailbox.name)
 
 
 SOURCE_BUILDERS: dict[str, Callable[..., Any]] = {

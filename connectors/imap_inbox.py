@@ -38,14 +38,52 @@ class MailCursor:
         return cls(int(validity), int(last))
 
 
+HEAD_BYTES = 64 * 1024
+"""What is read of a message over ``max_message_bytes``: its header section, cut at this many bytes (the headers
+name the sender, subject and date a person needs to find the message in a mail client)."""
+MAX_MESSAGE_BYTES = 50_000_000
+MAX_BATCH_BYTES = 64_000_000
+
+
 @dataclass(frozen=True)
 class MailBatch:
-    """Raw messages of one folder in UID order, and the cursor to store once they are committed."""
+    """Raw messages of one folder in UID order, and the cursor to store once they are committed.
+
+    ``over_cap`` lists (uid, full size in bytes) of the messages that were over the size cap: their bytes here
+    are their header section only.
+    """
 
     folder: str
     messages: tuple[tuple[int, bytes], ...]
     cursor: MailCursor
     rescan: bool = False
+    over_cap: tuple[tuple[int, int], ...] = ()
+
+
+def byte_batches(items: list[tuple[int, int]], *, batch_size: int, max_batch_bytes: int,
+                 max_message_bytes: int) -> list[list[int]]:
+    """(uid, size) in order, grouped into batches of at most ``batch_size`` messages and ``max_batch_bytes``
+    bytes, each with at least one message. A message over ``max_message_bytes`` weighs its header cut only."""
+    batches: list[list[int]] = []
+    current: list[int] = []
+    weight = 0
+    for uid, size in items:
+        size = min(size, HEAD_BYTES) if size > max_message_bytes else size
+        if current and (len(current) >= batch_size or weight + size > max_batch_bytes):
+            batches.append(current)
+            current, weight = [], 0
+        current.append(uid)
+        weight += size
+    if current:
+        batches.append(current)
+    return batches
+
+
+def header_section(raw: bytes, limit: int = HEAD_BYTES) -> bytes:
+    """The message's header section, up to and with the blank line that ends it, at most ``limit`` bytes."""
+    head = raw[:limit]
+    ends = [at + len(mark) for mark in (b"\r\n\r\n", b"\n\n") if (at := head.find(mark)) >= 0]
+    return head[:min(ends)] if ends else head
 
 
 class ImapInbox:
@@ -58,7 +96,8 @@ class ImapInbox:
 
     def __init__(self, host: str, port: int, username: str, password: str, *, security: Security = "ssl",
                  ca_file: str | None = None, connect_timeout: float = 10, read_timeout: float = 30,
-                 batch_size: int = 100, name: str = "imap") -> None:
+                 batch_size: int = 100, max_message_bytes: int = MAX_MESSAGE_BYTES,
+                 max_batch_bytes: int = MAX_BATCH_BYTES, name: str = "imap") -> None:
         if security not in ("ssl", "starttls", "plaintext"):
             raise FatalError(f"unknown security {security!r}", system=SYSTEM, operation="configure")
         self.name = name
@@ -68,6 +107,7 @@ class ImapInbox:
         self.ca_file = ca_file
         self.timeout = SocketTimeout(connect=connect_timeout, read=read_timeout)
         self.batch_size = batch_size
+        self.max_message_bytes, self.max_batch_bytes = max_message_bytes, max_batch_bytes
         self.commands = 0
         self._client: IMAPClient | None = None
 
@@ -156,6 +196,10 @@ class ImapInbox:
         """Batches of messages after ``cursor``, fetched with BODY.PEEK[] on a read-only SELECT (no flag changes).
 
         A poll with nothing new costs EXAMINE alone (after LOGIN): UIDNEXT says there is nothing to fetch.
+        Memory is bounded by bytes, not by the mailbox: the sizes (RFC822.SIZE) of each ``batch_size`` UIDs are
+        read first, then bodies in batches of at most ``max_batch_bytes``; a message over ``max_message_bytes``
+        is fetched as its header section only (``MailBatch.over_cap``). Nothing is fetched ahead of the batch
+        the caller asks for.
         """
         client = self.connect()
         with self._errors("select"):
@@ -175,9 +219,34 @@ class ImapInbox:
         for start in range(0, len(uids), self.batch_size):
             chunk = uids[start:start + self.batch_size]
             with self._errors("fetch"):
-                response = client.fetch(chunk, ["BODY.PEEK[]"])
-            messages = tuple((uid, response[uid][b"BODY[]"]) for uid in chunk if uid in response)
-            yield MailBatch(folder, messages, MailCursor(validity, chunk[-1]), rescan=rescan)
+                listed = client.fetch(chunk, ["RFC822.SIZE"])
+            sizes = {uid: int(listed[uid].get(b"RFC822.SIZE", 0) or 0) for uid in chunk if uid in listed}
+            for group in byte_batches([(uid, sizes[uid]) for uid in chunk if uid in sizes],
+                                      batch_size=self.batch_size, max_batch_bytes=self.max_batch_bytes,
+                                      max_message_bytes=self.max_message_bytes):
+                yield self._fetch_batch(client, folder, group, sizes, MailCursor(validity, group[-1]), rescan)
+
+    def _fetch_batch(self, client: IMAPClient, folder: str, uids: list[int], sizes: dict[int, int],
+                     cursor: MailCursor, rescan: bool) -> MailBatch:
+        whole = [uid for uid in uids if sizes[uid] <= self.max_message_bytes]
+        over = [uid for uid in uids if sizes[uid] > self.max_message_bytes]
+        head = min(HEAD_BYTES, self.max_message_bytes)
+        raws: dict[int, bytes] = {}
+        with self._errors("fetch"):
+            if whole:
+                raws.update((uid, item[b"BODY[]"]) for uid, item in client.fetch(whole, ["BODY.PEEK[]"]).items()
+                            if b"BODY[]" in item)
+            if over:
+                answer = client.fetch(over, [f"BODY.PEEK[HEADER]<0.{head}>"])
+                raws.update((uid, header_section(next(iter(item[k] for k in item if k.startswith(b"BODY[")), b"")))
+                            for uid, item in answer.items())
+        capped = dict((uid, sizes[uid]) for uid in over)
+        for uid in whole:  # a server whose RFC822.SIZE understated the message: the cap still holds
+            if uid in raws and len(raws[uid]) > self.max_message_bytes:
+                capped[uid], raws[uid] = len(raws[uid]), header_section(raws[uid], head)
+        messages = tuple((uid, raws[uid]) for uid in uids if uid in raws)
+        return MailBatch(folder, messages, cursor, rescan=rescan,
+                         over_cap=tuple((uid, capped[uid]) for uid in uids if uid in capped and uid in raws))
 
     def newest_arrival(self, folder: str) -> datetime | None:
         """When the newest message of ``folder`` arrived (its INTERNALDATE, aware), None when the folder is empty.

@@ -121,8 +121,16 @@ def _customer(client: Any) -> Customer:
     name = text_from(client.get("name")) or text_from(client.get("companyName"))
     if not name:
         raise PayloadError("client.name", "the client has no name")
-    return Customer(source_id=text_from(client["id"]), name=name, email=_primary(client.get("emails"), "address"),
-                    phone=_primary(client.get("phones"), "number"), billing_address=_address(client.get("billingAddress")))
+    email = _primary(client.get("emails"), "address")
+    return Customer(source_id=text_from(client["id"]), name=name, email=email,
+                    phone=_primary(client.get("phones"), "number"), billing_address=_address(client.get("billingAddress")),
+                    contact_emails=_others(client.get("emails"), "address", email))
+
+
+def _others(items: Any, key: str, primary: str | None) -> tuple[str, ...]:
+    """The client's other addresses (mail from them speaks for the customer), each once, at most 20."""
+    found = (text_from(e[key]) for e in items or [] if isinstance(e, Mapping) and e.get(key))
+    return tuple(dict.fromkeys(a for a in found if a and a != primary))[:20]
 
 
 def _site(prop: Any, zone: str) -> Site:

@@ -24,7 +24,7 @@ class OrderIndex:
         self._by_address: dict[str, set[str]] = {}
         for order in self.orders.values():
             self._by_number.setdefault(order.job_number, []).append(order.id)
-            people = [order.customer.email, *(t.email for t in order.technicians)]
+            people = [order.customer.email, *order.customer.contact_emails, *(t.email for t in order.technicians)]
             for address in {p.lower() for p in people if p}:
                 self._by_address.setdefault(address, set()).add(order.id)
 

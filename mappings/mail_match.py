@@ -49,8 +49,11 @@ def find_job_numbers(text: str, patterns: Sequence[str]) -> list[str]:
 
 
 def sender_role(message: ParsedMessage, order: WorkOrder) -> str:
+    """``customer`` for the job's customer address or a contact the source gives for it, ``technician`` for one
+    of the job's technicians, "" for anyone else (the mailbox's staff list is ``mail_provenance``'s business)."""
     address = message.from_address
-    if address and order.customer.email and address == order.customer.email.lower():
+    customer = order.customer
+    if address and any(a and address == a.lower() for a in (customer.email, *customer.contact_emails)):
         return "customer"
     if address and any(t.email and address == t.email.lower() for t in order.technicians):
         return "technician"

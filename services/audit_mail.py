@@ -27,16 +27,20 @@ def audit_mail(uow: UnitOfWork, cases: Iterable[Case], raw_folder: Path) -> Mail
     """Place every message row once (``attached``, ``case``, ``ignored``); a raw copy with no row is ``lost``.
 
     A message is kept as raw bytes (named by its content hash) just before its row is committed; a crash in
-    between re-reads it, so at rest every kept raw message has a row.
+    between re-reads it, so at rest every kept raw message has a row. A case accounts for the one message it is
+    about: the one its content hash names. Several messages may share a Message-ID, so a case that names only
+    the id (one opened before cases carried the hash) accounts for a message only when no other shares its id.
     """
     report = MailAudit()
-    subjects = {case.subject: case.status for case in cases if case.subject.startswith("mail:")}
+    subjects = {case.subject: (case.status, str(case.evidence.get("content_hash") or ""))
+                for case in cases if case.subject.startswith("mail:")}
     rows = uow.messages.placements()
     hashes = set()
+    sharing = Counter((row.company, row.message_id) for row in rows)
     for row in rows:
         report.messages_seen += 1
         hashes.add(row.content_hash)
-        place = _place_of(row, subjects)
+        place = _place_of(row, subjects, shared=sharing[(row.company, row.message_id)] > 1)
         if place is None:
             report.unaccounted.append(f"{row.company}/{row.message_id}")
         else:
@@ -46,13 +50,16 @@ def audit_mail(uow: UnitOfWork, cases: Iterable[Case], raw_folder: Path) -> Mail
     return report
 
 
-def _place_of(row: MessagePlacement, subjects: dict[str, CaseStatus]) -> str | None:
+def _place_of(row: MessagePlacement, subjects: dict[str, tuple[CaseStatus, str]], *, shared: bool) -> str | None:
     if row.work_order_id is not None:
         return "attached"
     if row.status == "matched":
         return None  # says it was attached, but the match (its evidence) is gone
-    for subject in (f"mail:{row.company}/{row.message_id}", f"mail:{row.company}/{row.content_hash}"):
-        status = subjects.get(subject)
-        if status is not None:
-            return "ignored" if status is CaseStatus.ignored else "case"
-    return None
+    status, _ = subjects.get(f"mail:{row.company}/{row.content_hash}", (None, ""))  # names this message itself
+    if status is None:
+        status, about = subjects.get(f"mail:{row.company}/{row.message_id}", (None, ""))
+        if about and about != row.content_hash or not about and shared:
+            status = None  # the case is about another message with the same id, or cannot say which
+    if status is None:
+        return None
+    return "ignored" if status is CaseStatus.ignored else "case"

@@ -9,7 +9,7 @@ from typing import Any
 from services.line_prices import store_line_price
 from services.mapping_overrides import (LEDGER_CHECKED, MappingOverrideError, check_against_ledger, check_override,
                                        effective_tables)
-from services.mail.ingest import MessageLinkError, attach_message
+from services.mail.ingest import MessageLinkError, attach_message, company_mailboxes
 from services.preflight import TABLE_KINDS, CatalogCache, codes_of
 from services.replay_case import replay_as_system, replay_case
 from services.corrections import CorrectionChoice, CorrectionReport, correct_case
@@ -244,7 +244,9 @@ def link_email(app: Runtime, case_id: int, work_order: str, *, actor: str) -> Ca
         order_id = _work_order_id(uow, company, work_order)
         message_id = str(case.evidence.get("message_id") or "")
         try:
-            order = attach_message(uow, company, message_id, order_id, actor=actor)
+            order = attach_message(uow, company, message_id, order_id, actor=actor,
+                                   content_hash=str(case.evidence.get("content_hash") or "") or None,
+                                   mailboxes=company_mailboxes(app, company))
         except MessageLinkError as exc:
             raise DecisionError(str(exc)) from None
         before = {"work_order_id": None, "job_number": None}

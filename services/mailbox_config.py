@@ -5,9 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mappings.mail_match import DEFAULT_JOB_PATTERNS
+from mappings.mail_provenance import ProvenancePolicy, staff_entry
+
+MIN_BATCH_BYTES = 1_000_000
+"""Below this a batch bound would only turn every message into a batch (and a commit) of its own."""
 
 
 class MailboxConfig(BaseModel):
@@ -30,8 +34,40 @@ class MailboxConfig(BaseModel):
     read_timeout: float = Field(default=30, gt=0)
     batch_size: int = Field(default=100, ge=1, le=1000)
     max_attachment_bytes: int = Field(default=20_000_000, ge=1)
+    max_message_bytes: int = Field(default=50_000_000, ge=1, description=(
+        "a bigger message is not read whole: its headers are kept and a case says so"))
+    max_batch_bytes: int = Field(default=64_000_000, ge=MIN_BATCH_BYTES, description=(
+        "a batch holds messages up to this many bytes (at least one message)"))
+    staff_addresses: tuple[str, ...] = Field(default=(), description=(
+        "the company's staff: addresses (dana@acme.example) or domains (@acme.example) whose photos and "
+        "signatures count on any job"))
+    auth_results: Literal["require_pass", "reject_fail", "ignore"] = Field(default="reject_fail", description=(
+        "what the receiving server's SPF/DKIM/DMARC verdict must be for mail evidence to count"))
+    trusted_authserv_ids: tuple[str, ...] = Field(default=(), description=(
+        "the authserv-ids of the servers whose Authentication-Results are read; any other is ignored"))
     job_number_patterns: tuple[str, ...] = DEFAULT_JOB_PATTERNS
     stall_after_minutes: int = Field(default=120, ge=1, description="no successful read for this long opens a case")
+
+    @field_validator("staff_addresses")
+    @classmethod
+    def _staff(cls, entries: tuple[str, ...]) -> tuple[str, ...]:
+        try:
+            return tuple(dict.fromkeys(staff_entry(entry) for entry in entries))
+        except ValueError as exc:
+            raise ValueError(f"staff_addresses: {exc}") from None
+
+    @field_validator("trusted_authserv_ids")
+    @classmethod
+    def _authserv_ids(cls, ids: tuple[str, ...]) -> tuple[str, ...]:
+        cleaned = tuple(dict.fromkeys(i.strip().lower() for i in ids))
+        if any(not i or any(c.isspace() or c in ";()" for c in i) for i in cleaned):
+            raise ValueError("trusted_authserv_ids: each is a server name as it writes it, e.g. mx.acme.example")
+        return cleaned
+
+    def provenance_policy(self) -> ProvenancePolicy:
+        """Who this mailbox's mail may speak for, and which receiving servers' verdicts are read."""
+        return ProvenancePolicy(auth_results=self.auth_results, trusted_authserv_ids=self.trusted_authserv_ids,
+                                staff_addresses=self.staff_addresses)
 
     @model_validator(mode="after")
     def _complete(self) -> "MailboxConfig":

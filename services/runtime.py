@@ -48,6 +48,12 @@ class StoredMessage(Protocol):
     @property
     def raw_path(self) -> str: ...
 
+    @property
+    def content_hash(self) -> str: ...
+
+    @property
+    def mailbox(self) -> str: ...
+
 
 class MessagePlacement(Protocol):
     """Where one stored message went, as the audit reads it."""
@@ -74,6 +80,9 @@ class Messages(Protocol):
     def find_many(self, *, company: str, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
         """Which ``(Message-ID, content hash)`` of these are stored already."""
 
+    def stored_pairs(self, *, company: str, message_ids: Sequence[str]) -> set[tuple[str, str]]:
+        """Every ``(Message-ID, content hash)`` stored under these Message-IDs (several messages may share one)."""
+
     def add_many(self, messages: Sequence[dict[str, Any]]) -> list[int]:
         """Store message rows; their keys, in order."""
 
@@ -93,7 +102,7 @@ class Messages(Protocol):
     def evidence_for_many(self, work_order_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
         """``evidence_for`` of many work orders, by id (orders without any left out)."""
 
-    def get(self, *, company: str, message_id: str) -> StoredMessage | None: ...
+    def get(self, *, company: str, message_id: str, content_hash: str | None = None) -> StoredMessage | None: ...
 
     def set_status(self, message_pk: int, status: str) -> None: ...
 

@@ -32,6 +32,7 @@ class StoredMessage:
     method: str = ""
     confidence: float = 0.0
     explanation: str = ""
+    content_hash: str = ""
 
 
 @dataclass(frozen=True)
@@ -59,14 +60,19 @@ class SqlMessages:
 
     def find_many(self, *, company: str, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
         """Which (Message-ID, content hash) pairs of ``keys`` are stored already: ``find`` for a batch, one read."""
+        wanted = set(keys)
+        return self.stored_pairs(company=company, message_ids=[message_id for message_id, _ in wanted]) & wanted
+
+    def stored_pairs(self, *, company: str, message_ids: Sequence[str]) -> set[tuple[str, str]]:
+        """Every (Message-ID, content hash) stored under these Message-IDs: which messages are known, and which
+        ids different messages share (each of those is told apart by its content hash)."""
         found: set[tuple[str, str]] = set()
-        wanted = sorted(set(keys))
-        ids = sorted({message_id for message_id, _ in wanted})
+        ids = sorted({message_id[:500] for message_id in message_ids})
         for start in range(0, len(ids), 500):
             found.update((row.message_id, row.content_hash) for row in self._session.execute(
                 sa.select(_m.c.message_id, _m.c.content_hash)
                 .where((_m.c.company == company) & _m.c.message_id.in_(ids[start:start + 500]))))
-        return found & set(wanted)
+        return found
 
     def add(self, *, company: str, mailbox: str, folder: str, uid_validity: int, uid: int, message_id: str,
             content_hash: str, subject: str, from_address: str, sent_at: datetime | None, status: str,
@@ -157,12 +163,15 @@ class SqlMessages:
         return [StoredMessage(pk=r.id, company=r.company, mailbox=r.mailbox, message_id=r.message_id,
                               subject=r.subject, from_address=r.from_address, status=r.status, raw_path=r.raw_path,
                               work_order_id=r.work_order_id, job_number=r.job_number or "", method=r.method or "", confidence=r.confidence or 0.0,
-                              explanation=r.explanation or "")
+                              explanation=r.explanation or "", content_hash=r.content_hash)
                 for r in self._session.execute(query.order_by(_m.c.id))]
 
-    def get(self, *, company: str, message_id: str) -> StoredMessage | None:
-        """The first stored message with this Message-ID in the company, with its match if it has one."""
+    def get(self, *, company: str, message_id: str, content_hash: str | None = None) -> StoredMessage | None:
+        """The first stored message with this Message-ID in the company (with ``content_hash``, the one with
+        that content: different messages may share an id), with its match if it has one."""
         query = sa.select(_m.c.id).where((_m.c.company == company) & (_m.c.message_id == message_id[:500]))
+        if content_hash is not None:
+            query = query.where(_m.c.content_hash == content_hash)
         pk = self._session.execute(query.order_by(_m.c.id).limit(1)).scalar_one_or_none()
         return None if pk is None else self.list(company=company, pks=(pk,))[0]
 

@@ -411,14 +411,19 @@ class FakeMessage:
     raw_path: str
     work_order_id: str | None = None
     job_number: str = ""
+    mailbox: str = ""
 
 
 class FakeMessages(_Repository):
     """Kept mail as rows: messages, their attachments in order, at most one match each, and the mailbox polls."""
 
     def find_many(self, *, company: str, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
-        stored = {(m["message_id"], m["content_hash"]) for m in self._t.messages.values() if m["company"] == company}
-        return stored & set(keys)
+        return self.stored_pairs(company=company, message_ids=[mid for mid, _ in keys]) & set(keys)
+
+    def stored_pairs(self, *, company: str, message_ids: Sequence[str]) -> set[tuple[str, str]]:
+        wanted = set(message_ids)
+        return {(m["message_id"], m["content_hash"]) for m in self._t.messages.values()
+                if m["company"] == company and m["message_id"] in wanted}
 
     def add_many(self, messages: Sequence[dict[str, Any]]) -> list[int]:
         pks = []
@@ -455,9 +460,10 @@ class FakeMessages(_Repository):
         found = {work_order_id: self.evidence_for(work_order_id) for work_order_id in set(work_order_ids)}
         return {work_order_id: evidence for work_order_id, evidence in found.items() if evidence}
 
-    def get(self, *, company: str, message_id: str) -> FakeMessage | None:
+    def get(self, *, company: str, message_id: str, content_hash: str | None = None) -> FakeMessage | None:
         return next((self._row(pk) for pk, m in sorted(self._t.messages.items())
-                     if m["company"] == company and m["message_id"] == message_id), None)
+                     if m["company"] == company and m["message_id"] == message_id
+                     and content_hash in (None, m["content_hash"])), None)
 
     def set_status(self, message_pk: int, status: str) -> None:
         self._t.messages[message_pk]["status"] = status
@@ -484,7 +490,7 @@ class FakeMessages(_Repository):
         return FakeMessage(pk=pk, company=message["company"], message_id=message["message_id"],
                            content_hash=message["content_hash"], status=message["status"],
                            raw_path=message["raw_path"], work_order_id=match.get("work_order_id"),
-                           job_number=match.get("job_number", ""))
+                           job_number=match.get("job_number", ""), mailbox=message.get("mailbox", ""))
 
 
 class FakeUsers(_Repository):

@@ -92,6 +92,9 @@ class Customer(_Record):
     email: str | None = None
     phone: str | None = None
     billing_address: Address = Address()
+    contact_emails: tuple[str, ...] = ()
+    """Other addresses the source lists for the customer (beside ``email``): mail from them speaks for the
+    customer too, so their sign-off counts (``workorders.rules.evidence``)."""
 
 
 class Site(_Record):
@@ -159,12 +162,67 @@ class Note(_Record):
     source: str = "source"
 
 
+class EvidenceStanding(StrEnum):
+    """Whether a piece of evidence may satisfy a rule; every value but ``counts`` is a stable reason why not."""
+
+    counts = "counts"
+    sender_not_entitled = "sender_not_entitled"
+    """The sender is neither the job's customer (or one of its contacts) nor the company's staff."""
+    authentication_failed = "authentication_failed"
+    """The receiving server's SPF/DKIM/DMARC verdict on the message was a fail: its From may be forged."""
+    authentication_missing = "authentication_missing"
+    """The mailbox requires a passing verdict (``auth_results = "require_pass"``) and the message had none."""
+    unconfirmed_signature = "unconfirmed_signature"
+    """An image that is a signature by its name only: no sign-off sentence came with it, no person confirmed it."""
+
+
+class Provenance(_Record):
+    """Where a piece of evidence came from, and whether it may satisfy a rule.
+
+    A record without one was declared by the source system itself (its app captured the signature or photo)
+    and counts. Evidence read from mail always carries one; ``why`` says in one sentence why it does not count,
+    and the rule that cannot use it repeats that sentence in its decision. It is kept and shown either way.
+    """
+
+    reference: str
+    """What brought it: ``mail:<Message-ID>``."""
+    sender: str = ""
+    sender_role: str = ""
+    """customer | technician | staff, or "" for anyone else."""
+    authentication: str = "none"
+    """The trusted receiving server's verdict: pass | fail | none (no trusted verdict) | not_checked."""
+    standing: EvidenceStanding = EvidenceStanding.counts
+    why: str = ""
+
+    @property
+    def counts(self) -> bool:
+        return self.standing is EvidenceStanding.counts
+
+    @property
+    def sender_trusted(self) -> bool:
+        """The sender is entitled and authenticated (the evidence may still need a person, as a bare signature)."""
+        return self.standing in (EvidenceStanding.counts, EvidenceStanding.unconfirmed_signature)
+
+
 class Attachment(_Record):
     content_hash: str
     file_name: str
     kind: AttachmentKind
     media_type: str = "application/octet-stream"
     size_bytes: int = 0
+    provenance: Provenance | None = None
+    """None: declared by the source. From mail: who sent it and whether it counts (see ``Provenance``)."""
+
+    @property
+    def counts(self) -> bool:
+        """Whether the attachment may satisfy a rule (a photo or a signature the rules ask for)."""
+        return self.provenance is None or self.provenance.counts
+
+    @property
+    def may_be_shared(self) -> bool:
+        """Whether the file may leave Closeout (attached to the ledger invoice the customer sees): not a file from
+        a sender who is not entitled or whose message failed authentication, which is kept and shown only."""
+        return self.provenance is None or self.provenance.sender_trusted
 
 
 class Approval(_Record):
@@ -172,6 +230,12 @@ class Approval(_Record):
     approved_by: str
     approved_at: AwareDatetime
     reference: str = ""
+    provenance: Provenance | None = None
+    """None: recorded by the source or a person in Closeout. From mail: whether the sign-off counts."""
+
+    @property
+    def counts(self) -> bool:
+        return self.provenance is None or self.provenance.counts
 
 
 class ChangeRequest(_Record):
@@ -232,6 +296,11 @@ class WorkOrder(_Record):
         for line in body.get("line_items", ()):
             if line.get("tax_rate") is None:
                 line.pop("tax_rate", None)
+        for record in (*body.get("attachments", ()), *body.get("approvals", ())):
+            if record.get("provenance") is None:
+                record.pop("provenance", None)
+        if not body.get("customer", {}).get("contact_emails"):
+            body.get("customer", {}).pop("contact_emails", None)
         text = json.dumps(body, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
 

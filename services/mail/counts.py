@@ -15,6 +15,7 @@ class MailCounts:
     matched: int = 0
     unmatched: int = 0
     unparseable: int = 0
+    too_large: int = 0
     attachments_stored: int = 0
     attachments_skipped: int = 0
     versions: int = 0
@@ -23,7 +24,7 @@ class MailCounts:
 
     def __add__(self, other: "MailCounts") -> "MailCounts":
         merged = MailCounts()
-        for name in ("fetched", "duplicates", "matched", "unmatched", "unparseable", "attachments_stored",
+        for name in ("fetched", "duplicates", "matched", "unmatched", "unparseable", "too_large", "attachments_stored",
                      "attachments_skipped", "versions"):
             setattr(merged, name, getattr(self, name) + getattr(other, name))
         merged.cases_opened = self.cases_opened + other.cases_opened
@@ -33,7 +34,9 @@ class MailCounts:
     def as_rows(self) -> list[dict[str, str]]:
         rows = [("messages fetched", self.fetched), ("already stored (skipped)", self.duplicates),
                 ("attached to work orders", self.matched), ("queued: unmatched or ambiguous", self.unmatched),
-                ("queued: unparseable", self.unparseable), ("attachments stored", self.attachments_stored),
+                ("queued: unparseable", self.unparseable),
+                ("queued: over the message size cap (headers kept)", self.too_large),
+                ("attachments stored", self.attachments_stored),
                 ("attachments over the size cap", self.attachments_skipped),
                 ("work order versions from mail", self.versions)]
         rows += [(f"matched by {method}", n) for method, n in sorted(self.methods.items())]

@@ -8,7 +8,8 @@ Counts are in ``mail_counts``, mailbox health (stalled mailboxes) in ``mail_heal
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from exceptions_queue.service import CaseQueue
 from mappings.mail_evidence import MailEvidence, attachment_kind, evidence_from, with_evidence
 from mappings.mail_match import MailMatch, ThreadHit, match_message, sender_role
 from mappings.mail_parse import ParsedMessage, parse_message
+from mappings.mail_provenance import ProvenancePolicy
 from workorders.anomalies import Anomaly, AnomalyCode
 from workorders.work_order import WorkOrder
 
@@ -112,15 +114,20 @@ def _ingest_batch(app: Runtime, uow: UnitOfWork, company: CompanyConfig, mailbox
     """Parsed once, checked for duplicates in one read, its work order versions written together."""
     queue = CaseQueue(uow.cases)
     parsed = [(uid, raw, message) for (uid, raw), message in zip(batch.messages, messages, strict=True)]
-    state = _BatchState(stored=uow.messages.find_many(company=company.id,
-                                                      keys=[(m.message_id, m.content_hash) for _, _, m in parsed]),
-                        files=files,
+    hashes: dict[str, set[str]] = {}
+    for message_id, content_hash in uow.messages.stored_pairs(company=company.id,
+                                                              message_ids=[m.message_id for _, _, m in parsed]):
+        hashes.setdefault(message_id, set()).add(content_hash)
+    over_cap = dict(batch.over_cap)
+    state = _BatchState(hashes=hashes, files=files,
                         threads=uow.messages.thread_hits(company=company.id, message_ids=sorted(
                             {mid for _, _, m in parsed if m.parsed for mid in m.thread_ids})))
     for uid, raw, message in parsed:
         counts.fetched += 1
+        if uid in over_cap:
+            message = _over_cap(message, over_cap[uid], mailbox.max_message_bytes)
         _ingest_one(app, queue, company, mailbox, (batch.folder, batch.cursor.uid_validity, uid), raw, message,
-                    index, state, counts)
+                    index, state, counts, too_large=over_cap.get(uid))
     pks = uow.messages.add_many(state.rows)  # the batch's rows in three statements, not three per message
     uow.messages.add_attachments_many([(pks[n], rows) for n, rows in state.attachments])
     uow.messages.add_matches([(pks[n], row) for n, row in state.matches])
@@ -131,7 +138,7 @@ def _ingest_batch(app: Runtime, uow: UnitOfWork, company: CompanyConfig, mailbox
 
 @dataclass
 class _BatchState:
-    stored: set[tuple[str, str]]  # (Message-ID, content hash) already stored, this batch's included
+    hashes: dict[str, set[str]]  # Message-ID -> content hashes of the messages stored under it, this batch's too
     files: FileKeeper | None  # None when the parsing workers kept the batch's files
     threads: dict[str, tuple[str, str]]  # Message-ID -> (work order id, job number) of matched mail, this batch's too
     versions: list[WorkOrder] = field(default_factory=list)  # matched orders to save, in arrival order
@@ -140,26 +147,42 @@ class _BatchState:
     matches: list[tuple[int, dict]] = field(default_factory=list)  # (position in rows, match row)
 
 
+def _over_cap(message: ParsedMessage, size: int, cap: int) -> ParsedMessage:
+    """A message read by its headers only: nothing in it is evidence, and it says why."""
+    return replace(message, text="", attachments=(), problems=(
+        f"the message is {size} bytes, over max_message_bytes ({cap}): only its headers were read",
+        *message.problems))
+
+
 def _ingest_one(app: Runtime, queue: CaseQueue, company: CompanyConfig, mailbox: MailboxConfig,
                 where: tuple[str, int, int], raw: bytes, message: ParsedMessage, index: OrderIndex,
-                state: _BatchState, counts: MailCounts) -> None:
-    """Keep one message and place it; a matched one appends its work order's next version to the batch's."""
+                state: _BatchState, counts: MailCounts, *, too_large: int | None = None) -> None:
+    """Keep one message and place it; a matched one appends its work order's next version to the batch's.
+
+    A message is known by its Message-ID and its content: a second message under an id already stored is a
+    message of its own (a broken mailer, or a replay on purpose), and its case is named by its content hash.
+    """
     folder, validity, uid = where
-    if (message.message_id, message.content_hash) in state.stored:
+    known = state.hashes.setdefault(message.message_id, set())
+    if message.content_hash in known:
         counts.duplicates += 1
         return
-    state.stored.add((message.message_id, message.content_hash))
+    shares_id = bool(known)
+    known.add(message.content_hash)
     raw_path = raw_message_path(app.home, message.content_hash)
     if state.files is not None:
         state.files.keep(raw_path.parent, raw_path.name, raw)
     orders = index.orders
-    if message.parsed:
+    if too_large is not None:
+        match = MailMatch(None, "too_large", 0.0, message.problems[0])
+    elif message.parsed:
         thread = {mid: ThreadHit(mid, *state.threads[mid]) for mid in message.thread_ids if mid in state.threads}
         match = match_message(message, index.candidates(message, mailbox.job_number_patterns, thread),
                               patterns=mailbox.job_number_patterns, thread=thread)
     else:
         match = MailMatch(None, "unparseable", 0.0, "the message could not be parsed")
-    status = "matched" if match.matched else ("unparseable" if not message.parsed else match.method)
+    status = ("matched" if match.matched else "too_large" if too_large is not None
+              else "unparseable" if not message.parsed else match.method)
     pk = len(state.rows)  # its position in the batch; the store gives the row its id when the batch is written
     state.rows.append(dict(company=company.id, mailbox=mailbox.name, folder=folder, uid_validity=validity, uid=uid,
                            message_id=message.message_id, content_hash=message.content_hash,
@@ -181,13 +204,17 @@ def _ingest_one(app: Runtime, queue: CaseQueue, company: CompanyConfig, mailbox:
     if rows:
         state.attachments.append((pk, rows))
     if not match.matched:
-        counts.unparseable += not message.parsed
-        counts.unmatched += message.parsed
-        anomaly = _queue_anomaly(company, mailbox, message, match, raw_path, orders)
+        if too_large is not None:
+            counts.too_large += 1
+            anomaly = _too_large_anomaly(company, mailbox, message, too_large, raw_path)
+        else:
+            counts.unparseable += not message.parsed
+            counts.unmatched += message.parsed
+            anomaly = _queue_anomaly(company, mailbox, message, match, raw_path, orders, shares_id=shares_id)
         _, opened = queue.open_case(anomaly)
         counts.cases_opened[anomaly.code.value] += opened
         return
-    row, order = _match_row(message, match, orders[match.work_order_id])
+    row, order = _match_row(message, match, orders[match.work_order_id], mailbox.provenance_policy())
     state.matches.append((pk, row))
     state.threads[message.message_id] = (order.id, order.job_number)
     orders[order.id] = order
@@ -196,17 +223,19 @@ def _ingest_one(app: Runtime, queue: CaseQueue, company: CompanyConfig, mailbox:
     counts.methods[match.method] += 1
 
 
-def _match_row(message: ParsedMessage, match: MailMatch, order: WorkOrder) -> tuple[dict, WorkOrder]:
+def _match_row(message: ParsedMessage, match: MailMatch, order: WorkOrder,
+               policy: ProvenancePolicy) -> tuple[dict, WorkOrder]:
     """The match to store, and the work order carrying the message's evidence, for the caller to save."""
-    evidence = evidence_from(message, match, order, received_at=datetime.now(UTC))
+    evidence = evidence_from(message, match, order, received_at=datetime.now(UTC), policy=policy)
     return (dict(work_order_id=order.id, job_number=order.job_number, method=match.method,
                  confidence=match.confidence, explanation=match.explanation, evidence=evidence.as_json()),
             with_evidence(order, [evidence]))
 
 
-def _record_match(uow: UnitOfWork, pk: int, message: ParsedMessage, match: MailMatch, order: WorkOrder) -> WorkOrder:
+def _record_match(uow: UnitOfWork, pk: int, message: ParsedMessage, match: MailMatch, order: WorkOrder,
+                  policy: ProvenancePolicy) -> WorkOrder:
     """Store the match; the work order carrying the message's evidence, for the caller to save (one path for all)."""
-    row, updated = _match_row(message, match, order)
+    row, updated = _match_row(message, match, order, policy)
     uow.messages.add_match(pk, **row)
     return updated
 
@@ -215,10 +244,16 @@ class MessageLinkError(ValueError):
     """The message cannot be linked as asked (unknown, already placed, or its raw copy is gone)."""
 
 
-def attach_message(uow: UnitOfWork, company: str, message_id: str, work_order_id: str, *, actor: str) -> WorkOrder:
+def attach_message(uow: UnitOfWork, company: str, message_id: str, work_order_id: str, *, actor: str,
+                   content_hash: str | None = None, mailboxes: Sequence[MailboxConfig] = ()) -> WorkOrder:
     """Link a stored message by hand: a ``manual`` match (confidence 1.0), then the evidence and new work order
-    version an automatic match gives (re-parsed from the kept raw message; attachments skipped then stay so)."""
-    stored = uow.messages.get(company=company, message_id=message_id)
+    version an automatic match gives (re-parsed from the kept raw message; attachments skipped then stay so).
+
+    ``content_hash`` names the message where several share ``message_id`` (their cases carry it). Linking
+    places the message; it vouches for nobody: its evidence is judged by the policy of the mailbox it came
+    from (one of the company's ``mailboxes``), as an automatic match's is.
+    """
+    stored = uow.messages.get(company=company, message_id=message_id, content_hash=content_hash)
     if stored is None:
         raise MessageLinkError(f"no message {message_id} is stored for {company}")
     if stored.work_order_id is not None:
@@ -233,14 +268,51 @@ def attach_message(uow: UnitOfWork, company: str, message_id: str, work_order_id
     kept = [a["size_bytes"] for a in uow.messages.attachments(stored.pk) if not a["skipped"]]
     message = parse_message(raw, max_attachment_bytes=max([1, *kept]))
     match = MailMatch(order.id, "manual", 1.0, f"linked by {actor}", sender_role=sender_role(message, order))
-    saved = uow.work_orders.save(_record_match(uow, stored.pk, message, match, order))
+    policy = mailbox_policy(mailboxes, stored.mailbox)
+    saved = uow.work_orders.save(_record_match(uow, stored.pk, message, match, order, policy))
     uow.messages.set_status(stored.pk, "matched")
     return saved.order
 
 
+def mailbox_policy(mailboxes: Sequence[MailboxConfig], name: str) -> ProvenancePolicy:
+    """The provenance policy of the mailbox called ``name``; for any other (an import) the strictest of all."""
+    policies = [m.provenance_policy() for m in mailboxes]
+    named = [policy for policy, m in zip(policies, mailboxes) if m.name == name]
+    if named or not policies:
+        return named[0] if named else ProvenancePolicy()
+    strictest = policies[0]
+    for policy in policies[1:]:
+        strictest = strictest.strictest(policy)
+    return strictest
+
+
+def company_mailboxes(app: Runtime, company_id: str) -> tuple[MailboxConfig, ...]:
+    """The mailboxes configured for ``company_id`` (none for a company the config no longer has)."""
+    return next((c.mailboxes for c in app.companies() if c.id == company_id), ())
+
+
+def _too_large_anomaly(company: CompanyConfig, mailbox: MailboxConfig, message: ParsedMessage, size: int,
+                       raw_path: Path) -> Anomaly:
+    summary = (f"A message in mailbox {mailbox.name} is {size} bytes, over max_message_bytes "
+               f"({mailbox.max_message_bytes}): only its headers were read and kept. From "
+               f"{message.from_address or 'an unknown sender'}, subject {message.subject or 'none'!r}.")
+    return Anomaly(code=AnomalyCode.source_payload_invalid, subject=f"mail:{company.id}/{message.content_hash}",
+                   company=company.id, summary=summary[:900],
+                   evidence={"mailbox": mailbox.name, "message_id": message.message_id,
+                             "content_hash": message.content_hash, "from": message.from_address,
+                             "subject": message.subject, "size_bytes": size,
+                             "max_message_bytes": mailbox.max_message_bytes,
+                             "sent_at": message.sent_at.isoformat() if message.sent_at else None,
+                             "raw_message": str(raw_path), "problems": list(message.problems)},
+                   suggested_actions=("read_in_mail_client", "ignore"))
+
+
 def _queue_anomaly(company: CompanyConfig, mailbox: MailboxConfig, message: ParsedMessage, match: MailMatch,
-                   raw_path: Path, orders: dict[str, WorkOrder]) -> Anomaly:
-    evidence = {"mailbox": mailbox.name, "message_id": message.message_id, "from": message.from_address,
+                   raw_path: Path, orders: dict[str, WorkOrder], *, shares_id: bool = False) -> Anomaly:
+    """The case of a message that could not be placed. Named by its Message-ID, or by its content hash when
+    another stored message has the same id: each message is a case of its own, and links on its own."""
+    evidence = {"mailbox": mailbox.name, "message_id": message.message_id, "content_hash": message.content_hash,
+                "shares_message_id": shares_id, "from": message.from_address,
                 "subject": message.subject, "sent_at": message.sent_at.isoformat() if message.sent_at else None,
                 "why": match.explanation, "raw_message": str(raw_path), "problems": list(message.problems),
                 "candidates": [{"work_order_id": c, "job_number": orders[c].job_number} for c in match.candidates]}
@@ -251,8 +323,11 @@ def _queue_anomaly(company: CompanyConfig, mailbox: MailboxConfig, message: Pars
                        suggested_actions=("attach_to_work_order", "ignore"))
     listed = ", ".join(orders[c].job_number for c in match.candidates)
     summary = (f"Mail from {message.from_address or 'an unknown sender'} ({message.subject or 'no subject'!r}) "
-               f"could not be placed: {match.explanation}" + (f". Candidates: {listed}" if listed else ""))
-    return Anomaly(code=AnomalyCode.unmatched_email, subject=f"mail:{company.id}/{message.message_id}",
+               f"could not be placed: {match.explanation}" + (f". Candidates: {listed}" if listed else "")
+               + (". Another message has the same Message-ID; this one is told apart by its content"
+                  if shares_id else ""))
+    key = message.content_hash if shares_id else message.message_id
+    return Anomaly(code=AnomalyCode.unmatched_email, subject=f"mail:{company.id}/{key}",
                    company=company.id, summary=summary[:900], evidence=evidence,
                    suggested_actions=("attach_to_work_order", "ignore"))
 
@@ -272,8 +347,20 @@ def import_mail(app: Runtime, path: Path, *, company_id: str | None = None) -> M
         kind = "maildir"
     else:  # said before anything is read, so a wrong path records no failed poll
         raise ConfigError(f"{path} is neither a Maildir folder (with cur/ and new/) nor an mbox file")
-    return ingest_mailbox(app, company, MailboxConfig(kind=kind, name="import", path=path))
+    return ingest_mailbox(app, company, import_mailbox(company, kind, path))
 
 
-__all__ = ["MailCounts", "MessageLinkError", "attach_message", "check_mailbox_health", "import_mail",
-           "ingest_mailbox", "merge_mail_evidence"]
+def import_mailbox(company: CompanyConfig, kind: str, path: Path) -> MailboxConfig:
+    """The mailbox an import reads as: the company's mail came from one of its mailboxes, so the import holds it
+    to all of them at once (the strictest provenance policy, the smallest caps); the defaults without any."""
+    boxes = company.mailboxes
+    policy = mailbox_policy(boxes, "import")
+    limits = {name: min(getattr(box, name) for box in boxes)
+              for name in ("max_message_bytes", "max_attachment_bytes", "max_batch_bytes")} if boxes else {}
+    return MailboxConfig(kind=kind, name="import", path=path, auth_results=policy.auth_results,
+                         trusted_authserv_ids=policy.trusted_authserv_ids, staff_addresses=policy.staff_addresses,
+                         **limits)
+
+
+__all__ = ["MailCounts", "MessageLinkError", "attach_message", "check_mailbox_health", "company_mailboxes",
+           "import_mail", "import_mailbox", "ingest_mailbox", "mailbox_policy", "merge_mail_evidence"]

@@ -55,7 +55,7 @@ def plan_evidence(app: Runtime, uow: UnitOfWork, record: PushRecord) -> None:
     items = [{"item": a.content_hash, "kind": a.kind.value, "target": ledger_file_name(a), "media_type": a.media_type,
               "size_bytes": a.size_bytes}
              for a in (order.attachments if order else ())
-             if a.kind in ATTACHED_KINDS and _HASH.match(a.content_hash)
+             if a.kind in ATTACHED_KINDS and a.may_be_shared and _HASH.match(a.content_hash)
              and attachment_path(app.home, a.content_hash).exists()]
     company = next((c for c in app.companies() if c.id == record.company), None)
     if company is not None and company.ledger.send_to_customer:

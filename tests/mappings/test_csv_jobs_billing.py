@@ -62,6 +62,9 @@ def test_a_billable_job_without_the_new_columns_hashes_as_before():
     body = order.model_dump(mode="json", exclude={"version", "billing", "source_tax"})
     for line in body["line_items"]:
         del line["tax_rate"]
+    for record in (*body["attachments"], *body["approvals"]):  # mail provenance, added later still
+        del record["provenance"]
+    del body["customer"]["contact_emails"]
     text = json.dumps(body, sort_keys=True, separators=(",", ":"))
     assert order.content_hash() == hashlib.sha256(text.encode()).hexdigest()
     assert order.model_copy(update={"billing": Billing.warranty}).content_hash() != order.content_hash()

@@ -171,4 +171,4 @@ def test_the_rules_command_lists_every_rule_with_why_it_exists_and_whether_each_
     assert shown.returncode == 0, shown.stderr
     for item in DEFAULT_RULES:
         assert f"{item.id} v{item.version}" in shown.stdout
-    assert "photos_before_after v1" in shown.stdout and "installation" in shown.stdout
+    assert "photos_before_after v2" in shown.stdout and "installation" in shown.stdout
