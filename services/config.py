@@ -170,6 +170,9 @@ class CompanyConfig(_Strict):
     rules: RuleSettings = RuleSettings()
     mappings: MappingTables = MappingTables()
     corrections: CorrectionPolicy = CorrectionPolicy()
+    retention_days: int | None = Field(default=None, ge=1, description="drop this company's raw payloads, raw mail "
+                                       "and attachments this many days after they arrived, once nothing unfinished "
+                                       "needs them (over the top-level retention_days; unset: that one, else never)")
 
     @field_validator("timezone")
     @classmethod
@@ -210,6 +213,9 @@ class UserConfig(_Strict):
 class CloseoutConfig(_Strict):
     companies: tuple[CompanyConfig, ...]
     users: tuple[UserConfig, ...] = ()
+    retention_days: int | None = Field(default=None, ge=1, description="every company's retention unless it sets its "
+                                       "own (services.retention); unset: raw payloads, mail and attachments are kept "
+                                       "forever")
 
     def company(self, company_id: str) -> CompanyConfig:
         for company in self.companies:

@@ -18,6 +18,7 @@ from storage.sql_messages import SqlMessages
 from storage.sql_overrides import SqlMappingOverrides
 from storage.sql_push_evidence import SqlPushEvidence
 from storage.sql_push_records import SqlPushRecords
+from storage.sql_retention import SqlRetention
 from storage.sql_users import SqlUsers
 from storage.sql_web_sessions import SqlSignInFailures, SqlWebSessions
 from storage.sql_webhook_deliveries import SqlWebhookDeliveries
@@ -53,6 +54,7 @@ class SqlUnitOfWork:
         self.webhook_deliveries = SqlWebhookDeliveries(self._session, clock=clock)
         self.web_sessions = SqlWebSessions(self._session, clock=clock)
         self.sign_in_failures = SqlSignInFailures(self._session, clock=clock)
+        self.retention = SqlRetention(self._session, clock=clock)  # services.retention and services.erasure
 
     def commit(self) -> None:
         self._session.commit()

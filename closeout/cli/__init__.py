@@ -8,6 +8,7 @@ from closeout.cli import (  # noqa: F401  (imported to register their commands)
     corrections,  # cases correct|apply_correction|apply_as_credit|keep_invoice, demo-corrections
     sources,  # doctor, replay, webhooks, fake-jobber
     ledgers,  # reconcile
+    privacy,  # retention, erase
     rules,  # rules, explain, preview
     operations,  # setup, health
     orchestration,  # serve, dashboard
