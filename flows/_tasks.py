@@ -21,6 +21,7 @@ from services.health import HealthRow, check_company, record_problems
 from services.mailbox_config import MailboxConfig
 from closeout.orchestration.queue_report import publish_queue_report, ui_url
 from services.reconcile import ReconcileReport, reconcile
+from services.retention import apply_retention
 from closeout.orchestration.run_report import (
     begin_push, company_day, day_report, day_report_markdown, report_key, track_mail, track_push,
 )
@@ -250,3 +251,13 @@ def correct_company(app: App, company: CompanyConfig) -> dict[str, int]:
     get_run_logger().warning("%s: corrections could not run, the other companies go on: %s", company.id,
                              state.result(raise_on_failure=False))
     return {}
+
+
+@task(name="apply-retention", task_run_name="retention", cache_policy=NO_CACHE)
+def apply_retention_task(app: App) -> dict[str, int]:
+    """Drop what each company's ``retention_days`` lets go (``services.retention``); after the reconcile, never
+    beside a mail import, whose new message could share a file retention is deleting."""
+    report = apply_retention(app, apply=True, actor="closeout:retention")
+    if report.dropped:
+        get_run_logger().info("retention: %s", report.counts())
+    return report.counts()

@@ -15,6 +15,7 @@ from services.counts import StepCounts
 from services.mail.ingest import MailCounts
 from closeout.wiring import App
 from flows._tasks import (
+    apply_retention_task,
     open_config,
     prepare_drafts_task,
     publish_mail_summary_task,
@@ -136,7 +137,8 @@ def push_ledger(target: PushTarget = PushTarget(), config_path: str | None = Non
 
 @flow(name="reconcile-ledgers", flow_run_name=run_name("reconcile"), log_prints=True)
 def reconcile_ledgers(target: CompanyTarget = CompanyTarget(), config_path: str | None = None) -> dict:
-    """Compare what was pushed with what each ledger holds; every finding opens a case and lands in a table."""
+    """Compare what was pushed with what each ledger holds; every finding opens a case and lands in a table. Then
+    apply each company's ``retention_days`` (nothing is dropped where it is unset)."""
     with open_config(config_path) as app:
         rows, checked, payments = [], 0, {}
         for company in select_companies(app, target):
@@ -145,4 +147,5 @@ def reconcile_ledgers(target: CompanyTarget = CompanyTarget(), config_path: str 
             checked += report.records_checked
             payments[company.id] = report.payment_summary()
         publish_reconcile_task(rows, checked, payments)
-        return {"records_checked": checked, "findings": len(rows), "payments": payments}
+        dropped = apply_retention_task(app)  # nightly, after the reconcile: what retention_days lets go
+        return {"records_checked": checked, "findings": len(rows), "payments": payments, "retention": dropped}

@@ -29,6 +29,7 @@ def test_pull_prepare_push_per_company_and_reconcile_invoice_every_draft_and_nam
     assert pulled.pulled >= 50 and drafts.drafts > 0
     assert sum(step.pushed for step in pushed) == drafts.drafts and again.pushed == 0
     assert reconciled["records_checked"] == drafts.drafts and reconciled["findings"] == 0
+    assert sum(reconciled["retention"].values()) == 0  # the demo sets no retention_days: nothing is dropped
     with get_client(sync_client=True) as client:
         names = {run.name for run in client.read_flow_runs(limit=50)}
     assert {"pull every company", "prepare drafts", "reconcile every company"} <= names
