@@ -26,6 +26,11 @@ def load_config(path: Path) -> CloseoutConfig:
         for source in company.get("sources", []):
             if "path" in source:
                 source["path"] = str((base / source["path"]).resolve())
+            if isinstance(source.get("ca_file"), str) and source["ca_file"]:
+                source["ca_file"] = str((base / source["ca_file"]).resolve())
+        ledger = company.get("ledger")
+        if isinstance(ledger, dict) and isinstance(ledger.get("ca_file"), str) and ledger["ca_file"]:
+            ledger["ca_file"] = str((base / ledger["ca_file"]).resolve())
         for mailbox in company.get("mailboxes", []):
             for key in ("path", "ca_file"):
                 if mailbox.get(key):

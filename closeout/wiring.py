@@ -24,6 +24,7 @@ from closeout.orchestration.pacing import CompanyPacer
 from closeout.credentials.lookup import SANDBOX_ACCESS_TOKEN, read_secret
 from closeout.credentials.vaults import FileTokenVault
 from closeout.settings import Settings
+from closeout.tls import ca_file_for
 from closeout.workspace import keep_private
 from services.mailbox_config import MailboxConfig
 from connectors.csv_drop import CsvDropSource
@@ -33,6 +34,7 @@ from connectors.jobber import JobberSource
 from connectors.oauth import TokenProvider
 from connectors.maildir_inbox import MaildirInbox
 from connectors.servicetitan import ServiceTitanSource
+from connectors.source_http import verify_for
 from connectors.qbo import QuickBooksLedger
 from connectors.xero import XeroLedger
 from mappings.csv_drop import map_csv_job
@@ -106,6 +108,12 @@ class App:
         return expires
 
 
+def _source_client(source: SourceConfig, *, read_timeout: float) -> httpx.Client:
+    """An API source's client: its own connection pool, certificates verified against ``ca_file_for``."""
+    return httpx.Client(timeout=httpx.Timeout(read_timeout, connect=10.0),
+                        verify=verify_for(ca_file_for(source.ca_file)))
+
+
 def build_csv(source: CsvSourceConfig, company: CompanyConfig | None, *, home: Path) -> CsvDropSource:
     return CsvDropSource(source.path, name=source.name, page_size=source.page_size,
                          max_rows_per_job=source.max_rows_per_job, page_bytes=source.page_bytes,
@@ -115,7 +123,7 @@ def build_csv(source: CsvSourceConfig, company: CompanyConfig | None, *, home: P
 
 def build_housecallpro(source: HousecallProSourceConfig, company: CompanyConfig, *, home: Path) -> HousecallProSource:
     return HousecallProSource(
-        client=httpx.Client(timeout=httpx.Timeout(30.0, connect=10.0)),
+        client=_source_client(source, read_timeout=30.0),
         api_key=read_secret(f"{source.name}-api-key", company.id, system=source.kind),
         api_url=source.api_url, name=source.name,
         page_size=source.page_size, overlap=timedelta(minutes=source.overlap_minutes),
@@ -124,7 +132,7 @@ def build_housecallpro(source: HousecallProSourceConfig, company: CompanyConfig,
 
 def build_servicetitan(source: ServiceTitanSourceConfig, company: CompanyConfig, *, home: Path) -> ServiceTitanSource:
     return ServiceTitanSource(
-        client=httpx.Client(timeout=httpx.Timeout(100.0, connect=10.0)), tenant=source.tenant,
+        client=_source_client(source, read_timeout=100.0), tenant=source.tenant,
         app_key=read_secret(f"{source.name}-app-key", company.id, system=source.kind),
         client_id=read_secret(f"{source.name}-client-id", company.id, system=source.kind),
         client_secret=read_secret(f"{source.name}-client-secret", company.id, system=source.kind),
@@ -139,7 +147,7 @@ def build_jobber(source: JobberSourceConfig, company: CompanyConfig, *, home: Pa
         first_refresh_token=lambda: read_secret(f"{source.name}-refresh-token", company.id, system=source.kind),
     )
     return JobberSource(
-        client=httpx.Client(timeout=httpx.Timeout(30.0, connect=10.0)), tokens=tokens,
+        client=_source_client(source, read_timeout=30.0), tokens=tokens,
         client_id=read_secret(f"{source.name}-client-id", company.id, system=source.kind),
         client_secret=read_secret(f"{source.name}-client-secret", company.id, system=source.kind),
         api_url=source.api_url, version=source.api_version, name=source.name, page_size=source.page_size,
@@ -155,7 +163,7 @@ def build_inbox(company: CompanyConfig, mailbox: MailboxConfig) -> ImapInbox | M
     return ImapInbox(mailbox.host, mailbox.imap_port, mailbox.username,
                      read_secret(f"imap-password-{mailbox.name}", company.id, system="imap"),
                      security=mailbox.security,
-                     ca_file=str(mailbox.ca_file) if mailbox.ca_file else None,
+                     ca_file=ca_file_for(mailbox.ca_file),
                      connect_timeout=mailbox.connect_timeout, read_timeout=mailbox.read_timeout,
                      batch_size=mailbox.batch_size, max_message_bytes=mailbox.max_message_bytes,
                      max_batch_bytes=mailbox.max_batch_bytes, name=mailbox.name)
@@ -170,12 +178,14 @@ is one row here and one in ``MAPPERS`` (docs/architecture.md)."""
 
 def build_quickbooks(company: CompanyConfig, *, base_url: str, access: dict[str, Any]) -> QuickBooksLedger:
     return QuickBooksLedger(base_url=f"{base_url}/v3" if company.ledger.uses_sandbox else base_url,
-                            realm_id=company.ledger.realm_id, timeout=company.ledger.timeout_seconds, **access)
+                            realm_id=company.ledger.realm_id, timeout=company.ledger.timeout_seconds,
+                            ca_file=ca_file_for(company.ledger.ca_file), **access)
 
 
 def build_xero(company: CompanyConfig, *, base_url: str, access: dict[str, Any]) -> XeroLedger:
     return XeroLedger(base_url=f"{base_url}/api.xro/2.0" if company.ledger.uses_sandbox else base_url,
-                      tenant_id=company.ledger.tenant_id, timeout=company.ledger.timeout_seconds, **access)
+                      tenant_id=company.ledger.tenant_id, timeout=company.ledger.timeout_seconds,
+                      ca_file=ca_file_for(company.ledger.ca_file), **access)
 
 
 LEDGER_BUILDERS: dict[str, Callable[..., QuickBooksLedger | XeroLedger]] = {
@@ -216,6 +226,7 @@ def open_app(*, settings: Settings | None = None, config_path: Path | None = Non
     """Open the store (migrating it), start the ledger sandbox when the config uses it, and close both after."""
     settings = settings or Settings()
     config = load_config(resolve_config_path(settings, config_path))
+    ca_file_for(None)  # a bad $CLOSEOUT_CA_FILE is a config error now, not a TLS failure on the first call
     home = settings.resolved_home()
     keep_private(home)  # before the store, the sandbox and any kept mail create their files
     store = open_store(settings.store_url())

@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import ssl
+
 
 class ConnectorError(Exception):
     def __init__(self, message: str, *, system: str, operation: str = "", code: str = "", detail: str = "") -> None:
@@ -45,3 +47,24 @@ class RejectedError(ConnectorError):
 
 class UncertainOutcomeError(RetriableError):
     """The request may or may not have taken effect (timeout, reset after sending): look before resending."""
+
+
+def certificate_error(exc: BaseException) -> ssl.SSLCertVerificationError | None:
+    """The certificate refusal behind a client library's error, if that is what it is; else None.
+
+    httpx, requests and urllib3 each wrap it differently (cause/context chain, ``MaxRetryError.reason``, the
+    first argument of requests' ``SSLError``), so the translators look here rather than parse messages: a
+    certificate that does not verify is a ``FatalError`` code ``tls`` with OpenSSL's reason, the same words
+    for every connector (no retry mends it; a private CA is ``ca_file`` / ``$CLOSEOUT_CA_FILE``).
+    """
+    pending, seen = [exc], set()
+    while pending and len(seen) < 32:
+        current = pending.pop()
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return current
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        linked = [current.__cause__, current.__context__, getattr(current, "reason", None), *current.args]
+        pending += [item for item in linked if isinstance(item, BaseException)]
+    return None

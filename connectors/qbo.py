@@ -25,7 +25,7 @@ from connectors import qbo_attachments
 from connectors.ledger_catalog import LedgerCatalog
 from connectors.qbo_catalog import read_qbo_catalog
 from connectors.errors import (AuthError, ConnectorError, FatalError, RejectedError, RetriableError,
-                               UncertainOutcomeError)
+                               UncertainOutcomeError, certificate_error)
 from connectors.oauth import TokenProvider
 from connectors.qbo_session import BearerSession
 
@@ -81,8 +81,10 @@ def _translate(exc: Exception, *, operation: str, status: int | None = None, cre
     unanswered = UncertainOutcomeError if creating else RetriableError
     if isinstance(exc, ConnectorError):
         return exc
+    if (refused := certificate_error(exc)) is not None:  # no retry mends a certificate: say so once
+        return FatalError(f"TLS certificate does not verify: {refused.verify_message}", code="tls", **where)
     if isinstance(exc, requests.exceptions.SSLError):
-        return FatalError(f"TLS failure: {scrub(exc)}", **where)
+        return FatalError(f"TLS failure: {scrub(exc)}", code="tls", **where)
     if isinstance(exc, requests.ConnectionError) and _never_sent(exc):
         return RetriableError(f"cannot connect: {scrub(exc)}", **where)
     if isinstance(exc, (requests.Timeout, requests.ConnectionError, requests.exceptions.ChunkedEncodingError)):

@@ -20,13 +20,23 @@ from typing import Any
 
 import httpx
 
-from connectors.errors import AuthError, ConnectorError, FatalError, RejectedError, RetriableError
+from connectors.errors import AuthError, ConnectorError, FatalError, RejectedError, RetriableError, certificate_error
 from connectors.source_paging import SourceJob, SourcePage
 
 __all__ = ["SourceJob", "SourcePage", "api_message", "read_json", "read_json_object", "retry_after", "send",
-           "translate_error"]  # SourceJob/SourcePage stay importable from here (services.replay)
+           "translate_error", "verify_for"]  # SourceJob/SourcePage stay importable from here (services.replay)
 
 EXCERPT = 300
+
+
+def verify_for(ca_file: str | None) -> ssl.SSLContext | bool:
+    """What an API source's ``httpx.Client(verify=...)`` gets: certificates are always verified.
+
+    With ``ca_file`` (a private CA, PEM) an SSL context that trusts exactly that bundle, so the setting works
+    whatever the environment says; without it ``True``: httpx's default (certifi, or ``SSL_CERT_FILE`` /
+    ``SSL_CERT_DIR`` when the client trusts the environment). Never ``False``.
+    """
+    return ssl.create_default_context(cafile=ca_file) if ca_file else True
 
 
 def translate_error(
@@ -42,7 +52,7 @@ def translate_error(
     if exc is not None:
         if isinstance(exc, httpx.TimeoutException):
             return RetriableError(f"timed out ({type(exc).__name__})", code="timeout", **where)
-        if (refused := _certificate_error(exc)) is not None:  # no retry mends a certificate: say so once
+        if (refused := certificate_error(exc)) is not None:  # no retry mends a certificate: say so once
             return FatalError(f"TLS certificate does not verify: {refused.verify_message}", code="tls", **where)
         if isinstance(exc, httpx.TransportError):
             return RetriableError(f"connection failed ({type(exc).__name__})", code="transport", **where)
@@ -61,16 +71,6 @@ def translate_error(
     if status == 404 and missing_is_rejected:
         return RejectedError(f"not found (HTTP 404){': ' + text if text else ''}", code="not_found", **where)
     return FatalError(f"request refused (HTTP {status}){': ' + text if text else ''}", code=f"http_{status}", **where)
-
-
-def _certificate_error(exc: BaseException) -> ssl.SSLCertVerificationError | None:
-    """The certificate failure behind an httpx error (it sits in the cause/context chain), if any."""
-    seen: BaseException | None = exc
-    for _ in range(10):
-        if seen is None or isinstance(seen, ssl.SSLCertVerificationError):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None
 
 
 def retry_after(response: httpx.Response) -> float | None:

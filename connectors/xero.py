@@ -173,6 +173,7 @@ class XeroLedger:
             Configuration.set_default(None)
             configuration = Configuration(oauth2_token=OAuth2Token(client_id="closeout", client_secret="unused"))
             Configuration.set_default(None)
+        configuration.ssl_ca_cert = ca_file  # the SDK's own setting, kept in step with the pool below
         client = ApiClient(configuration, oauth2_token_getter=self._sdk_token, oauth2_token_saver=lambda _: None)
         # Certificates always verified: the system's CAs, or ca_file (a private CA).
         client.rest_client.pool_manager = urllib3.PoolManager(num_pools=4, maxsize=5, retries=False,  # 5 at once

@@ -9,7 +9,7 @@ from xero_python.exceptions import (AccountingBadRequestException, ApiException,
                                     HTTPStatusException, RateLimitException)
 
 from connectors.errors import (AuthError, ConnectorError, FatalError, RejectedError, RetriableError,
-                               UncertainOutcomeError)
+                               UncertainOutcomeError, certificate_error)
 
 SYSTEM = "xero"
 DEFAULT_RETRY_AFTER = 60.0  # Xero's minute limit, when a 429 comes without Retry-After
@@ -50,8 +50,10 @@ def translate_xero_error(exc: Exception, *, operation: str, creating: bool = Fal
         return exc
     if isinstance(exc, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError)):
         return RetriableError(f"cannot connect: {_scrub(exc, secret)}", **where)
+    if (refused := certificate_error(exc)) is not None:  # no retry mends a certificate: say so once
+        return FatalError(f"TLS certificate does not verify: {refused.verify_message}", code="tls", **where)
     if isinstance(exc, (ApiSSLException, urllib3.exceptions.SSLError)):
-        return FatalError(f"TLS failure: {_scrub(exc, secret)}", **where)
+        return FatalError(f"TLS failure: {_scrub(exc, secret)}", code="tls", **where)
     if isinstance(exc, (urllib3.exceptions.ReadTimeoutError, urllib3.exceptions.ProtocolError,
                         urllib3.exceptions.TimeoutError)):
         return unanswered(f"no answer ({type(exc).__name__}): {_scrub(exc, secret)}", **where)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import ssl
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from services.mailbox_config import MailboxConfig
 from mappings.company_tables import MappingTables
@@ -21,6 +22,35 @@ class ConfigError(Exception):
 
 class MissingSecretError(Exception):
     """A credential the config needs is in no credential block, environment variable or Prefect Secret block."""
+
+
+CA_FILE_ENV = "CLOSEOUT_CA_FILE"
+"""The environment variable naming the process-wide private CA: every TLS client (ledgers, API sources, IMAP)
+whose config sets no ``ca_file`` of its own trusts it (``closeout.tls.ca_file_for``)."""
+
+
+def check_ca_file(path: Path) -> Path:
+    """``path`` if it is a readable PEM file holding at least one CA certificate, else ``ValueError`` in one line.
+
+    Checked when the config is loaded (and ``CLOSEOUT_CA_FILE`` when the app opens), so a wrong path is a
+    config error at start instead of a TLS failure on the first call to a ledger or a source, hours later.
+    The file replaces the default trust store for that client: to trust public CAs too, put them in it.
+    """
+    if not path.is_file():
+        raise ValueError(f"CA file {path} does not exist" if not path.exists() else f"CA file {path} is not a file")
+    try:
+        ssl.create_default_context(cafile=str(path))
+    except ssl.SSLError:
+        raise ValueError(f"CA file {path} holds no PEM certificate") from None
+    except OSError as exc:
+        raise ValueError(f"CA file {path} cannot be read: {exc.strerror or type(exc).__name__}") from None
+    return path
+
+
+CaFile = Annotated[Path | None, AfterValidator(lambda path: None if path is None else check_ca_file(path)),
+                   Field(description="a PEM bundle of the CA(s) to trust instead of the system's (a private CA); "
+                                     "unset: $CLOSEOUT_CA_FILE, else the default trust store")]
+"""A ``ca_file`` setting: verification always stays on; this only chooses which authorities are trusted."""
 
 
 class _Strict(BaseModel):
@@ -71,6 +101,7 @@ class JobberSourceConfig(_Strict):
                              description="pinned X-JOBBER-GRAPHQL-VERSION")
     page_size: int = Field(default=25, ge=1, le=100)
     overlap_minutes: int = Field(default=5, ge=0, description="re-read jobs this much older than the watermark")
+    ca_file: CaFile = None
 
 
 class HousecallProSourceConfig(_Strict):
@@ -82,6 +113,7 @@ class HousecallProSourceConfig(_Strict):
     api_url: str = "https://api.housecallpro.com"
     page_size: int = Field(default=100, ge=1, le=200)
     overlap_minutes: int = Field(default=5, ge=0)
+    ca_file: CaFile = None
 
 
 class ServiceTitanSourceConfig(_Strict):
@@ -94,6 +126,7 @@ class ServiceTitanSourceConfig(_Strict):
     api_url: str = "https://api.servicetitan.io"
     auth_url: str = "https://auth.servicetitan.io"
     page_size: int = Field(default=50, ge=1, le=5000)
+    ca_file: CaFile = None
 
 
 SourceConfig = Annotated[
@@ -129,6 +162,7 @@ class LedgerConfig(_Strict):
                                    "tax the ledger computed differs from the source's by more than this")
     multicurrency: bool = Field(default=False, description="the ledger has multi-currency on: jobs in another "
                                 "currency than the company's are invoiced in theirs")
+    ca_file: CaFile = None
 
     @property
     def amounts_include_tax(self) -> bool:
