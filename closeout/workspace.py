@@ -27,9 +27,11 @@ def keep_private(home: Path) -> None:
 
 
 def install_demo_config(home: Path) -> Path:
-    """Write the demo config into the workspace (absolute paths to the bundled data) unless one is there.
+    """Write the demo config into the workspace (absolute paths to the bundled data, or to the workspace's
+    copies of the job files once `closeout demo-corrections` made them), over an earlier demo config.
 
-    A workspace whose closeout.toml is the user's own is left alone and the bundled file is used directly.
+    A workspace whose closeout.toml is the user's own (its first line no longer the demo's marker) is left alone
+    and the bundled file is used directly.
     """
     keep_private(home)
     target = home / "closeout.toml"
@@ -38,10 +40,13 @@ def install_demo_config(home: Path) -> Path:
     demo_dir = BUNDLED_DEMO_CONFIG.parent
     text = BUNDLED_DEMO_CONFIG.read_text(encoding="utf-8")
     text = text.replace('mappings_file = "mapping_tables.toml"', f'mappings_file = "{demo_dir / "mapping_tables.toml"}"')
-    text = text.replace('path = "jobs"', f'path = "{demo_dir / "jobs"}"')
+    # `closeout demo-corrections` copies the job files into the workspace to change them: keep reading the copies
+    jobs = {folder: home / "demo-jobs" / folder if (home / "demo-jobs" / folder).is_dir() else demo_dir / folder
+            for folder in ("jobs", "jobs-harbour")}
+    text = text.replace('path = "jobs"', f'path = "{jobs["jobs"]}"')
     text = text.replace('mappings_file = "xero_mapping_tables.toml"',
                         f'mappings_file = "{demo_dir / "xero_mapping_tables.toml"}"')
-    text = text.replace('path = "jobs-harbour"', f'path = "{demo_dir / "jobs-harbour"}"')
+    text = text.replace('path = "jobs-harbour"', f'path = "{jobs["jobs-harbour"]}"')
     text = text.replace('path = "mail/northwind"', f'path = "{demo_dir / "mail" / "northwind"}"')
     target.write_text(f"{DEMO_MARKER} (written by `closeout demo`; edit freely)\n{text}", encoding="utf-8")
     return target

@@ -55,6 +55,10 @@ def test_a_day_of_corrections_on_the_demo_ends_as_planned_in_both_ledgers_and_a_
     assert "second run: 0 open changed-after-invoiced case(s); reconcile: 0 finding(s)" in done.stdout
     audit = closeout("audit")
     assert audit.returncode == 0 and "all invariants hold" in audit.stdout, audit.stdout + audit.stderr
+    again = closeout("demo")  # the demo again reads the changed copies, not the bundled files: nothing reverts
+    assert again.returncode == 0, again.stdout + again.stderr
+    with open_app(config_path=demo / "closeout.toml") as app, app.store.unit_of_work() as uow:
+        assert [c for c in uow.cases.list(kinds=(CaseKind.changed_after_invoiced,), statuses=()) if c.is_open] == []
 
 
 def test_touching_every_invoiced_demo_jobs_updated_time_opens_no_case(demo):
