@@ -1,9 +1,23 @@
-"""A fake Jobber for the demo: OAuth refresh with rotation and the GraphQL jobs the Jobber source asks for.
+"""A fake Jobber for the demo: OAuth (consent, code, rotating refresh, disconnect) and the GraphQL jobs the source asks for.
 
-It answers the three queries ``connectors.jobber`` sends (recognised by operation name, not parsed as
-GraphQL): ``JobsChanged`` (newest ``updatedAt`` first, relay cursors as base64 offsets), ``OneJob`` and
-``Account``. Tokens rotate as Jobber's do: each refresh token works once. The initial refresh token is
-``FAKE_REFRESH_TOKEN``; the payload shapes follow shared/reference/sources.md §1.
+It answers the queries ``connectors.jobber`` sends (recognised by operation name, not parsed as GraphQL):
+``JobsChanged`` (newest ``updatedAt`` first, relay cursors as base64 offsets), ``OneJob`` and ``Account``,
+and the ``AppDisconnect`` mutation ``closeout disconnect jobber`` sends (Jobber's way to drop a connection:
+"forcefully disconnect a user from your application … the GraphQL mutation: appDisconnect",
+developer.getjobber.com/docs/building_your_app/app_lifecycle); after it, every token of that connection is
+refused. Tokens rotate as Jobber's do: each refresh token works once (sources.md §1 [3]). The demo's refresh
+token ``FAKE_REFRESH_TOKEN`` works any number of times, so the demo can start again from it.
+
+    GET|POST /api/oauth/authorize   the consent page (sandbox.consent); Jobber's scopes are the app's, chosen in
+                                    its Developer Center, so the request carries none (sources.md §1 [1])
+    POST /api/oauth/token           form grant_type=authorization_code, code, redirect_uri, client_id,
+                                    client_secret → {access_token, refresh_token, expires_in}; or
+                                    grant_type=refresh_token, refresh_token; a refused grant → 401 invalid_grant
+                                    ([?] Jobber's status for a refused grant; Closeout reads any 4xx as refused)
+
+The fake accepts any client id and secret, but a code only for the client that asked for it. [?] whether
+Jobber verifies a PKCE challenge: its authorization guide describes the client-secret flow only, so Closeout
+sends none; the fake verifies one when sent. The payload shapes follow shared/reference/sources.md §1.
 """
 
 from __future__ import annotations
@@ -20,6 +34,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from sandbox.consent import ConsentBook, MemoryDb, Provider, consent_routes
 
 FAKE_REFRESH_TOKEN = "fake-jobber-refresh"
 T0 = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
@@ -89,26 +105,50 @@ def build_jobs() -> list[dict[str, Any]]:
 
 
 class FakeJobber:
-    """State of one fake account: its jobs and the tokens it has issued (each refresh token works once)."""
+    """State of one fake account: its jobs, the consents and codes, and the tokens of each connection (a grant)."""
 
     def __init__(self) -> None:
         self.jobs = build_jobs()
-        self.refresh_tokens = {FAKE_REFRESH_TOKEN}
-        self.access_tokens: set[str] = set()
+        self.refresh_tokens: dict[str, str] = {FAKE_REFRESH_TOKEN: "demo"}  # token → its connection
+        self.access_tokens: dict[str, str] = {}
         self.lock = threading.Lock()
+        self.consents = ConsentBook(MemoryDb())
 
     async def token(self, request: Request) -> JSONResponse:
         form = {key: values[0] for key, values in parse_qs((await request.body()).decode()).items()}
+        if form.get("grant_type") == "authorization_code":
+            return self._exchange(form)
         with self.lock:
             given = str(form.get("refresh_token", ""))
             if form.get("grant_type") != "refresh_token" or given not in self.refresh_tokens:
                 return JSONResponse({"error": "invalid_grant"}, status_code=401)
-            if given != FAKE_REFRESH_TOKEN:
-                self.refresh_tokens.discard(given)
-            access, refresh = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
-            self.access_tokens.add(access)
-            self.refresh_tokens.add(refresh)
-        return JSONResponse({"access_token": access, "refresh_token": refresh, "expires_in": 3600})
+            connection = self.refresh_tokens[given] if given == FAKE_REFRESH_TOKEN else self.refresh_tokens.pop(given)
+            return JSONResponse(self._issue(connection))
+
+    def _exchange(self, form: dict[str, str]) -> JSONResponse:
+        if not form.get("client_id") or not form.get("client_secret"):
+            return JSONResponse({"error": "invalid_client"}, status_code=401)
+        grant = self.consents.redeem(form.get("code", ""), client_id=form["client_id"],
+                                     redirect_uri=form.get("redirect_uri", ""), verifier=form.get("code_verifier"))
+        if grant is None:
+            return JSONResponse({"error": "invalid_grant"}, status_code=401)
+        with self.lock:
+            return JSONResponse(self._issue(secrets.token_urlsafe(8)))
+
+    def _issue(self, connection: str) -> dict[str, Any]:
+        access, refresh = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
+        self.access_tokens[access] = connection
+        self.refresh_tokens[refresh] = connection
+        return {"access_token": access, "refresh_token": refresh, "expires_in": 3600}
+
+    def _disconnect(self, access_token: str) -> dict[str, Any]:
+        """appDisconnect: every token of the caller's connection stops working."""
+        with self.lock:
+            connection = self.access_tokens.get(access_token)
+            for tokens in (self.refresh_tokens, self.access_tokens):
+                for token in [token for token, owner in tokens.items() if owner == connection]:
+                    del tokens[token]
+        return {"data": {"appDisconnect": {"app": {"name": "Closeout"}, "userErrors": []}}}
 
     async def graphql(self, request: Request) -> JSONResponse:
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
@@ -124,6 +164,8 @@ class FakeJobber:
             return JSONResponse({"data": {"jobs": {"nodes": chunk, "pageInfo": info}}})
         if "OneJob" in query:
             return JSONResponse({"data": {"job": next((j for j in self.jobs if j["id"] == variables.get("id")), None)}})
+        if "AppDisconnect" in query:
+            return JSONResponse(self._disconnect(token))
         if "Account" in query:
             return JSONResponse({"data": {"account": {"id": _id("Account", 1), "name": "Fake Jobber account"}}})
         return JSONResponse({"errors": [{"message": "the fake Jobber does not know this query"}], "data": None})
@@ -131,7 +173,9 @@ class FakeJobber:
 
 def create_fake_jobber() -> Starlette:
     fake = FakeJobber()
-    return Starlette(routes=[Route("/api/oauth/token", fake.token, methods=["POST"]),
+    consent = Provider(name="Jobber", path="/api/oauth/authorize")
+    return Starlette(routes=[*consent_routes(fake.consents, consent),
+                             Route("/api/oauth/token", fake.token, methods=["POST"]),
                              Route("/api/graphql", fake.graphql, methods=["POST"])])
 
 

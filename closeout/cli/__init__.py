@@ -11,6 +11,7 @@ from closeout.cli import (  # noqa: F401  (imported to register their commands)
     privacy,  # retention, erase
     rules,  # rules, explain, preview
     operations,  # setup, health
+    connect,  # connect, disconnect
     orchestration,  # serve, dashboard
 )
 # isort: on

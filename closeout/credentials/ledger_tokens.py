@@ -16,6 +16,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,8 +26,10 @@ from services.config import CompanyConfig
 from closeout.credentials.blocks import LEDGER_BLOCKS, LEDGER_SECRET_PREFIX, block_document_name
 from closeout.credentials.lookup import read_secret
 from closeout.credentials.vaults import BlockTokenVault, FileTokenVault, TokenVault
+from closeout.tls import ca_file_for
 from services.config import MissingSecretError
 from connectors.errors import AuthError, RetriableError
+from connectors.source_http import verify_for
 from connectors.oauth import (INTUIT_DISCOVERY_URL, XERO_REFRESH_LIFETIME, XERO_TOKEN_URL, LedgerTokenRefresher,
                                      TokenPair)
 from exceptions_queue.service import CaseQueue
@@ -36,7 +39,7 @@ from workorders.anomalies import Anomaly, AnomalyCode
 
 REFRESH_MARGIN = timedelta(minutes=5)
 SANDBOX_CLIENT_SECRET = "closeout-sandbox-secret"
-"""Ledger kind → the prefix of its ``read_secret`` kinds (``qbo-client-id``, ``xero-refresh-token``...)."""
+"""The client secret of every sandbox ledger app (client id ``closeout-<company>``): the sandbox is local."""
 log = logging.getLogger(__name__)
 
 
@@ -147,12 +150,30 @@ def refresh_lock(store: SqlStore, home: Path, name: str) -> Callable[[], Abstrac
     return lambda: file_lock(home / "tokens" / f"{name}.lock")
 
 
-def ledger_token_provider(company: CompanyConfig, *, home: Path, store: SqlStore, sandbox_url: str | None,
-                          client: httpx.Client | None = None) -> LedgerTokens:
-    """The token provider for ``company``'s ledger, per its config (see README, "Ledger credentials")."""
+@dataclass(frozen=True)
+class LedgerAccess:
+    """One company's ledger connection as the refresher and ``closeout connect`` both see it: the app's client
+    credentials, the vault and lock of the token pair, and the authorization server's token endpoint."""
+
+    kind: str
+    name: str  # ``<company>-<kind>``: the workspace token file and the refresh lock
+    client_id: str
+    client_secret: str = field(repr=False)
+    vault: TokenVault
+    token_url: str  # "" with a discovery_url: Intuit's discovery document names it
+    discovery_url: str
+    lock: Callable[[], AbstractContextManager]
+
+
+def ledger_access(company: CompanyConfig, *, home: Path, store: SqlStore, sandbox_url: str | None,
+                  client: httpx.Client, connecting: bool = False) -> LedgerAccess:
+    """Where ``company``'s ledger tokens live and how its app authenticates (README, "Ledger credentials").
+
+    ``connecting``: a ``credentials = "prefect"`` company whose block does not exist yet gets its client id
+    and secret from the other secret sources (``read_secret``), and the block is created with the first pair.
+    """
     ledger = company.ledger
     kind, prefix = ledger.kind, LEDGER_SECRET_PREFIX[ledger.kind]
-    client = client or httpx.Client(timeout=httpx.Timeout(30.0, connect=10.0), trust_env=not ledger.uses_sandbox)
     name = f"{company.id}-{kind}"  # the workspace token file and lock (block names follow block_document_name)
     if ledger.uses_sandbox:
         client_id, client_secret = f"closeout-{company.id}", SANDBOX_CLIENT_SECRET
@@ -162,8 +183,17 @@ def ledger_token_provider(company: CompanyConfig, *, home: Path, store: SqlStore
         discovery = "" if token_url else f"{sandbox_url}/.well-known/openid_configuration"
     else:
         if ledger.credentials == "prefect":
-            block_vault = BlockTokenVault(LEDGER_BLOCKS[kind], block_document_name(company.id, kind))
-            (client_id, client_secret), vault = block_vault.client(), block_vault
+            ids = {"realm_id": ledger.realm_id} if kind == "quickbooks" else {"tenant_id": ledger.tenant_id}
+            block_name = block_document_name(company.id, kind)
+            try:
+                client_id, client_secret = BlockTokenVault(LEDGER_BLOCKS[kind], block_name).client()
+            except MissingSecretError:
+                if not connecting:
+                    raise
+                client_id = read_secret(f"{prefix}-client-id", company.id)
+                client_secret = read_secret(f"{prefix}-client-secret", company.id)
+            vault = BlockTokenVault(LEDGER_BLOCKS[kind], block_name, new_client=(client_id, client_secret),
+                                    fields=ids)
         else:
             client_id = read_secret(f"{prefix}-client-id", company.id)
             client_secret = read_secret(f"{prefix}-client-secret", company.id)
@@ -171,12 +201,30 @@ def ledger_token_provider(company: CompanyConfig, *, home: Path, store: SqlStore
                                    first_refresh_token=lambda: read_secret(f"{prefix}-refresh-token", company.id))
         token_url = ledger.token_url or (XERO_TOKEN_URL if kind == "xero" else "")
         discovery = "" if token_url else INTUIT_DISCOVERY_URL
-    refresher = LedgerTokenRefresher(client=client, system=kind, client_id=client_id, client_secret=client_secret,
-                                     token_url=token_url, discovery_url=discovery,
-                                     refresh_lifetime=XERO_REFRESH_LIFETIME if kind == "xero" else None)
-    return LedgerTokens(company=company.id, ledger=kind, vault=vault, refresher=refresher,
-                        lock=refresh_lock(store, home, name), store=store,
-                        warn_before=timedelta(days=ledger.refresh_warning_days))
+    return LedgerAccess(kind=kind, name=name, client_id=client_id, client_secret=client_secret, vault=vault,
+                        token_url=token_url, discovery_url=discovery, lock=refresh_lock(store, home, name))
+
+
+def token_client(company: CompanyConfig) -> httpx.Client:
+    """The client that talks to the ledger's authorization server: certificates verified against the ledger's
+    ``ca_file`` (``closeout.tls``), the environment's proxies ignored for the local sandbox."""
+    ledger = company.ledger
+    return httpx.Client(timeout=httpx.Timeout(30.0, connect=10.0), trust_env=not ledger.uses_sandbox,
+                        verify=verify_for(ca_file_for(ledger.ca_file)))
+
+
+def ledger_token_provider(company: CompanyConfig, *, home: Path, store: SqlStore, sandbox_url: str | None,
+                          client: httpx.Client | None = None) -> LedgerTokens:
+    """The token provider for ``company``'s ledger, per its config (see README, "Ledger credentials")."""
+    ledger = company.ledger
+    client = client or token_client(company)
+    access = ledger_access(company, home=home, store=store, sandbox_url=sandbox_url, client=client)
+    refresher = LedgerTokenRefresher(client=client, system=access.kind, client_id=access.client_id,
+                                     client_secret=access.client_secret, token_url=access.token_url,
+                                     discovery_url=access.discovery_url,
+                                     refresh_lifetime=XERO_REFRESH_LIFETIME if access.kind == "xero" else None)
+    return LedgerTokens(company=company.id, ledger=access.kind, vault=access.vault, refresher=refresher,
+                        lock=access.lock, store=store, warn_before=timedelta(days=ledger.refresh_warning_days))
 
 
 def _sandbox_grant(client: httpx.Client, sandbox_url: str, kind: str, client_id: str) -> str:
