@@ -23,8 +23,7 @@ from services.prepare import prepare_batch
 from services.push.evidence import plan_evidence
 from workorders.drafts import InvoiceDraft
 from workorders.rules import RuleSettings, evaluate
-from workorders.work_order import (Approval, Attachment, AttachmentKind, Customer, EvidenceStanding, JobType,
-                                   WorkOrderStatus)
+from workorders.work_order import Approval, Attachment, AttachmentKind, Customer, EvidenceStanding, JobType
 
 PNG_MAGIC_AND_ZEROS = b"\x89PNG\r\n\x1a\n" + b"\x00" * 8
 JPEG = b"\xff\xd8\xff\xe0jpeg"
