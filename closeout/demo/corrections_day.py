@@ -113,7 +113,7 @@ def run_corrections_day(app: Any, home: Path, *, run_pipeline: Callable[[], Any]
 
 def _pick(app: Any, company: str, folder: Path) -> list[tuple[Any, Path, str]]:
     """Four invoiced jobs of the company, the second with a part of quantity two or more to return."""
-    rows = _rows_by_job(folder)
+    rows = _files_by_job(folder)
     with app.store.unit_of_work() as uow:
         pushed = sorted((r for r in uow.push_records.all(status=PushStatus.pushed) if r.company == company),
                         key=lambda r: r.doc_number)
@@ -122,7 +122,7 @@ def _pick(app: Any, company: str, folder: Path) -> list[tuple[Any, Path, str]]:
     for record in pushed:
         job_id = record.work_order_id.split(":", 1)[-1]
         if job_id in rows and record.work_order_id not in changed:
-            found[job_id] = (record, rows[job_id][0])
+            found[job_id] = (record, rows[job_id])
     returnable = [j for j, (_, path) in found.items() if _part_row(_read(path), j) is not None]
     if not returnable or len(found) < len(CHANGES):
         raise DemoDayError(f"{company} has too few invoiced jobs left to change: run `closeout demo` in a fresh workspace")
@@ -134,17 +134,18 @@ def _pick(app: Any, company: str, folder: Path) -> list[tuple[Any, Path, str]]:
 
 def job_file(folder: Path, job_id: str) -> Path:
     """The CSV file of the demo folder that holds this job's rows."""
-    found = _rows_by_job(folder).get(job_id)
+    found = _files_by_job(folder).get(job_id)
     if found is None:
         raise DemoDayError(f"no job {job_id} in {folder}")
-    return found[0]
+    return found
 
 
-def _rows_by_job(folder: Path) -> dict[str, tuple[Path, int]]:
-    jobs: dict[str, tuple[Path, int]] = {}
+def _files_by_job(folder: Path) -> dict[str, Path]:
+    """Each job id of the folder's CSV files, with the first file that holds its rows."""
+    jobs: dict[str, Path] = {}
     for path in sorted(folder.glob("*.csv")):
         for row in _read(path)[1]:
-            jobs.setdefault(row["job_id"], (path, 0))
+            jobs.setdefault(row["job_id"], path)
     return jobs
 
 

@@ -12,6 +12,7 @@ import pytest
 from exceptions_queue.cases import CaseKind, CaseStatus
 from exceptions_queue.desk import DecisionError
 from ledger_backlog import REALM, TENANT
+from sandbox.customer_payments import pay_invoice
 from services.audit import run_audit as audit
 from services.corrections import CorrectionChoice, change_evidence, correct_case, record_correction
 from services.intake import pull_source
@@ -71,17 +72,7 @@ def _ledger(app, kind: str):
 
 
 def _pay(app, kind: str, ledger_id: str, amount: D) -> None:
-    if kind == "quickbooks":
-        headers = {"Authorization": "Bearer admin"}
-        invoice = httpx.get(f"{app.sandbox_url}/v3/company/{REALM}/invoice/{ledger_id}", headers=headers).json()
-        body = {"CustomerRef": invoice["Invoice"]["CustomerRef"], "TotalAmt": str(amount),
-                "Line": [{"Amount": str(amount), "LinkedTxn": [{"TxnId": ledger_id, "TxnType": "Invoice"}]}]}
-        httpx.post(f"{app.sandbox_url}/v3/company/{REALM}/payment", headers=headers, json=body).raise_for_status()
-    else:
-        headers = {"Authorization": "Bearer admin", "xero-tenant-id": TENANT}
-        body = {"Payments": [{"Invoice": {"InvoiceID": ledger_id}, "Account": {"Code": "090"},
-                              "Amount": float(amount), "Date": "2026-12-01"}]}
-        httpx.put(f"{app.sandbox_url}/api.xro/2.0/Payments", headers=headers, json=body).raise_for_status()
+    pay_invoice(app.sandbox_url, app.config.company(COMPANIES[kind][0]), ledger_id, amount)
 
 
 def _fault(app, kind: str, fault: str, count: int = 1) -> None:
