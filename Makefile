@@ -24,8 +24,10 @@ bench: $(STAMP) system-deps
 lint: $(STAMP)
 	$(BIN)/lint-imports
 
+# Two test processes (pytest-xdist), one file each at a time: the fixtures a file shares stay in one process.
+TEST_WORKERS ?= 2
 test: $(STAMP) lint system-deps
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 # The fault campaign (README, "Reliability"): 5,000 jobs and 5,000 messages through two workers on PostgreSQL
 # while every dependency fails; exit 1 unless `closeout audit` passes at the end. Needs PostgreSQL and Dovecot.
