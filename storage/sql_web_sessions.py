@@ -38,12 +38,20 @@ class SqlWebSessions:
         self._session.execute(sa.delete(_s).where(_s.c.digest == digest))
 
 
-class SqlSignInFailures:
-    """``exceptions_queue.web.signin.FailureKeeping`` on the store: one row a failure a key, timed by the store."""
+MAX_FAILURE_ROWS = 100_000
 
-    def __init__(self, session: Session, *, clock: Callable[[], datetime]) -> None:
+
+class SqlSignInFailures:
+    """``exceptions_queue.web.signin.FailureKeeping`` on the store: one row a failure a key, timed by the store.
+
+    At most ``max_rows`` rows, whatever a flood from many addresses with many usernames sends within one
+    window: past it the oldest failures are forgotten first, as ``InProcessFailures`` forgets its stalest keys.
+    """
+
+    def __init__(self, session: Session, *, clock: Callable[[], datetime], max_rows: int = MAX_FAILURE_ROWS) -> None:
         self._session = session
         self._clock = clock
+        self._max_rows = max_rows
 
     def add(self, keys: Sequence[str], *, keep_for: timedelta) -> None:
         """Record a failure now under each key; every failure older than ``keep_for`` is dropped first (no
@@ -52,6 +60,13 @@ class SqlSignInFailures:
         self._session.execute(sa.delete(_f).where(_f.c.failed_at <= now - keep_for))
         if keys:
             self._session.execute(sa.insert(_f), [{"key": key, "failed_at": now} for key in keys])
+            self._forget_beyond_max_rows()
+
+    def _forget_beyond_max_rows(self) -> None:
+        excess = self._session.execute(sa.select(sa.func.count()).select_from(_f)).scalar_one() - self._max_rows
+        if excess > 0:
+            oldest = sa.select(_f.c.id).order_by(_f.c.failed_at, _f.c.id).limit(excess).scalar_subquery()
+            self._session.execute(sa.delete(_f).where(_f.c.id.in_(oldest)))
 
     def ages(self, key: str, *, within: timedelta, most: int) -> list[float]:
         now = self._clock()

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from exceptions_queue.users import Role
 from exceptions_queue.web.signin import SessionRegistry, SignInThrottle
 from services.users import add_user
+from storage.sql_web_sessions import SqlSignInFailures
 from storage.tables import sign_in_failures, web_sessions
 
 TWELVE_HOURS = 12 * 3600
@@ -79,6 +81,19 @@ def test_failures_are_counted_in_the_store_youngest_first_and_dropped_once_older
     assert len(store.sign_in_failures.ages("k1", within=window, most=5)) == 1
     store.sign_in_failures.add(["k3"], keep_for=window)
     assert sorted(row["key"] for row in rows(store, sign_in_failures)) == ["k1", "k3"]
+
+
+def test_a_flood_of_failures_within_one_window_keeps_at_most_max_rows_forgetting_the_oldest(store, clock):
+    window = timedelta(minutes=15)
+    with Session(store.engine) as session:
+        failures = SqlSignInFailures(session, clock=clock, max_rows=4)
+        for n in range(5):
+            failures.add([f"user{n}", "ip:one"], keep_for=window)
+            clock.advance(seconds=1)
+        session.commit()
+
+    kept = sorted(row["key"] for row in rows(store, sign_in_failures))
+    assert kept == ["ip:one", "ip:one", "user3", "user4"]
 
 
 def test_clearing_a_key_forgets_its_failures_and_no_other(store):
