@@ -28,7 +28,7 @@ from workorders.corrections import DraftDiff, LineChange
 from workorders.drafts import DraftLine
 from workorders.money import Money, round_money
 
-__all__ = ["CorrectionPlan", "CorrectionPath", "PlannedStep", "StepKind", "plan_correction", "related_doc_number"]
+__all__ = ["CorrectionPlan", "CorrectionPath", "PlannedStep", "StepKind", "describe_step", "plan_correction", "related_doc_number"]
 
 EDITABLE = frozenset({"unpaid"})
 """Payment states in which the invoice itself may be changed; any other (paid, part-paid, not read) is credited."""
@@ -72,14 +72,26 @@ class PlannedStep(BaseModel):
     """The lines a partial credit note or supplementary invoice sends (not in the evidence: its text says them)."""
 
     def describe(self) -> str:
-        lines = f": {'; '.join(self.lines)}" if self.lines else ""
-        if self.kind is StepKind.update_invoice:
-            return f"update invoice {self.doc_number} in place to {self.amount} before tax{lines}"
-        if self.kind is StepKind.void_invoice:
-            return f"void invoice {self.doc_number} ({self.amount} before tax)"
-        if self.kind is StepKind.credit_note:
-            return f"credit note {self.doc_number} for {self.amount} before tax{lines}"
-        return f"supplementary invoice {self.doc_number} for {self.amount} before tax{lines}"
+        return describe_step(self.kind, self.doc_number, self.amount, lines=self.lines, done=False)
+
+
+# One sentence per kind, as planned and as done: a plan and the steps that carry it out read alike.
+_SENTENCES = {
+    StepKind.update_invoice: ("update invoice {doc} in place to {amount} before tax{lines}",
+                              "invoice {doc} updated to {amount} before tax"),
+    StepKind.void_invoice: ("void invoice {doc} ({amount} before tax)", "invoice {doc} voided"),
+    StepKind.credit_note: ("credit note {doc} for {amount} before tax{lines}",
+                           "credit note {doc} for {amount} before tax"),
+    StepKind.supplementary_invoice: ("supplementary invoice {doc} for {amount} before tax{lines}",
+                                     "supplementary invoice {doc} for {amount} before tax"),
+}
+
+
+def describe_step(kind: StepKind, doc_number: str, amount: Money, *, lines: tuple[str, ...] = (),
+                  done: bool) -> str:
+    """What a step does (``done=False``: a plan's line, naming the lines it carries) or did."""
+    listed = f": {'; '.join(lines)}" if lines else ""
+    return _SENTENCES[kind][done].format(doc=doc_number, amount=amount, lines=listed)
 
 
 class CorrectionPlan(BaseModel):

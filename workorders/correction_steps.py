@@ -19,7 +19,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
-from workorders.correction_plan import CorrectionPlan, PlannedStep, StepKind
+from workorders.correction_plan import CorrectionPlan, PlannedStep, StepKind, describe_step
 from workorders.drafts import InvoiceDraft
 from workorders.money import Money
 
@@ -59,13 +59,7 @@ class CorrectionStep(BaseModel):
     """What the job is invoiced for once every step of the correction is done; None when it is billed nothing."""
 
     def describe(self) -> str:
-        if self.kind is StepKind.update_invoice:
-            return f"invoice {self.doc_number} updated to {self.amount} before tax"
-        if self.kind is StepKind.void_invoice:
-            return f"invoice {self.doc_number} voided"
-        if self.kind is StepKind.credit_note:
-            return f"credit note {self.doc_number} for {self.amount} before tax"
-        return f"supplementary invoice {self.doc_number} for {self.amount} before tax"
+        return describe_step(self.kind, self.doc_number, self.amount, done=True)
 
 
 class CorrectionRecord(BaseModel):
