@@ -243,14 +243,13 @@ def apply_corrections_task(app: App, company: CompanyConfig) -> dict[str, int]:
     return outcomes
 
 
-def correct_company(app: App, company: CompanyConfig) -> dict[str, int]:
-    """One company's corrections, on their own: a failure is logged and leaves the other companies' alone."""
+def correct_company(app: App, company: CompanyConfig) -> StepCounts:
+    """One company's corrections, on their own like its pull and push (``on_its_own``); what they did is
+    logged by the task, so the run's counts only carry a failure."""
     state = apply_corrections_task(app, company, return_state=True)
     if state.is_completed():
-        return state.result()
-    get_run_logger().warning("%s: corrections could not run, the other companies go on: %s", company.id,
-                             state.result(raise_on_failure=False))
-    return {}
+        return StepCounts()
+    return on_its_own(state, app, company, kind="ledger", name=company.ledger.kind)
 
 
 @task(name="apply-retention", task_run_name="retention", cache_policy=NO_CACHE)

@@ -38,7 +38,7 @@ def run_pipeline(app: App) -> StepCounts:
         batch += 1
     for company in app.companies():
         counts += push_company(app, company)  # push_backlog claims until nothing is left; one ledger down stops no other
-        correct_company(app, company)  # corrections after invoicing the company's policy applies, and unfinished ones
+        counts += correct_company(app, company)  # corrections after invoicing the company's policy applies, and unfinished ones
     publish_summary_task(counts)
     publish_day_reports_task(app, counts)
     publish_queue_report_task(app, started)
