@@ -20,6 +20,8 @@ class StepCounts:
     no_invoice: int = 0
     blocked: int = 0
     drafts: int = 0
+    drafts_superseded: int = 0
+    """Drafts of older versions withdrawn before they reached the ledger, because a newer version came."""
     pushed: int = 0
     pushed_amount: Decimal = Decimal(0)
     """The pushed drafts' amounts added up whatever their currency: never shown, ``by_currency`` is what people read."""
@@ -37,7 +39,8 @@ class StepCounts:
     def __add__(self, other: "StepCounts") -> "StepCounts":
         merged = StepCounts()
         for name in ("pulled", "new_payloads", "changed", "evaluated", "ready", "no_invoice", "blocked", "drafts",
-                     "pushed", "pushed_amount", "rejected", "uncertain", "cases_resolved", "files_attached",
+                     "drafts_superseded", "pushed", "pushed_amount", "rejected", "uncertain", "cases_resolved",
+                     "files_attached",
                      "invoices_emailed"):
             setattr(merged, name, getattr(self, name) + getattr(other, name))
         merged.cases_opened = self.cases_opened + other.cases_opened
@@ -77,6 +80,7 @@ class StepCounts:
             ("no invoice needed", self.no_invoice),
             ("blocked by rules", self.blocked),
             ("drafts prepared", self.drafts),
+            ("unsent drafts withdrawn for a newer version", self.drafts_superseded),
             ("invoices pushed", self.pushed),
             *((f"invoiced in {entry.currency or 'the ledger currency'}", describe_totals(entry))
               for entry in self.by_currency()),

@@ -38,6 +38,8 @@ def prepare_batch(app: Runtime, *, run_id: str, limit: int = PREPARE_BATCH) -> S
     with app.store.unit_of_work() as uow:
         queue = CaseQueue(uow.cases)
         orders = uow.work_orders.pending_evaluation(limit=limit)
+        # an older version's draft that never reached the ledger is withdrawn, not pushed and then corrected
+        counts.drafts_superseded += len(uow.push_records.supersede_unsent([(o.id, o.version) for o in orders]))
         batch = _BatchContext(uow, orders)
         decisions: list = []
         drafts: list[InvoiceDraft] = []

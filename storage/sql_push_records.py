@@ -88,6 +88,33 @@ class SqlPushRecords:
         self._session.execute(insert_for(self._session, _p).on_conflict_do_nothing(index_elements=[_p.c.idempotency_key]),
                               rows)
 
+    def supersede_unsent(self, newer: Sequence[tuple[str, int]]) -> list[PushRecord]:
+        """``workorders.ports.PushRecords.supersede_unsent``: one read and one guarded update for the batch.
+
+        The update re-checks the status, so a record a push worker claimed meanwhile (``pushing``) stays its
+        worker's, and the newer version then meets it as invoiced (a correction), never as withdrawn.
+        """
+        latest = {}
+        for work_order_id, version in newer:
+            latest[work_order_id] = max(version, latest.get(work_order_id, 0))
+        if not any(version > 1 for version in latest.values()):
+            return []
+        unsent = (PushStatus.ready.value, PushStatus.rejected.value)
+        rows = self._session.execute(
+            sa.select(_p.c.idempotency_key, _p.c.work_order_id, _p.c.work_order_version)
+            .where(_p.c.work_order_id.in_([i for i, v in latest.items() if v > 1]) & _p.c.status.in_(unsent))
+        ).all()
+        older = [(key, latest[work_order_id]) for key, work_order_id, version in rows if version < latest[work_order_id]]
+        withdrawn = []
+        for key, by_version in older:
+            withdrawn.extend(self._session.execute(
+                sa.update(_p).where((_p.c.idempotency_key == key) & _p.c.status.in_(unsent))
+                .values(status=PushStatus.superseded.value, updated_at=self._clock(),
+                        last_error=f"superseded by version {by_version} before it reached the ledger")
+                .returning(*_p.c)
+            ).mappings())
+        return [to_push_record(row) for row in withdrawn]
+
     def claim(self, *, ledger: str, company: str | None = None, limit: int = 30) -> list[PushRecord]:
         """Move up to ``limit`` ready or uncertain records to ``pushing`` (attempts + 1), oldest first.
 

@@ -226,6 +226,20 @@ class FakePushRecords(_Repository):
         for draft in drafts:
             self.add_ready(draft)
 
+    def supersede_unsent(self, newer: Sequence[tuple[str, int]]) -> list[PushRecord]:
+        latest: dict[str, int] = {}
+        for work_order_id, version in newer:
+            latest[work_order_id] = max(version, latest.get(work_order_id, 0))
+        withdrawn = []
+        for key, record in list(self._t.push.items()):
+            newest = latest.get(record.work_order_id, 0)
+            if record.status in (PushStatus.ready, PushStatus.rejected) and record.work_order_version < newest:
+                self._t.push[key] = record.model_copy(update={
+                    "status": PushStatus.superseded, "updated_at": self._uow.clock(),
+                    "last_error": f"superseded by version {newest} before it reached the ledger"})
+                withdrawn.append(self._t.push[key])
+        return withdrawn
+
     def claim(self, *, ledger: str, company: str | None = None, limit: int = 30) -> list[PushRecord]:
         chosen = [r for r in self._t.push.values()
                   if r.status in CLAIMABLE and r.ledger == ledger and company in (None, r.company)][:max(limit, 0)]

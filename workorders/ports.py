@@ -265,6 +265,11 @@ class PushRecords(Protocol):
     def add_ready_many(self, drafts: Sequence[InvoiceDraft]) -> None:
         """``add_ready`` for a batch of drafts; a key already recorded is left untouched."""
 
+    def supersede_unsent(self, newer: Sequence[tuple[str, int]]) -> list[PushRecord]:
+        """Withdraw (``superseded``) the ready or rejected records of versions older than each ``(work order id,
+        version)``: no ledger holds them, so the newer version is judged as if they had never been drafted.
+        A record a worker holds, or that may have reached the ledger, is left alone. Returns those withdrawn."""
+
     def claim(self, *, ledger: str, company: str | None = None, limit: int = 30) -> list[PushRecord]:
         """Move up to ``limit`` ready or uncertain records to ``pushing`` and return them.
 

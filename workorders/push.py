@@ -18,6 +18,8 @@ class PushStatus(StrEnum):
     pushed = "pushed"
     rejected = "rejected"
     uncertain = "uncertain"
+    superseded = "superseded"
+    """A newer version of the job came before this draft reached the ledger: withdrawn, never sent."""
 
 
 class PushRecord(BaseModel):

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 
 from workorders.push import PushStatus
+from workorders.work_order import WorkOrderStatus
 
 
 @pytest.fixture
@@ -151,3 +152,23 @@ def test_records_are_listed_by_status_and_by_work_order(store, stored, make_orde
     assert len(store.push_records.all(status=PushStatus.ready)) == 2
     assert [r.work_order_version for r in store.push_records.for_work_order("jobber:J-1")] == [1, 2]
     assert store.push_records.get("co-missing") is None
+
+
+def test_the_unsent_drafts_of_older_versions_are_withdrawn_and_held_or_newest_ones_are_left(
+        store, stored, make_order, make_draft):
+    claimed, unsent, other = add_ready(store, [make_draft(stored[0]), make_draft(stored[1]), make_draft(stored[2])])
+    claim(store, ledger="qbo", company="acme", limit=1)  # J-1's draft, the oldest: a worker holds it
+    with store.unit_of_work() as uow:
+        newer = [uow.work_orders.save(make_order(job, status=WorkOrderStatus.cancelled)).order for job in ("J-1", "J-2")]
+        withdrawn = uow.push_records.supersede_unsent([(order.id, order.version) for order in newer]
+                                                     + [(stored[2].id, stored[2].version)])
+        uow.commit()
+
+    assert [record.idempotency_key for record in withdrawn] == [unsent.idempotency_key]
+    with store.unit_of_work() as uow:
+        statuses = {r.idempotency_key: r.status for r in uow.push_records.all()}
+        assert uow.push_records.get(unsent.idempotency_key).last_error == (
+            "superseded by version 2 before it reached the ledger")
+    assert statuses == {claimed.idempotency_key: PushStatus.pushing, unsent.idempotency_key: PushStatus.superseded,
+                        other.idempotency_key: PushStatus.ready}
+    assert [r.idempotency_key for r in claim(store, ledger="qbo")] == [other.idempotency_key]
