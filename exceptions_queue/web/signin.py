@@ -188,6 +188,12 @@ class SignInThrottle:
         return max(1, int(self.window - ages[limit - 1] + 0.999))
 
 
+def _kept(username: str) -> str:
+    """The username typed, shown again after a refusal so only the password is typed again (as long as a
+    username may be: the field is never a way to echo a large body back)."""
+    return username.strip()[:128]
+
+
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -212,7 +218,7 @@ router = APIRouter()
 @router.get("/login")
 def login_page(request: Request, next: str = "/") -> HTMLResponse:
     """The sign-in form; ``next`` (a path on this site only) is where a right password goes."""
-    return render_page(request, "login.html", user=None, next=_safe_next(next), error=None)
+    return render_page(request, "login.html", user=None, next=_safe_next(next), username="", error=None)
 
 
 @router.post("/login")
@@ -224,14 +230,14 @@ async def login(request: Request, desk: Desk, form: CsrfForm,
     wait = throttle.wait_seconds(username, address)
     if wait:
         refused = render_page(request, "login.html", 429, user=None, next=_safe_next(first(form, "next")),
-                              error=f"Too many failed sign-ins. Wait {-(-wait // 60)} minute(s) and try again.")
+                              username=_kept(username), error=f"Too many failed sign-ins. Wait {-(-wait // 60)} minute(s) and try again.")
         refused.headers["Retry-After"] = str(wait)
         return refused
     user = desk.authenticate(username, first(form, "password"))
     if user is None:
         throttle.failed(username, address)
         return render_page(request, "login.html", 401, user=None, next=_safe_next(first(form, "next")),
-                           error="That username and password do not match.")
+                           username=_kept(username), error="That username and password do not match.")
     throttle.succeeded(username)
     sign_in(request, user)
     return RedirectResponse(_safe_next(first(form, "next")), status_code=303)

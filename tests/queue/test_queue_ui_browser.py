@@ -158,6 +158,24 @@ def test_a_coordinator_filters_adds_the_mapping_replays_and_sees_the_invoice_and
     context.close()
 
 
+def test_a_wrong_password_keeps_the_username_typed_and_asks_only_for_the_password_again(browser, served):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto(served["url"] + "/login")
+    page.fill("input[name=username]", "vic")
+    page.fill("input[name=password]", "not the password at all")
+    page.click("button[type=submit]")
+
+    assert page.locator("p[role=alert]").inner_text() == "That username and password do not match."
+    assert page.input_value("input[name=username]") == "vic"
+    assert page.input_value("input[name=password]") == ""
+    assert page.evaluate("document.activeElement.name") == "password"
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(served["url"] + "/")
+    context.close()
+
+
 def test_a_viewer_sees_no_decisions_and_a_posted_one_is_refused(browser, served):
     context, page = signed_in(browser, served, "vic")
     case_id = served["email_case"]
