@@ -76,10 +76,13 @@ class TokenIssuer:
         self.store, self.policy = store, policy
         with sqlite3.connect(store.path, timeout=BUSY_TIMEOUT) as db:
             db.executescript(_SCHEMA)
+        db.close()
+        # Two sandbox processes can start on one fresh file: the look and the ALTER share one write lock, or
+        # both see no column and the second ALTER fails ("duplicate column name").
+        with store.transaction() as db:
             for table in _CHAIN_COLUMNS:
                 if "chain" not in {row[1] for row in db.execute(f"PRAGMA table_info({table})")}:
                     db.execute(f"ALTER TABLE {table} ADD COLUMN chain TEXT")
-        db.close()
 
     def _new(self, kind: str) -> str:
         return f"{self.policy.system[0]}{kind}-{secrets.token_urlsafe(24)}"
