@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from exceptions_queue.cases import Case
+from exceptions_queue.service import OVERRIDE_APPROVED
 from services.runtime import UnitOfWork
 from workorders.correction_steps import CorrectionRecord, invoiced_now
 from workorders.decisions import Outcome, RuleDecision
@@ -15,15 +17,43 @@ class WorkOrderNotFoundError(LookupError):
     """No work order has this id or job number (the message says which were tried, or which are ambiguous)."""
 
 
+@dataclass(frozen=True)
+class Override:
+    """A coordinator's approval to invoice a version its rules blocked: who, when, why, which rules."""
+
+    case_id: int
+    version: int | None
+    rules: tuple[str, ...]
+    actor: str
+    at: datetime
+    reason: str
+
+    def describe(self) -> str:
+        rules = ", ".join(self.rules) or "its rules"
+        return (f"case #{self.case_id}: override of {rules} approved by {self.actor} at "
+                f"{self.at:%Y-%m-%d %H:%M} UTC: {self.reason}")
+
+
 @dataclass
 class Explanation:
-    """Everything the store knows about one work order, oldest version first."""
+    """Everything the store knows about one work order, oldest version first.
+
+    ``decisions`` holds the latest evaluation of each version (what the job stands on); a replay or a later
+    run that judged the same version again leaves the earlier evaluations in ``earlier``, oldest first.
+    """
 
     versions: list[WorkOrder]
     decisions: dict[int, list[RuleDecision]]
     push_records: list[PushRecord] = field(default_factory=list)
     cases: list[Case] = field(default_factory=list)
     corrections: list[CorrectionRecord] = field(default_factory=list)
+    earlier: dict[int, list[list[RuleDecision]]] = field(default_factory=dict)
+    overrides: list[Override] = field(default_factory=list)
+
+    def override_of(self, version: int, rule_id: str) -> Override | None:
+        """The latest override that let this version through this rule's block, if any."""
+        found = [o for o in self.overrides if o.version in (None, version) and (not o.rules or rule_id in o.rules)]
+        return found[-1] if found else None
 
     @property
     def latest(self) -> WorkOrder:
@@ -80,6 +110,10 @@ class Explanation:
             "work_order_id": self.latest.id, "ending": self.ending(),
             "versions": [v.model_dump(mode="json") for v in self.versions],
             "decisions": {str(v): [d.model_dump(mode="json") for d in ds] for v, ds in self.decisions.items()},
+            "earlier_evaluations": {str(v): [[d.model_dump(mode="json") for d in run] for run in runs]
+                                    for v, runs in self.earlier.items()},
+            "overrides": [{"case_id": o.case_id, "version": o.version, "rules": list(o.rules), "actor": o.actor,
+                           "at": o.at.isoformat(), "reason": o.reason} for o in self.overrides],
             "drafts": [r.model_dump(mode="json") for r in self.push_records],
             "cases": [c.model_dump(mode="json") for c in self.cases],
             "documents": self.documents(),
@@ -114,10 +148,37 @@ def explain_work_order(uow: UnitOfWork, reference: str) -> Explanation:
     """Read the work order's whole story from the store; changes nothing."""
     work_order_id = resolve_work_order(uow, reference)
     versions = uow.work_orders.versions(work_order_id)
-    decisions: dict[int, list[RuleDecision]] = {}
-    for decision in uow.decisions.for_work_order(work_order_id):
-        decisions.setdefault(decision.work_order_version, []).append(decision)
+    evaluations = split_evaluations(uow.decisions.for_work_order(work_order_id))
     cases = uow.cases.list(work_order_id=work_order_id, statuses=(), limit=1000)
-    return Explanation(versions=versions, decisions=decisions,
+    return Explanation(versions=versions, decisions={v: runs[-1] for v, runs in evaluations.items()},
+                       earlier={v: runs[:-1] for v, runs in evaluations.items() if len(runs) > 1},
                        push_records=uow.push_records.for_work_order(work_order_id), cases=cases,
-                       corrections=uow.corrections.for_work_order(work_order_id))
+                       corrections=uow.corrections.for_work_order(work_order_id),
+                       overrides=_overrides(uow, cases))
+
+
+def split_evaluations(decisions: list[RuleDecision]) -> dict[int, list[list[RuleDecision]]]:
+    """Decisions (in the order they were stored) as evaluations per version: a new one starts at another run
+    id, or when a rule speaks a second time (the same run judged the version again)."""
+    evaluations: dict[int, list[list[RuleDecision]]] = {}
+    for decision in decisions:
+        runs = evaluations.setdefault(decision.work_order_version, [])
+        current = runs[-1] if runs else None
+        if (current is None or current[0].run_id != decision.run_id
+                or any(d.rule_id == decision.rule_id for d in current)):
+            runs.append([decision])
+        else:
+            current.append(decision)
+    return evaluations
+
+
+def _overrides(uow: UnitOfWork, cases: list[Case]) -> list[Override]:
+    """Every override approved on the job's cases, oldest first (the listed cases carry no history: read it)."""
+    found = []
+    for listed in cases:
+        case = uow.cases.get(listed.id) or listed
+        rules = tuple(d.get("rule_id", "") for d in (case.evidence or {}).get("decisions", ()) if isinstance(d, dict))
+        found += [Override(case_id=case.id, version=case.work_order_version, rules=tuple(r for r in rules if r),
+                           actor=entry.actor, at=entry.at, reason=entry.note)
+                  for entry in case.history if entry.action == OVERRIDE_APPROVED]
+    return sorted(found, key=lambda o: o.at)

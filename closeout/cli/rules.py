@@ -18,8 +18,11 @@ CompanyOption = Annotated[str | None, typer.Option("--company", help="only this 
 def explain(
     work_order: Annotated[str, typer.Argument(help="a work order id (csv:J20486) or a job number (1026)")],
     as_json: JsonOption = False,
+    all_evaluations: Annotated[bool, typer.Option("--all-evaluations",
+                                                  help="also every earlier evaluation of each version")] = False,
 ) -> None:
-    """Show a work order, its versions, every rule decision with its evidence, and its draft or case."""
+    """Show a work order, its versions, the latest rule decisions of each version with their evidence and any
+    override (who, when, why), and its draft or case."""
     from closeout.cli.views import show_explanation
     from services.explain import WorkOrderNotFoundError, explain_work_order
 
@@ -32,7 +35,7 @@ def explain(
     if as_json:
         print(json.dumps(found.as_dict(), indent=2, default=str))
     else:
-        show_explanation(console, found)
+        show_explanation(console, found, all_evaluations=all_evaluations)
 
 
 @app.command()

@@ -6,6 +6,7 @@ import json
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from closeout.cli.presenters import show_choices
 from services.explain import Explanation, describe_payment
@@ -17,7 +18,7 @@ OUTCOME_STYLE = {Outcome.passed: "green", Outcome.warn: "yellow", Outcome.block:
                  Outcome.no_invoice: "magenta"}
 
 
-def show_explanation(console: Console, found: Explanation) -> None:
+def show_explanation(console: Console, found: Explanation, *, all_evaluations: bool = False) -> None:
     order = found.latest
     console.rule(f"[bold]Job {order.job_number}[/] {order.id}")
     console.print(f"  company:   {order.company}")
@@ -34,8 +35,19 @@ def show_explanation(console: Console, found: Explanation) -> None:
         versions.add_row(str(v.version), v.updated_at.isoformat(timespec="minutes"), v.status.value,
                          str(len(v.line_items)), str(len(v.time_entries)), f"{v.subtotal}")
     console.print(versions)
+    for override in found.overrides:
+        console.print(f"  [bold]override:[/]  ", end="")
+        console.print(override.describe(), markup=False, highlight=False, soft_wrap=True)
     for version in sorted(found.decisions, reverse=True):
-        _show_decisions(console, version, found.decisions[version])
+        earlier = found.earlier.get(version, [])
+        _show_decisions(console, found, version, found.decisions[version],
+                        heading="latest evaluation" if earlier else "")
+        if earlier and all_evaluations:
+            for number, run in reversed(list(enumerate(earlier, start=1))):
+                _show_decisions(console, found, version, run, heading=f"earlier evaluation {number} of {len(earlier)}")
+        elif earlier:
+            console.print(f"  ({len(earlier)} earlier evaluation(s) of version {version}: "
+                          f"closeout explain {order.job_number} --all-evaluations)", markup=False, highlight=False)
     for record in found.push_records:
         _show_draft(console, record)
     documents = found.documents()
@@ -51,16 +63,21 @@ def show_explanation(console: Console, found: Explanation) -> None:
         console.print("No draft and no case for this job.")
 
 
-def _show_decisions(console: Console, version: int, decisions: list[RuleDecision]) -> None:
+def _show_decisions(console: Console, found: Explanation, version: int, decisions: list[RuleDecision], *,
+                    heading: str = "") -> None:
     runs = sorted({d.run_id for d in decisions})
-    table = Table(title=f"Rule decisions on version {version} (run {', '.join(runs)})", title_justify="left",
+    which = f", {heading}" if heading else ""
+    table = Table(title=f"Rule decisions on version {version} (run {', '.join(runs)}{which})", title_justify="left",
                   show_lines=True)
     for column in ("rule", "outcome", "reason", "evidence"):
         table.add_column(column, overflow="fold")
     for d in decisions:
         style = OUTCOME_STYLE.get(d.outcome, "")
         evidence = json.dumps(d.evidence, indent=1, ensure_ascii=False) if d.evidence else ""
-        table.add_row(f"{d.rule_id} v{d.rule_version}", f"[{style}]{d.outcome.value}[/]", d.reason, evidence)
+        override = found.override_of(version, d.rule_id) if d.outcome is Outcome.block else None
+        reason = d.reason + (f" (overridden: {override.describe()})" if override else "")
+        table.add_row(Text(f"{d.rule_id} v{d.rule_version}"), Text(d.outcome.value, style=style), Text(reason),
+                      Text(evidence))
     console.print(table)
 
 

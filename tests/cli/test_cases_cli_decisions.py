@@ -113,6 +113,12 @@ def test_an_override_approved_on_the_command_line_lets_the_replay_invoice_the_bl
     assert "override_approved: PO 4471 covers it, per Sam" in approved.output
     assert replayed.exit_code == 0, replayed.output
     assert "resolved" in replayed.lines[0] and "created in quickbooks" in replayed.lines[0], replayed.output
+    explained = closeout("explain", "1042")
+    assert explained.exit_code == 0, explained.output
+    assert f"case #{case['id']}: override of approval_over_amount approved by" in explained.output
+    assert "PO 4471 covers it, per Sam" in explained.output
+    assert explained.output.count("Rule decisions on version 1") == 1, explained.output
+    assert "1 earlier evaluation(s) of version 1" in explained.output
 
 
 def test_the_old_command_names_still_work_for_scripts(closeout):

@@ -74,3 +74,29 @@ def test_replaying_a_case_whose_version_was_already_invoiced_sends_nothing_again
     assert len(app.ledger_for(company).invoices) == 1
     with app.store.read() as uow:
         assert [r.status for r in uow.push_records.all()] == [PushStatus.pushed]
+
+
+def test_explain_shows_each_version_judged_once_by_its_latest_evaluation_and_the_override_that_let_it_through(
+        app, company, feed):
+    from services.explain import explain_work_order
+    from workorders.decisions import Outcome
+
+    pulled_and_prepared(app, company, feed, csv_job("J1", "1001", signed_by="", signed_at=""))
+    case = case_of(app, CaseKind.rule_blocked)
+    assert replay_case(app, case.id, actor="dana").outcome == "still_blocked"
+    with app.store.unit_of_work() as uow:
+        CaseQueue(uow.cases).approve_override(case.id, actor="dana", reason="customer signed on paper, scan filed")
+        uow.commit()
+    assert replay_case(app, case.id, actor="dana").outcome == "pushed"
+
+    with app.store.read() as uow:
+        found = explain_work_order(uow, "1001")
+    rules = [d.rule_id for d in found.decisions[1]]
+    assert len(rules) == len(set(rules))  # one evaluation, each rule once
+    assert [len(run) for run in found.earlier[1]] == [len(rules), len(rules)]
+    (override,) = found.overrides
+    assert (override.case_id, override.actor, override.reason) == (case.id, "dana", "customer signed on paper, scan filed")
+    (blocked,) = [d for d in found.decisions[1] if d.outcome is Outcome.block]
+    assert found.override_of(1, blocked.rule_id) == override
+    assert blocked.rule_id in override.rules
+    assert found.as_dict()["overrides"][0]["reason"] == "customer signed on paper, scan filed"
