@@ -20,6 +20,7 @@ from services.config import (
 )
 from closeout.credentials.blocks import LEDGER_SECRET_PREFIX
 from closeout.credentials.ledger_tokens import ledger_token_provider
+from closeout.credentials.mailbox_tokens import MailboxTokens, mailbox_token_provider
 from closeout.orchestration.pacing import CompanyPacer
 from closeout.credentials.lookup import SANDBOX_ACCESS_TOKEN, read_secret
 from closeout.credentials.vaults import FileTokenVault
@@ -63,6 +64,7 @@ class App:
     _ledgers: dict[str, QuickBooksLedger | XeroLedger] = field(default_factory=dict)
     customer_refs: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Per company, the ledger customer each ``name|email`` resolved to in this run (push looks each up once)."""
+    _mail_tokens: dict[tuple[str, str], MailboxTokens] = field(default_factory=dict)
 
     def companies(self) -> tuple[CompanyConfig, ...]:
         return self.config.companies
@@ -91,7 +93,14 @@ class App:
         return MAPPERS[kind](payload, company=company.id, default_timezone=company.timezone, **extra)
 
     def inbox_for(self, company: CompanyConfig, mailbox: MailboxConfig) -> ImapInbox | MaildirInbox:
-        return build_inbox(company, mailbox)
+        tokens = None
+        if mailbox.kind == "imap" and mailbox.auth == "oauth2":  # one provider per mailbox: its token stays cached
+            key = (company.id, mailbox.name)
+            if key not in self._mail_tokens:
+                self._mail_tokens[key] = mailbox_token_provider(company, mailbox, home=self.home, store=self.store,
+                                                                sandbox_url=self.sandbox_url)
+            tokens = self._mail_tokens[key]
+        return build_inbox(company, mailbox, token_provider=tokens)
 
     def pacer_for(self, company: CompanyConfig) -> CompanyPacer:
         return CompanyPacer(company.ledger)
@@ -155,13 +164,19 @@ def build_jobber(source: JobberSourceConfig, company: CompanyConfig, *, home: Pa
     )
 
 
-def build_inbox(company: CompanyConfig, mailbox: MailboxConfig) -> ImapInbox | MaildirInbox:
-    """The mailbox's connector; an IMAP password comes from secret ``imap-password-<mailbox>``."""
+def build_inbox(company: CompanyConfig, mailbox: MailboxConfig, *,
+                token_provider: TokenProvider | None = None) -> ImapInbox | MaildirInbox:
+    """The mailbox's connector; an IMAP password comes from secret ``imap-password-<mailbox>``, an ``auth =
+    "oauth2"`` mailbox signs in with ``token_provider``'s tokens (closeout.credentials.mailbox_tokens)."""
     if mailbox.kind in ("maildir", "mbox"):
         return MaildirInbox(mailbox.path, batch_size=mailbox.batch_size, max_message_bytes=mailbox.max_message_bytes,
                             max_batch_bytes=mailbox.max_batch_bytes, name=mailbox.name)
-    return ImapInbox(mailbox.host, mailbox.imap_port, mailbox.username,
-                     read_secret(f"imap-password-{mailbox.name}", company.id, system="imap"),
+    if mailbox.auth == "oauth2" and token_provider is None:
+        raise ConfigError(f"mailbox {mailbox.name!r} signs in with OAuth2: it needs its token provider")
+    password = "" if mailbox.auth == "oauth2" else read_secret(f"imap-password-{mailbox.name}", company.id,
+                                                               system="imap")
+    return ImapInbox(mailbox.host, mailbox.imap_port, mailbox.username, password,
+                     token_provider=token_provider, mechanism=mailbox.oauth_mechanism,
                      security=mailbox.security,
                      ca_file=ca_file_for(mailbox.ca_file),
                      connect_timeout=mailbox.connect_timeout, read_timeout=mailbox.read_timeout,
@@ -233,7 +248,8 @@ def open_app(*, settings: Settings | None = None, config_path: Path | None = Non
     try:
         with ExitStack() as stack:
             sandbox_url = None
-            if any(company.ledger.uses_sandbox for company in config.companies):
+            if any(company.ledger.uses_sandbox or any(mailbox.oauth_url == "sandbox" for mailbox in company.mailboxes)
+                   for company in config.companies):
                 sandbox_url = settings.sandbox_url or stack.enter_context(running_sandbox(home / "sandbox"))
             yield App(settings=settings, config=config, store=store, home=home, sandbox_url=sandbox_url)
     finally:

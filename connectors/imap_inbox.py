@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import imaplib
 import ssl
+import types
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,9 +16,11 @@ from imapclient.exceptions import CapabilityError, LoginError
 from imapclient.imapclient import SocketTimeout
 
 from connectors.errors import AuthError, FatalError, RetriableError
+from connectors.oauth import TokenProvider
 
 SYSTEM = "imap"
 Security = Literal["ssl", "starttls", "plaintext"]
+Mechanism = Literal["XOAUTH2", "OAUTHBEARER"]
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,13 @@ def byte_batches(items: list[tuple[int, int]], *, batch_size: int, max_batch_byt
     return batches
 
 
+def _shut(client: IMAPClient) -> None:
+    try:
+        client.shutdown()
+    except (OSError, imaplib.IMAP4.error):
+        pass
+
+
 def header_section(raw: bytes, limit: int = HEAD_BYTES) -> bytes:
     """The message's header section, up to and with the blank line that ends it, at most ``limit`` bytes."""
     head = raw[:limit]
@@ -92,14 +102,24 @@ class ImapInbox:
     Errors: a refused login is ``AuthError``; timeouts, refused or dropped connections are ``RetriableError``;
     a certificate that does not verify or a server without STARTTLS is ``FatalError``. The password is never
     part of a message. ``commands`` counts the IMAP commands this inbox has sent (for the cost of a poll).
+
+    With ``token_provider`` (``connectors.oauth.TokenProvider``) it signs in with OAuth2 instead of the password:
+    ``mechanism`` XOAUTH2 (Microsoft 365, Gmail) or OAUTHBEARER (RFC 7628), the user ``username``. A token the
+    server refuses (it ended early, or was revoked) is renewed once (``token_provider(refused)``) and tried
+    again on the same connection; a second refusal is ``AuthError``, and so is a refused renewal (the
+    provider's own ``AuthError``). No token is part of a message.
     """
 
     def __init__(self, host: str, port: int, username: str, password: str, *, security: Security = "ssl",
                  ca_file: str | None = None, connect_timeout: float = 10, read_timeout: float = 30,
                  batch_size: int = 100, max_message_bytes: int = MAX_MESSAGE_BYTES,
-                 max_batch_bytes: int = MAX_BATCH_BYTES, name: str = "imap") -> None:
+                 max_batch_bytes: int = MAX_BATCH_BYTES, name: str = "imap",
+                 token_provider: TokenProvider | None = None, mechanism: Mechanism = "XOAUTH2") -> None:
         if security not in ("ssl", "starttls", "plaintext"):
             raise FatalError(f"unknown security {security!r}", system=SYSTEM, operation="configure")
+        if mechanism not in ("XOAUTH2", "OAUTHBEARER"):
+            raise FatalError(f"unknown SASL mechanism {mechanism!r}", system=SYSTEM, operation="configure")
+        self._tokens, self.mechanism = token_provider, mechanism
         self.name = name
         self.host, self.port, self.username = host, port, username
         self._password = password
@@ -124,21 +144,42 @@ class ImapInbox:
                                 ssl_context=self._tls_context() if self.security == "ssl" else None,
                                 timeout=self.timeout)
             self._count_commands(client)
-            if self.security == "starttls":
-                client.starttls(self._tls_context())
-            client.login(self.username, self._password)
+            try:
+                if self.security == "starttls":
+                    client.starttls(self._tls_context())
+                self._sign_in(client)
+            except BaseException:
+                _shut(client)  # a refused sign-in leaves no connection open
+                raise
         self._client = client
         return client
+
+    def _sign_in(self, client: IMAPClient) -> None:
+        if self._tokens is None:
+            client.login(self.username, self._password)
+            return
+        token = self._tokens(None)
+        try:
+            self._token_login(client, token)
+        except LoginError:  # ended before its time or revoked: one fresh token, then the refusal stands
+            self._token_login(client, self._tokens(token))
+
+    def _token_login(self, client: IMAPClient, token: str) -> None:
+        if self.mechanism == "OAUTHBEARER":
+            client.oauthbearer_login(self.username, token)
+        else:
+            client.oauth2_login(self.username, token, mech="XOAUTH2")
 
     def _count_commands(self, client: IMAPClient) -> None:
         imap = client._imap
         send: Callable[..., Any] = imap._command
 
-        def counted(*args: Any) -> Any:
+        def counted(_imap: Any, *args: Any) -> Any:
             self.commands += 1
             return send(*args)
 
-        imap._command = counted
+        # a bound method, as imaplib's own: AUTHENTICATE tells its callback from a literal by ``type(self._command)``
+        imap._command = types.MethodType(counted, imap)
 
     def close(self) -> None:
         """Log out; a connection that is already gone is simply dropped."""
@@ -177,7 +218,8 @@ class ImapInbox:
             yield
         except LoginError:
             self._client = None
-            raise AuthError(f"login refused for {target}", **where) from None
+            how = f" ({self.mechanism}, a renewed access token refused too)" if self._tokens is not None else ""
+            raise AuthError(f"login refused for {target}{how}", code="login_refused", **where) from None
         except ssl.SSLCertVerificationError as exc:
             self._client = None
             raise FatalError(f"TLS certificate of {target} does not verify: {exc.verify_message}", **where) from None

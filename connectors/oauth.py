@@ -176,11 +176,13 @@ class LedgerTokenRefresher:
 
     ``token_url`` is the endpoint, or ``discovery_url`` an Intuit discovery document naming it (read once,
     on the first refresh). Tests give ``client`` a respx transport or point the URLs at the sandbox.
+    ``scope`` is sent with every refresh when given (Microsoft's identity platform wants it there too);
+    ``client_in_form`` sends the client as client_id/client_secret form fields instead of HTTP Basic.
     """
 
     def __init__(self, *, client: httpx.Client, system: str, client_id: str, client_secret: str,
                  token_url: str = "", discovery_url: str = "", refresh_lifetime: timedelta | None = None,
-                 clock: Callable[[], datetime] | None = None) -> None:
+                 clock: Callable[[], datetime] | None = None, scope: str = "", client_in_form: bool = False) -> None:
         if not (token_url or discovery_url) or not client_id or not client_secret:
             raise ValueError("a token_url or discovery_url, the client_id and the client_secret are required")
         self.client, self.system = client, system
@@ -188,6 +190,7 @@ class LedgerTokenRefresher:
         self._token_url, self._discovery_url = token_url, discovery_url
         self._refresh_lifetime = refresh_lifetime
         self._clock = clock or (lambda: datetime.now(UTC))
+        self._scope, self._client_in_form = scope, client_in_form
 
     def __repr__(self) -> str:
         return f"LedgerTokenRefresher(system={self.system!r}, token_url={self._token_url or self._discovery_url!r})"
@@ -200,10 +203,15 @@ class LedgerTokenRefresher:
     def refresh(self, refresh_token: str) -> TokenPair:
         """The new pair for ``refresh_token``; AuthError when it is refused (used, expired, revoked)."""
         secrets_ = [refresh_token, self._client_secret]
+        form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
+        if self._scope:
+            form["scope"] = self._scope
+        client: dict[str, Any] = {"auth": (self._client_id, self._client_secret)}
+        if self._client_in_form:
+            form.update(client_id=self._client_id, client_secret=self._client_secret)
+            client = {}
         response = _send(self.client, "POST", self.token_url(), system=self.system, operation="refresh token",
-                         secrets=secrets_, auth=(self._client_id, self._client_secret),
-                         data={"grant_type": "refresh_token", "refresh_token": refresh_token},
-                         headers={"Accept": "application/json"})
+                         secrets=secrets_, data=form, headers={"Accept": "application/json"}, **client)
         try:
             return _pair_from(response.json(), now=self._clock(), refresh_lifetime=self._refresh_lifetime,
                               previous_refresh=refresh_token)

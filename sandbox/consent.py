@@ -7,7 +7,8 @@
            redirect with error=unsupported_response_type; a code_challenge_method other than S256 →
            error=invalid_request (Xero documents S256 only); a scope the provider requires missing →
            error=invalid_scope. Every error redirect carries ``state`` back (RFC 6749 §4.1.2.1).
-    POST {path}  form: request (the page's id), decision=approve|deny, realm_id | tenant (repeatable)
+    POST {path}  form: request (the page's id), decision=approve|deny, realm_id | tenant (repeatable) | account
+         (a mail provider's: the user who signs in, the page's default from login_hint)
          → 302 redirect_uri?code=…&state=…[&realmId=…] (Intuit names the company in the redirect: its
            OAuth 2.0 guide, step "realmId", quoted in intuit/oauth-pythonclient#28), or
            redirect_uri?error=access_denied&state=… (RFC 6749 §4.1.2.1). A request is answered once.
@@ -49,6 +50,7 @@ from starlette.routing import Route
 CODE_LIFETIME = 600
 REQUEST_LIFETIME = 3600  # a consent page left open this long is no longer answered
 COMPANY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
+ACCOUNT = re.compile(r"^[A-Za-z0-9._%+-]{1,64}(@[A-Za-z0-9.-]{1,190})?$")  # a mailbox user (a mail provider's)
 
 _TABLES = (
     "CREATE TABLE IF NOT EXISTS oauth_consents (id TEXT PRIMARY KEY, client_id TEXT NOT NULL, "
@@ -101,7 +103,8 @@ class Provider:
 
     name: str  # "Intuit", "Xero", "Jobber": the page's title
     path: str  # the authorize path, as the real one is under its host
-    choice: str = ""  # "realm": one company, named back as realmId; "tenants": organisations; "": none
+    choice: str = ""  # "realm": one company, named back as realmId; "tenants": organisations; "account": the
+    # user who signs in (a mail provider: the tokens are that mailbox's; login_hint fills it in); "": none
     known: Callable[[], list[tuple[str, str]]] = lambda: []  # (id, name) of the companies the page offers
     default: str = ""  # offered when no company is known yet (the demo's, so the demo connects in one click)
     required_scope: str = ""  # a scope every request must ask for
@@ -191,8 +194,12 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
                         headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY"})
 
 
-def _choice_fields(provider: Provider) -> str:
+def _choice_fields(provider: Provider, hint: str = "") -> str:
     known = provider.known()
+    if provider.choice == "account":
+        default = hint if ACCOUNT.match(hint) else (known[0][0] if known else provider.default)
+        return (f"<p><label>Sign in as <input name='account' required value='{html.escape(default)}'>"
+                "</label></p>")
     if provider.choice == "realm":
         default = known[0][0] if known else provider.default
         options = "".join(f"<option value='{html.escape(ident)}'>{html.escape(name)}</option>" for ident, name in known)
@@ -214,6 +221,11 @@ def _chosen(provider: Provider, form: dict[str, list[str]]) -> tuple[str, ...] |
         chosen = tuple(value.strip() for value in form.get("realm_id", [])[:1] if value.strip())
     elif provider.choice == "tenants":
         chosen = tuple(dict.fromkeys(value.strip() for value in form.get("tenant", []) if value.strip()))
+    elif provider.choice == "account":
+        chosen = tuple(value.strip().lower() for value in form.get("account", [])[:1] if value.strip())
+        if not chosen:
+            return "sign in with the mailbox's account"
+        return chosen if ACCOUNT.match(chosen[0]) else "an account is a mail address (or a user name)"
     else:
         return ()
     if not chosen:
@@ -247,7 +259,7 @@ def consent_routes(book: ConsentBook, provider: Provider) -> list[Route]:
             return RedirectResponse(_with_query(redirect_uri, {"error": error, "state": state}), status_code=302)
         ident = await run_in_threadpool(lambda: book.ask(client_id=client_id, redirect_uri=redirect_uri, scope=scope,
                                                          state=state, challenge=query.get("code_challenge", "")))
-        return _consent_page(provider, ident, client_id, scope)
+        return _consent_page(provider, ident, client_id, scope, hint=query.get("login_hint", ""))
 
     async def answer(request: Request) -> Response:
         form = parse_qs((await request.body()).decode("utf-8", "replace"))
@@ -272,11 +284,11 @@ def consent_routes(book: ConsentBook, provider: Provider) -> list[Route]:
     return [Route(provider.path, authorize, methods=["GET", "POST"])]
 
 
-def _consent_page(provider: Provider, ident: str, client_id: str, scope: str) -> HTMLResponse:
+def _consent_page(provider: Provider, ident: str, client_id: str, scope: str, *, hint: str = "") -> HTMLResponse:
     scopes = "".join(f"<li><code>{html.escape(item)}</code></li>" for item in scope.split()) or "<li>(the app's)</li>"
     return _page(f"{provider.name}: allow access?",
                  f"<p>The app <code>{html.escape(client_id)}</code> asks for:</p><ul>{scopes}</ul>"
                  f"<form method='post'><input type='hidden' name='request' value='{html.escape(ident)}'>"
-                 f"{_choice_fields(provider)}"
+                 f"{_choice_fields(provider, hint)}"
                  "<button type='submit' name='decision' value='approve'>Approve</button> "
                  "<button type='submit' name='decision' value='deny' formnovalidate>Deny</button></form>")

@@ -143,8 +143,7 @@ class DovecotServer:
                 self.imap_port, self.imaps_port = _free_port(), _free_port()
             conf = self.dir / "dovecot.conf"
             with _readable_by_dovecot():
-                conf.write_text(CONFIG.format(d=self.dir, imap=self.imap_port, imaps=self.imaps_port, uid=self.uid,
-                                              gid=self.gid, users=self._users, chroot=self._chroot))
+                conf.write_text(self.config_text())
             self.process = subprocess.Popen([DOVECOT, "-F", "-c", str(conf)], start_new_session=True,
                                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             if self._wait_for_greeting():
@@ -152,6 +151,11 @@ class DovecotServer:
             self.process.wait(timeout=5)
             self.imaps_port = 0  # port clash: try new ports
         raise RuntimeError(f"dovecot did not start; log:\n{self.log()}")
+
+    def config_text(self) -> str:
+        """The instance's dovecot.conf (a variant, such as the OAuth2 one of the mail tests, changes it)."""
+        return CONFIG.format(d=self.dir, imap=self.imap_port, imaps=self.imaps_port, uid=self.uid, gid=self.gid,
+                             users=self._users, chroot=self._chroot)
 
     def _wait_for_greeting(self) -> bool:
         deadline = time.monotonic() + 15

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from sandbox.mail_oauth import mail_oauth_routes
 from sandbox.qbo_app import qbo_routes
 from sandbox.qbo_store import QboStore
 from sandbox.rate_limits import RateLimits
@@ -45,6 +46,7 @@ def create_app(state_dir: Path, *, limits: RateLimits | None = None) -> Starlett
         return JSONResponse({"enabled": limits.enabled, "time_scale": limits.time_scale})
 
     routes = qbo_routes(QboStore(Path(state_dir)), limits) + xero_routes(XeroStore(Path(state_dir)), limits)
+    routes += mail_oauth_routes(Path(state_dir))  # Microsoft 365's and Google's sign-in for IMAP
     return Starlette(routes=routes + [Route("/_sandbox/limits", configure_limits, methods=["GET", "POST"])])
 
 

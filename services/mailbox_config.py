@@ -15,7 +15,9 @@ MIN_BATCH_BYTES = 1_000_000
 
 
 class MailboxConfig(BaseModel):
-    """One mailbox. The password is never here: secret ``imap-password-{name}`` (env var or Prefect Secret block)."""
+    """One mailbox. The password is never here: secret ``imap-password-{name}`` (env var or Prefect Secret block);
+    with ``auth = "oauth2"`` the app's ``imap-client-id-{name}`` / ``imap-client-secret-{name}`` and the tokens
+    ``closeout connect mailbox`` stores in the workspace."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -27,6 +29,20 @@ class MailboxConfig(BaseModel):
     username: str = ""
     security: Literal["ssl", "starttls", "plaintext"] = Field(
         default="ssl", description='TLS by default; "plaintext" only when you mean it')
+    auth: Literal["password", "oauth2"] = Field(default="password", description=(
+        'how Closeout signs in: "password" (secret imap-password-<name>) or "oauth2" (tokens from '
+        '`closeout connect mailbox`, refreshed like the ledgers\' ones)'))
+    oauth_provider: Literal["microsoft", "google"] | None = Field(default=None, description=(
+        "auth = oauth2: whose sign-in (Microsoft 365 / Exchange Online, or Google Workspace / Gmail)"))
+    oauth_mechanism: Literal["XOAUTH2", "OAUTHBEARER"] = Field(default="XOAUTH2", description=(
+        "the SASL mechanism: XOAUTH2 (Microsoft and Google), or OAUTHBEARER (RFC 7628: Google)"))
+    oauth_tenant: str = Field(default="organizations", pattern=r"^[A-Za-z0-9.-]{1,100}$", description=(
+        "microsoft: the directory (tenant) id or domain the app is registered in; organizations: any work account"))
+    oauth_url: str = Field(default="", max_length=200, description=(
+        '"" the provider\'s own sign-in endpoints; "sandbox" Closeout\'s local imitation; else another root '
+        "of the same endpoints (a national cloud: https://login.microsoftonline.us)"))
+    oauth_scope: str = Field(default="", max_length=500, description=(
+        "the scopes to ask for, space-separated; default: the provider's IMAP scope (and offline_access)"))
     ca_file: Path | None = Field(default=None, description="a CA bundle for a private certificate authority")
     folders: tuple[str, ...] = ("INBOX",)
     move_processed_to: str | None = Field(default=None, description="move committed messages to this folder")
@@ -75,6 +91,11 @@ class MailboxConfig(BaseModel):
             raise ValueError("an imap mailbox needs host and username")
         if self.kind != "imap" and self.path is None:
             raise ValueError(f"a {self.kind} mailbox needs path")
+        if self.auth == "oauth2" and (self.kind != "imap" or self.oauth_provider is None):
+            raise ValueError('auth = "oauth2" is for an imap mailbox and needs oauth_provider = "microsoft" or '
+                             '"google"')
+        if self.oauth_url not in ("", "sandbox") and not self.oauth_url.startswith("https://"):
+            raise ValueError('oauth_url is "sandbox" or an https:// root of the provider\'s sign-in endpoints')
         return self
 
     @property

@@ -16,11 +16,14 @@ class System(str, Enum):
     quickbooks = "quickbooks"
     xero = "xero"
     jobber = "jobber"
+    mailbox = "mailbox"
 
 
 CompanyOption = Annotated[str, typer.Option("--company", help="the company's id in the config")]
 SourceOption = Annotated[str | None, typer.Option("--source", help="jobber: the source's name, when the company "
                                                                    "has several Jobber sources")]
+MailboxOption = Annotated[str | None, typer.Option("--mailbox", help="mailbox: the mailbox's name, when the company "
+                                                                     "has several OAuth2 mailboxes")]
 
 
 def _say(line: str) -> None:
@@ -64,13 +67,15 @@ def connect(
     tenant: Annotated[str | None, typer.Option("--tenant", help="xero: the organisation (tenant id) to use when "
                                                                 "several are connected")] = None,
     source: SourceOption = None,
+    mailbox: MailboxOption = None,
     scope: Annotated[str | None, typer.Option("--scope", help="the scopes to ask for, space-separated (default: "
                                                               "what Closeout needs)")] = None,
     timeout: Annotated[float, typer.Option(help="seconds to wait for the browser's answer")] = 300.0,
     config: ConfigOption = None,
 ) -> None:
-    """Connect a company's QuickBooks Online, Xero or Jobber: approve in the browser, and the tokens go where the
-    runs read them; a first call proves it. The README's "Connect a real company" says what to register."""
+    """Connect a company's QuickBooks Online, Xero or Jobber, or an OAuth2 mailbox (Microsoft 365, Google): approve
+    in the browser, and the tokens go where the runs read them; a first call proves it. The README's "Connect a
+    real company" says what to register."""
     import webbrowser
 
     from closeout.credentials.connect import connect as run_flow
@@ -78,7 +83,12 @@ def connect(
     from closeout.wiring import open_app
 
     with user_errors(), open_app(config_path=config) as application:
-        target = resolve(application, system.value, company, source=source, scope=scope)
+        if system is System.mailbox:
+            from closeout.credentials.connect_mailbox import resolve_mailbox
+
+            target = resolve_mailbox(application, company, mailbox, scope=scope)
+        else:
+            target = resolve(application, system.value, company, source=source, scope=scope)
         opener = webbrowser.open if not no_browser and _gui_browser() else None
         hint = None if no_browser or opener else (
             "No graphical browser here: open that address in a browser on this machine, or forward the listener's "
@@ -91,7 +101,7 @@ def connect(
 
 @app.command()
 def disconnect(system: Annotated[System, typer.Argument(help="what to disconnect")], company: CompanyOption,
-               source: SourceOption = None, config: ConfigOption = None) -> None:
+               source: SourceOption = None, mailbox: MailboxOption = None, config: ConfigOption = None) -> None:
     """Revoke a company's QuickBooks Online, Xero or Jobber tokens at the provider and remove them from the vault;
     the company's runs stop using that connection until `closeout connect` makes a new one."""
     from closeout.credentials.connect import disconnect as run_disconnect
@@ -99,5 +109,10 @@ def disconnect(system: Annotated[System, typer.Argument(help="what to disconnect
     from closeout.wiring import open_app
 
     with user_errors(), open_app(config_path=config) as application:
-        line = run_disconnect(resolve(application, system.value, company, source=source))
+        if system is System.mailbox:
+            from closeout.credentials.connect_mailbox import disconnect_mailbox, resolve_mailbox
+
+            line = disconnect_mailbox(resolve_mailbox(application, company, mailbox))
+        else:
+            line = run_disconnect(resolve(application, system.value, company, source=source))
     _say(line)

@@ -16,6 +16,10 @@ config, trades the code, picks Xero's organisation from ``/connections`` and che
 saves the pair under the refresh lock, and makes the first cheap call with the stored tokens. Nothing is
 stored unless every check passed. Every failure is a ``ConnectorError`` (one line in the CLI); none names a
 token, a code or the client secret.
+
+The flow's two halves are public, ``authorization_for`` (the request: ``state``, PKCE, the URL) and ``complete``
+(everything after the callback), so the web UI's Connections page (``closeout.credentials.web_connect``) runs the
+very same flow with its own callback route in place of the listener.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import secrets
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import httpx
@@ -186,16 +190,15 @@ def connect(target: Target, *, port: int | None = None, redirect_uri: str | None
     except ListenerError as exc:
         raise ConnectError(str(exc), system=target.system, code="port_taken") from None
     try:
-        state = secrets.token_urlsafe(32)
-        verifier, challenge = new_pkce() if target.app.server.pkce else (None, None)
-        url = target.app.authorization_url(redirect_uri=redirect, state=state, code_challenge=challenge)
+        request = authorization_for(target, redirect)
         say(f"Approve Closeout's access to {target.company.id}'s {target.system} at {target.provider} "
             f"(redirect URI {redirect}, waiting {timeout:.0f} s):")
-        say(url)
+        say(request.url)
         if hint:
             say(hint)
         if open_browser is not None:
-            threading.Thread(target=open_browser, args=(url,), name="closeout-connect-browser", daemon=True).start()
+            threading.Thread(target=open_browser, args=(request.url,), name="closeout-connect-browser",
+                             daemon=True).start()
         answer = listener.wait(timeout)
     finally:
         listener.close()
@@ -203,10 +206,39 @@ def connect(target: Target, *, port: int | None = None, redirect_uri: str | None
         raise ConnectError(f"no answer from {target.provider} within {timeout:.0f} s: open the address above, "
                            f"approve, and check that the app's registered redirect URI is {redirect} "
                            "(--timeout waits longer)", system=target.system, code="timeout")
-    code = _code_from(answer, state=state, target=target)
+    return complete(target, request, answer, tenant=tenant, choose_tenant=choose_tenant, say=say)
+
+
+@dataclass(frozen=True)
+class Authorization:
+    """One authorization request in flight: the address to open, and what its answer is checked and traded with."""
+
+    url: str
+    state: str = field(repr=False)
+    redirect_uri: str
+    verifier: str | None = field(default=None, repr=False)  # PKCE (Xero): sent with the code, never in the URL
+
+
+def authorization_for(target: Target, redirect_uri: str) -> Authorization:
+    """A fresh ``state`` (and a PKCE S256 pair where the provider takes one) and the authorize URL carrying them.
+
+    The CLI's listener and the web UI's callback route both start here, so both ask the provider alike."""
+    state = secrets.token_urlsafe(32)
+    verifier, challenge = new_pkce() if target.app.server.pkce else (None, None)
+    url = target.app.authorization_url(redirect_uri=redirect_uri, state=state, code_challenge=challenge)
+    return Authorization(url=url, state=state, redirect_uri=redirect_uri, verifier=verifier)
+
+
+def complete(target: Target, request: Authorization, answer: dict[str, str], *, tenant: str | None = None,
+             choose_tenant: Callable[[list[tuple[str, str]]], str] | None = None,
+             say: Callable[[str], None] = print) -> str:
+    """The rest of the flow once the provider answered ``request`` (the callback's query parameters): ``state``
+    checked first, QBO's realm, the code traded, Xero's organisation, the pair saved under the refresh lock, and
+    the first call's one line. Nothing is stored unless every check passed."""
+    code = _code_from(answer, state=request.state, target=target)
     if target.system == "quickbooks":
         _checked_realm(answer, target, say)  # before the exchange: a wrong company gets no tokens at all
-    pair = target.app.exchange(code, redirect_uri=redirect, code_verifier=verifier)
+    pair = target.app.exchange(code, redirect_uri=request.redirect_uri, code_verifier=request.verifier)
     if target.system == "xero":
         _checked_tenant(target, pair, tenant=tenant, choose=choose_tenant)
     with target.lock():

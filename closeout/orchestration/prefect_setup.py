@@ -132,7 +132,7 @@ def needed_blocks(config: CloseoutConfig) -> list[NeededBlock]:
                 needed.append(_needed(block_type, company.id, source.name, f"{company.name}: {source.kind} source "
                                       f"{source.name!r}"))
         for mailbox in company.mailboxes:
-            if mailbox.kind == "imap":
+            if mailbox.kind == "imap" and mailbox.auth == "password":  # an OAuth2 one's tokens come from connecting
                 needed.append(_needed(SOURCE_BLOCKS["imap"], company.id, mailbox.name,
                                       f"{company.name}: mailbox {mailbox.username}@{mailbox.host}"))
         ledger = company.ledger

@@ -8,6 +8,7 @@ from services.config import CompanyConfig
 from services.mailbox_config import MailboxConfig
 from services.runtime import Emit, Runtime
 from connectors.errors import AuthError, ConnectorError
+from services.outages import record_outage
 from exceptions_queue.service import CaseQueue
 from workorders.anomalies import Anomaly, AnomalyCode
 
@@ -23,10 +24,15 @@ def mailbox_subject(company: CompanyConfig, mailbox: MailboxConfig) -> str:
 
 def record_failure(app: Runtime, company: CompanyConfig, mailbox: MailboxConfig, exc: ConnectorError,
                     emit: Emit | None) -> None:
+    """Record the failed poll and check the mailbox's health. An OAuth2 mailbox whose token (or its renewal) was
+    refused also gets a ``connection_failed`` case, as a ledger or source that refuses us does: no retry mends
+    it, `closeout connect mailbox` does (the health check closes the case once the mailbox is read again)."""
     outcome = "auth_failed" if isinstance(exc, AuthError) else "failed"
     with app.store.unit_of_work() as uow:
         uow.messages.record_poll(company=company.id, mailbox=mailbox.name, outcome=outcome, detail=str(exc)[:500])
         uow.commit()
+    if isinstance(exc, AuthError) and mailbox.auth == "oauth2":
+        record_outage(app, company, "mailbox", mailbox.name, exc)
     check_mailbox_health(app, company, mailbox, emit=emit, failure=exc)
 
 
