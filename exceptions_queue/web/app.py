@@ -9,8 +9,9 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 
+from exceptions_queue.connections import Connections
 from exceptions_queue.desk import QueueDesk
-from exceptions_queue.web import accounts, api, decisions, health, pages, signin, views
+from exceptions_queue.web import accounts, api, connections as connections_page, decisions, health, pages, signin, views
 from exceptions_queue.web.errors import add_error_handlers
 from exceptions_queue.web.security import security_headers
 from exceptions_queue.web.signin import SessionRegistry, SignInStore, SignInThrottle
@@ -20,7 +21,8 @@ SESSION_HOURS = 12
 
 
 def create_app(desk: QueueDesk, *, secret_key: str, secure_cookies: bool = False, title: str = "Closeout",
-               throttle: SignInThrottle | None = None, sign_ins: SignInStore | None = None) -> FastAPI:
+               throttle: SignInThrottle | None = None, sign_ins: SignInStore | None = None,
+               connections: Connections | None = None) -> FastAPI:
     """The UI over ``desk``. Cookies are signed with ``secret_key``; ``secure_cookies`` when served over HTTPS.
 
     Sign-ins live on the server (``app.state.sessions``) for ``SESSION_HOURS``, and failed ones are throttled by
@@ -34,6 +36,8 @@ def create_app(desk: QueueDesk, *, secret_key: str, secure_cookies: bool = False
     views.install_filters(templates.env)
     app.state.desk, app.state.templates, app.state.title = desk, templates, title
     app.state.secure_cookies = secure_cookies
+    # the admin's Connections page: the product's connections (none: the page says so) and the flows in flight
+    app.state.connections, app.state.connecting = connections, connections_page.PendingConnections()
     app.state.sessions = SessionRegistry(max_age_seconds=SESSION_HOURS * 3600,
                                          kept=sign_ins.web_sessions if sign_ins is not None else None)
     app.state.throttle = throttle or SignInThrottle(
@@ -45,7 +49,8 @@ def create_app(desk: QueueDesk, *, secret_key: str, secure_cookies: bool = False
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     # decisions before pages: POST /cases/bulk is tried before GET /cases/{case_id}, so that other methods on
     # /cases/bulk answer 405 with "Allow: POST".
-    for router in (api.router, health.router, signin.router, decisions.router, pages.router, accounts.router):
+    for router in (api.router, health.router, signin.router, decisions.router, pages.router, accounts.router,
+                   connections_page.router):
         app.include_router(router)
     return app
 

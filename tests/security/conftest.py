@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
+from closeout.credentials.web_connect import WorkspaceConnections
 from services.casework import StoreDesk
 from closeout.settings import Settings
 from services.intake import pull_source
@@ -36,7 +37,8 @@ def site(tmp_path_factory) -> Iterator[Site]:
         for case_id in cases.values():
             desk.decide(case_id, "comment", actor=desk.user("dana"), fields={"note": hostile("comment")})
             desk.decide(case_id, "tag", actor=desk.user("dana"), fields={"tag": hostile("tag")})
-        web = create_app(desk, secret_key="security-test-key", throttle=SignInThrottle(per_user=1000, per_ip=1000))
+        web = create_app(desk, secret_key="security-test-key", throttle=SignInThrottle(per_user=1000, per_ip=1000),
+                         connections=WorkspaceConnections(app))
         built = Site(app=app, web=web, cases=cases, tokens=tokens)
         for name in ROLES:
             with TestClient(web, follow_redirects=False) as client:

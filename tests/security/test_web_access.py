@@ -32,6 +32,9 @@ POST /cases/{case_id}/link         no         no      yes          no       yes
 POST /cases/{case_id}/correct      no         no      yes          yes      yes
 GET  /users                        no         no      no           no       yes
 POST /users                        no         no      no           no       yes
+GET  /connections                  no         no      no           no       yes
+POST /connections/connect          no         no      no           no       yes
+GET  /connections/callback/{system} no        no      no           no       yes
 GET  /api/cases                    no         yes     yes          yes      yes
 GET  /api/cases/{case_id}          no         yes     yes          yes      yes
 POST /api/cases/{case_id}/decisions no        no      yes          yes      yes
@@ -88,6 +91,7 @@ def call(site, method: str, path: str, role: str):
     client = site.client(username)
     if method == "GET":
         target = {"/static": "/static/closeout.css"}.get(path, path.replace("{case_id}", str(email)))
+        target = target.replace("{system}", "quickbooks")  # no flow in flight: an admin is told so, on the page
         return client.get(target)
     forms = {
         "/cases/bulk": {"case_id": str(email), "decision": "tag", "tag": "matrix"},
@@ -98,6 +102,7 @@ def call(site, method: str, path: str, role: str):
         "/cases/{case_id}/link": {"job_number": "no-such-job"},
         "/cases/{case_id}/correct": {"choice": "keep_invoice", "reason": "matrix"},
         "/users": {"username": "matrix-user", "role": "viewer", "password": PASSWORD},
+        "/connections/connect": {"company": "northwind", "system": "quickbooks"},  # an admin: off to the consent page
     }
     case_id = email if path != "/cases/{case_id}/price" else job
     return client.post(path.replace("{case_id}", str(case_id)), data=_form(site, client, **forms[path]))
