@@ -34,6 +34,8 @@ class User(BaseModel):
     username: str
     role: Role
     created_at: datetime | None = None
+    email: str | None = None
+    """Where notifications to this person go (``services.notify``); None: they are told nothing."""
 
     @property
     def can_decide(self) -> bool:
@@ -54,6 +56,17 @@ def check_username(username: str) -> str:
     if not USERNAME.match(name):
         raise UserError("a username is 2-64 characters: lower-case letters, digits, '.', '_', '@' or '-'")
     return name
+
+
+EMAIL = re.compile(r"^[^@\s<>,;\"]{1,64}@[A-Za-z0-9.-]{1,189}\.[A-Za-z]{2,63}$")
+
+
+def check_email(email: str) -> str:
+    """One plain address (no display name, no list): what a notification's To header may carry."""
+    address = email.strip()
+    if not EMAIL.match(address):
+        raise UserError(f"{address!r} is not one e-mail address (name@example.com)")
+    return address
 
 
 def hash_password(password: str) -> str:

@@ -260,3 +260,24 @@ def apply_retention_task(app: App) -> dict[str, int]:
     if report.dropped:
         get_run_logger().info("retention: %s", report.counts())
     return report.counts()
+
+
+# --- notifications -----------------------------------------------------------------------------------------
+
+
+@task(name="send-notifications", cache_policy=NO_CACHE)
+def send_notifications_task(app: App) -> int:
+    """Announce new high-severity cases, then send every notification that is due; returns how many went out.
+
+    A notification that fails is kept for a later run (``services.notify``): it never fails the run.
+    """
+    from closeout.notifiers import open_notifiers
+    from services.notify import record_high_severity, send_due
+
+    record_high_severity(app.store, app.config)
+    with open_notifiers(app.config) as notifier_for:
+        report = send_due(app.store, notifier_for)
+    if report.retrying or report.failed:
+        get_run_logger().warning("notifications: %d to retry, %d failed (closeout notify list)",
+                                 len(report.retrying), len(report.failed))
+    return len(report.sent)

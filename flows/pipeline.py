@@ -16,6 +16,7 @@ from flows._tasks import (
     publish_day_reports_task,
     publish_queue_report_task,
     publish_summary_task,
+    send_notifications_task,
     finish_run,
     pull_company,
     push_company,
@@ -39,6 +40,7 @@ def run_pipeline(app: App) -> StepCounts:
     for company in app.companies():
         counts += push_company(app, company)  # push_backlog claims until nothing is left; one ledger down stops no other
         counts += correct_company(app, company)  # corrections after invoicing the company's policy applies, and unfinished ones
+    send_notifications_task(app)  # the run's new high-severity cases, and whatever is due from before
     publish_summary_task(counts)
     publish_day_reports_task(app, counts)
     publish_queue_report_task(app, started)

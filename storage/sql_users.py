@@ -17,22 +17,26 @@ class SqlUsers:
         self._session = session
         self._clock = clock
 
-    def add(self, username: str, role: Role, password_hash: str) -> User:
-        """Create the user, or replace the role and password of an existing one (a reset)."""
+    def add(self, username: str, role: Role, password_hash: str, *, email: str | None = None) -> User:
+        """Create the user, or replace the role and password of an existing one (a reset); an ``email`` of None
+        leaves a reset user's address as it was."""
         now = self._clock()
-        row = self._session.execute(sa.select(users.c.created_at).where(users.c.username == username)).first()
+        row = self._session.execute(sa.select(users.c.created_at, users.c.email)
+                                    .where(users.c.username == username)).first()
         if row is None:
             self._session.execute(sa.insert(users).values(username=username, role=Role(role).value,
-                                                          password_hash=password_hash, created_at=now))
-            return User(username=username, role=role, created_at=now)
-        self._session.execute(sa.update(users).where(users.c.username == username)
-                              .values(role=Role(role).value, password_hash=password_hash))
-        return User(username=username, role=role, created_at=row.created_at)
+                                                          password_hash=password_hash, created_at=now, email=email))
+            return User(username=username, role=role, created_at=now, email=email)
+        changes = {"role": Role(role).value, "password_hash": password_hash}
+        if email is not None:
+            changes["email"] = email
+        self._session.execute(sa.update(users).where(users.c.username == username).values(**changes))
+        return User(username=username, role=role, created_at=row.created_at,
+                    email=row.email if email is None else email)
 
     def get(self, username: str) -> User | None:
         row = self._session.execute(sa.select(users).where(users.c.username == username)).mappings().first()
-        return None if row is None else User(username=row["username"], role=Role(row["role"]),
-                                             created_at=row["created_at"])
+        return None if row is None else _user(row)
 
     def password_hash(self, username: str) -> str | None:
         return self._session.execute(
@@ -41,7 +45,7 @@ class SqlUsers:
 
     def all(self) -> list[User]:
         rows = self._session.execute(sa.select(users).order_by(users.c.username)).mappings()
-        return [User(username=r["username"], role=Role(r["role"]), created_at=r["created_at"]) for r in rows]
+        return [_user(r) for r in rows]
 
     def add_token(self, username: str, digest: str, label: str) -> None:
         self._session.execute(sa.insert(api_tokens).values(digest=digest, username=username, label=label,
@@ -52,3 +56,7 @@ class SqlUsers:
             sa.select(api_tokens.c.username).where(api_tokens.c.digest == digest)
         ).scalar_one_or_none()
         return None if username is None else self.get(username)
+
+
+def _user(row) -> User:
+    return User(username=row["username"], role=Role(row["role"]), created_at=row["created_at"], email=row["email"])
