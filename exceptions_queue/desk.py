@@ -39,6 +39,9 @@ class CaseContext(BaseModel):
     """For a missing mapping: per table, the ledger's own codes (code → name) a value may be chosen from."""
     ledger_note: str = ""
     """Why the ledger's codes are not offered (it could not be read): a typed value is then stored unchecked."""
+    outcomes: tuple[str, ...] = ()
+    """For a case about a blocked job, the outcomes (``OUTCOME_NAMES``) its resolve must choose from; empty when a
+    plain resolve applies."""
 
 
 class AuditEntry(BaseModel):
@@ -63,6 +66,10 @@ DECISION_NAMES = ("assign", "start", "unassign", "resolve", "ignore", "undo_igno
                   "apply_correction", "apply_as_credit", "keep_invoice")
 """Every decision a person takes on a case, by its one name: the page's form, the JSON API's ``"decision"`` and
 the command ``closeout cases NAME`` all use it."""
+
+OUTCOME_NAMES = ("invoice_anyway", "bill_nothing", "wait")
+"""What resolving a case about a blocked job does to the job (``services.outcomes``): the page's outcome buttons,
+the JSON API's ``"outcome"`` beside ``"decision": "resolve"``, and ``closeout cases resolve --outcome NAME``."""
 
 ACTION_DECISIONS = {"attach_to_work_order": "link_email", "choose_customer": "add_mapping",
                     "add_customer_mapping": "add_mapping", "ignore_duplicate": "ignore", "ignore_change": "keep_invoice",

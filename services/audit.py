@@ -15,9 +15,10 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 
 from services.audit_mail import MailAudit, audit_mail
+from services.outcomes import billed_nothing
 from services.reconcile import Finding, as_corrected, compare
 from services.runtime import Runtime, UnitOfWork
-from exceptions_queue.cases import CaseStatus
+from exceptions_queue.cases import CaseKind, CaseStatus
 from workorders.correction_plan import StepKind
 from workorders.correction_steps import invoiced_now
 from workorders.decisions import Outcome
@@ -96,6 +97,8 @@ def run_audit(app: Runtime) -> AuditReport:
         report.cases_total = sum(counts.values())
         report.open_cases = counts.get(CaseStatus.open, 0) + counts.get(CaseStatus.in_progress, 0)
         case_subjects = {case.subject for case in cases} | {case.work_order_id for case in cases if case.work_order_id}
+        billed_nothing_ids = {case.work_order_id for case in cases if case.work_order_id
+                              and case.kind is CaseKind.rule_blocked and case.status is CaseStatus.resolved}
         pushed = {(r.work_order_id, r.work_order_version) for r in records if r.status is PushStatus.pushed}
         pushed |= {(r.work_order_id, invoiced_now(r.work_order_version, r.draft, corrections.get(r.work_order_id, ())
                                                   ).version) for r in records if r.status is PushStatus.pushed}
@@ -105,7 +108,7 @@ def run_audit(app: Runtime) -> AuditReport:
             order = uow.work_orders.get(job_id)
             if order is not None:
                 report.work_orders += 1
-            place = _place_of(uow, job_id, order, pushed, pending, case_subjects)
+            place = _place_of(uow, job_id, order, pushed, pending, case_subjects, billed_nothing_ids)
             if place == "pending":
                 report.pending.append(job_id)
             elif place is None:
@@ -119,13 +122,18 @@ def run_audit(app: Runtime) -> AuditReport:
 
 
 def _place_of(uow: UnitOfWork, job_id: str, order: WorkOrder | None, pushed: set[tuple[str, int]],
-              pending: set[tuple[str, int]], case_subjects: set[str]) -> str | None:
+              pending: set[tuple[str, int]], case_subjects: set[str],
+              billed_nothing_ids: frozenset[str] | set[str] = frozenset()) -> str | None:
     if order is None:
         return "case" if job_id in case_subjects else None
     key = (order.id, order.version)
     if key in pushed:
         return "invoice"
     if order.id in case_subjects:
+        # a blocked job a person decided to bill nothing for ends in that logged decision, not in its closed case
+        if order.id in billed_nothing_ids and billed_nothing(uow, uow.decisions.for_work_order(order.id,
+                                                                                               order.version)):
+            return "no_invoice"
         return "case"
     decisions = uow.decisions.for_work_order(order.id, order.version)
     if any(d.outcome is Outcome.no_invoice for d in decisions):
@@ -136,7 +144,8 @@ def _place_of(uow: UnitOfWork, job_id: str, order: WorkOrder | None, pushed: set
         # A version no run evaluated yet (a linked email's evidence, say): the next run decides it, and until
         # then the job stands where its previous version ended.
         previous = uow.work_orders.get(order.id, order.version - 1)
-        return _place_of(uow, job_id, previous, pushed, pending, case_subjects) if previous is not None else None
+        return (_place_of(uow, job_id, previous, pushed, pending, case_subjects, billed_nothing_ids)
+                if previous is not None else None)
     return None
 
 

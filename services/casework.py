@@ -9,13 +9,16 @@ from typing import Any
 from services.line_prices import store_line_price
 from services.mapping_overrides import (LEDGER_CHECKED, MappingOverrideError, check_against_ledger, check_override,
                                        effective_tables)
+from services.notify import record_case_assigned
+from services.outcomes import about_blocked_job, refuse_plain_resolve, resolve_with_outcome
 from services.mail.ingest import MessageLinkError, attach_message, company_mailboxes
 from services.preflight import TABLE_KINDS, CatalogCache, codes_of
 from services.replay_case import replay_as_system, replay_case
 from services.corrections import CorrectionChoice, CorrectionReport, correct_case
 from services.runtime import Runtime, Store, UnitOfWork, Users
 from exceptions_queue.cases import Case, CaseKind, CaseStatus
-from exceptions_queue.desk import AuditEntry, CaseContext, CaseFilters, DecisionError, count_by, filter_cases
+from exceptions_queue.desk import (OUTCOME_NAMES, AuditEntry, CaseContext, CaseFilters, DecisionError, count_by,
+                                   filter_cases)
 from exceptions_queue.service import CaseQueue, CaseTransitionError
 from exceptions_queue.users import Role, User, UserError, check_username, hash_password, token_digest, verify_password
 
@@ -57,6 +60,8 @@ class StoreDesk:
                     context.work_order = order.model_dump(mode="json")
                 decisions = uow.decisions.for_work_order(case.work_order_id, case.work_order_version)
                 context.decisions = [d.model_dump(mode="json") for d in decisions]
+                if case.is_open and about_blocked_job(uow, case):
+                    context.outcomes = OUTCOME_NAMES
                 context.push_records = [r.model_dump(mode="json", exclude={"draft"})
                                         for r in uow.push_records.for_work_order(case.work_order_id)]
             linked = [e.after for e in case.history if e.action == EMAIL_LINKED and e.after.get("work_order_id")]
@@ -84,7 +89,14 @@ class StoreDesk:
                 context.ledger_choices[table] = dict(codes)
 
     def decide(self, case_id: int, decision: str, *, actor: User, fields: dict[str, str]) -> Case:
-        """One of the named decisions (see ``DECISIONS``); the reason/note/assignee/tag come in ``fields``."""
+        """One of the named decisions (see ``DECISIONS``); the reason/note/assignee/tag come in ``fields``.
+
+        ``resolve`` with an ``outcome`` (``OUTCOME_NAMES``) decides what becomes of the case's blocked job
+        (``services.outcomes``); the note is its reason."""
+        if decision == "resolve" and _field(fields, "outcome"):
+            _must_decide(actor)
+            return resolve_with_outcome(self.app, case_id, actor=actor.username, outcome=_field(fields, "outcome"),
+                                        reason=_field(fields, "note"))
         return take_decision(self.app.store, case_id, decision, actor=actor, fields=fields)
 
     def add_mapping(self, case_id: int, *, actor: User, table: str, key: str, value: str) -> Case:
@@ -289,10 +301,16 @@ def take_decision(store: Store, case_id: int, decision: str, *, actor: User, fie
     with store.unit_of_work() as uow:
         if decision == "assign":
             fields = {**fields, "assignee": known_assignee(uow.users, _field(fields, "assignee") or actor.username)}
+        if decision == "resolve":
+            if _field(fields, "outcome"):
+                raise DecisionError("an outcome is decided with the company config: StoreDesk.decide")
+            refuse_plain_resolve(uow, CaseQueue(uow.cases, clock=uow.clock).get(case_id))
         try:
             case = DECISIONS[decision](CaseQueue(uow.cases, clock=uow.clock), case_id, actor.username, fields)
         except CaseTransitionError as exc:
             raise DecisionError(str(exc)) from None
+        if decision == "assign":
+            record_case_assigned(uow, case)  # in this unit of work: the assignment and its notice commit together
         uow.commit()
     return case
 

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from exceptions_queue.cases import Case
 from exceptions_queue.service import OVERRIDE_APPROVED
+from services.outcomes import BILL_NOTHING, CaseOutcome, outcomes_of
 from services.runtime import UnitOfWork
 from workorders.correction_steps import CorrectionRecord, invoiced_now
 from workorders.decisions import Outcome, RuleDecision
@@ -49,6 +50,8 @@ class Explanation:
     corrections: list[CorrectionRecord] = field(default_factory=list)
     earlier: dict[int, list[list[RuleDecision]]] = field(default_factory=dict)
     overrides: list[Override] = field(default_factory=list)
+    outcomes: list[CaseOutcome] = field(default_factory=list)
+    """What people decided should become of the job on its blocked cases (``services.outcomes``), oldest first."""
 
     def override_of(self, version: int, rule_id: str) -> Override | None:
         """The latest override that let this version through this rule's block, if any."""
@@ -94,9 +97,15 @@ class Explanation:
             paid = describe_payment(record)
             return f"invoice {record.doc_number} for {record.amount} {latest.currency}: {record.status.value}" + (
                 f" (ledger id {record.ledger_id})" if record.ledger_id else "") + (f"; {paid}" if paid else "")
+        standing = [o for o in self.outcomes if o.standing and o.version == latest.version]
         open_cases = [c for c in self.cases if c.is_open and c.work_order_version in (None, latest.version)]
         if open_cases:
-            return "; ".join(f"case #{c.id} {c.kind.value} ({c.status.value})" for c in open_cases)
+            waits = {o.case_id: o for o in standing if o.outcome == "wait"}
+            return "; ".join(f"case #{c.id} {c.kind.value} ({c.status.value})"
+                             + (f", {waits[c.id].describe()}" if c.id in waits else "") for c in open_cases)
+        billed_nothing = [o for o in standing if o.outcome == BILL_NOTHING]
+        if billed_nothing:
+            return billed_nothing[-1].describe()
         decided = self.decisions.get(latest.version, [])
         if not decided:
             return "not evaluated yet: the next run decides it"
@@ -114,6 +123,9 @@ class Explanation:
                                     for v, runs in self.earlier.items()},
             "overrides": [{"case_id": o.case_id, "version": o.version, "rules": list(o.rules), "actor": o.actor,
                            "at": o.at.isoformat(), "reason": o.reason} for o in self.overrides],
+            "outcomes": [{"case_id": o.case_id, "version": o.version, "outcome": o.outcome, "actor": o.actor,
+                          "at": o.at.isoformat(), "reason": o.reason, "standing": o.standing, "over": o.over}
+                         for o in self.outcomes],
             "drafts": [r.model_dump(mode="json") for r in self.push_records],
             "cases": [c.model_dump(mode="json") for c in self.cases],
             "documents": self.documents(),
@@ -148,13 +160,15 @@ def explain_work_order(uow: UnitOfWork, reference: str) -> Explanation:
     """Read the work order's whole story from the store; changes nothing."""
     work_order_id = resolve_work_order(uow, reference)
     versions = uow.work_orders.versions(work_order_id)
-    evaluations = split_evaluations(uow.decisions.for_work_order(work_order_id))
+    # a person's bill_nothing is the job's outcome, not a run of its rules: shown as the outcome, not as an evaluation
+    evaluations = split_evaluations([d for d in uow.decisions.for_work_order(work_order_id)
+                                     if d.rule_id != BILL_NOTHING])
     cases = uow.cases.list(work_order_id=work_order_id, statuses=(), limit=1000)
     return Explanation(versions=versions, decisions={v: runs[-1] for v, runs in evaluations.items()},
                        earlier={v: runs[:-1] for v, runs in evaluations.items() if len(runs) > 1},
                        push_records=uow.push_records.for_work_order(work_order_id), cases=cases,
                        corrections=uow.corrections.for_work_order(work_order_id),
-                       overrides=_overrides(uow, cases))
+                       overrides=_overrides(uow, cases), outcomes=_outcomes(uow, cases))
 
 
 def split_evaluations(decisions: list[RuleDecision]) -> dict[int, list[list[RuleDecision]]]:
@@ -181,4 +195,10 @@ def _overrides(uow: UnitOfWork, cases: list[Case]) -> list[Override]:
         found += [Override(case_id=case.id, version=case.work_order_version, rules=tuple(r for r in rules if r),
                            actor=entry.actor, at=entry.at, reason=entry.note)
                   for entry in case.history if entry.action == OVERRIDE_APPROVED]
+    return sorted(found, key=lambda o: o.at)
+
+
+def _outcomes(uow: UnitOfWork, cases: list[Case]) -> list[CaseOutcome]:
+    """Every outcome decided on the job's cases, oldest first (read with each case's history)."""
+    found = [outcome for listed in cases for outcome in outcomes_of(uow.cases.get(listed.id) or listed)]
     return sorted(found, key=lambda o: o.at)

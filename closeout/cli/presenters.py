@@ -7,8 +7,8 @@ from rich.table import Table
 
 from services.audit import AuditReport
 from services.counts import StepCounts
-from exceptions_queue.cases import Case
-from exceptions_queue.desk import offered_decisions, steps_elsewhere
+from exceptions_queue.cases import Case, CaseKind
+from exceptions_queue.desk import OUTCOME_NAMES, offered_decisions, steps_elsewhere
 
 
 def show_run(console: Console, counts: StepCounts) -> None:
@@ -66,6 +66,10 @@ def show_choices(console: Console, case: Case, *, indent: str) -> None:
     if decisions:
         console.print(f"{indent}decide:   {', '.join(decisions)}  (closeout cases NAME {case.id} ...; "
                       "--help says what each needs)", highlight=False)
+    if case.kind is CaseKind.rule_blocked and case.is_open:  # services.outcomes: the job's fate is part of it
+        console.print(f"{indent}resolve:  --outcome {' | '.join(OUTCOME_NAMES)} -m WHY  (what becomes of the "
+                      "job: invoiced on the next run, not billed, or judged again when the source changes it)",
+                      highlight=False)
     elsewhere = steps_elsewhere(case)
     if elsewhere:
         console.print(f"{indent}outside:  {', '.join(elsewhere)}  (done at the source, in the ledger or by hand; "

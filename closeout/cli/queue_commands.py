@@ -23,7 +23,7 @@ from closeout.cli.base import (ConfigOption, JsonOption, app, cases_app, console
                                user_errors, users_app)
 from closeout.settings import Settings
 from exceptions_queue.cases import Case
-from exceptions_queue.desk import DecisionError, replay_after
+from exceptions_queue.desk import OUTCOME_NAMES, DecisionError, replay_after
 from exceptions_queue.service import CaseQueue, CaseTransitionError
 from exceptions_queue.users import Role, User, UserError
 
@@ -121,11 +121,29 @@ def cases_unassign(case_id: CaseArgument, actor: ActorOption = None, as_json: Js
     _decide(case_id, "unassign", actor, as_json)
 
 
+OutcomeOption = Annotated[str | None, typer.Option(
+    "--outcome", help="for a case about a blocked job, what becomes of the job: " + " | ".join(OUTCOME_NAMES)
+    + " (invoice it on the next run with an override; log that it needs no invoice; keep the case open until the "
+      "source sends a new version); --note is the reason")]
+
+
 @cases_app.command("resolve")
-def cases_resolve(case_id: CaseArgument, note: NoteOption = "", actor: ActorOption = None,
-                  as_json: JsonOption = False) -> None:
-    """Mark a case resolved (say what you did with --note)."""
-    _decide(case_id, "resolve", actor, as_json, note=note)
+def cases_resolve(case_id: CaseArgument, note: NoteOption = "", outcome: OutcomeOption = None,
+                  config: ConfigOption = None, actor: ActorOption = None, as_json: JsonOption = False) -> None:
+    """Mark a case resolved (say what you did with --note); a case about a blocked job needs --outcome."""
+    if outcome is None:
+        _decide(case_id, "resolve", actor, as_json, note=note)
+        return
+    case, _ = _on_desk(case_id, config, actor, lambda desk, person: desk.decide(
+        case_id, "resolve", actor=person, fields={"note": note, "outcome": outcome}))
+    if as_json:
+        print(json.dumps(case.model_dump(mode="json"), indent=2))
+        return
+    sent = next((e.note for e in reversed(case.history) if e.action == "resolved"), "").removeprefix("invoice anyway: ")
+    then = {"invoice_anyway": sent, "bill_nothing": "the job is not billed, and explain says why",
+            "wait": "the case stays open; the source's next version of the job is judged again"}
+    console.print(f"case #{case.id}: {case.status} — {outcome.strip()}: {' '.join(note.split())}; "
+                  f"{then.get(outcome.strip(), '')}", markup=False, highlight=False, soft_wrap=True)
 
 
 @cases_app.command("ignore")
@@ -256,14 +274,16 @@ def users_add(
     username: str,
     role: Annotated[Role, typer.Option(help="viewer, coordinator, finance or admin")] = Role.coordinator,
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from stdin")] = False,
+    email: Annotated[str | None, typer.Option(help="where notifications to this user go (case assigned, daily "
+                                                   "digest); unset: kept as it was")] = None,
 ) -> None:
     """Add a user (or reset one's role and password). The password is asked for, read from stdin, or $CLOSEOUT_PASSWORD."""
     from services.users import add_user
 
     password = _read_password(password_stdin)
     with _decisions(), open_store(Settings()) as store:
-        user = add_user(store, username, role, password, actor=shell_login())
-    console.print(f"{user.username} can sign in as {user.role}.")
+        user = add_user(store, username, role, password, actor=shell_login(), email=email)
+    console.print(f"{user.username} can sign in as {user.role}" + (f", told at {user.email}." if user.email else "."))
 
 
 @users_app.command("hash")
@@ -286,7 +306,7 @@ def users_list(as_json: JsonOption = False) -> None:
         print(json.dumps([p.model_dump(mode="json") for p in people], indent=2))
         return
     for person in people:
-        console.print(f"{person.username:24} {person.role}")
+        console.print(f"{person.username:24} {person.role:12} {person.email or ''}".rstrip(), highlight=False)
 
 
 @users_app.command("token")

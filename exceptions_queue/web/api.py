@@ -35,7 +35,9 @@ def show_case(request: Request, case_id: int, desk: Desk) -> Any:
 
 @router.post("/cases/{case_id}/decisions")
 async def decide(request: Request, case_id: int, desk: Desk, user: ScriptUser) -> Any:
-    """Body: ``{"decision": "assign", "assignee": "dana"}``; also note / tag; or ``replay``/``add_mapping``;
+    """Body: ``{"decision": "assign", "assignee": "dana"}``; also note / tag; ``resolve`` of a case about a blocked
+    job with ``outcome`` (``invoice_anyway``, ``bill_nothing`` or ``wait``) and ``note`` (without one it is 422);
+    or ``replay``/``add_mapping``;
     or ``apply_correction`` / ``apply_as_credit`` / ``keep_invoice`` (with ``reason``) on a changed-after-invoiced
     case, answered with the correction's steps (409 while a step waits or was refused);
     or ``link_email`` with ``work_order`` (an id or a job number); or ``fix_price`` with ``line``, ``price``

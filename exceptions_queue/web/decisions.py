@@ -43,13 +43,15 @@ async def bulk(request: Request, desk: Desk, user: SignedInUser, form: CsrfForm)
 
 @router.post("/cases/{case_id}/decide")
 async def decide(request: Request, case_id: int, desk: Desk, user: SignedInUser, form: CsrfForm) -> Response:
-    """One of the desk's plain decisions (resolve, ignore, assign, tag, comment...) with its note/assignee/tag."""
+    """One of the desk's plain decisions (resolve, ignore, assign, tag, comment...) with its note/assignee/tag, and
+    for a case about a blocked job the resolve's ``outcome`` (``exceptions_queue.desk.OUTCOME_NAMES``)."""
     decision = first(form, "decision")
 
     def run() -> str:
-        desk.decide(case_id, decision, actor=user,
-                    fields={name: first(form, name) for name in ("note", "assignee", "tag")})
-        return views.DONE.get(decision, "Saved.")
+        fields = {name: first(form, name) for name in ("note", "assignee", "tag", "outcome")}
+        desk.decide(case_id, decision, actor=user, fields=fields)
+        return views.DONE.get(fields["outcome"] if decision == "resolve" and fields["outcome"] else decision,
+                              "Saved.")
 
     return _decided(request, case_id, run)
 

@@ -51,6 +51,9 @@ DONE = {
     "reopen": "Case reopened.", "assign": "Assigned.", "unassign": "Unassigned.", "tag": "Tag added.",
     "untag": "Tag removed.", "comment": "Comment added.", "approve_override": "Override approved; replay to apply.",
     "start": "Marked in progress.",
+    "invoice_anyway": "Case resolved: the next run invoices the job, with the override and your reason.",
+    "bill_nothing": "Case resolved: the job is not billed, and the record says why.",
+    "wait": "Waiting for the source: the case stays open until a new version of the job arrives.",
 }
 
 

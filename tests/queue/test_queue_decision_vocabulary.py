@@ -95,3 +95,76 @@ def test_the_ledgers_refusals_of_a_job_close_once_a_version_of_it_is_invoiced_an
         assert (cleared.history[-1].actor, cleared.history[-1].action) == ("closeout", "auto_resolved")
         assert cleared.history[-1].note == "invoice AC-1001 of version 2 is now in quickbooks"
     assert queue.get(later.id).is_open and queue.get(blocked.id).is_open
+
+
+@pytest.fixture
+def blocked_job_site(tmp_path):
+    """A store with one job its rules block (no job note), a coordinator with a token, and the UI over it."""
+    from fastapi.testclient import TestClient
+
+    from connectors.source_paging import SourcePage
+    from exceptions_queue.web import create_app
+    from services.config import CloseoutConfig
+    from services.intake import pull_source
+    from services.prepare import prepare_batch
+    from services.users import create_token
+    from tests.fakes import FakeRuntime, FakeSource, company_config, csv_job
+
+    app = FakeRuntime(CloseoutConfig(companies=(company_config(),)), home=tmp_path, sources={
+        "csv-drop": FakeSource([SourcePage(jobs=(csv_job("J1", "1001", notes=""),), next_cursor="c1")])})
+    company = app.config.company("acme")
+    pull_source(app, company, company.sources[0])
+    prepare_batch(app, run_id="run-1")
+    add_user(app.store, "dana", Role.coordinator, "a long enough password", actor="test")
+    token = create_token(app.store, "dana", label="test", actor="test")
+    with app.store.read() as uow:
+        (case,) = uow.cases.list(kinds=(CaseKind.rule_blocked,))
+    web = TestClient(create_app(StoreDesk(app), secret_key="k"), follow_redirects=False)
+    return {"app": app, "case": case.id, "token": token, "web": web}
+
+
+def test_each_outcome_of_a_blocked_jobs_resolve_is_one_name_in_the_cli_the_api_and_the_case_page(blocked_job_site):
+    import typer.main
+
+    from closeout.cli import app  # noqa: F401  (registers every command on the cases app)
+    from closeout.cli.base import cases_app
+    from exceptions_queue.desk import OUTCOME_NAMES
+
+    (outcome,) = [p for p in typer.main.get_command(cases_app).commands["resolve"].params if p.name == "outcome"]
+    cli_help = str(outcome.help)
+    web, case_id = blocked_job_site["web"], blocked_job_site["case"]
+    login = web.get("/login").text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    assert web.post("/login", data={"username": "dana", "password": "a long enough password",
+                                    "csrf_token": login, "next": "/"}).status_code == 303
+    page = web.get(f"/cases/{case_id}").text
+    offered = [chunk.split('"', 1)[0] for chunk in page.split('name="outcome" value="')[1:]]
+
+    assert all(name in cli_help for name in OUTCOME_NAMES)
+    assert offered == list(OUTCOME_NAMES)
+    api = {"Authorization": f"Bearer {blocked_job_site['token']}"}
+    unknown = web.post(f"/api/cases/{case_id}/decisions", headers=api,
+                       json={"decision": "resolve", "outcome": "later", "note": "x"})
+    assert unknown.status_code == 422 and all(name in unknown.json()["error"] for name in OUTCOME_NAMES)
+
+
+def test_a_blocked_jobs_case_resolved_without_an_outcome_is_refused_by_the_api_and_the_page(blocked_job_site):
+    web, case_id = blocked_job_site["web"], blocked_job_site["case"]
+    api = {"Authorization": f"Bearer {blocked_job_site['token']}"}
+
+    plain = web.post(f"/api/cases/{case_id}/decisions", headers=api, json={"decision": "resolve", "note": "done"})
+    login = web.get("/login").text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    web.post("/login", data={"username": "dana", "password": "a long enough password", "csrf_token": login,
+                             "next": "/"})
+    csrf = web.get(f"/cases/{case_id}").text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    refused = web.post(f"/cases/{case_id}/decide", data={"csrf_token": csrf, "decision": "resolve", "note": "done"})
+    flashed = web.get(f"/cases/{case_id}").text
+    waited = web.post(f"/api/cases/{case_id}/decisions", headers=api,
+                      json={"decision": "resolve", "outcome": "wait", "note": "the tech adds the note"})
+
+    assert plain.status_code == 422
+    assert all(name in plain.json()["error"] for name in ("invoice_anyway", "bill_nothing", "wait"))
+    assert refused.status_code == 303 and 'class="flash error' in flashed and "bill_nothing" in flashed
+    assert waited.status_code == 200
+    assert waited.json()["status"] == "open" and "waiting for source" in waited.json()["tags"]
+    with blocked_job_site["app"].store.read() as uow:
+        assert [e.action for e in uow.cases.get(case_id).history] == ["opened", "outcome_decided", "tagged"]

@@ -334,3 +334,23 @@ def test_a_coordinator_fixes_an_unpriced_line_through_the_form_while_a_viewer_an
     assert "price fixed" in history and "→ 64.00" in history
     assert page.locator(".ledger-id").first.inner_text() != "—"
     context.close()
+
+
+def test_a_coordinator_resolves_a_blocked_job_by_choosing_bill_nothing_and_the_job_says_not_billed(browser, served):
+    from services.explain import explain_work_order
+
+    with served["app"].store.unit_of_work() as uow:
+        case = next(c for c in uow.cases.list(kinds=(CaseKind.rule_blocked,))
+                    if (o := uow.work_orders.get(c.work_order_id, c.work_order_version)) and o.job_number == "1021")
+    context, page = signed_in(browser, served, "dana")
+    page.goto(f"{served['url']}/cases/{case.id}")
+    assert page.locator("form.resolve-outcome button[name=outcome]").count() == 3
+    page.fill("form.resolve-outcome input[name=note]", "warranty callback, no charge")
+    page.click("form.resolve-outcome button[value=bill_nothing]")
+    assert "the job is not billed" in page.inner_text(".flash.ok")
+    assert page.inner_text("#case-status") == "resolved"
+    assert "outcome decided" in page.inner_text("#history")
+    context.close()
+    with served["app"].store.unit_of_work() as uow:
+        ending = explain_work_order(uow, "1021").ending()
+    assert ending.startswith("not billed: warranty callback, no charge (dana")
