@@ -106,8 +106,12 @@ def test_two_workers_push_a_500_draft_backlog_from_prefect_yaml_once_each_within
             finally:
                 for worker in workers:
                     worker.terminate()
-                for worker in workers:
-                    worker.wait(timeout=30)
+                for worker in workers:  # a busy machine may take a while to stop a worker and its flow runs
+                    try:
+                        worker.wait(timeout=120)
+                    except subprocess.TimeoutExpired:
+                        worker.kill()
+                        worker.wait()
         counted = httpx.get(f"{sandbox_url}/_sandbox/limits").json()
 
         with open_app(config_path=config) as app:
