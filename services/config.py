@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ssl
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
@@ -69,6 +70,8 @@ class CsvSourceConfig(_Strict):
     max_row_bytes: int = Field(default=1024 * 1024, ge=1024, description="a longer row is a case of its own")
     fallback_encoding: str = Field(default="cp1252", description='a row that is not UTF-8 is read in this; "" for none')
     settle_seconds: float = Field(default=60.0, ge=0, description="a last row without a line end waits this long")
+    start: date | None = Field(default=None, description="the day this source's history starts for Closeout: the "
+                               "first pull reads changes from it, and a job last changed before it is not billed")
 
     @field_validator("fallback_encoding")
     @classmethod
@@ -101,6 +104,8 @@ class JobberSourceConfig(_Strict):
                              description="pinned X-JOBBER-GRAPHQL-VERSION")
     page_size: int = Field(default=25, ge=1, le=100)
     overlap_minutes: int = Field(default=5, ge=0, description="re-read jobs this much older than the watermark")
+    start: date | None = Field(default=None, description="the day this source's history starts for Closeout: the "
+                               "first pull reads changes from it, and a job last changed before it is not billed")
     ca_file: CaFile = None
 
 
@@ -113,6 +118,8 @@ class HousecallProSourceConfig(_Strict):
     api_url: str = "https://api.housecallpro.com"
     page_size: int = Field(default=100, ge=1, le=200)
     overlap_minutes: int = Field(default=5, ge=0)
+    start: date | None = Field(default=None, description="the day this source's history starts for Closeout: the "
+                               "first pull reads changes from it, and a job last changed before it is not billed")
     ca_file: CaFile = None
 
 
@@ -126,6 +133,8 @@ class ServiceTitanSourceConfig(_Strict):
     api_url: str = "https://api.servicetitan.io"
     auth_url: str = "https://auth.servicetitan.io"
     page_size: int = Field(default=50, ge=1, le=5000)
+    start: date | None = Field(default=None, description="the day this source's history starts for Closeout: the "
+                               "first pull reads changes from it, and a job last changed before it is not billed")
     ca_file: CaFile = None
 
 
@@ -162,6 +171,11 @@ class LedgerConfig(_Strict):
                                    "tax the ledger computed differs from the source's by more than this")
     multicurrency: bool = Field(default=False, description="the ledger has multi-currency on: jobs in another "
                                 "currency than the company's are invoiced in theirs")
+    adopt_existing: bool = Field(default=False, description="before creating an invoice, look for one the ledger "
+                                 "already has with its doc number (made by hand before Closeout) and adopt it when "
+                                 "the amount agrees: one look-up call per batch; for the first runs beside old books")
+    push: bool = Field(default=True, description="false: a dry run; everything but writing to the ledger, and the "
+                       "run summary and `closeout preview` show what would have been sent")
     ca_file: CaFile = None
 
     @property
@@ -193,6 +207,37 @@ class CorrectionPolicy(_Strict):
                                   "changes by at most this much (any amount when unset)")
 
 
+class NotifyConfig(_Strict):
+    """How a company's people are told (``services.notify``): e-mail over SMTP and/or a chat webhook.
+
+    The SMTP password and the webhook URL are secrets, read like every other one (``closeout.credentials``):
+    ``CLOSEOUT_SMTP_PASSWORD_<COMPANY>`` / ``CLOSEOUT_NOTIFY_WEBHOOK_<COMPANY>`` or their Prefect Secret blocks.
+    """
+
+    smtp_host: str = Field(default="", description="the SMTP server; empty: no e-mail is sent")
+    smtp_port: int = Field(default=587, ge=1, le=65535, description="587 for starttls, 465 for tls")
+    smtp_security: Literal["starttls", "tls", "plain"] = Field(
+        default="starttls", description="starttls, tls (implicit, port 465), or plain (only to 127.0.0.1)")
+    smtp_username: str = Field(default="", description="the login; empty: the server takes mail without one")
+    sender: str = Field(default="", description="the From address of every notification e-mail")
+    webhook: bool = Field(default=False, description="also post high-severity cases to the company's incoming "
+                          "webhook (its URL is the secret notify-webhook)")
+    on_call: str = Field(default="", description="the address told at once of every new high-severity case")
+    sla_hours: int = Field(default=24, ge=1, description="an unassigned case older than this is in the daily digest")
+    ca_file: CaFile = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> "NotifyConfig":
+        if self.smtp_host and "@" not in self.sender:
+            raise ValueError("notify: sender (the From address) is required with smtp_host")
+        if self.smtp_security == "plain" and self.smtp_host and self.smtp_host not in ("127.0.0.1", "::1",
+                                                                                        "localhost"):
+            raise ValueError("notify: smtp_security 'plain' is only for a server on this machine (127.0.0.1)")
+        if self.on_call and "@" not in self.on_call:
+            raise ValueError("notify: on_call is an e-mail address")
+        return self
+
+
 class CompanyConfig(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     name: str
@@ -204,6 +249,7 @@ class CompanyConfig(_Strict):
     rules: RuleSettings = RuleSettings()
     mappings: MappingTables = MappingTables()
     corrections: CorrectionPolicy = CorrectionPolicy()
+    notify: NotifyConfig | None = None
     retention_days: int | None = Field(default=None, ge=1, description="drop this company's raw payloads, raw mail "
                                        "and attachments this many days after they arrived, once nothing unfinished "
                                        "needs them (over the top-level retention_days; unset: that one, else never)")
@@ -226,6 +272,7 @@ class UserConfig(_Strict):
     username: str
     role: Literal["viewer", "coordinator", "finance", "admin"] = "coordinator"
     password_hash: str = Field(description="from `closeout users hash`: scrypt$N$r$p$salt$hash")
+    email: str | None = Field(default=None, description="where notifications to this user go (services.notify)")
 
     @model_validator(mode="before")
     @classmethod

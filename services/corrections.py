@@ -151,6 +151,8 @@ def send_steps(app: Runtime, company: CompanyConfig, keys: list[str], *,
                stale_after: timedelta = STALE_AFTER) -> list[CorrectionRecord]:
     """Claim and send each step in turn; one claimed by another worker (or done) is left to it, unless it has
     been sending longer than ``stale_after`` (its worker died). Returns every step's record as it stands after."""
+    if not company.ledger.push:
+        raise DecisionError(f"company {company.id} is in a dry run (push = false): nothing is sent to its ledger")
     ledger = ThrottledLedger(app.ledger_for(company), pacer=app.pacer_for(company))
     for key in keys:
         with app.store.unit_of_work() as uow:
@@ -174,6 +176,8 @@ def apply_by_policy(app: Runtime, company: CompanyConfig, *, stale_after: timede
     """The pipeline's step after the push: finish every correction already recorded for the company's open
     cases (a lost answer, a worker that died), and apply by itself each new plan its policy allows
     (``CompanyConfig.corrections``); every other case waits for a person. Counts the outcomes."""
+    if not company.ledger.push:  # a dry run writes nothing to the ledger, corrections included
+        return Counter()
     with app.store.unit_of_work() as uow:
         cases = [c for c in uow.cases.list(kinds=(CaseKind.changed_after_invoiced,), company=company.id,
                                            statuses=(CaseStatus.open, CaseStatus.in_progress), limit=100_000)

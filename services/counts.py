@@ -33,6 +33,8 @@ class StepCounts:
     rule_outcomes: Counter = field(default_factory=Counter)  # (rule id, outcome) -> decisions
     cases_resolved: int = 0
     invoices: list[dict] = field(default_factory=list)
+    held_back: list[dict] = field(default_factory=list)
+    """Drafts a dry run (``push = false``) would have sent: company, job, amount, currency (services.push.dry_run)."""
     failed: dict[str, str] = field(default_factory=dict)
     """Each company step that could not run (``northwind ledger quickbooks``) → why; its case says more."""
 
@@ -46,6 +48,7 @@ class StepCounts:
         merged.cases_opened = self.cases_opened + other.cases_opened
         merged.rule_outcomes = self.rule_outcomes + other.rule_outcomes
         merged.invoices = self.invoices + other.invoices
+        merged.held_back = self.held_back + other.held_back
         merged.failed = {**self.failed, **other.failed}
         return merged
 
@@ -84,6 +87,10 @@ class StepCounts:
             ("invoices pushed", self.pushed),
             *((f"invoiced in {entry.currency or 'the ledger currency'}", describe_totals(entry))
               for entry in self.by_currency()),
+            *((("dry run (push = false): invoices held back", len(self.held_back)),) if self.held_back else ()),
+            *((f"would have invoiced in {entry.currency or 'the ledger currency'}", describe_totals(entry))
+              for entry in sum_by_currency((row["currency"], Decimal(row["amount"]), None, None)
+                                           for row in self.held_back)),
             ("rejected by the ledger", self.rejected),
             ("uncertain pushes", self.uncertain),
             ("sign-offs and photos attached", self.files_attached),

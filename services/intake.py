@@ -11,11 +11,14 @@ source sent is landed like any payload (``raw_payloads``, under the job's id) be
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
+from datetime import UTC
 
 from services.config import CompanyConfig, SourceConfig
 from services.counts import StepCounts
+from services.cutover_context import start_of_day
 from services.runtime import Runtime, UnitOfWork
 from exceptions_queue.service import CaseQueue
 from mappings.mail_evidence import MailEvidence, with_evidence
@@ -39,7 +42,7 @@ def pull_source(app: Runtime, company: CompanyConfig, source: SourceConfig) -> S
     counts = StepCounts()
     stream = cursor_name(company, source)
     with app.store.unit_of_work() as uow:
-        cursor = uow.cursors.get(stream)
+        cursor = uow.cursors.get(stream) or first_cursor(company, source)
     for page in app.source_for(source, company).fetch_pages(cursor=cursor):
         with app.store.unit_of_work() as uow:
             take_jobs(app, uow, company, source, page.jobs, counts)
@@ -47,6 +50,15 @@ def pull_source(app: Runtime, company: CompanyConfig, source: SourceConfig) -> S
                 uow.cursors.set(stream, page.next_cursor)
             uow.commit()
     return counts
+
+
+def first_cursor(company: CompanyConfig, source: SourceConfig) -> str | None:
+    """Where an API source's first pull starts: its ``start`` as the watermark (changes from that day on), else
+    None (the whole history). A CSV drop has no watermark; ``invoiced_elsewhere`` keeps its older jobs out."""
+    start = getattr(source, "start", None)
+    if start is None or source.kind == "csv":
+        return None
+    return json.dumps({"watermark": start_of_day(start, company).astimezone(UTC).isoformat().replace("+00:00", "Z")})
 
 
 def pull_job(app: Runtime, company: CompanyConfig, source: SourceConfig, external_id: str) -> StepCounts:

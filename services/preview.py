@@ -1,10 +1,12 @@
 """`closeout preview`: the invoices the next run would send, with their totals, computed without sending or storing.
 
 Three places are looked at: drafts already prepared and waiting for the ledger, work orders stored but not
-yet evaluated, and jobs waiting in CSV drop folders that have not been pulled. Rules and mappings run on
-them in memory; nothing is written, no cursor moves, nothing reaches a ledger. Sources reached over an API
-are not read here (reading them can rotate their credentials), nor are mailboxes: evidence that mail would
-add (a sign-off, photos) counts only once a run has imported it.
+yet evaluated, and jobs waiting at their source that have not been pulled (CSV drop folders, and the sources
+reached over an API, read from the cursor, or from the source's ``start`` before a first pull). Rules and
+mappings run on them in memory; nothing is written, no cursor moves, nothing reaches a ledger. The only thing
+reading an API source may change is its credentials (a rotated refresh token goes to the vault, as in a run).
+At most ``PREVIEW_MAX_JOBS`` jobs are read per source; a source that cannot be read is named, with why.
+Mailboxes are not read: evidence that mail would add (a sign-off, photos) counts only once a run imported it.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from services.config import CompanyConfig
-from services.intake import cursor_name
+from connectors.errors import ConnectorError
+from services.intake import cursor_name, first_cursor
 from services.prepare import draft_for, judge
 from services.runtime import Runtime, UnitOfWork
 from workorders.anomalies import Anomaly
@@ -26,6 +29,8 @@ from workorders.work_order import WorkOrder
 
 PREPARED, STORED, IN_SOURCE = "prepared, waiting to push", "stored, not evaluated yet", "in the source, not pulled yet"
 PREVIEW_RUN = "preview"
+PREVIEW_MAX_JOBS = 5000
+"""Jobs read per source: a preview holds what it reads in memory, so a first look at a long history stops here."""
 
 
 @dataclass(frozen=True)
@@ -122,15 +127,18 @@ def _judge(uow: UnitOfWork, company: CompanyConfig, order: WorkOrder, where: str
 
 
 def _read_sources(app: Runtime, uow: UnitOfWork, company: CompanyConfig, preview: Preview, seen: set[str]) -> None:
-    """Map every new job of the company's CSV sources first, so look-alikes among them are compared too."""
+    """Map every new job of the company's sources first, so look-alikes among them are compared too."""
     unread: list[WorkOrder] = []
     for source in company.sources:
-        if source.kind != "csv":
-            preview.not_read.append(f"{company.id}/{source.kind}/{source.name}")
-            continue
-        cursor = uow.cursors.get(cursor_name(company, source))
-        for page in app.source_for(source, company).fetch_pages(cursor=cursor):
-            for job in page.jobs:
+        name = f"{company.id}/{source.kind}/{source.name}"
+        cursor = uow.cursors.get(cursor_name(company, source)) or first_cursor(company, source)
+        read = 0
+        try:
+            for job in _jobs_of(app.source_for(source, company).fetch_pages(cursor=cursor)):
+                if read == PREVIEW_MAX_JOBS:
+                    preview.not_read.append(f"{name}: more than {PREVIEW_MAX_JOBS} jobs waiting; the rest not read")
+                    break
+                read += 1
                 mapped = app.map_payload(source.kind, dict(job.payload), company)
                 if isinstance(mapped, Anomaly):
                     preview.held.append(Held(company.id, mapped.subject, IN_SOURCE, f"{mapped.code.value}: {mapped.summary}"))
@@ -140,5 +148,12 @@ def _read_sources(app: Runtime, uow: UnitOfWork, company: CompanyConfig, preview
                     continue  # nothing new: the store already holds (and has handled) this content
                 seen.add(mapped.id)
                 unread.append(mapped.with_version(stored.version + 1 if stored else 1))
+        except ConnectorError as exc:  # the run would meet the same outage: preview says so and goes on
+            preview.not_read.append(f"{name}: {exc}")
     for order in unread:
         _judge(uow, company, order, IN_SOURCE, preview, unstored=tuple(unread))
+
+
+def _jobs_of(pages):
+    for page in pages:
+        yield from page.jobs

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from exceptions_queue.cases import CaseKind, CaseStatus
+from exceptions_queue.cases import Case, CaseKind, CaseStatus
 from exceptions_queue.desk import AuditEntry
 from exceptions_queue.repository import CaseRepository
 from exceptions_queue.users import Role, User
+from notifications.messages import Notice, NoticeRecord, NoticeStatus
 from services.config import CloseoutConfig, CompanyConfig, SourceConfig
 from services.mailbox_config import MailboxConfig
 from workorders import ports
@@ -23,7 +24,11 @@ from workorders.ports import ApiSource, Ledger, MappingOverrideReader, Source
 
 
 class Cases(CaseRepository, Protocol):
-    """The queue's case repository with the batch reads the use cases make (intake and prepare, once a page)."""
+    """The queue's case repository with the batch reads and writes the use cases make (intake and prepare, once a
+    page)."""
+
+    def add_many(self, cases: Sequence[Case]) -> list[Case]:
+        """``add`` for several new cases at once, in one write; their ids follow the order of ``cases``."""
 
     def open_subjects(self, *, kind: CaseKind, subjects: Sequence[str]) -> set[str]:
         """Which of ``subjects`` have an open or in-progress case of this kind."""
@@ -121,8 +126,9 @@ class Messages(Protocol):
 class Users(Protocol):
     """The people who sign in to the queue, and the digests of their API tokens."""
 
-    def add(self, username: str, role: Role, password_hash: str) -> User:
-        """Create the user, or replace the role and password of an existing one (a reset)."""
+    def add(self, username: str, role: Role, password_hash: str, *, email: str | None = None) -> User:
+        """Create the user, or replace the role and password of an existing one (a reset); an ``email`` of None
+        leaves a reset user's address as it was."""
 
     def get(self, username: str) -> User | None: ...
 
@@ -133,6 +139,31 @@ class Users(Protocol):
     def add_token(self, username: str, digest: str, label: str) -> None: ...
 
     def user_for_token(self, digest: str) -> User | None: ...
+
+
+class Notifications(Protocol):
+    """Notifications under their unique keys (``services.notify``): recorded once, claimed, sent or failed."""
+
+    def record(self, notices: Sequence[Notice]) -> list[str]:
+        """Add each notice whose key is not recorded yet; the keys that went in."""
+
+    def due(self, *, limit: int = 100) -> list[NoticeRecord]:
+        """Pending notices whose next attempt is now or earlier, oldest first."""
+
+    def claim(self, key: str, *, lease: timedelta) -> NoticeRecord | None:
+        """Count an attempt and hold the notice for ``lease``; None when another sender holds it or it is done."""
+
+    def mark_sent(self, key: str) -> None: ...
+
+    def mark_failed(self, key: str, *, error: str, retry_at: datetime | None) -> None:
+        """Keep the error; try again at ``retry_at``, or (None) give up: the notice stays, ``failed``."""
+
+    def get(self, key: str) -> NoticeRecord | None: ...
+
+    def for_case(self, case_id: int) -> list[NoticeRecord]: ...
+
+    def all(self, *, status: NoticeStatus | None = None, limit: int = 1000) -> list[NoticeRecord]:
+        """The newest first."""
 
 
 class AuditLog(Protocol):
@@ -162,6 +193,9 @@ class UnitOfWork(ports.UnitOfWork, Protocol):
 
     @property
     def audit(self) -> AuditLog: ...
+
+    @property
+    def notifications(self) -> Notifications: ...
 
     def __enter__(self) -> UnitOfWork: ...
 
@@ -236,5 +270,5 @@ class Runtime(Protocol):
         """When the company's ledger refresh token ends, as its token vault knows it (None: not known)."""
 
 
-__all__ = ["AuditLog", "Cases", "Emit", "Inbox", "MessagePlacement", "Messages", "Pacer", "ReadsOverrides", "Runtime",
+__all__ = ["AuditLog", "Cases", "Emit", "Inbox", "MessagePlacement", "Messages", "Notifications", "Pacer", "ReadsOverrides", "Runtime",
            "Store", "StoredMessage", "UnitOfWork", "Users"]

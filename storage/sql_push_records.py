@@ -115,6 +115,16 @@ class SqlPushRecords:
             ).mappings())
         return [to_push_record(row) for row in withdrawn]
 
+    def withdraw_unsent(self, work_order_id: str, *, because: str) -> list[PushRecord]:
+        """``workorders.ports.PushRecords.withdraw_unsent``: one guarded update (the status is re-checked)."""
+        unsent = (PushStatus.ready.value, PushStatus.rejected.value)
+        rows = self._session.execute(
+            sa.update(_p).where((_p.c.work_order_id == work_order_id) & _p.c.status.in_(unsent))
+            .values(status=PushStatus.superseded.value, updated_at=self._clock(), last_error=because[:500])
+            .returning(*_p.c)
+        ).mappings()
+        return [to_push_record(row) for row in rows]
+
     def claim(self, *, ledger: str, company: str | None = None, limit: int = 30) -> list[PushRecord]:
         """Move up to ``limit`` ready or uncertain records to ``pushing`` (attempts + 1), oldest first.
 

@@ -165,6 +165,7 @@ users = sa.Table(
     sa.Column("role", sa.String(16), nullable=False),
     sa.Column("password_hash", sa.String(255), nullable=False),
     sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("email", sa.String(254), nullable=True),  # migration 0011_notifications: where notifications go
     sa.PrimaryKeyConstraint("username"),
 )
 
@@ -371,4 +372,43 @@ sign_in_failures = sa.Table(
     sa.Column("failed_at", UtcDateTime(), nullable=False),
     sa.Index(None, "key", "failed_at"),
     sa.Index(None, "failed_at"),
+)
+
+# Notifications (migration 0011_notifications): each one recorded under its deterministic key before it is sent,
+# so it is sent once, retried with backoff across runs, and a last failure stays here (and on its case).
+notifications = sa.Table(
+    "notifications",
+    metadata,
+    sa.Column("id", id_type(), primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String(255), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("company", sa.String(64), nullable=False),
+    sa.Column("case_id", id_type(), nullable=True),
+    sa.Column("recipient", sa.String(2048), nullable=False),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("subject", sa.String(255), nullable=False),
+    sa.Column("body", sa.Text(), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer(), nullable=False),
+    sa.Column("last_error", sa.String(512), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("next_attempt_at", UtcDateTime(), nullable=True),
+    sa.Column("sent_at", UtcDateTime(), nullable=True),
+    sa.UniqueConstraint("key"),
+    sa.Index(None, "status", "next_attempt_at"),
+    sa.Index(None, "case_id"),
+)
+
+# Cutovers (migration 0012_cutovers): what a company said about the books it kept before Closeout, one row per
+# `closeout cutover`: jobs completed before a date, or listed, were invoiced elsewhere (rule invoiced_elsewhere).
+cutovers = sa.Table(
+    "cutovers",
+    metadata,
+    sa.Column("id", id_type(), primary_key=True, autoincrement=True),
+    sa.Column("company", sa.String(64), nullable=False),
+    sa.Column("invoiced_before", UtcDateTime(), nullable=True),
+    sa.Column("jobs", json_type(), nullable=False),
+    sa.Column("recorded_by", sa.String(255), nullable=False),
+    sa.Column("recorded_at", UtcDateTime(), nullable=False),
+    sa.Index(None, "company"),
 )

@@ -15,7 +15,9 @@ from storage.sql_corrections import SqlCorrections
 from storage.sql_decisions import SqlDecisions
 from storage.sql_landing import SqlCursors, SqlRawLanding
 from storage.sql_messages import SqlMessages
+from storage.sql_notifications import SqlNotifications
 from storage.sql_overrides import SqlMappingOverrides
+from storage.sql_cutovers import SqlCutovers
 from storage.sql_push_evidence import SqlPushEvidence
 from storage.sql_push_records import SqlPushRecords
 from storage.sql_retention import SqlRetention
@@ -50,11 +52,13 @@ class SqlUnitOfWork:
         self.clock = clock
         self.users = SqlUsers(self._session, clock=clock)
         self.mapping_overrides = SqlMappingOverrides(self._session, clock=clock)
+        self.cutovers = SqlCutovers(self._session, clock=clock)  # services.cutover
         self.audit = SqlAuditLog(self._session, clock=clock)
         self.webhook_deliveries = SqlWebhookDeliveries(self._session, clock=clock)
         self.web_sessions = SqlWebSessions(self._session, clock=clock)
         self.sign_in_failures = SqlSignInFailures(self._session, clock=clock)
         self.retention = SqlRetention(self._session, clock=clock)  # services.retention and services.erasure
+        self.notifications = SqlNotifications(self._session, clock=clock)  # services.notify
 
     def commit(self) -> None:
         self._session.commit()

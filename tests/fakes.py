@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -19,6 +20,7 @@ from exceptions_queue.cases import Case, CaseKind, CaseStatus, HistoryEntry
 from exceptions_queue.desk import AuditEntry
 from exceptions_queue.users import Role, User
 from mappings.csv_drop import map_csv_job
+from notifications.messages import Notice, NoticeRecord, NoticeStatus
 from mappings.company_tables import MappingTables
 from services.config import CloseoutConfig, CompanyConfig, CsvSourceConfig, LedgerConfig, SourceConfig
 from services.mailbox_config import MailboxConfig
@@ -46,6 +48,9 @@ class InMemoryCases:
         stored = case.model_copy(update={"id": len(self._cases) + 1})
         self._cases[stored.id] = stored
         return stored
+
+    def add_many(self, cases: Sequence[Case]) -> list[Case]:
+        return [self.add(case) for case in cases]
 
     def get(self, case_id: int) -> Case | None:
         return self._cases.get(case_id)
@@ -114,6 +119,7 @@ class _Tables:
     corrections: dict[str, CorrectionRecord] = field(default_factory=dict)
     cursors: dict[str, str] = field(default_factory=dict)
     overrides: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
+    cutovers: list[tuple] = field(default_factory=list)
     cases: InMemoryCases = field(default_factory=InMemoryCases)
     messages: dict[int, dict[str, Any]] = field(default_factory=dict)
     attachments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
@@ -122,6 +128,7 @@ class _Tables:
     users: dict[str, tuple[User, str]] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
     audit: list[AuditEntry] = field(default_factory=list)
+    notifications: dict[str, NoticeRecord] = field(default_factory=dict)
 
 
 class _Repository:
@@ -237,6 +244,15 @@ class FakePushRecords(_Repository):
                 self._t.push[key] = record.model_copy(update={
                     "status": PushStatus.superseded, "updated_at": self._uow.clock(),
                     "last_error": f"superseded by version {newest} before it reached the ledger"})
+                withdrawn.append(self._t.push[key])
+        return withdrawn
+
+    def withdraw_unsent(self, work_order_id: str, *, because: str) -> list[PushRecord]:
+        withdrawn = []
+        for key, record in list(self._t.push.items()):
+            if record.work_order_id == work_order_id and record.status in (PushStatus.ready, PushStatus.rejected):
+                self._t.push[key] = record.model_copy(update={
+                    "status": PushStatus.superseded, "updated_at": self._uow.clock(), "last_error": because[:500]})
                 withdrawn.append(self._t.push[key])
         return withdrawn
 
@@ -413,6 +429,16 @@ class FakeMappingOverrides(_Repository):
         return previous
 
 
+class FakeCutovers(_Repository):
+    def record(self, *, company: str, invoiced_before, jobs, actor: str) -> None:
+        self._t.cutovers.append((company, invoiced_before, sorted(set(jobs)), actor, self._uow.clock()))
+
+    def for_company(self, company: str):
+        from storage.sql_cutovers import merge_cutovers
+
+        return merge_cutovers([row[1:] for row in self._t.cutovers if row[0] == company])
+
+
 @dataclass(frozen=True)
 class FakeMessage:
     """``services.runtime.StoredMessage`` and ``MessagePlacement`` in one."""
@@ -508,8 +534,12 @@ class FakeMessages(_Repository):
 
 
 class FakeUsers(_Repository):
-    def add(self, username: str, role: Role, password_hash: str) -> User:
-        user = User(username=username, role=role, created_at=self._uow.clock())
+    def add(self, username: str, role: Role, password_hash: str, *, email: str | None = None) -> User:
+        existing = self._t.users.get(username)
+        if existing is None:
+            user = User(username=username, role=role, created_at=self._uow.clock(), email=email)
+        else:
+            user = existing[0].model_copy(update={"role": role, "email": existing[0].email if email is None else email})
         self._t.users[username] = (user, password_hash)
         return user
 
@@ -539,6 +569,56 @@ class FakeAuditLog(_Repository):
         return list(reversed(self._t.audit))[:limit]
 
 
+class FakeNotifications(_Repository):
+    """``services.runtime.Notifications`` in a dict by key, with the SQL adapter's once-only record and claim."""
+
+    def record(self, notices: Sequence[Notice]) -> list[str]:
+        added = []
+        for notice in notices:
+            if notice.key not in self._t.notifications:
+                now = self._uow.clock()
+                self._t.notifications[notice.key] = NoticeRecord(
+                    notice=notice, status=NoticeStatus.pending, attempts=0, last_error="", created_at=now,
+                    next_attempt_at=now, sent_at=None)
+                added.append(notice.key)
+        return added
+
+    def due(self, *, limit: int = 100) -> list[NoticeRecord]:
+        now = self._uow.clock()
+        return [r for r in self._t.notifications.values() if r.status is NoticeStatus.pending
+                and r.next_attempt_at is not None and r.next_attempt_at <= now][:limit]
+
+    def claim(self, key: str, *, lease: timedelta) -> NoticeRecord | None:
+        record, now = self._t.notifications.get(key), self._uow.clock()
+        if record is None or record.status is not NoticeStatus.pending or record.next_attempt_at is None \
+                or record.next_attempt_at > now:
+            return None
+        claimed = dataclasses.replace(record, attempts=record.attempts + 1, next_attempt_at=now + lease)
+        self._t.notifications[key] = claimed
+        return claimed
+
+    def mark_sent(self, key: str) -> None:
+        self._t.notifications[key] = dataclasses.replace(self._t.notifications[key], status=NoticeStatus.sent,
+                                                         sent_at=self._uow.clock(), next_attempt_at=None,
+                                                         last_error="")
+
+    def mark_failed(self, key: str, *, error: str, retry_at: datetime | None) -> None:
+        record = self._t.notifications[key]
+        self._t.notifications[key] = dataclasses.replace(
+            record, last_error=error, next_attempt_at=retry_at,
+            status=NoticeStatus.failed if retry_at is None else record.status)
+
+    def get(self, key: str) -> NoticeRecord | None:
+        return self._t.notifications.get(key)
+
+    def for_case(self, case_id: int) -> list[NoticeRecord]:
+        return [r for r in self._t.notifications.values() if r.notice.case_id == case_id]
+
+    def all(self, *, status: NoticeStatus | None = None, limit: int = 1000) -> list[NoticeRecord]:
+        found = [r for r in reversed(self._t.notifications.values()) if status is None or r.status is status]
+        return found[:limit]
+
+
 class FakeUnitOfWork:
     """``services.runtime.UnitOfWork`` on a copy of the store's tables: nothing is seen by others until ``commit``.
 
@@ -558,9 +638,11 @@ class FakeUnitOfWork:
         self.corrections = FakeCorrections(self)
         self.cursors = FakeCursors(self)
         self.mapping_overrides = FakeMappingOverrides(self)
+        self.cutovers = FakeCutovers(self)
         self.messages = FakeMessages(self)
         self.users = FakeUsers(self)
         self.audit = FakeAuditLog(self)
+        self.notifications = FakeNotifications(self)
 
     @property
     def cases(self) -> InMemoryCases:

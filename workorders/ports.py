@@ -270,6 +270,10 @@ class PushRecords(Protocol):
         version)``: no ledger holds them, so the newer version is judged as if they had never been drafted.
         A record a worker holds, or that may have reached the ledger, is left alone. Returns those withdrawn."""
 
+    def withdraw_unsent(self, work_order_id: str, *, because: str) -> list[PushRecord]:
+        """Withdraw (``superseded``, ``because`` as the record's last error) every ready or rejected record of the
+        work order: its job is not to be billed by Closeout after all. A record a worker holds is left alone."""
+
     def claim(self, *, ledger: str, company: str | None = None, limit: int = 30) -> list[PushRecord]:
         """Move up to ``limit`` ready or uncertain records to ``pushing`` and return them.
 
@@ -370,6 +374,16 @@ class MappingOverrides(MappingOverrideReader, Protocol):
         """Store the entry; the value it replaced, if any."""
 
 
+class Cutovers(Protocol):
+    """What each company said about the books it kept before Closeout (``closeout cutover``)."""
+
+    def record(self, *, company: str, invoiced_before: datetime | None, jobs: Sequence[str], actor: str) -> None:
+        """Add one cutover: a date (jobs completed before it), a list of job ids or numbers, or both."""
+
+    def for_company(self, company: str) -> Any:
+        """Every cutover of the company merged into the ``workorders.rules.Cutover`` its rules see."""
+
+
 class UnitOfWork(Protocol):
     """One transaction over the core's repositories; nothing is visible to others until ``commit``.
 
@@ -401,6 +415,9 @@ class UnitOfWork(Protocol):
 
     @property
     def mapping_overrides(self) -> MappingOverrides: ...
+
+    @property
+    def cutovers(self) -> Cutovers: ...
 
     @property
     def cases(self) -> Any: ...

@@ -12,7 +12,9 @@ from closeout.cli import (  # noqa: F401  (imported to register their commands)
     rules,  # rules, explain, preview
     operations,  # setup, health
     connect,  # connect, disconnect
+    cutover,  # cutover
     orchestration,  # serve, dashboard
+    notify,  # notify send|digest|list
 )
 # isort: on
 from closeout.cli.base import app

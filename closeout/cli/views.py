@@ -38,6 +38,9 @@ def show_explanation(console: Console, found: Explanation, *, all_evaluations: b
     for override in found.overrides:
         console.print(f"  [bold]override:[/]  ", end="")
         console.print(override.describe(), markup=False, highlight=False, soft_wrap=True)
+    for outcome in found.outcomes:
+        console.print(f"  [bold]outcome:[/]   ", end="")
+        console.print(f"{outcome.outcome} — {outcome.describe()}", markup=False, highlight=False, soft_wrap=True)
     for version in sorted(found.decisions, reverse=True):
         earlier = found.earlier.get(version, [])
         _show_decisions(console, found, version, found.decisions[version],
@@ -129,4 +132,4 @@ def show_preview(console: Console, preview: Preview) -> None:
             held.add_row(item.subject, item.where, item.why)
         console.print(held)
     for name in preview.not_read:
-        console.print(f"  not read: source {name} (API sources are read by the run, not by preview)")
+        console.print(Text(f"  not read: source {name}"))

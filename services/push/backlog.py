@@ -22,6 +22,7 @@ from services.config import CompanyConfig
 from services.push.pacing import LIMITS
 from services.counts import StepCounts
 from services.push.pusher import Pusher
+from services.push.dry_run import hold_back
 from services.push.evidence import push_evidence
 from services.push.together import BATCH_SIZES, push_together
 from services.runtime import Runtime
@@ -43,6 +44,8 @@ def push_backlog(app: Runtime, company: CompanyConfig, *, workers: int | None = 
     after their current batch, with every record's state saved as ``push_together`` leaves it, so a retry
     of this step resumes where it stopped.
     """
+    if not company.ledger.push:
+        return hold_back(app, company)
     kind = company.ledger.kind
     with app.store.unit_of_work() as uow:
         uow.push_records.release_stale(stale_after, ledger=kind)

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from services.config import CompanyConfig
 from services.counts import StepCounts
+from services.push.dry_run import hold_back
 from services.push.evidence import push_evidence
 from services.push.together import push_together
 from services.push.pusher import (
@@ -28,6 +29,8 @@ def push_batch(app: Runtime, company: CompanyConfig, *, limit: int = 30, stale_a
     are claimed again and looked up in the ledger before anything is resent. A throttled call (429) waits
     the ledger's Retry-After with ``sleep`` and is sent again (see ThrottledLedger).
     """
+    if not company.ledger.push:
+        return hold_back(app, company)
     counts = StepCounts()
     with app.store.unit_of_work() as uow:
         uow.push_records.release_stale(stale_after, ledger=company.ledger.kind)

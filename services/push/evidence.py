@@ -74,7 +74,7 @@ def push_evidence(app: Runtime, company: CompanyConfig, ledger: Any, counts: Ste
         uow.commit()
     for item in items:
         record = records[item.idempotency_key]
-        status, ref, error, anomaly = _deliver(app, ledger, record, item)
+        status, ref, error, anomaly = _deliver(app, ledger, record, item, adopting=company.ledger.adopt_existing)
         with app.store.unit_of_work() as uow:
             uow.push_evidence.finish(item.idempotency_key, item.item, status, ledger_ref=ref, error=error)
             if anomaly is not None:
@@ -87,8 +87,10 @@ def push_evidence(app: Runtime, company: CompanyConfig, ledger: Any, counts: Ste
             counts.files_attached += 1
 
 
-def _deliver(app: Runtime, ledger: Any, record: PushRecord, item: EvidenceItem) -> tuple[str, str | None, str, Anomaly | None]:
-    """Send one item: ``(status, ledger ref, error, case to open)``."""
+def _deliver(app: Runtime, ledger: Any, record: PushRecord, item: EvidenceItem, *,
+             adopting: bool = False) -> tuple[str, str | None, str, Anomaly | None]:
+    """Send one item: ``(status, ledger ref, error, case to open)``. An invoice that may have been sent already (an
+    earlier attempt, or ``adopting``: it may be one made and sent by hand before Closeout) is looked at first."""
     code = AnomalyCode.invoice_send_failed if item.is_email else AnomalyCode.attachment_failed
     if item.is_email and not item.target:
         return _failed(record, item, code, f"invoice {record.doc_number} has no customer billing e-mail to send it to")
@@ -102,7 +104,7 @@ def _deliver(app: Runtime, ledger: Any, record: PushRecord, item: EvidenceItem) 
             return _failed(record, item, code, f"{item.target} is {size} bytes; {record.ledger} takes at most {limit}")
     try:
         if item.is_email:
-            if item.attempts > 1 and ledger.invoice_sent(record.ledger_id):
+            if (item.attempts > 1 or adopting) and ledger.invoice_sent(record.ledger_id):
                 return "done", "found sent", "", None
             ledger.send_invoice(record.ledger_id, email=item.target)
             return "done", "sent", "", None

@@ -58,10 +58,12 @@ class Pusher:
         self.sent = False
         self._customers = {} if customers is None else customers  # push_batch: the run's, so one look-up a run
         self._found: dict[str, list[Any]] = {}  # look-ups made ahead for a whole batch (look_up_ahead)
+        # beside books kept before Closeout, an invoice made by hand may already carry the doc number: adopt it
+        self.adopting = company.ledger.adopt_existing
 
     def prepare(self, record: PushRecord) -> PushOutcome | dict[str, Any]:
         """The ledger payload to send, or the outcome without sending (found by look-up, or a customer case)."""
-        if record.attempts > 1:
+        if self._may_exist(record):
             found = self._look_up(record)
             if found is not None:
                 return found
@@ -93,10 +95,14 @@ class Pusher:
 
     def look_up_ahead(self, records: Sequence[PushRecord]) -> None:
         """One look-up call for every record whose earlier attempt may have landed (``_look_up`` uses it once)."""
-        docs = [r.doc_number for r in records if r.attempts > 1 and r.doc_number]
+        docs = [r.doc_number for r in records if self._may_exist(r) and r.doc_number]
         if docs:
             found = self.ledger.find_invoices(docs)
             self._found = {doc: [i for i in found if i.doc_number == doc] for doc in docs}
+
+    def _may_exist(self, record: PushRecord) -> bool:
+        """An earlier attempt may have landed, or (``adopt_existing``) someone made the invoice before Closeout."""
+        return record.attempts > 1 or self.adopting
 
     def _look_up(self, record: PushRecord) -> PushOutcome | None:
         """An earlier attempt may have landed: find it by doc number before sending anything again."""

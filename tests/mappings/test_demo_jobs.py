@@ -27,7 +27,8 @@ TRIPPED = {  # job number: the one rule that stops it, warns about it or transfo
     "1050": "billing_email_present", "1054": "part_below_cost",
 }
 NOT_IN_THE_DEMO = {"not_invoiced_before", "parts_have_item_codes", "change_requests_approved",
-                   "currency_matches_ledger", "no_formula_text"}  # covered by tests/rules; the demo is one clean CSV source
+                   "currency_matches_ledger", "no_formula_text",
+                   "invoiced_elsewhere"}  # covered by tests/rules (and the demo with a cutover: tests/e2e)
 INVALID = {
     "csv:J20479": "northwind-2026-11-week1.csv row 62, column quantity: 'two' is not a number",
     "csv:J20512": "northwind-2026-11-week3.csv row 38, column customer_name: 'Harbor Point Apts.' disagrees with "

@@ -136,7 +136,7 @@ def test_evaluating_twice_gives_the_same_evaluation(build):
 
 def test_every_built_in_rule_has_a_unique_snake_case_id_and_says_why_it_exists():
     ids = [item.id for item in DEFAULT_RULES]
-    assert len(set(ids)) == len(ids) == 18
+    assert len(set(ids)) == len(ids) == 19
     assert all(re.fullmatch(r"[a-z][a-z0-9_]*", i) for i in ids)
     assert all(item.why and item.version >= 1 and item.check.__doc__ for item in DEFAULT_RULES)
 

@@ -8,13 +8,13 @@ Each rule has a stable snake_case id, a version and one line of why it exists; t
 
 from workorders.rules._engine import Evaluation, Verdict, evaluate, run_check
 from workorders.rules._model import (
-    NO_CONTEXT, Check, InvoicedVersion, Rule, RuleContext, blocked, no_invoice, passed, rule, transformed, warned,
+    NO_CONTEXT, Check, Cutover, InvoicedVersion, Rule, RuleContext, blocked, no_invoice, passed, rule, transformed, warned,
 )
 from workorders.rules._settings import LabourRates, LabourSettings, RuleSection, RuleSettings, rule_ids
 from workorders.rules.billing import DEFAULT_RULES
 
 __all__ = [
-    "DEFAULT_RULES", "NO_CONTEXT", "Check", "Evaluation", "InvoicedVersion", "LabourRates", "LabourSettings", "Rule",
+    "DEFAULT_RULES", "NO_CONTEXT", "Check", "Cutover", "Evaluation", "InvoicedVersion", "LabourRates", "LabourSettings", "Rule",
     "RuleContext", "RuleSection", "RuleSettings", "Verdict", "blocked", "evaluate", "no_invoice", "passed", "rule",
     "rule_ids", "run_check", "transformed", "warned",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from datetime import datetime
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +42,25 @@ class InvoicedVersion(BaseModel):
     ledger_balance: Money | None = None
 
 
+class Cutover(BaseModel):
+    """What a company told Closeout about the books it kept before it: jobs it billed elsewhere, and where each
+    source's history starts. Stored by ``closeout cutover`` and the sources' ``start`` (``services.cutover``).
+
+    ``invoiced_before``: a job completed before this moment was invoiced by hand or by the source's own sync.
+    ``jobs``: job ids or job numbers, per source name, invoiced elsewhere whatever their date.
+    ``source_starts``: per source name, the moment its history starts; a job the source last changed before it
+    is history too.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    invoiced_before: datetime | None = None
+    jobs: frozenset[str] = frozenset()
+    source_starts: dict[str, datetime] = {}
+    recorded_by: str = ""
+    recorded_at: datetime | None = None
+
+
 class RuleContext(BaseModel):
     """What a rule may know beyond the order itself, fetched by the caller so rules stay pure.
 
@@ -48,7 +68,8 @@ class RuleContext(BaseModel):
     job (same company, completed around the same day); the rule decides. ``invoiced`` are this order's
     other versions that already went to a ledger. ``draft`` is this version's own invoice as it would be
     drafted from the order the rules leave; the caller knows it only after a first evaluation, so it gives it
-    on a second one, and only when another version was invoiced (see ``not_invoiced_before``).
+    on a second one, and only when another version was invoiced (see ``not_invoiced_before``). ``cutover`` is
+    what the company said about its books before Closeout (see ``invoiced_elsewhere``).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -57,6 +78,7 @@ class RuleContext(BaseModel):
     invoiced: tuple[InvoicedVersion, ...] = ()
     possible_duplicates: tuple[WorkOrder, ...] = ()
     draft: InvoiceDraft | None = None
+    cutover: Cutover = Cutover()
 
 
 NO_CONTEXT = RuleContext()

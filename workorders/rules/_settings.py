@@ -94,6 +94,7 @@ class RuleSettings(_Strict):
     labour_from_time_entries: LabourSettings = LabourSettings()
     photos_before_after: PhotoSettings = PhotoSettings()
     cancelled_no_invoice: RuleSection = RuleSection()
+    invoiced_elsewhere: RuleSection = RuleSection()
     job_not_completed: RuleSection = RuleSection()
     no_charge_no_invoice: RuleSection = RuleSection()
     not_invoiced_before: RuleSection = RuleSection()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workorders.rules._model import Check, RuleSettings, blocked, no_invoice, passed, rule
+from workorders.rules._model import Check, RuleContext, RuleSettings, blocked, no_invoice, passed, rule
 from workorders.rules.evidence import check_note, check_photos, check_sign_off
 from workorders.rules.integrity import (
     check_billing_email, check_change_requests, check_currency, check_duplicate, check_formula_text, check_not_invoiced,
@@ -21,6 +21,38 @@ def check_cancelled(order: WorkOrder, settings: RuleSettings) -> Check:
     if order.status in GONE_STATUSES:
         return no_invoice(f"job is {order.status.value}", status=order.status.value)
     return passed(f"job is {order.status.value}, not cancelled", status=order.status.value)
+
+
+@rule("invoiced_elsewhere")
+def check_invoiced_elsewhere(order: WorkOrder, settings: RuleSettings, context: RuleContext) -> Check:
+    """A company that billed before Closeout must not bill its old jobs twice: what it says was invoiced elsewhere is not.
+
+    A job is history when it was completed before the cutover date (``closeout cutover --invoiced-before``), is
+    on the cutover's list of jobs, or was last changed at its source before that source's ``start``. A job
+    Closeout itself invoiced is past this rule: ``not_invoiced_before`` judges its changes.
+    """
+    cutover = context.cutover
+    evidence = {"recorded_by": cutover.recorded_by} if cutover.recorded_by else {}
+    if context.invoiced:
+        return passed("Closeout invoiced an earlier version of this job", **evidence)
+    if order.external_id in cutover.jobs or order.job_number in cutover.jobs:
+        return no_invoice(f"job {order.job_number} is on the cutover's list of jobs invoiced elsewhere",
+                          listed=order.job_number, **evidence)
+    completed = order.completed_at or (order.updated_at if order.status is WorkOrderStatus.completed else None)
+    before = cutover.invoiced_before
+    if before is not None and completed is not None and completed < before:
+        return no_invoice(f"completed {completed.date().isoformat()}, before the cutover of "
+                          f"{before.date().isoformat()}: invoiced elsewhere",
+                          completed_at=completed.isoformat(), invoiced_before=before.isoformat(), **evidence)
+    start = cutover.source_starts.get(order.source)
+    if start is not None and order.updated_at < start:
+        return no_invoice(f"last changed {order.updated_at.date().isoformat()}, before {order.source}'s start of "
+                          f"{start.date().isoformat()}: history, not Closeout's to bill",
+                          updated_at=order.updated_at.isoformat(), source_start=start.isoformat())
+    if before is None and start is None and not cutover.jobs:
+        return passed("no cutover recorded for the company")
+    return passed("the job is after the cutover", **({"invoiced_before": before.isoformat()} if before else {}),
+                  **evidence)
 
 
 @rule("job_not_completed")
@@ -56,7 +88,7 @@ def check_amount_approved(order: WorkOrder, settings: RuleSettings) -> Check:
 
 
 DEFAULT_RULES = (
-    check_cancelled, check_completed, check_no_charge, check_not_invoiced,
+    check_cancelled, check_invoiced_elsewhere, check_completed, check_no_charge, check_not_invoiced,
     check_labour,
     check_sign_off, check_photos, check_note,
     check_priced, check_item_codes, check_below_cost, check_change_requests,

@@ -1,0 +1,44 @@
+"""SqlCutovers: each `closeout cutover` a company recorded, read back as the one Cutover its rules see."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from storage.tables import cutovers
+from workorders.rules import Cutover
+
+_c = cutovers
+
+
+class SqlCutovers:
+    def __init__(self, session: Session, *, clock: Callable[[], datetime]) -> None:
+        self._session = session
+        self._clock = clock
+
+    def record(self, *, company: str, invoiced_before: datetime | None, jobs: Sequence[str], actor: str) -> None:
+        """Add one cutover: a date, a list of jobs, or both."""
+        self._session.execute(sa.insert(_c).values(
+            company=company, invoiced_before=invoiced_before, jobs=sorted(set(jobs)), recorded_by=actor,
+            recorded_at=self._clock()))
+
+    def for_company(self, company: str) -> Cutover:
+        """Every cutover of the company as one: the latest date recorded (a later cutover corrects an earlier
+        one), every job ever listed, and who recorded the latest."""
+        rows = self._session.execute(
+            sa.select(_c).where(_c.c.company == company).order_by(_c.c.id)).mappings().all()
+        return merge_cutovers([(r["invoiced_before"], r["jobs"], r["recorded_by"], r["recorded_at"]) for r in rows])
+
+
+def merge_cutovers(rows: Sequence[tuple[datetime | None, Sequence[str], str, datetime]]) -> Cutover:
+    """The rows (oldest first) as the one Cutover the rules see; shared with the in-memory fake."""
+    if not rows:
+        return Cutover()
+    dated = [row for row in rows if row[0] is not None]
+    latest = rows[-1]
+    return Cutover(invoiced_before=dated[-1][0] if dated else None,
+                   jobs=frozenset(job for row in rows for job in row[1]),
+                   recorded_by=latest[2], recorded_at=latest[3])
