@@ -1,7 +1,9 @@
 """One normalisation run (pull pages from the fake source, map, apply rules, store) on a fresh SQLite store.
 
 ``python -m bench.normalise_run --orders N`` runs it directly in a process of its own and prints JSON with the
-wall time and the process's peak RSS; ``normalise_in_subprocess`` starts that and reads the answer.
+wall time and the process's peak RSS; ``normalise_in_subprocess`` starts that and reads the answer. With
+``--floor`` the normalisation floor (``bench.floors``) runs in the same process just before and just after it,
+so the two are measured side by side.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 import httpx
 
 from bench.fake_source import ROOT, running_fake_source
+from bench.floors import normalisation_floor_seconds
 from services.config import CloseoutConfig, CompanyConfig, JobberSourceConfig, LedgerConfig
 from closeout.settings import Settings
 from services.counts import StepCounts
@@ -97,22 +100,34 @@ def normalise(app: App, *, pull: Callable[..., StepCounts] = pull_source,
     return counts
 
 
-def timed_direct_run(orders: int) -> dict:
-    """Wall time of the steps called directly on ``orders`` jobs, the counts, and this process's peak RSS."""
+def timed_direct_run(orders: int, *, floor: bool = False) -> dict:
+    """Wall time of the steps called directly on ``orders`` jobs, the counts, and this process's peak RSS; with
+    ``floor``, the floor's wall and CPU times before and after it too."""
+    floors = [floor_seconds(orders)] if floor else []
     with bench_app(orders) as app:
         started, cpu = time.perf_counter(), time.process_time()
         counts = normalise(app)
         seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu
-    return {"orders": orders, "seconds": seconds, "cpu_seconds": cpu_seconds, "pulled": counts.pulled,
+    if floor:
+        floors.append(floor_seconds(orders))
+    return {"orders": orders, "seconds": seconds, "floors": floors, "cpu_seconds": cpu_seconds,
+            "pulled": counts.pulled,
             "evaluated": counts.evaluated,
             "drafts": counts.drafts, "cases": sum(counts.cases_opened.values()),
             "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
+def floor_seconds(orders: int) -> tuple[float, float]:
+    """The normalisation floor's wall and CPU seconds for ``orders`` jobs, from a fake source of its own."""
+    with running_fake_source(orders) as url:
+        return normalisation_floor_seconds(url, orders, page_size=SOURCE.page_size)
+
+
 @lru_cache(maxsize=None)
-def normalise_in_subprocess(orders: int) -> dict:
+def normalise_in_subprocess(orders: int, *, floor: bool = False) -> dict:
     """``timed_direct_run`` in a fresh process (so its peak RSS is its own); cached per size within a bench run."""
-    done = subprocess.run([sys.executable, "-m", "bench.normalise_run", "--orders", str(orders)], cwd=ROOT,
+    done = subprocess.run([sys.executable, "-m", "bench.normalise_run", "--orders", str(orders),
+                           *(["--floor"] if floor else [])], cwd=ROOT,
                           capture_output=True, text=True, check=False, timeout=900)
     if done.returncode != 0:
         raise RuntimeError(f"the normalisation run of {orders} orders failed:\n{done.stderr[-3000:]}")
@@ -122,4 +137,6 @@ def normalise_in_subprocess(orders: int) -> dict:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, required=True)
-    print(json.dumps(timed_direct_run(parser.parse_args().orders)))
+    parser.add_argument("--floor", action="store_true", help="also time the normalisation floor before and after")
+    options = parser.parse_args()
+    print(json.dumps(timed_direct_run(options.orders, floor=options.floor)))

@@ -3,7 +3,8 @@
     python -m bench.run [--size full|tiny] [--only NAME ...] [--results DIR]
 
 Every ``bench/scenario_<name>.py`` that exists is run in name order; each exposes ``run(size) -> list[Measure]``.
-A scenario that fails is reported in the table and the JSON (``error``) and the others still run.
+A scenario that fails is reported in the table and the JSON (``error``) and the others still run. A scenario
+that reports calls the sandbox refused (429) has them in the JSON (``refused``) and every target marked not met.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench.measure import Measure
+from bench.measure import Measure, mark_refusals, refused_calls
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"
@@ -67,9 +68,10 @@ def run_scenarios(names: list[str], size: str) -> tuple[list[Measure], list[dict
         entry: dict[str, Any] = {"scenario": name}
         try:
             module = importlib.import_module(f"bench.scenario_{name}")
-            found = list(module.run(size))
+            found = mark_refusals(list(module.run(size)))
             measures += found
             entry["measures"] = len(found)
+            entry["refused"] = refused_calls(found)  # None: the scenario meets no rate limit
         except Exception as exc:  # noqa: BLE001 - one broken scenario must not hide the others' numbers
             entry["error"] = f"{type(exc).__name__}: {exc}"
             entry["traceback"] = traceback.format_exc()
@@ -80,8 +82,8 @@ def run_scenarios(names: list[str], size: str) -> tuple[list[Measure], list[dict
 
 def table(measures: list[Measure], runs: list[dict[str, Any]], title: str) -> Table:
     grid = Table(title=title, show_lines=False)
-    for column in ("scenario", "measure", "value", "reference", "ratio", "target", "met"):
-        grid.add_column(column, justify="right" if column in ("value", "reference", "ratio") else "left")
+    for column in ("scenario", "measure", "value", "floor / reference", "ratio", "target", "met"):
+        grid.add_column(column, justify="left" if column in ("scenario", "measure", "target", "met") else "right")
     for m in measures:
         met = "—" if m.met is None else ("[green]yes[/]" if m.met else "[red]no[/]")
         reference = "" if m.reference is None else f"{_number(m.reference)} ({m.reference_label})"

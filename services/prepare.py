@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from services.config import CompanyConfig
 from services.line_prices import apply_line_prices
 from services.mapping_overrides import effective_tables
 from services.counts import StepCounts
-from services.runtime import Runtime, UnitOfWork
-from exceptions_queue.cases import CaseStatus
+from services.cutover_context import cutover_for
+from services.runtime import Cases, Runtime, UnitOfWork
+from exceptions_queue.cases import Case, CaseStatus
 from exceptions_queue.service import CaseQueue
 from mappings.company_tables import MappingTables
 from mappings.drafts import build_draft
@@ -41,6 +42,7 @@ def prepare_batch(app: Runtime, *, run_id: str, limit: int = PREPARE_BATCH) -> S
         # an older version's draft that never reached the ledger is withdrawn, not pushed and then corrected
         counts.drafts_superseded += len(uow.push_records.supersede_unsent([(o.id, o.version) for o in orders]))
         batch = _BatchContext(uow, orders)
+        new_cases = _NewCases()
         decisions: list = []
         drafts: list[InvoiceDraft] = []
         for order in orders:
@@ -55,8 +57,7 @@ def prepare_batch(app: Runtime, *, run_id: str, limit: int = PREPARE_BATCH) -> S
             verdict = str(evaluation.verdict)
             if verdict == "blocked":
                 counts.blocked += 1
-                for anomaly in evaluation.anomalies:
-                    _open(queue, anomaly, counts)
+                new_cases.extend(evaluation.anomalies)
                 continue
             if order.id in batch.with_clearable_cases:
                 counts.cases_resolved += _clear_older_cases(queue, uow, order)
@@ -66,14 +67,68 @@ def prepare_batch(app: Runtime, *, run_id: str, limit: int = PREPARE_BATCH) -> S
             counts.ready += 1
             draft = build_draft(evaluation.order, tables=batch.tables(company), ledger=company.ledger.kind)
             if isinstance(draft, Anomaly):
-                _open(queue, draft, counts)
+                new_cases.append(draft)
                 continue
             drafts.append(draft)
             counts.drafts += 1
+        new_cases.open(uow, counts)
         uow.decisions.add(decisions)
         uow.push_records.add_ready_many(drafts)
         uow.commit()
     return counts
+
+
+class _NewCases:
+    """The batch's anomalies, opened when its loop ends: each through ``CaseQueue.open_case`` (its rules, its first
+    history entry), with one read per kind saying which subjects already have an open case, and one write for all.
+
+    Opened in the order they were met, so cases get the ids they would have got one at a time. Deferring them
+    changes nothing the loop sees: it opens no case itself, and the older cases it closes are read back here.
+    """
+
+    def __init__(self) -> None:
+        self._anomalies: list[Anomaly] = []
+
+    def append(self, anomaly: Anomaly) -> None:
+        self._anomalies.append(anomaly)
+
+    def extend(self, anomalies: Iterable[Anomaly]) -> None:
+        self._anomalies.extend(anomalies)
+
+    def open(self, uow: UnitOfWork, counts: StepCounts) -> None:
+        if not self._anomalies:
+            return
+        standing = {kind: uow.cases.open_subjects(kind=kind, subjects=[a.subject for a in self._anomalies
+                                                                          if a.code is kind])
+                    for kind in {anomaly.code for anomaly in self._anomalies}}
+        collected = _CollectedCases(uow.cases, standing)
+        queue = CaseQueue(collected)
+        for anomaly in self._anomalies:
+            _open(queue, anomaly, counts)
+        uow.cases.add_many(collected.new)
+        self._anomalies = []
+
+
+class _CollectedCases:
+    """The case repository ``CaseQueue.open_case`` sees at the end of a batch: ``find_open`` answers from the one
+    read per kind (and from the cases just opened), ``add`` keeps the new case for ``add_many``."""
+
+    def __init__(self, cases: Cases, standing: dict[AnomalyCode, set[str]]) -> None:
+        self._cases, self._standing = cases, standing
+        self._opened: dict[tuple[AnomalyCode, str], Case] = {}
+        self.new: list[Case] = []
+
+    def find_open(self, *, kind: AnomalyCode, subject: str) -> Case | None:
+        if (kind, subject) in self._opened:
+            return self._opened[(kind, subject)]
+        if subject in self._standing.get(kind, ()):
+            return self._cases.find_open(kind=kind, subject=subject)
+        return None
+
+    def add(self, case: Case) -> Case:
+        self._opened[(case.kind, case.subject)] = case
+        self.new.append(case)
+        return case
 
 
 class _BatchContext:
@@ -92,13 +147,17 @@ class _BatchContext:
         self.with_clearable_cases = uow.cases.work_orders_with_cases(
             ids, kinds=_CLEARABLE, statuses=(CaseStatus.open, CaseStatus.in_progress))
         self._tables: dict[str, MappingTables] = {}
+        self._cutovers, self._cutover_store = {}, uow.cutovers
 
     def judge(self, company: CompanyConfig, order: WorkOrder, *, run_id: str) -> Evaluation:
         """``judge`` with the batch's reads: the same decisions, without a query per order."""
         order = apply_line_prices(self, order)
         invoiced = _invoiced(self._records.get(order.id, ()), order, self._corrections.get(order.id, ()))
+        if company.id not in self._cutovers:
+            self._cutovers[company.id] = cutover_for(self._cutover_store, company)
         context = RuleContext(ledger_currency=booking_currency(company), invoiced=invoiced,
-                              possible_duplicates=tuple(self._duplicates.get(order.id, ())))
+                              possible_duplicates=tuple(self._duplicates.get(order.id, ())),
+                              cutover=self._cutovers[company.id])
         return _evaluate(company, order, context, run_id=run_id, tables=lambda: self.tables(company))
 
     def tables(self, company: CompanyConfig) -> MappingTables:
@@ -153,6 +212,7 @@ def rule_context(uow: UnitOfWork, company: CompanyConfig, order: WorkOrder, *, u
     """
     invoiced = _invoiced(uow.push_records.for_work_order(order.id), order, uow.corrections.for_work_order(order.id))
     return RuleContext(ledger_currency=booking_currency(company), invoiced=invoiced,
+                       cutover=cutover_for(uow.cutovers, company),
                        possible_duplicates=tuple(uow.work_orders.possible_duplicates(order)) + tuple(
                            other for other in unstored if other.id != order.id))
 

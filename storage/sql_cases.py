@@ -43,6 +43,16 @@ def _case_values(case: Case) -> dict[str, Any]:
     }
 
 
+def _history_rows(case_id: int, entries: Sequence[HistoryEntry], *, first_seq: int) -> list[dict[str, Any]]:
+    """The history rows of ``entries`` of one case, numbered from ``first_seq``."""
+    rows = []
+    for seq, entry in enumerate(entries, start=first_seq):
+        document = entry.model_dump(mode="json", include={"before", "after"})
+        rows.append({"case_id": case_id, "seq": seq, "at": entry.at, "actor": entry.actor, "action": entry.action,
+                     "note": entry.note, "before": document["before"], "after": document["after"]})
+    return rows
+
+
 def _entry(row: Mapping[str, Any]) -> HistoryEntry:
     return HistoryEntry(
         at=row["at"],
@@ -88,6 +98,23 @@ class SqlCases:
         ).scalar_one()
         self._append(case_id, case.history, first_seq=1)
         return case.model_copy(update={"id": case_id})
+
+    def add_many(self, cases: Sequence[Case]) -> list[Case]:
+        """``add`` for a batch of new cases: their rows in one statement, their first history entries in another.
+
+        Ids are given in the order of ``cases``, as ``add`` one by one would give them.
+        """
+        if not cases:
+            return []
+        ids = self._session.execute(
+            sa.insert(_c).returning(_c.c.id, sort_by_parameter_order=True),
+            [{**_case_values(case), "opened_at": case.opened_at} for case in cases],
+        ).scalars().all()
+        history = [row for case_id, case in zip(ids, cases, strict=True)
+                   for row in _history_rows(case_id, case.history, first_seq=1)]
+        if history:
+            self._session.execute(sa.insert(_h), history)
+        return [case.model_copy(update={"id": case_id}) for case_id, case in zip(ids, cases, strict=True)]
 
     def get(self, case_id: int) -> Case | None:
         row = self._session.execute(sa.select(_c).where(_c.c.id == case_id)).mappings().one_or_none()
@@ -173,24 +200,8 @@ class SqlCases:
         return counts
 
     def _append(self, case_id: int, entries: Sequence[HistoryEntry], *, first_seq: int) -> None:
-        if not entries:
-            return
-        rows = []
-        for seq, entry in enumerate(entries, start=first_seq):
-            document = entry.model_dump(mode="json", include={"before", "after"})
-            rows.append(
-                {
-                    "case_id": case_id,
-                    "seq": seq,
-                    "at": entry.at,
-                    "actor": entry.actor,
-                    "action": entry.action,
-                    "note": entry.note,
-                    "before": document["before"],
-                    "after": document["after"],
-                }
-            )
-        self._session.execute(sa.insert(_h), rows)
+        if entries:
+            self._session.execute(sa.insert(_h), _history_rows(case_id, entries, first_seq=first_seq))
 
     def _with_history(self, row: Mapping[str, Any]) -> Case:
         history = self._session.execute(

@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from storage.stored_json import TEXT
 from storage.tables import cursors, insert_for, raw_payloads
 from workorders.ports import LandedPayload
 
@@ -31,10 +32,20 @@ def canonical_payload(payload: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
 
     Decimals (from sources parsed without floats) are kept as strings, so no digit is lost.
     """
+    text, digest = canonical_text(payload)
+    return json.loads(text), digest
+
+
+def canonical_text(payload: Mapping[str, Any]) -> tuple[str, str]:
+    """The payload's canonical JSON text (sorted keys, no spaces, the standard library's spelling) and its hash.
+
+    The hash is of this very text, so it stays ``json.dumps``'s: another encoder would change every hash. The text
+    is also what the column keeps on SQLite, bound as it is instead of parsed and encoded again.
+    """
     text = json.dumps(
         payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_json_default
     )
-    return json.loads(text), hashlib.sha256(text.encode()).hexdigest()
+    return text, hashlib.sha256(text.encode()).hexdigest()
 
 
 class SqlRawLanding:
@@ -112,8 +123,9 @@ class SqlRawLanding:
                 if row.external_id not in current or row.revision > current[row.external_id].revision:
                     current[row.external_id] = row
         now, landed, rows = self._clock(), [], []
+        as_text = self._session.connection().dialect.name == "sqlite"  # the column keeps the canonical text there
         for job in jobs:
-            document, digest = canonical_payload(job.payload)
+            text, digest = canonical_text(job.payload)
             row = current.get(job.external_id)
             if row is not None and row.payload_hash == digest:
                 landed.append(LandedPayload(id=row.id, payload_hash=digest, is_new=False))
@@ -123,13 +135,16 @@ class SqlRawLanding:
             else:
                 landed.append(None)
                 rows.append({"source": source, "stream": job.stream, "external_id": job.external_id,
-                             "locator": job.locator, "payload": document, "payload_hash": digest,
+                             "locator": job.locator, "payload": text if as_text else json.loads(text),
+                             "payload_hash": digest,
                              "revision": row.revision + 1 if row is not None else 1, "received_at": now,
                              "last_received_at": now})
         if rows:
+            insert = insert_for(self._session, t)
+            if as_text:
+                insert = insert.values(payload=sa.bindparam("payload", type_=TEXT))
             self._session.execute(
-                insert_for(self._session, t).on_conflict_do_nothing(
-                    index_elements=[t.c.source, t.c.external_id, t.c.payload_hash]), rows)
+                insert.on_conflict_do_nothing(index_elements=[t.c.source, t.c.external_id, t.c.payload_hash]), rows)
             ids: dict[tuple[str, str], Any] = {}
             for start in range(0, len(rows), 500):
                 chunk = [r["external_id"] for r in rows[start:start + 500]]

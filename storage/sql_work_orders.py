@@ -10,6 +10,7 @@ from itertools import islice
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from storage.stored_json import TEXT, stored_json
 from storage.tables import rule_decisions, work_order_versions
 from workorders.ports import SavedWorkOrder
 from workorders.work_order import WorkOrder, WorkOrderStatus, snapshot
@@ -54,6 +55,14 @@ def _duplicate_window(order: WorkOrder) -> tuple[str, str] | None:
 def _chunks(items: list, size: int = IN_CHUNK) -> Iterator[list]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
+
+
+def _stored(document: dict, as_text: bool) -> dict | str:
+    """The snapshot as the insert binds it: its JSON text (orjson) when ``as_text``, else the document itself.
+
+    A work order has no float field (money and quantities are Decimals, kept as text), so no NaN can hide in it.
+    """
+    return stored_json(document, floats=False) if as_text else document
 
 
 class SqlWorkOrders:
@@ -104,6 +113,7 @@ class SqlWorkOrders:
                 if work_order_id not in latest or version > latest[work_order_id][0]:
                     latest[work_order_id] = (version, content_hash)
         now, rows, saved = self._clock(), [], []
+        as_text = self._session.connection().dialect.name == "sqlite"  # snapshots bound as their JSON text there
         for order in orders:
             content_hash = order.content_hash()
             current = latest.get(order.id)
@@ -114,10 +124,13 @@ class SqlWorkOrders:
             latest[order.id] = (stored.version, content_hash)
             rows.append({"work_order_id": stored.id, "version": stored.version, "company": stored.company,
                          "job_number": stored.job_number, "status": stored.status.value,
-                         "content_hash": content_hash, "snapshot": snapshot(stored), "stored_at": now})
+                         "content_hash": content_hash, "snapshot": _stored(snapshot(stored), as_text),
+                         "stored_at": now})
             saved.append(SavedWorkOrder(order=stored, changed=True))
         if rows:
-            self._session.execute(sa.insert(_v), rows)
+            insert = sa.insert(_v)
+            self._session.execute(insert.values(snapshot=sa.bindparam("snapshot", type_=TEXT)) if as_text else insert,
+                                  rows)
         return saved
 
     def get(self, work_order_id: str, version: int | None = None) -> WorkOrder | None:

@@ -4,11 +4,15 @@ from bench.normalise_run import normalise_in_subprocess
 from bench.scenario_normalise import SIZES, run
 
 
-def test_the_tiny_normalisation_benchmark_reports_its_three_figures(prefect_api):
+def test_the_tiny_normalisation_benchmark_reports_its_rate_against_the_floor_measured_beside_it(prefect_api):
     measures = run("tiny")
-    assert [m.scenario for m in measures] == ["normalisation"] * 5
+    assert [m.scenario for m in measures] == ["normalisation"] * 8
     assert all(m.value >= 0 and m.unit for m in measures)
-    assert measures[0].reference == 2000 and measures[0].met in (True, False)
+    floor, versus_floor, per_cpu, absolute = measures[:4]
+    assert floor.value > 0 and versus_floor.reference == floor.value
+    assert versus_floor.ratio == versus_floor.value / floor.value and versus_floor.met in (True, False)
+    assert per_cpu.reference > 0 and per_cpu.ratio == per_cpu.value / per_cpu.reference
+    assert absolute.reference == 2000 and absolute.met in (True, False)
     assert measures[-1].unit == "%" and measures[-1].met in (True, False)
 
 

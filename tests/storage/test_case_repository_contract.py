@@ -237,3 +237,48 @@ def test_work_orders_with_cases_applies_the_kinds_and_statuses_asked(repository,
     assert repository.work_orders_with_cases(ids, kinds=(CaseKind.rule_blocked,),
                                              statuses=(CaseStatus.resolved,)) == {"jobber:J-3"}
     assert repository.work_orders_with_cases(["jobber:J-9"], kinds=tuple(CaseKind), statuses=open_) == set()
+
+
+class _Unstored:
+    """A repository that keeps the cases ``CaseQueue.open_case`` builds without storing them (for ``add_many``)."""
+
+    def __init__(self) -> None:
+        self.cases: list[Case] = []
+
+    def find_open(self, *, kind, subject):
+        return None
+
+    def add(self, case: Case) -> Case:
+        self.cases.append(case)
+        return case
+
+
+def _built(clock, *anomalies: Anomaly) -> list[Case]:
+    kept = _Unstored()
+    for each in anomalies:
+        CaseQueue(kept, clock=clock).open_case(each)
+    return kept.cases
+
+
+def test_cases_added_together_are_stored_as_one_by_one_with_ids_in_their_order(repository, queue, clock):
+    first, _ = queue.open_case(anomaly("jobber:J-1"))
+    built = _built(clock, anomaly("jobber:J-2"), anomaly("jobber:J-3", code=CaseKind.missing_mapping),
+                   anomaly("jobber:J-4", evidence={"decisions": [{"rule": "R-1", "amount": "1.50"}]}))
+
+    added = repository.add_many(built)
+
+    assert [case.id for case in added] == sorted(case.id for case in added) and added[0].id > first.id
+    assert len({first.id, *(case.id for case in added)}) == 4
+    for case, given in zip(added, built, strict=True):
+        assert case == given.model_copy(update={"id": case.id})
+        assert repository.get(case.id) == case  # every field and the first history entry, read back
+    assert repository.find_open(kind=CaseKind.missing_mapping, subject="jobber:J-3") == added[1]
+    assert repository.open_subjects(kind=CaseKind.rule_blocked, subjects=["jobber:J-1", "jobber:J-2",
+                                                                           "jobber:J-4"]) == {"jobber:J-1",
+                                                                                              "jobber:J-2",
+                                                                                              "jobber:J-4"}
+    assert [case.id for case in repository.list()] == [added[2].id, added[1].id, added[0].id, first.id]
+
+
+def test_adding_no_cases_together_stores_nothing(repository):
+    assert repository.add_many([]) == [] and repository.list() == []
