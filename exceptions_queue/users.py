@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
 
@@ -36,6 +37,12 @@ class User(BaseModel):
     created_at: datetime | None = None
     email: str | None = None
     """Where notifications to this person go (``services.notify``); None: they are told nothing."""
+    companies: tuple[str, ...] = ()
+    """The companies whose cases this person sees and decides (``sees``); empty: every company's."""
+
+    def sees(self, company: str | None) -> bool:
+        """Whether a case of ``company`` is this person's to see: a scoped person sees no company-less case."""
+        return not self.companies or company in self.companies
 
     @property
     def can_decide(self) -> bool:
@@ -67,6 +74,22 @@ def check_email(email: str) -> str:
     if not EMAIL.match(address):
         raise UserError(f"{address!r} is not one e-mail address (name@example.com)")
     return address
+
+
+COMPANY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+"""A company id as the config spells one (``services.config.CompanyConfig.id``)."""
+MAX_COMPANIES = 100
+
+
+def check_companies(companies: Iterable[str]) -> tuple[str, ...]:
+    """The company ids a person is limited to, each once and in order; UserError for a malformed one."""
+    ids = tuple(dict.fromkeys(company.strip() for company in companies))
+    if len(ids) > MAX_COMPANIES:
+        raise UserError(f"a user is limited to at most {MAX_COMPANIES} companies")
+    for company in ids:
+        if not COMPANY_ID.match(company):
+            raise UserError(f"{company!r} is not a company id (lower-case letters, digits and '-')")
+    return ids
 
 
 def hash_password(password: str) -> str:

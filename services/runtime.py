@@ -126,9 +126,10 @@ class Messages(Protocol):
 class Users(Protocol):
     """The people who sign in to the queue, and the digests of their API tokens."""
 
-    def add(self, username: str, role: Role, password_hash: str, *, email: str | None = None) -> User:
-        """Create the user, or replace the role and password of an existing one (a reset); an ``email`` of None
-        leaves a reset user's address as it was."""
+    def add(self, username: str, role: Role, password_hash: str, *, email: str | None = None,
+            companies: tuple[str, ...] | None = None) -> User:
+        """Create the user, or replace the role and password of an existing one (a reset); an ``email`` or
+        ``companies`` of None leaves a reset user's address or companies as they were (``()``: every company)."""
 
     def get(self, username: str) -> User | None: ...
 

@@ -9,24 +9,27 @@ from pathlib import Path
 
 from services.config import ConfigError, UserConfig
 from services.runtime import Store
-from exceptions_queue.users import (Role, User, UserError, check_email, check_username, hash_password, new_api_token,
-                                    token_digest)
+from exceptions_queue.users import (Role, User, UserError, check_companies, check_email, check_username,
+                                    hash_password, new_api_token, token_digest)
 
 SECRET_FILE = "ui-secret"
 SECRET_VARIABLE = "CLOSEOUT_UI_SECRET"
 
 
 def add_user(store: Store, username: str, role: Role, password: str, *, actor: str,
-             email: str | None = None) -> User:
+             email: str | None = None, companies: Sequence[str] | None = None) -> User:
     """Create the user or reset its role and password (and e-mail address, when one is given: where notifications
-    to them go); the audit trail records who did it (never the password)."""
+    to them go; and the companies they are limited to, when given: ``()`` is every company); the audit trail
+    records who did it (never the password)."""
     name = check_username(username)
     address = None if email is None else check_email(email)
+    scope = None if companies is None else check_companies(companies)
     digest = hash_password(password)
     with store.unit_of_work() as uow:
         existed = uow.users.get(name)
-        user = uow.users.add(name, Role(role), digest, email=address)
-        after = {"role": user.role.value, **({"email": address} if address else {})}
+        user = uow.users.add(name, Role(role), digest, email=address, companies=scope)
+        after = {"role": user.role.value, **({"email": address} if address else {}),
+                 **({"companies": list(scope)} if scope is not None else {})}
         uow.audit.append(actor=actor, action="user_reset" if existed else "user_added", subject=f"user:{name}",
                          before={"role": existed.role.value} if existed else {}, after=after)
         uow.commit()
@@ -63,14 +66,19 @@ def sync_config_users(store: Store, people: Sequence[UserConfig], *, actor: str 
                 address = None if person.email is None else check_email(person.email)
             except UserError as exc:
                 raise ConfigError(f"users: {person.username!r}: {exc}") from None
+            try:
+                scope = None if person.companies is None else check_companies(person.companies)
+            except UserError as exc:
+                raise ConfigError(f"users: {person.username!r}: {exc}") from None
             existed = uow.users.get(name)
             if existed and existed.role == person.role and uow.users.password_hash(name) == person.password_hash \
-                    and (address is None or existed.email == address):
+                    and (address is None or existed.email == address) \
+                    and (scope is None or existed.companies == scope):
                 continue
-            user = uow.users.add(name, Role(person.role), person.password_hash, email=address)
+            user = uow.users.add(name, Role(person.role), person.password_hash, email=address, companies=scope)
             uow.audit.append(actor=actor, action="user_reset" if existed else "user_added", subject=f"user:{name}",
                              note="from the config file", before={"role": existed.role.value} if existed else {},
-                             after={"role": user.role.value})
+                             after={"role": user.role.value, **({"companies": list(scope)} if scope is not None else {})})
             changed.append(name)
         uow.commit()
     return changed

@@ -17,22 +17,27 @@ class SqlUsers:
         self._session = session
         self._clock = clock
 
-    def add(self, username: str, role: Role, password_hash: str, *, email: str | None = None) -> User:
-        """Create the user, or replace the role and password of an existing one (a reset); an ``email`` of None
-        leaves a reset user's address as it was."""
+    def add(self, username: str, role: Role, password_hash: str, *, email: str | None = None,
+            companies: tuple[str, ...] | None = None) -> User:
+        """Create the user, or replace the role and password of an existing one (a reset); an ``email`` or
+        ``companies`` of None leaves a reset user's address or companies as they were (``()``: every company)."""
         now = self._clock()
-        row = self._session.execute(sa.select(users.c.created_at, users.c.email)
+        row = self._session.execute(sa.select(users.c.created_at, users.c.email, users.c.companies)
                                     .where(users.c.username == username)).first()
         if row is None:
             self._session.execute(sa.insert(users).values(username=username, role=Role(role).value,
-                                                          password_hash=password_hash, created_at=now, email=email))
-            return User(username=username, role=role, created_at=now, email=email)
+                                                          password_hash=password_hash, created_at=now, email=email,
+                                                          companies=list(companies or ())))
+            return User(username=username, role=role, created_at=now, email=email, companies=tuple(companies or ()))
         changes = {"role": Role(role).value, "password_hash": password_hash}
         if email is not None:
             changes["email"] = email
+        if companies is not None:
+            changes["companies"] = list(companies)
         self._session.execute(sa.update(users).where(users.c.username == username).values(**changes))
         return User(username=username, role=role, created_at=row.created_at,
-                    email=row.email if email is None else email)
+                    email=row.email if email is None else email,
+                    companies=tuple(row.companies or ()) if companies is None else tuple(companies))
 
     def get(self, username: str) -> User | None:
         row = self._session.execute(sa.select(users).where(users.c.username == username)).mappings().first()
@@ -59,4 +64,5 @@ class SqlUsers:
 
 
 def _user(row) -> User:
-    return User(username=row["username"], role=Role(row["role"]), created_at=row["created_at"], email=row["email"])
+    return User(username=row["username"], role=Role(row["role"]), created_at=row["created_at"], email=row["email"],
+                companies=tuple(row["companies"] or ()))

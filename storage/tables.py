@@ -166,6 +166,7 @@ users = sa.Table(
     sa.Column("password_hash", sa.String(255), nullable=False),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("email", sa.String(254), nullable=True),  # migration 0011_notifications: where notifications go
+    sa.Column("companies", json_type(), nullable=True),  # migration 0013_user_companies: NULL or [] = every company
     sa.PrimaryKeyConstraint("username"),
 )
 

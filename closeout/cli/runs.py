@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from closeout.cli.base import (
     USER_ERROR_EXIT_CODE,
@@ -142,17 +143,20 @@ def cases_list(
     kind: Annotated[list[CaseKind] | None, typer.Option(help="repeat to allow several")] = None,
     company: Annotated[str | None, typer.Option(help="a company id of the config")] = None,
     config: ConfigOption = None,
+    actor: AsOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """List cases, newest first (open and in-progress ones unless --status says otherwise)."""
     from closeout.cli.presenters import show_cases
+    from services.casework import cases_seen
 
     statuses = status or [CaseStatus.open, CaseStatus.in_progress]
     settings = Settings()
     with user_errors(), open_store(settings) as store, store.unit_of_work() as uow:
         if company is not None:
             check_company(uow, settings, config, company)
-        found = uow.cases.list(statuses=statuses, kinds=kind or (), company=company)
+        person = _as_user(uow, actor)
+        found = cases_seen(uow, person, statuses=statuses, kinds=kind or (), company=company, limit=500)
     if as_json:
         print(json.dumps([case.model_dump(mode="json", exclude={"history"}) for case in found], indent=2))
     else:
@@ -160,16 +164,37 @@ def cases_list(
 
 
 @cases_app.command("show")
-def cases_show(case_id: int, as_json: JsonOption = False) -> None:
+def cases_show(case_id: int, actor: AsOption = None, as_json: JsonOption = False) -> None:
     """Show one case: what happened, why, the evidence, what can be done, and its history."""
     from closeout.cli.presenters import show_case
+    from exceptions_queue.desk import visible_case
 
     with user_errors(), open_store(Settings()) as store, store.unit_of_work() as uow:
-        case = CaseQueue(uow.cases).get(case_id)
+        case = visible_case(CaseQueue(uow.cases).get(case_id), _as_user(uow, actor))
     if as_json:
         print(json.dumps(case.model_dump(mode="json"), indent=2))
     else:
         show_case(console, case)
+
+
+AsOption = Annotated[str | None, typer.Option("--as", help="only what this user of `closeout users list` sees (a "
+                                                       "user limited to some companies sees their cases only)")]
+
+
+def _as_user(uow: UnitOfWork, given: str | None):
+    """The store's user ``--as`` names (None without one: everything); a name nobody signs in with is one line,
+    exit 2."""
+    from closeout.cli.base import decider
+    from exceptions_queue.desk import DecisionError
+    from exceptions_queue.users import UserError
+
+    if given is None:
+        return None
+    try:
+        return decider(uow.users, given)
+    except (DecisionError, UserError) as exc:
+        console.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True, highlight=False)
+        raise typer.Exit(USER_ERROR_EXIT_CODE) from None
 
 
 def check_company(uow: UnitOfWork, settings: Settings, config: Path | None, company: str) -> None:
