@@ -66,7 +66,7 @@ def _build(company: CompanyConfig | None, channel: Channel, http: httpx.Client) 
             ca_file = ca_file_for(notify.ca_file)
             return SmtpNotifier(host=notify.smtp_host, port=notify.smtp_port, sender=notify.sender,
                                 security=notify.smtp_security, username=notify.smtp_username, password=password,
-                                ca_file=str(ca_file) if ca_file else None)
+                                ca_file=str(ca_file) if ca_file else None, reply_to=notify.reply_to)
         if channel is Channel.webhook and notify.webhook:
             return WebhookNotifier(read_secret(WEBHOOK_URL, company.id), client=http)
     except MissingSecretError as exc:

@@ -17,6 +17,13 @@ class NoticeKind(StrEnum):
     case_assigned = "case_assigned"
     high_severity_opened = "high_severity_opened"
     daily_digest = "daily_digest"
+    customer_request = "customer_request"
+    """A blocked job's customer asked for its sign-off or photos (``services.customer_requests``): their reply
+    is mail evidence for the job."""
+
+
+ANSWERED_BY_MAIL = frozenset({NoticeKind.customer_request})
+"""The kinds whose reply is meant for a mailbox Closeout reads: the e-mail carries the company's Reply-To."""
 
 
 class Channel(StrEnum):
@@ -79,6 +86,11 @@ def high_severity_key(case_id: int, channel: Channel) -> str:
 def digest_key(company: str, username: str, day: str) -> str:
     """One per person, company and calendar day (the company's own): a second digest that day finds it there."""
     return f"{NoticeKind.daily_digest}:{company}:{username}:{day}"
+
+
+def customer_request_key(case_id: int, request: str, version: int, history_seq: int) -> str:
+    """One per request on a case's version: the same click sent twice is one e-mail; asked again later, another."""
+    return f"{NoticeKind.customer_request}:{case_id}:{request}:v{version}:{history_seq}"
 
 
 def webhook_text(notice: Notice) -> str:

@@ -10,7 +10,7 @@ from email.utils import formatdate
 from typing import Literal
 
 from notifications.errors import NotifyError, translate_error
-from notifications.messages import Channel, Notice
+from notifications.messages import ANSWERED_BY_MAIL, Channel, Notice
 
 Security = Literal["starttls", "tls", "plain"]
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
@@ -21,19 +21,22 @@ class SmtpNotifier:
 
     ``plain`` (no TLS) is refused for any host but loopback, so a password never crosses a network in clear.
     The Message-ID is derived from the notice's key: a receiver that dedupes by it sees a re-send as the same mail.
+    A notice whose answer Closeout reads (``ANSWERED_BY_MAIL``: a request to a customer) carries ``reply_to``, the
+    address of a mailbox Closeout reads; every other notice is from a sender nobody needs to answer.
     """
 
     channel = Channel.email
 
     def __init__(self, *, host: str, port: int, sender: str, security: Security = "starttls",
                  username: str = "", password: str = "", timeout: float = 30.0,
-                 ca_file: str | None = None) -> None:
+                 ca_file: str | None = None, reply_to: str = "") -> None:
         if security == "plain" and host not in LOOPBACK:
             raise ValueError(f"smtp security 'plain' is only for a server on this machine, not {host}")
         self.host, self.port, self.sender, self.security = host, port, sender, security
         self._username, self._password = username, password
         self._timeout = timeout
         self._ca_file = ca_file
+        self.reply_to = reply_to
 
     @property
     def server(self) -> str:
@@ -67,6 +70,8 @@ class SmtpNotifier:
         message["From"] = self.sender
         message["To"] = notice.recipient
         message["Subject"] = notice.subject
+        if self.reply_to and notice.kind in ANSWERED_BY_MAIL:
+            message["Reply-To"] = self.reply_to
         message["Date"] = formatdate(localtime=False, usegmt=True)
         digest = hashlib.sha256(notice.key.encode()).hexdigest()[:32]
         domain = self.sender.rpartition("@")[2] or "closeout.invalid"

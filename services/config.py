@@ -220,6 +220,8 @@ class NotifyConfig(_Strict):
         default="starttls", description="starttls, tls (implicit, port 465), or plain (only to 127.0.0.1)")
     smtp_username: str = Field(default="", description="the login; empty: the server takes mail without one")
     sender: str = Field(default="", description="the From address of every notification e-mail")
+    reply_to: str = Field(default="", description="where customers answer a request for a sign-off or photos: the "
+                          "address of a mailbox Closeout reads (empty: their replies go to sender)")
     webhook: bool = Field(default=False, description="also post high-severity cases to the company's incoming "
                           "webhook (its URL is the secret notify-webhook)")
     on_call: str = Field(default="", description="the address told at once of every new high-severity case")
@@ -233,6 +235,8 @@ class NotifyConfig(_Strict):
         if self.smtp_security == "plain" and self.smtp_host and self.smtp_host not in ("127.0.0.1", "::1",
                                                                                         "localhost"):
             raise ValueError("notify: smtp_security 'plain' is only for a server on this machine (127.0.0.1)")
+        if self.reply_to and "@" not in self.reply_to:
+            raise ValueError("notify: reply_to is an e-mail address")
         if self.on_call and "@" not in self.on_call:
             raise ValueError("notify: on_call is an e-mail address")
         return self
@@ -273,6 +277,9 @@ class UserConfig(_Strict):
     role: Literal["viewer", "coordinator", "finance", "admin"] = "coordinator"
     password_hash: str = Field(description="from `closeout users hash`: scrypt$N$r$p$salt$hash")
     email: str | None = Field(default=None, description="where notifications to this user go (services.notify)")
+    companies: tuple[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")], ...] | None = Field(
+        default=None, max_length=100, description="the company ids whose cases this user sees and decides; [] every "
+                                                  "company's; unset: kept as the store has it")
 
     @model_validator(mode="before")
     @classmethod
@@ -297,6 +304,15 @@ class CloseoutConfig(_Strict):
     retention_days: int | None = Field(default=None, ge=1, description="every company's retention unless it sets its "
                                        "own (services.retention); unset: raw payloads, mail and attachments are kept "
                                        "forever")
+
+    @model_validator(mode="after")
+    def _users_name_companies_of_the_config(self) -> CloseoutConfig:
+        known = {company.id for company in self.companies}
+        for person in self.users:
+            unknown = [company for company in person.companies or () if company not in known]
+            if unknown:
+                raise ValueError(f"users: {person.username!r} names no company of the config: {', '.join(unknown)}")
+        return self
 
     def company(self, company_id: str) -> CompanyConfig:
         for company in self.companies:

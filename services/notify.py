@@ -1,8 +1,9 @@
 """Telling people: record each notification once under its key, send the due ones, retry, and never lose a failure.
 
-Three kinds (``notifications.NoticeKind``): ``case_assigned`` (the assignee, by e-mail), ``high_severity_opened``
+Four kinds (``notifications.NoticeKind``): ``case_assigned`` (the assignee, by e-mail), ``high_severity_opened``
 (the company's on-call address and webhook), ``daily_digest`` (each person who takes cases: theirs, and the
-unassigned ones older than the company's SLA). Recording and sending are apart: a notice is recorded in the
+unassigned ones older than the company's SLA); and ``customer_request`` (a blocked job's customer, recorded by
+``services.customer_requests``). Recording and sending are apart: a notice is recorded in the
 unit of work of what caused it, then ``send_due`` sends it, counts its attempts, waits longer after each
 failure, and after the last one writes the failure on its case (or, for a digest, in the audit trail).
 """
@@ -59,7 +60,8 @@ class SendReport:
 def record_case_assigned(uow: UnitOfWork, case: Case) -> list[str]:
     """After ``case`` was assigned (its last history entry): tell the assignee, once for this assignment.
 
-    Nobody is told when the case already was theirs, when they took it themselves, or when they have no e-mail.
+    Nobody is told when the case already was theirs, when they took it themselves, when they have no e-mail, or
+    when the case is of a company they do not see (``User.companies``).
     """
     if case.id is None or not case.history or not case.assignee:
         return []
@@ -67,7 +69,7 @@ def record_case_assigned(uow: UnitOfWork, case: Case) -> list[str]:
     if entry.action != "assigned" or entry.before.get("assignee") == case.assignee or entry.actor == case.assignee:
         return []
     person = uow.users.get(case.assignee)
-    if person is None or not person.email:
+    if person is None or not person.email or not person.sees(case.company):
         return []
     body = "\n".join([
         f"{entry.actor} assigned case #{case.id} to you.",
@@ -117,8 +119,9 @@ def record_high_severity(store: Store, config: CloseoutConfig) -> list[str]:
 
 def record_digests(store: Store, company: CompanyConfig) -> list[str]:
     """Today's digest (the company's day) for each person with an e-mail who takes cases: their open cases of the
-    company, and its unassigned open ones older than its SLA. Nothing to say, no digest; a second call the same day
-    finds each digest recorded already and adds none."""
+    company, and its unassigned open ones older than its SLA. Nothing to say, no digest; a person limited to other
+    companies (``User.companies``) gets none of this one's; a second call the same day finds each digest recorded
+    already and adds none."""
     sla = timedelta(hours=company.notify.sla_hours if company.notify else 24)
     with store.unit_of_work() as uow:
         now = uow.clock()
@@ -127,7 +130,7 @@ def record_digests(store: Store, company: CompanyConfig) -> list[str]:
         stale = sorted((c for c in cases if c.assignee is None and c.opened_at <= now - sla), key=lambda c: c.id or 0)
         notices = []
         for person in uow.users.all():
-            if not person.email or not person.can_decide:
+            if not person.email or not person.can_decide or not person.sees(company.id):
                 continue
             mine = sorted((c for c in cases if c.assignee == person.username), key=lambda c: c.id or 0)
             if not mine and not stale:
