@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict
 
 from exceptions_queue.cases import Case, CaseKind, CaseStatus, HistoryEntry
+from exceptions_queue.service import CaseNotFoundError
 from exceptions_queue.users import Role, User
 
 AGES = {"1h": timedelta(hours=1), "1d": timedelta(days=1), "3d": timedelta(days=3), "7d": timedelta(days=7)}
@@ -42,6 +43,24 @@ class CaseContext(BaseModel):
     outcomes: tuple[str, ...] = ()
     """For a case about a blocked job, the outcomes (``OUTCOME_NAMES``) its resolve must choose from; empty when a
     plain resolve applies."""
+    links: dict[str, str] = {}
+    """Where the page's references lead, by ``work_order:<id>``, ``message:<Message-ID>`` and ``ledger:<ledger id>``:
+    the look-alike job's page, the case or job an e-mail went to, the ledger's own invoice page (real ledgers only)."""
+
+
+class WorkOrderStory(BaseModel):
+    """One work order as its read-only page shows it: the latest version, where it ended, its cases and documents."""
+
+    work_order: dict[str, Any]
+    versions: int
+    ending: str
+    decisions: list[dict[str, Any]] = []
+    """The latest evaluation of the latest version."""
+    documents: list[str] = []
+    cases: list[Case] = []
+    push_records: list[dict[str, Any]] = []
+    links: dict[str, str] = {}
+    """As ``CaseContext.links``."""
 
 
 class AuditEntry(BaseModel):
@@ -63,9 +82,13 @@ class DecisionError(ValueError):
 
 DECISION_NAMES = ("assign", "start", "unassign", "resolve", "ignore", "undo_ignore", "reopen", "tag", "untag",
                   "comment", "approve_override", "replay", "add_mapping", "fix_price", "link_email",
-                  "apply_correction", "apply_as_credit", "keep_invoice")
+                  "apply_correction", "apply_as_credit", "keep_invoice", "request_sign_off", "request_photos")
 """Every decision a person takes on a case, by its one name: the page's form, the JSON API's ``"decision"`` and
 the command ``closeout cases NAME`` all use it."""
+
+CUSTOMER_REQUESTS = {"request_sign_off": "sign_off_required", "request_photos": "photos_before_after"}
+"""The decisions that ask a blocked job's customer by e-mail for what its rule misses (``services.customer_requests``),
+by the rule each answers; offered on a ``rule_blocked`` case that rule blocks."""
 
 OUTCOME_NAMES = ("invoice_anyway", "bill_nothing", "wait")
 """What resolving a case about a blocked job does to the job (``services.outcomes``): the page's outcome buttons,
@@ -117,12 +140,35 @@ def replay_after(case: Case, entries_before: int) -> HistoryEntry | None:
     return next((entry for entry in reversed(case.history[entries_before:]) if entry.action == REPLAYED), None)
 
 
-class QueueDesk(Protocol):
-    """What the UI may ask of the product. ``services.casework.StoreDesk`` implements it on the store."""
+def visible_case(case: Case, actor: User | None) -> Case:
+    """The case, when ``actor`` may see it (None: the system, who sees all); otherwise ``CaseNotFoundError`` in the
+    words of a case that does not exist, so a person limited to some companies learns nothing of another's cases."""
+    if actor is not None and not actor.sees(case.company):
+        raise CaseNotFoundError(f"no case #{case.id}")
+    return case
 
-    def list_cases(self, filters: CaseFilters) -> list[Case]: ...
-    def count_open(self) -> dict[str, Any]: ...
-    def context(self, case_id: int) -> CaseContext: ...
+
+def visible_entries(entries: Iterable[AuditEntry], actor: User | None, case_ids: set[int]) -> list[AuditEntry]:
+    """The audit entries ``actor`` may read: for a person limited to some companies, those on the cases
+    ``case_ids`` (theirs) and those whose subject is one of their companies' (``company/...``), nothing else."""
+    if actor is None or not actor.companies:
+        return list(entries)
+    return [entry for entry in entries
+            if (entry.case_id in case_ids if entry.case_id is not None
+                else entry.subject.split("/", 1)[0] in actor.companies and "/" in entry.subject)]
+
+
+class QueueDesk(Protocol):
+    """What the UI may ask of the product. ``services.casework.StoreDesk`` implements it on the store.
+
+    Each read takes the ``actor`` it is for and each decision its ``actor``: a person limited to some companies
+    (``User.companies``) sees only their cases, and any other case answers like one that does not exist."""
+
+    def list_cases(self, filters: CaseFilters, *, actor: User | None = None) -> list[Case]: ...
+    def count_open(self, *, actor: User | None = None) -> dict[str, Any]: ...
+    def context(self, case_id: int, *, actor: User | None = None) -> CaseContext: ...
+    def work_order(self, reference: str, *, actor: User | None = None) -> WorkOrderStory:
+        """A work order by id or job number, read-only; ``LookupError`` when none (or several) match."""
     def decide(self, case_id: int, decision: str, *, actor: User, fields: dict[str, str]) -> Case: ...
     def add_mapping(self, case_id: int, *, actor: User, table: str, key: str, value: str) -> Case: ...
     def fix_price(self, case_id: int, *, actor: User, line: str, price: str, reason: str) -> Case: ...
@@ -130,7 +176,7 @@ class QueueDesk(Protocol):
     def link_email(self, case_id: int, *, actor: User, work_order: str) -> Case: ...
     def correct(self, case_id: int, *, actor: User, choice: str, reason: str = "") -> Any:
         """A changed-after-invoiced case's decision; answers a report with ``outcome``, ``lines()``, ``as_dict()``."""
-    def audit_trail(self, *, limit: int = 200) -> list[AuditEntry]: ...
+    def audit_trail(self, *, limit: int = 200, actor: User | None = None) -> list[AuditEntry]: ...
     def authenticate(self, username: str, password: str) -> User | None: ...
     def user(self, username: str) -> User | None: ...
     def user_for_token(self, token: str) -> User | None: ...

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from services.case_links import case_links, latest_evaluation, work_order_story
+from services.config import ConfigError
 from services.line_prices import store_line_price
 from services.mapping_overrides import (LEDGER_CHECKED, MappingOverrideError, check_against_ledger, check_override,
                                        effective_tables)
@@ -15,10 +17,12 @@ from services.mail.ingest import MessageLinkError, attach_message, company_mailb
 from services.preflight import TABLE_KINDS, CatalogCache, codes_of
 from services.replay_case import replay_as_system, replay_case
 from services.corrections import CorrectionChoice, CorrectionReport, correct_case
+from services.customer_requests import request_from_customer
 from services.runtime import Runtime, Store, UnitOfWork, Users
 from exceptions_queue.cases import Case, CaseKind, CaseStatus
+from exceptions_queue.desk import CUSTOMER_REQUESTS, WorkOrderStory
 from exceptions_queue.desk import (OUTCOME_NAMES, AuditEntry, CaseContext, CaseFilters, DecisionError, count_by,
-                                   filter_cases)
+                                   filter_cases, visible_case, visible_entries)
 from exceptions_queue.service import CaseQueue, CaseTransitionError
 from exceptions_queue.users import Role, User, UserError, check_username, hash_password, token_digest, verify_password
 
@@ -36,29 +40,35 @@ class StoreDesk:
         self.catalogs = catalogs or CatalogCache(app)
         """Each company's ledger catalog for a few minutes: the mapping form's choices and the check of its answer."""
 
-    def list_cases(self, filters: CaseFilters) -> list[Case]:
+    def list_cases(self, filters: CaseFilters, *, actor: User | None = None) -> list[Case]:
+        """The cases the filters select, of the companies ``actor`` sees (None: every company's)."""
         with self.app.store.unit_of_work() as uow:
-            found = uow.cases.list(statuses=filters.statuses, kinds=filters.kinds, company=filters.company or None,
-                                   limit=2000)
+            found = cases_seen(uow, actor, statuses=filters.statuses, kinds=filters.kinds,
+                                company=filters.company or None, limit=2000)
         return filter_cases(found, filters, now=self._clock())
 
-    def count_open(self) -> dict[str, Any]:
+    def count_open(self, *, actor: User | None = None) -> dict[str, Any]:
         with self.app.store.unit_of_work() as uow:
-            open_cases = uow.cases.list(statuses=(CaseStatus.open, CaseStatus.in_progress), limit=100_000)
-            by_status = uow.cases.count_by_status()
+            open_cases = cases_seen(uow, actor, statuses=(CaseStatus.open, CaseStatus.in_progress), limit=100_000)
+            if actor is None or not actor.companies:
+                by_status = uow.cases.count_by_status()
+            else:
+                seen = cases_seen(uow, actor, statuses=tuple(CaseStatus), limit=100_000)
+                by_status = {status: sum(1 for case in seen if case.status is status) for status in CaseStatus}
         return {"status": {str(k): v for k, v in by_status.items()}, "kind": count_by(open_cases, "kind"),
                 "company": count_by(open_cases, "company"), "severity": count_by(open_cases, "severity"),
                 "assignee": count_by(open_cases, "assignee")}
 
-    def context(self, case_id: int) -> CaseContext:
+    def context(self, case_id: int, *, actor: User | None = None) -> CaseContext:
+        """Everything about one case; ``CaseNotFoundError`` when there is none, or it is not ``actor``'s to see."""
         with self.app.store.unit_of_work() as uow:
-            case = self._queue(uow).get(case_id)
+            case = visible_case(self._queue(uow).get(case_id), actor)
             context = CaseContext(case=case, can_replay=case.work_order_id is not None and case.is_open)
             if case.work_order_id is not None:
                 order = uow.work_orders.get(case.work_order_id, case.work_order_version)
                 if order is not None:
                     context.work_order = order.model_dump(mode="json")
-                decisions = uow.decisions.for_work_order(case.work_order_id, case.work_order_version)
+                decisions = latest_evaluation(uow.decisions.for_work_order(case.work_order_id, case.work_order_version))
                 context.decisions = [d.model_dump(mode="json") for d in decisions]
                 if case.is_open and about_blocked_job(uow, case):
                     context.outcomes = OUTCOME_NAMES
@@ -68,6 +78,8 @@ class StoreDesk:
             if case.work_order_id is None and linked:
                 order = uow.work_orders.get(linked[-1]["work_order_id"], linked[-1].get("work_order_version"))
                 context.work_order = order.model_dump(mode="json") if order is not None else None
+            context.links = case_links(uow, case, decisions=context.decisions, work_order=context.work_order,
+                                       push_records=context.push_records, ledger=self._ledger_of(case.company))
             if case.kind is CaseKind.missing_mapping and case.company:
                 tables = effective_tables(uow, self.app.config.company(case.company))
                 context.mapping_tables = {"items": dict(tables.items), "default_items": dict(tables.default_items),
@@ -75,6 +87,22 @@ class StoreDesk:
         if case.kind is CaseKind.missing_mapping and case.company and case.is_open:
             self._offer_ledger_codes(context)  # after the unit of work: the ledger may take a while to answer
         return context
+
+    def work_order(self, reference: str, *, actor: User | None = None) -> WorkOrderStory:
+        """A work order's read-only page; ``LookupError`` when none matches, or it is not ``actor``'s to see."""
+        with self.app.store.unit_of_work() as uow:
+            story = work_order_story(uow, reference, ledger_of=self._ledger_of)
+        company = story.work_order.get("company")
+        if actor is not None and actor.companies and company not in actor.companies:
+            raise LookupError(f"no work order has the id or job number {reference!r}")
+        return story
+
+    def _ledger_of(self, company: str | None) -> Any:
+        """The company's ledger config, for links to the ledger's own pages; None when unknown."""
+        try:
+            return self.app.config.company(company).ledger if company else None
+        except ConfigError:
+            return None
 
     def _offer_ledger_codes(self, context: CaseContext) -> None:
         """The ledger's own codes for each table the case's missing entries name, or why they could not be read."""
@@ -95,13 +123,20 @@ class StoreDesk:
         (``services.outcomes``); the note is its reason."""
         if decision == "resolve" and _field(fields, "outcome"):
             _must_decide(actor)
+            self._must_see(case_id, actor)
             return resolve_with_outcome(self.app, case_id, actor=actor.username, outcome=_field(fields, "outcome"),
                                         reason=_field(fields, "note"))
+        if decision in CUSTOMER_REQUESTS:  # an e-mail to the job's customer, from the company's notify config
+            _must_decide(actor)
+            self._must_see(case_id, actor)
+            return request_from_customer(self.app, case_id, decision, actor=actor.username,
+                                         note=_field(fields, "note"))
         return take_decision(self.app.store, case_id, decision, actor=actor, fields=fields)
 
     def add_mapping(self, case_id: int, *, actor: User, table: str, key: str, value: str) -> Case:
         """Store the mapping for the case's company, note it on the case, replay it, then any others it clears."""
         _must_decide(actor)
+        self._must_see(case_id, actor)
         try:
             table, key, value = check_override(table, key, value)
         except MappingOverrideError as exc:
@@ -152,10 +187,12 @@ class StoreDesk:
         """Coordinators and admins only: a new unit price for one line of the case's job, then a replay of it."""
         if actor.role not in LINKERS:
             raise PermissionError(f"{actor.username} is a {actor.role}: only a coordinator or an admin fixes a price")
+        self._must_see(case_id, actor)
         return fix_price(self.app, case_id, line, price, reason, actor=actor.username)
 
     def replay(self, case_id: int, *, actor: User) -> Case:
         _must_decide(actor)
+        self._must_see(case_id, actor)
         replay_case(self.app, case_id, actor=actor.username)
         return self.context(case_id).case
 
@@ -163,12 +200,14 @@ class StoreDesk:
         """Coordinators and admins only: attach the case's email to a work order (id or job number), resolving it."""
         if actor.role not in LINKERS:
             raise PermissionError(f"{actor.username} is a {actor.role}: only a coordinator or an admin links email")
+        self._must_see(case_id, actor)
         return link_email(self.app, case_id, work_order, actor=actor.username)
 
     def correct(self, case_id: int, *, actor: User, choice: str, reason: str = "") -> CorrectionReport:
         """Decide a changed-after-invoiced case (``services.corrections``): apply_correction, apply_as_credit or
         keep_invoice; the report says what each ledger step came to."""
         _must_decide(actor)
+        self._must_see(case_id, actor)
         try:
             chosen = CorrectionChoice(choice)
         except ValueError:
@@ -176,9 +215,15 @@ class StoreDesk:
                                 "keep_invoice") from None
         return correct_case(self.app, case_id, actor=actor.username, choice=chosen, reason=reason)
 
-    def audit_trail(self, *, limit: int = 200) -> list[AuditEntry]:
+    def audit_trail(self, *, limit: int = 200, actor: User | None = None) -> list[AuditEntry]:
+        """The newest entries; for a person limited to some companies, only those about their companies' cases and
+        settings (``visible_entries``), read from further back so the page is not left short."""
         with self.app.store.unit_of_work() as uow:
-            return uow.audit.recent(limit=limit)
+            if actor is None or not actor.companies:
+                return uow.audit.recent(limit=limit)
+            theirs = {case.id for case in cases_seen(uow, actor, statuses=tuple(CaseStatus), limit=100_000)
+                      if case.id is not None}
+            return visible_entries(uow.audit.recent(limit=limit * 10), actor, theirs)[:limit]
 
     def authenticate(self, username: str, password: str) -> User | None:
         try:
@@ -214,6 +259,13 @@ class StoreDesk:
 
     def _queue(self, uow: UnitOfWork) -> CaseQueue:
         return CaseQueue(uow.cases, clock=uow.clock)
+
+    def _must_see(self, case_id: int, actor: User) -> None:
+        """``CaseNotFoundError`` unless the case exists and is ``actor``'s to see: checked before a decision reads
+        or changes anything, so another company's case answers like a missing one."""
+        if actor.companies:
+            with self.app.store.unit_of_work() as uow:
+                visible_case(self._queue(uow).get(case_id), actor)
 
     def _replay_cleared(self, fixed: Case, table: str, key: str) -> None:
         """Other open missing-mapping cases of the company that needed only this entry are replayed too."""
@@ -292,15 +344,20 @@ def _work_order_id(uow: UnitOfWork, company: str, given: str) -> str:
 def take_decision(store: Store, case_id: int, decision: str, *, actor: User, fields: dict[str, str]) -> Case:
     """One of the named decisions of ``DECISIONS`` on the store, as the desk, the API and the CLI take it.
 
-    An assignee (given, or the actor taking the case) must be a user of the store who may decide: a case given
-    to a name nobody signs in with would wait for no one.
+    An assignee (given, or the actor taking the case) must be a user of the store who may decide and who sees the
+    case's company: a case given to a name nobody signs in with, or who may not open it, would wait for no one.
+    A case of a company the actor does not see answers like one that does not exist.
     """
     _must_decide(actor)
+    if decision in CUSTOMER_REQUESTS:
+        raise DecisionError(f"{decision} e-mails the customer with the company config: StoreDesk.decide")
     if decision not in DECISIONS:
         raise DecisionError(f"unknown decision {decision!r}")
     with store.unit_of_work() as uow:
+        case = visible_case(CaseQueue(uow.cases, clock=uow.clock).get(case_id), actor)
         if decision == "assign":
-            fields = {**fields, "assignee": known_assignee(uow.users, _field(fields, "assignee") or actor.username)}
+            fields = {**fields, "assignee": known_assignee(uow.users, _field(fields, "assignee") or actor.username,
+                                                           case=case)}
         if decision == "resolve":
             if _field(fields, "outcome"):
                 raise DecisionError("an outcome is decided with the company config: StoreDesk.decide")
@@ -315,8 +372,9 @@ def take_decision(store: Store, case_id: int, decision: str, *, actor: User, fie
     return case
 
 
-def known_assignee(users: Users, name: str) -> str:
-    """The username of the store's user ``name`` (any case) who may take cases; DecisionError for anyone else."""
+def known_assignee(users: Users, name: str, *, case: Case | None = None) -> str:
+    """The username of the store's user ``name`` (any case) who may take cases (``case``, when given: a person
+    limited to other companies than its own may not); DecisionError for anyone else."""
     try:
         username = check_username(name)
     except UserError:
@@ -326,7 +384,21 @@ def known_assignee(users: Users, name: str) -> str:
         raise DecisionError(f"no user {username!r}: a case goes to someone who signs in (closeout users list)")
     if not person.can_decide:
         raise DecisionError(f"{username} is a {person.role}: a viewer cannot take a case")
+    if case is not None and not person.sees(case.company):
+        raise DecisionError(f"{username} works only on cases of {', '.join(person.companies)}: case #{case.id} is "
+                            f"{case.company or 'of no company'}'s")
     return person.username
+
+
+def cases_seen(uow: UnitOfWork, actor: User | None, *, company: str | None = None, limit: int,
+                **filters: Any) -> list[Case]:
+    """``uow.cases.list`` of the companies ``actor`` sees, newest first: one query per company of a person limited
+    to some, so another company's cases never take their place under the limit."""
+    if actor is None or not actor.companies:
+        return uow.cases.list(company=company, limit=limit, **filters)
+    chosen = [c for c in actor.companies if company is None or c == company]
+    found = [case for c in chosen for case in uow.cases.list(company=c, limit=limit, **filters)]
+    return sorted(found, key=lambda case: case.id or 0, reverse=True)[:limit]
 
 
 def _must_decide(actor: User) -> None:

@@ -534,12 +534,16 @@ class FakeMessages(_Repository):
 
 
 class FakeUsers(_Repository):
-    def add(self, username: str, role: Role, password_hash: str, *, email: str | None = None) -> User:
+    def add(self, username: str, role: Role, password_hash: str, *, email: str | None = None,
+            companies: tuple[str, ...] | None = None) -> User:
         existing = self._t.users.get(username)
         if existing is None:
-            user = User(username=username, role=role, created_at=self._uow.clock(), email=email)
+            user = User(username=username, role=role, created_at=self._uow.clock(), email=email,
+                        companies=tuple(companies or ()))
         else:
-            user = existing[0].model_copy(update={"role": role, "email": existing[0].email if email is None else email})
+            user = existing[0].model_copy(update={
+                "role": role, "email": existing[0].email if email is None else email,
+                "companies": existing[0].companies if companies is None else tuple(companies)})
         self._t.users[username] = (user, password_hash)
         return user
 
@@ -793,6 +797,7 @@ class FakeLedger:
         self.invoices: dict[str, FakeInvoice] = {}
         self.by_key: dict[str, FakeInvoice | RejectedError] = {}
         self.calls: list[str] = []
+        self.attached: dict[str, list[tuple[str, str, bytes]]] = {}
         self._failures: list[tuple[Exception, bool]] = []
 
     def fail_next_create(self, error: Exception, *, landed: bool = False) -> None:
@@ -896,6 +901,16 @@ class FakeLedger:
     def list_invoices(self) -> Iterator[FakeInvoice]:
         self.calls.append("list_invoices")
         yield from list(self.invoices.values())
+
+    def attach_file(self, ledger_id: str, *, file_name: str, content_type: str, data: bytes) -> str:
+        """As the real ledgers: the file goes on the invoice (``attached[ledger_id]``), its reference comes back."""
+        self.calls.append("attach_file")
+        files = self.attached.setdefault(ledger_id, [])
+        files.append((file_name, content_type, data))
+        return f"file-{ledger_id}-{len(files)}"
+
+    def attachment_names(self, ledger_id: str) -> list[str]:
+        return [name for name, _, _ in self.attached.get(ledger_id, [])]
 
     def close(self) -> None:
         pass

@@ -195,6 +195,38 @@ def cases_approve_override(case_id: CaseArgument, note: NoteOption = "", actor: 
         console.print(f"Next: [bold]closeout cases replay {case.id}[/] invoices the job with the override.")
 
 
+CustomerNoteOption = Annotated[str, typer.Option("--note", "-m", help="a line for the customer, kept in the e-mail "
+                                                                      "and the case's history")]
+
+
+def _ask_customer(case_id: int, request: str, note: str, config: Path | None, actor: str | None,
+                  as_json: bool) -> None:
+    """A request to the case's customer (``services.customer_requests``): recorded now, e-mailed by the next run
+    or `closeout notify send`; their reply is matched to the job by the mail step."""
+    case, _ = _on_desk(case_id, config, actor, lambda desk, person: desk.decide(
+        case_id, request, actor=person, fields={"note": note}))
+    if as_json:
+        print(json.dumps(case.model_dump(mode="json"), indent=2))
+        return
+    asked = next(entry for entry in reversed(case.history) if entry.action == "customer_asked")
+    console.print(f"case #{case.id}: {case.status} — {asked.note}; the next run (or closeout notify send) sends it, "
+                  "and the reply is placed on the job", markup=False, highlight=False, soft_wrap=True)
+
+
+@cases_app.command("request_sign_off")
+def cases_request_sign_off(case_id: CaseArgument, note: CustomerNoteOption = "", config: ConfigOption = None,
+                           actor: ActorOption = None, as_json: JsonOption = False) -> None:
+    """E-mail the blocked job's customer for their signature; their reply unblocks the job by itself."""
+    _ask_customer(case_id, "request_sign_off", note, config, actor, as_json)
+
+
+@cases_app.command("request_photos")
+def cases_request_photos(case_id: CaseArgument, note: CustomerNoteOption = "", config: ConfigOption = None,
+                         actor: ActorOption = None, as_json: JsonOption = False) -> None:
+    """E-mail the blocked job's customer for before and after photos; their reply unblocks the job by itself."""
+    _ask_customer(case_id, "request_photos", note, config, actor, as_json)
+
+
 @cases_app.command("replay")
 def cases_replay(case_id: CaseArgument, config: ConfigOption = None, actor: ActorOption = None,
                  as_json: JsonOption = False) -> None:
@@ -258,7 +290,8 @@ def cases_link_email(case_id: CaseArgument,
 # scripts written against either keep working, and `--help` lists each decision once.
 for _alias, _command in (("link", cases_link_email), ("link-email", cases_link_email),
                          ("fix-price", cases_fix_price), ("add-mapping", cases_add_mapping),
-                         ("approve-override", cases_approve_override), ("undo-ignore", cases_undo_ignore)):
+                         ("approve-override", cases_approve_override), ("undo-ignore", cases_undo_ignore),
+                         ("request-sign-off", cases_request_sign_off), ("request-photos", cases_request_photos)):
     cases_app.command(_alias, hidden=True, context_settings={"ignore_unknown_options": _command is cases_fix_price})(
         _command)
 
@@ -276,14 +309,31 @@ def users_add(
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from stdin")] = False,
     email: Annotated[str | None, typer.Option(help="where notifications to this user go (case assigned, daily "
                                                    "digest); unset: kept as it was")] = None,
+    company: Annotated[list[str] | None, typer.Option(help="a company id whose cases the user sees and decides; "
+                                                           "repeat for several; unset: kept as it was (a new user: "
+                                                           "every company)")] = None,
+    all_companies: Annotated[bool, typer.Option("--all-companies", help="let the user see every company's cases "
+                                                                        "again")] = False,
+    config: ConfigOption = None,
 ) -> None:
     """Add a user (or reset one's role and password). The password is asked for, read from stdin, or $CLOSEOUT_PASSWORD."""
+    from closeout.cli.runs import check_company
     from services.users import add_user
 
-    password = _read_password(password_stdin)
-    with _decisions(), open_store(Settings()) as store:
-        user = add_user(store, username, role, password, actor=shell_login(), email=email)
-    console.print(f"{user.username} can sign in as {user.role}" + (f", told at {user.email}." if user.email else "."))
+    if company and all_companies:
+        console.print("[red]error:[/] --company and --all-companies say opposite things: give one", highlight=False)
+        raise typer.Exit(2)
+    companies = () if all_companies else company or None
+    settings = Settings()
+    with _decisions(), open_store(settings) as store:
+        with store.unit_of_work() as uow:
+            for name in companies or ():
+                check_company(uow, settings, config, name.strip())
+        password = _read_password(password_stdin)
+        user = add_user(store, username, role, password, actor=shell_login(), email=email, companies=companies)
+    scope = f", on the cases of {', '.join(user.companies)}" if user.companies else ""
+    console.print(f"{user.username} can sign in as {user.role}{scope}"
+                  + (f", told at {user.email}." if user.email else "."), markup=False, highlight=False)
 
 
 @users_app.command("hash")
@@ -306,7 +356,9 @@ def users_list(as_json: JsonOption = False) -> None:
         print(json.dumps([p.model_dump(mode="json") for p in people], indent=2))
         return
     for person in people:
-        console.print(f"{person.username:24} {person.role:12} {person.email or ''}".rstrip(), highlight=False)
+        scope = ",".join(person.companies) or "all companies"
+        console.print(f"{person.username:24} {person.role:12} {scope:24} {person.email or ''}".rstrip(),
+                      markup=False, highlight=False)
 
 
 @users_app.command("token")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from exceptions_queue.desk import DecisionError
 from exceptions_queue.web.bodies import read_json_object
-from exceptions_queue.web.deps import Desk, ScriptUser, filters_from, script_user
+from exceptions_queue.web.deps import Desk, ScriptUser, filters_from
 
 CORRECTIONS = ("apply_correction", "apply_as_credit", "keep_invoice")
 """The decisions of a changed-after-invoiced case (``services.corrections.CorrectionChoice``)."""
@@ -17,18 +17,18 @@ CORRECTIONS = ("apply_correction", "apply_as_credit", "keep_invoice")
 router = APIRouter(prefix="/api")
 
 
-@router.get("/cases", dependencies=[Depends(script_user)])
-def list_cases(request: Request, desk: Desk) -> list[dict[str, Any]]:
+@router.get("/cases")
+def list_cases(request: Request, desk: Desk, user: ScriptUser) -> list[dict[str, Any]]:
     """The cases the query string's filters select, as on the list page, without their histories."""
-    found = desk.list_cases(filters_from(request.query_params.multi_items()))
+    found = desk.list_cases(filters_from(request.query_params.multi_items()), actor=user)
     return [case.model_dump(mode="json", exclude={"history"}) for case in found]
 
 
-@router.get("/cases/{case_id}", dependencies=[Depends(script_user)])
-def show_case(request: Request, case_id: int, desk: Desk) -> Any:
-    """One case in its context; 404 when there is no such case."""
+@router.get("/cases/{case_id}")
+def show_case(request: Request, case_id: int, desk: Desk, user: ScriptUser) -> Any:
+    """One case in its context; 404 when there is no such case (or it is of a company the user does not see)."""
     try:
-        return desk.context(case_id).model_dump(mode="json")
+        return desk.context(case_id, actor=user).model_dump(mode="json")
     except LookupError:
         return JSONResponse({"error": f"no case #{case_id}"}, status_code=404)
 
@@ -41,14 +41,15 @@ async def decide(request: Request, case_id: int, desk: Desk, user: ScriptUser) -
     or ``apply_correction`` / ``apply_as_credit`` / ``keep_invoice`` (with ``reason``) on a changed-after-invoiced
     case, answered with the correction's steps (409 while a step waits or was refused);
     or ``link_email`` with ``work_order`` (an id or a job number); or ``fix_price`` with ``line``, ``price``
-    (a decimal string) and ``reason``."""
+    (a decimal string) and ``reason``; or ``request_sign_off`` / ``request_photos`` (optional ``note``, a line
+    for the customer) on a job its sign-off or photos rule blocks: the customer is e-mailed."""
     body = await read_json_object(request)
     fields = {k: str(v) for k, v in body.items() if isinstance(v, str | int)}
     decision = fields.pop("decision", "")
     try:
         if decision in CORRECTIONS:
             report = desk.correct(case_id, actor=user, choice=decision, reason=fields.get("reason", ""))
-            return JSONResponse({**report.as_dict(), "case": desk.context(case_id).case.model_dump(mode="json")},
+            return JSONResponse({**report.as_dict(), "case": desk.context(case_id, actor=user).case.model_dump(mode="json")},
                                 status_code=200 if report.outcome in ("applied", "kept", "nothing_to_do") else 409)
         if decision == "replay":
             case = desk.replay(case_id, actor=user)

@@ -65,7 +65,7 @@ async def add_mapping(request: Request, case_id: int, desk: Desk, user: SignedIn
         case = desk.add_mapping(case_id, actor=user, table=entry["table"], key=entry["key"], value=entry["value"])
     except DecisionError as exc:
         flash(request, "error", str(exc))
-        context = desk.context(case_id)
+        context = desk.context(case_id, actor=user)
         return render_page(request, "case.html", 422, user=user, ctx=context, case=context.case, users=desk.users(),
                            help=views.KIND_HELP.get(context.case.kind, ""), refused={**entry, "error": str(exc)})
     flash(request, *_replay_words(case))

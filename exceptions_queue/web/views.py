@@ -11,8 +11,9 @@ from jinja2 import Environment
 from exceptions_queue.cases import CaseKind
 
 KIND_HELP: dict[CaseKind, str] = {
-    CaseKind.rule_blocked: "A billing rule stopped this job. Read the rule's reason below; fix the job at the "
-                           "source, or approve an override with a reason and replay.",
+    CaseKind.rule_blocked: "A billing rule stopped this job. The rule's reason and the decisions that clear it are "
+                           "at the top: fix the job at the source, or resolve it with an outcome, or approve an "
+                           "override with a reason and replay.",
     CaseKind.missing_mapping: "The job is ready to invoice, but a code on it has no ledger item or tax code yet. "
                               "Add the mapping below: Closeout stores it for this company and replays the job.",
     CaseKind.ambiguous_customer: "More than one customer in the ledger matches. Choose the right one in the "
@@ -51,6 +52,8 @@ DONE = {
     "reopen": "Case reopened.", "assign": "Assigned.", "unassign": "Unassigned.", "tag": "Tag added.",
     "untag": "Tag removed.", "comment": "Comment added.", "approve_override": "Override approved; replay to apply.",
     "start": "Marked in progress.",
+    "request_sign_off": "Sign-off requested: the customer is e-mailed, and their reply unblocks the job.",
+    "request_photos": "Photos requested: the customer is e-mailed, and their reply unblocks the job.",
     "invoice_anyway": "Case resolved: the next run invoices the job, with the override and your reason.",
     "bill_nothing": "Case resolved: the job is not billed, and the record says why.",
     "wait": "Waiting for the source: the case stays open until a new version of the job arrives.",

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from exceptions_queue.cases import SEVERITY_BY_KIND, Case, CaseKind, CaseStatus
-from exceptions_queue.desk import DECISION_NAMES, DecisionError, offered_decisions, steps_elsewhere
+from exceptions_queue.desk import (CUSTOMER_REQUESTS, DECISION_NAMES, DecisionError, offered_decisions,
+                                   steps_elsewhere)
 from exceptions_queue.service import CaseQueue
 from exceptions_queue.users import Role, User
 from services.casework import DECISIONS, StoreDesk, take_decision
@@ -33,8 +34,9 @@ def test_every_decision_name_is_one_the_desk_takes_and_a_cases_command():
 
     assert set(DECISIONS) <= set(DECISION_NAMES)
     corrections = {"apply_correction", "apply_as_credit", "keep_invoice"}  # all through StoreDesk.correct
-    assert own_methods == {"replay", "add_mapping", "fix_price", "link_email"} | corrections
-    assert all(callable(getattr(StoreDesk, name)) for name in own_methods - corrections)
+    requests = set(CUSTOMER_REQUESTS)  # through StoreDesk.decide: they need the company's notify config
+    assert own_methods == {"replay", "add_mapping", "fix_price", "link_email"} | corrections | requests
+    assert all(callable(getattr(StoreDesk, name)) for name in own_methods - corrections - requests)
     assert callable(StoreDesk.correct)
     assert set(DECISION_NAMES) <= commands
 
@@ -168,3 +170,77 @@ def test_a_blocked_jobs_case_resolved_without_an_outcome_is_refused_by_the_api_a
     assert waited.json()["status"] == "open" and "waiting for source" in waited.json()["tags"]
     with blocked_job_site["app"].store.read() as uow:
         assert [e.action for e in uow.cases.get(case_id).history] == ["opened", "outcome_decided", "tagged"]
+
+
+@pytest.fixture
+def unsigned_job_site(tmp_path):
+    """A store with one job completed without a signature (sign_off_required blocks it), a company that e-mails
+    and reads a mailbox, a coordinator with a token, and the UI over it. Nothing is sent: a request is recorded."""
+    from fastapi.testclient import TestClient
+
+    from connectors.source_paging import SourcePage
+    from exceptions_queue.web import create_app
+    from services.config import CloseoutConfig, NotifyConfig
+    from services.intake import pull_source
+    from services.mailbox_config import MailboxConfig
+    from services.prepare import prepare_batch
+    from services.users import create_token
+    from tests.fakes import FakeRuntime, FakeSource, company_config, csv_job
+
+    company = company_config(
+        notify=NotifyConfig(smtp_host="127.0.0.1", smtp_port=2525, smtp_security="plain", sender="office@acme.test"),
+        mailboxes=(MailboxConfig(kind="maildir", name="field", path=tmp_path / "mail"),))
+    app = FakeRuntime(CloseoutConfig(companies=(company,)), home=tmp_path, sources={
+        "csv-drop": FakeSource([SourcePage(jobs=(csv_job("J1", "1001", signed_by="", signed_at=""),),
+                                           next_cursor="c1")])})
+    pull_source(app, company, company.sources[0])
+    prepare_batch(app, run_id="run-1")
+    add_user(app.store, "dana", Role.coordinator, "a long enough password", actor="test")
+    token = create_token(app.store, "dana", label="test", actor="test")
+    with app.store.read() as uow:
+        (case,) = uow.cases.list(kinds=(CaseKind.rule_blocked,))
+    web = TestClient(create_app(StoreDesk(app), secret_key="k"), follow_redirects=False)
+    return {"app": app, "case": case.id, "token": token, "web": web}
+
+
+def test_request_sign_off_is_one_name_on_the_case_page_the_api_and_the_cli_and_records_one_customer_email(
+        unsigned_job_site):
+    import typer.main
+
+    from closeout.cli import app  # noqa: F401  (registers every command on the cases app)
+    from closeout.cli.base import cases_app
+
+    web, case_id = unsigned_job_site["web"], unsigned_job_site["case"]
+    login = web.get("/login").text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    web.post("/login", data={"username": "dana", "password": "a long enough password", "csrf_token": login,
+                             "next": "/"})
+    page = web.get(f"/cases/{case_id}").text
+    offered = [chunk.split('"', 1)[0] for chunk in page.split('name="decision" value="')[1:]]
+    csrf = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    api = {"Authorization": f"Bearer {unsigned_job_site['token']}"}
+
+    assert "request_sign_off" in offered and "request_photos" not in offered
+    assert {"request_sign_off", "request_photos"} <= set(typer.main.get_command(cases_app).commands)
+    wrong = web.post(f"/api/cases/{case_id}/decisions", headers=api, json={"decision": "request_photos"})
+    assert wrong.status_code == 422 and "not photos_before_after" in wrong.json()["error"]
+    asked = web.post(f"/cases/{case_id}/decide", data={"csrf_token": csrf, "decision": "request_sign_off",
+                                                        "note": "Thanks!"})
+    flashed = web.get(f"/cases/{case_id}").text
+    again = web.post(f"/api/cases/{case_id}/decisions", headers=api, json={"decision": "request_sign_off"})
+
+    assert asked.status_code == 303 and "Sign-off requested" in flashed and 'class="flash error' not in flashed
+    assert again.status_code == 422 and "already asked" in again.json()["error"]
+    with unsigned_job_site["app"].store.read() as uow:
+        (notice,) = uow.notifications.all()
+        assert [e.action for e in uow.cases.get(case_id).history] == ["opened", "customer_asked"]
+    assert (notice.notice.kind, notice.notice.recipient) == ("customer_request", "hello@maplestreetbakery.example")
+    assert "Job #1001" in notice.notice.subject and "Thanks!" in notice.notice.body
+
+
+def test_a_request_to_the_customer_is_refused_outside_the_desk_that_holds_the_company_config(sql_store):
+    with sql_store.unit_of_work() as uow:
+        case, _ = CaseQueue(uow.cases, clock=uow.clock).open_case(anomaly(CaseKind.rule_blocked, "csv:J1@v1"))
+        uow.commit()
+
+    with pytest.raises(DecisionError, match="StoreDesk.decide"):
+        take_decision(sql_store, case.id, "request_sign_off", actor=ADA, fields={})

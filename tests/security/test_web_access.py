@@ -23,6 +23,7 @@ POST /logout                       yes        yes     yes          yes      yes
 GET  /                             no         yes     yes          yes      yes
 GET  /cases/{case_id}              no         yes     yes          yes      yes
 GET  /audit                        no         yes     yes          yes      yes
+GET  /work-orders/{work_order_id:path} no    yes     yes          yes      yes
 POST /cases/bulk                   no         no      yes          yes      yes
 POST /cases/{case_id}/decide       no         no      yes          yes      yes
 POST /cases/{case_id}/mapping      no         no      yes          yes      yes
@@ -92,6 +93,9 @@ def call(site, method: str, path: str, role: str):
     if method == "GET":
         target = {"/static": "/static/closeout.css"}.get(path, path.replace("{case_id}", str(email)))
         target = target.replace("{system}", "quickbooks")  # no flow in flight: an admin is told so, on the page
+        if "{work_order_id:path}" in target:  # the job of the blocked case: a read-only page
+            with site.app.store.unit_of_work() as uow:
+                target = target.replace("{work_order_id:path}", uow.cases.get(job).work_order_id)
         return client.get(target)
     forms = {
         "/cases/bulk": {"case_id": str(email), "decision": "tag", "tag": "matrix"},
@@ -299,3 +303,120 @@ def test_a_crash_answers_a_plain_500_with_the_security_headers_and_no_details(si
     answer = client.get("/")
     assert answer.status_code == 500 and "secret internals" not in answer.text
     assert_security_headers(answer)
+
+
+# ---- coordinators scoped to companies ------------------------------------------------------------------
+# "hana" is a coordinator limited to harbour; every case of the site above is northwind's but the one made here.
+
+SCOPED = "hana"
+
+
+@pytest.fixture(scope="module")
+def scoped(site) -> dict[str, object]:
+    """Hana (harbour only) signed in, with a token, and a harbour case of her own beside northwind's."""
+    from exceptions_queue.service import CaseQueue
+    from exceptions_queue.users import Role
+    from services.users import add_user, create_token
+    from workorders.anomalies import Anomaly, AnomalyCode
+
+    add_user(site.app.store, SCOPED, Role.coordinator, PASSWORD, actor="test", companies=["harbour"])
+    site.tokens[SCOPED] = create_token(site.app.store, SCOPED, label="test", actor="test")
+    with site.app.store.unit_of_work() as uow:
+        case, _ = CaseQueue(uow.cases, clock=uow.clock).open_case(Anomaly(
+            code=AnomalyCode.ledger_rejected, subject="invoice H-1", company="harbour", summary="harbour's refusal"))
+        uow.commit()
+    with TestClient(site.web, follow_redirects=False) as client:
+        assert sign_in(client, SCOPED).status_code == 303
+        site.sessions[SCOPED] = dict(client.cookies)
+    return {"own": case.id}
+
+
+def _as_scoped(site, method: str, path: str, case_id: int):
+    """One request of Hana's to a case route, with the inputs ``call`` uses for the matrix."""
+    target = path.replace("{case_id}", str(case_id))
+    if path.startswith("/api/"):
+        headers = {"Authorization": f"Bearer {site.tokens[SCOPED]}"}
+        if method == "GET":
+            return site.client().get(target, headers=headers)
+        return site.client().post(target, headers=headers, json={"decision": "comment", "note": "peek"})
+    client = site.client(SCOPED)
+    if method == "GET":
+        return client.get(target)
+    forms = {"/cases/{case_id}/decide": {"decision": "comment", "note": "peek"},
+             "/cases/{case_id}/mapping": {"table": "items", "key": "K", "value": "1"},
+             "/cases/{case_id}/replay": {},
+             "/cases/{case_id}/price": {"line": "no-such-line", "price": "1.00", "reason": "peek"},
+             "/cases/{case_id}/link": {"job_number": "no-such-job"},
+             "/cases/{case_id}/correct": {"choice": "keep_invoice", "reason": "peek"}}
+    return client.post(target, data=_form(site, client, **forms[path]))
+
+
+CASE_ROUTES = sorted(route for route in ACCESS if "{case_id}" in route[1])
+
+
+def _main_text(response) -> str:
+    """What an answer says: a page's <main> (not its flashes or tokens), or the JSON's error."""
+    if response.headers.get("content-type", "").startswith("application/json"):
+        return response.text
+    page = response.text
+    return page.split("<main", 1)[-1].split("</main>", 1)[0]
+
+
+def test_a_coordinator_limited_to_a_company_lists_only_its_cases_on_the_page_and_through_the_api(site, scoped):
+    own, other = scoped["own"], site.cases["email"]
+    page = site.client(SCOPED).get("/?status=all").text
+    listed = site.client().get("/api/cases?status=all",
+                               headers={"Authorization": f"Bearer {site.tokens[SCOPED]}"}).json()
+
+    assert f'href="/cases/{own}"' in page and f'href="/cases/{other}"' not in page
+    assert {case["company"] for case in listed} == {"harbour"} and own in {case["id"] for case in listed}
+    everyone = site.client().get("/api/cases?status=all", headers={"Authorization": f"Bearer {site.tokens['dana']}"})
+    assert {"harbour", "northwind"} <= {case["company"] for case in everyone.json()}
+
+
+def test_another_companys_case_answers_a_scoped_coordinator_404_on_every_case_route_and_changes_nothing(site, scoped):
+    other = site.cases["email"]
+    before = _history_sizes(site)
+    wrong = []
+    for method, path in CASE_ROUTES:
+        answer = _as_scoped(site, method, path, other)
+        missing = _as_scoped(site, method, path, 999_999)
+        said, unknown = _main_text(answer).replace(str(other), "N"), _main_text(missing).replace("999999", "N")
+        if answer.status_code != 404 or said != unknown:
+            wrong.append(f"{method} {path}: {answer.status_code} {said!r} but {unknown!r} for a case that does not exist")
+    client = site.client(SCOPED)
+    client.post("/cases/bulk", data=_form(site, client, case_id=str(other), decision="tag", tag="peek"))
+    with site.app.store.unit_of_work() as uow:
+        job = uow.cases.get(site.cases["job"]).work_order_id
+    if client.get(f"/work-orders/{job}").status_code != 404:
+        wrong.append("GET /work-orders/{work_order_id:path}: a northwind job is shown")
+
+    assert wrong == []
+    assert _history_sizes(site) == before
+
+
+def test_a_scoped_coordinator_works_its_own_companys_case_on_every_case_route(site, scoped):
+    wrong = []
+    for method, path in CASE_ROUTES:
+        answer = _as_scoped(site, method, path, scoped["own"])
+        if answer.status_code >= 500 or refused(method, answer) or answer.status_code == 404:
+            wrong.append(f"{method} {path}: {answer.status_code}")
+    assert wrong == []
+    with site.app.store.unit_of_work() as uow:
+        assert [e.actor for e in uow.cases.get(scoped["own"]).history if e.action == "commented"] == [SCOPED, SCOPED]
+
+
+def test_a_scoped_coordinators_audit_trail_shows_no_entry_about_another_companys_cases(site, scoped):
+    page = site.client(SCOPED).get("/audit").text
+    full = site.client("dana").get("/audit").text
+
+    assert f'href="/cases/{scoped["own"]}"' in page
+    for case_id in site.cases.values():
+        assert f'href="/cases/{case_id}"' in full and f'href="/cases/{case_id}"' not in page
+
+
+def test_the_users_page_shows_which_companies_each_user_sees(site, scoped):
+    page = site.client("ada").get("/users").text
+
+    assert "<td>hana</td><td>coordinator</td><td>harbour</td>" in page
+    assert "<td>dana</td><td>coordinator</td><td>all</td>" in page
