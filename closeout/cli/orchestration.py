@@ -64,11 +64,13 @@ def dashboard(
     except RuntimeError as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from None
-    console.print(f"Prefect UI:  {server.url}", highlight=False)
-    console.print(f"In other terminals:  export PREFECT_API_URL={server.api_url}", highlight=False)
-    console.print("Then `closeout serve` runs the deployments on their schedules. Ctrl-C stops the server.")
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)  # a service manager's stop is a Ctrl-C: the child goes too
+    # From here a Ctrl-C or a service manager's stop, even one that comes while the lines below are printed,
+    # stops the server (and what it started) before the command ends.
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
+        console.print(f"Prefect UI:  {server.url}", highlight=False)
+        console.print(f"In other terminals:  export PREFECT_API_URL={server.api_url}", highlight=False)
+        console.print("Then `closeout serve` runs the deployments on their schedules. Ctrl-C stops the server.")
         server.process.wait()
     except KeyboardInterrupt:
         console.print("Stopping the Prefect server ...")

@@ -68,6 +68,7 @@ def _wait_for_runs(client, run_ids, workers, timeout: float = 240.0):
         time.sleep(1)
 
 
+@pytest.mark.timeout(900)  # a Prefect server, two workers and 500 pushes: a busy machine needs more than 300 s
 def test_two_workers_push_a_500_draft_backlog_from_prefect_yaml_once_each_within_the_global_rate_limits(
         workspace, store_schema, prefect_database, monkeypatch):
     from prefect.client.orchestration import get_client
