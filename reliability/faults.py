@@ -15,23 +15,34 @@ from sandbox.dovecot_server import DovecotServer
 
 
 class Injector(threading.Thread):
-    """Calls ``strike`` every ``low``..``high`` seconds (while ``active()``) until stopped; counts what it did."""
+    """Calls ``strike`` every ``low``..``high`` seconds (once ``active()``), at most ``limit`` times, until stopped;
+    counts what it did."""
 
     def __init__(self, name: str, strike: Callable[[], int], *, low: float, high: float, seed: int,
-                 active: Callable[[], bool] = lambda: True) -> None:
+                 active: Callable[[], bool] = lambda: True, limit: int | None = None) -> None:
         super().__init__(name=name, daemon=True)
-        self.strike, self.low, self.high, self.active = strike, low, high, active
+        self.strike, self.low, self.high, self.active, self.limit = strike, low, high, active, limit
         self.count = 0
+        self.errors: list[str] = []
         self._rng = random.Random(seed)
         self._stop_event = threading.Event()
 
     def run(self) -> None:
         while not self._stop_event.wait(self._rng.uniform(self.low, self.high)):
-            if self.active():
-                try:
-                    self.count += self.strike()
-                except Exception:  # noqa: BLE001 - an injector must never end the campaign
-                    pass
+            if self.limit is not None and self.count >= self.limit:
+                return
+            try:
+                while not self.active():  # wait for the moment it aims at (mail still fetched, a flow run running)
+                    if self._stop_event.wait(1.0):
+                        return
+                self.count += self.strike()
+            except Exception as exc:  # noqa: BLE001 - an injector must never end the campaign
+                self.errors.append(f"{type(exc).__name__}: {str(exc)[:300]}")
+
+    @property
+    def done(self) -> bool:
+        """Whether it struck at least once (and all ``limit`` times, when it has a limit)."""
+        return self.count >= (self.limit or 1)
 
     def stop(self) -> None:
         self._stop_event.set()
@@ -58,6 +69,18 @@ def dovecot_bouncer(server: DovecotServer, *, down_seconds: float = 1.0) -> Call
         server.stop()
         time.sleep(down_seconds)
         server.start()
+        return 1
+
+    return strike
+
+
+def database_restarter(cluster) -> Callable[[], int]:
+    """Stop the campaign's private PostgreSQL (``fast``, then ``immediate``: a crash and recovery, in turn) and
+    start it again; every connection of the workers, the Prefect server and its flow runs goes with it."""
+    modes = iter(("fast", "immediate") * 1000)
+
+    def strike() -> int:
+        cluster.restart(next(modes), down_seconds=2.0)
         return 1
 
     return strike

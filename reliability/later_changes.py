@@ -54,7 +54,7 @@ def change_invoiced_jobs(folder: Path, jobs: list[tuple[str, str, Any]], *, coun
             done["paid_first"] += 1
         changes[job_id] = kind
         done[kind] += 1
-    for path in sorted(folder.glob("*.csv")):
+    for path in sorted(folder.glob("jobs-*.csv")):  # the drop's own files, not the CSV fault files beside them
         _rewrite(path, changes)
     return done
 

@@ -8,7 +8,7 @@ campaign kills this process, and a Prefect server per process would cost more th
 one step is what a failed task run would be: noted in ``$CLOSEOUT_HOME/worker-errors.log`` and retried on the
 next pass. A ConnectorError (a fault of a system beside us) or a database error (a dropped connection) is
 expected; anything else is a defect, logged with its traceback. The worker exits 0 after an idle pass once
-STOP_FILE exists.
+STOP_FILE exists. With ``$CLOSEOUT_CAMPAIGN_GO`` set, it starts working once that file exists.
 """
 
 from __future__ import annotations
@@ -80,6 +80,9 @@ class Pass:
 
 def main(config: str, stop_file: str, stale_seconds: str = "5") -> None:
     stop, stale = Path(stop_file), timedelta(seconds=float(stale_seconds))
+    go = os.environ.get("CLOSEOUT_CAMPAIGN_GO")  # the campaign gives the Prefect workers a head start
+    while go and not Path(go).exists():
+        time.sleep(0.2)
     while True:
         try:
             with open_app(config_path=Path(config)) as app:

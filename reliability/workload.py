@@ -32,9 +32,10 @@ class Workload:
 
 
 def write_config(home: Path, *, jobber_url: str, imap_port: int, ca_file: str, username: str,
-                 ledger_timeout: float) -> Path:
+                 ledger_timeout: float, settle_seconds: float = 2.0, max_message_bytes: int = 3_000_000,
+                 max_attachment_bytes: int = 1_000_000, name: str = "campaign.toml") -> Path:
     """The campaign's config: a QBO company fed by a CSV drop and IMAP, a Xero company fed by Jobber."""
-    config = home / "campaign.toml"
+    config = home / name
     config.write_text(f"""
 [[companies]]
 id = "{CSV_COMPANY}"
@@ -50,6 +51,7 @@ timeout_seconds = {ledger_timeout}
 kind = "csv"
 name = "csv-drop"
 path = "jobs"
+settle_seconds = {settle_seconds}  # the CSV faults leave a row unfinished for less than this, and cut one for good
 [[companies.mailboxes]]
 kind = "imap"
 name = "field"
@@ -61,6 +63,8 @@ ca_file = "{ca_file}"
 batch_size = 25
 connect_timeout = 3
 read_timeout = 10
+max_message_bytes = {max_message_bytes}  # the hostile mail holds a message over it, and an attachment over the next
+max_attachment_bytes = {max_attachment_bytes}
 [companies.corrections]
 apply = "all"  # the later corrections of the campaign are applied by the workers, under every fault
 [companies.mappings]

@@ -6,7 +6,8 @@ import os
 
 import pytest
 
-from reliability.campaign import print_result, run_campaign
+from reliability.campaign import Harder, print_result, run_campaign
+from reliability.hostile_inputs import hostile_messages
 from reliability.workload import Workload
 from sandbox.dovecot_server import DOVECOT
 
@@ -38,8 +39,10 @@ def postgres_server_url() -> str:
 def test_a_tiny_campaign_with_faults_in_every_dependency_and_a_kill_ends_with_the_audit_passing(
         postgres_server_url, tmp_path, capsys):
     workload = Workload(csv_jobs=100, jobber_jobs=100, messages=100, seed=11)
+    hostile = len(hostile_messages(workload.csv_jobs))
 
-    result = run_campaign(workload, kills=1, pg_url=postgres_server_url, home=tmp_path / "campaign", time_limit=240)
+    result = run_campaign(workload, kills=1, pg_url=postgres_server_url, home=tmp_path / "campaign", time_limit=240,
+                          harder=Harder(csv_fault_jobs=12, hostile_mail=True))
 
     print_result(result)
     report = capsys.readouterr().out
@@ -50,6 +53,8 @@ def test_a_tiny_campaign_with_faults_in_every_dependency_and_a_kill_ends_with_th
     assert result.injected["database_connections_terminated"] > 0
     assert all(result.injected[f"ledger_{system}_{kind}"] >= 1 for system in ("qbo", "xero")
                for kind in ("throttle", "server_error", "slow", "reset", "lost_response")), result.injected
-    assert result.audit["jobs_seen"] == 200 and result.audit["mail"]["messages_seen"] == 100
+    assert result.audit["jobs_seen"] == 200 + 12 and result.audit["mail"]["messages_seen"] == 100 + hostile
+    assert result.injected["csv_last_row_truncated"] == 1 and result.injected["csv_file_renamed_mid_read"] >= 2
+    assert result.injected["hostile_mail_oversized"] == 2
     assert result.audit["duplicates_in_ledger"] == [] and result.audit["failures"] == []
     assert "Campaign PASSED" in report
