@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from closeout.webhooks import build_webhook_app
 from connectors.jobber import webhook_signature
+from services.intake import pull_job
 from services.prepare import prepare_batch
 from source_fakes import JobberServer, jobber_node
 from workorders.anomalies import AnomalyCode
@@ -24,7 +25,10 @@ def jobber(app, jobber_router, monkeypatch):
     monkeypatch.setenv("CLOSEOUT_JOBBER_CLIENT_SECRET_ACME", SECRET)
     server = JobberServer([jobber_node(3, "2025-06-09T12:00:00Z")])
     jobber_router.post("/api/graphql").mock(side_effect=server.page)
-    with TestClient(build_webhook_app(app)) as client:
+    # pulled here, never handed to a Prefect deployment: the session's Prefect harness may hold the pull-job
+    # deployment another test created, and a run of it would never pull into this test's store
+    direct = lambda company, source, job_id: pull_job(app, company, source, job_id)  # noqa: E731
+    with TestClient(build_webhook_app(app, pull=direct)) as client:
         yield client, server
 
 
