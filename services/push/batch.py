@@ -51,7 +51,13 @@ def push_claimed(app: Runtime, pusher: Pusher, records: list[PushRecord], counts
 
     A retriable or fatal error saves the record ``uncertain`` when it may have landed (else ``ready``),
     releases the rest as ``ready`` with the note ``stopped``, and re-raises for the caller or Prefect.
+    Every record that may already be in the ledger is looked up in one call first, as ``push_together`` does.
     """
+    try:
+        pusher.look_up_ahead(records)
+    except (RetriableError, FatalError) as exc:
+        give_up(app, [], records, str(exc), counts, released=stopped)
+        raise
     for index, record in enumerate(records):
         try:
             outcome = pusher.push(record)

@@ -44,3 +44,20 @@ def test_retried_records_are_looked_up_together_and_known_customers_are_not_look
     assert calls["find_invoices"] == batches  # one look-up a batch, not one a record
     assert calls["find_customers"] == customers < len(held)  # each customer once a run, not once a batch
     assert len(app.customer_refs[company.id]) == customers
+
+
+def test_drafts_pushed_one_by_one_are_looked_up_in_one_call_when_existing_invoices_are_adopted(prepared_app):
+    from services.push.keys import push_keys
+
+    app, company = prepared_app
+    company = company.model_copy(update={"ledger": company.ledger.model_copy(update={"adopt_existing": True})})
+    with app.store.unit_of_work() as uow:
+        keys = [r.idempotency_key for r in uow.push_records.claim(ledger=company.ledger.kind, company=company.id, limit=6)]
+        uow.push_records.release_stale(timedelta(0), ledger=company.ledger.kind)
+        uow.commit()
+    calls = count_calls(app.ledger_for(company), ("find_invoices",))
+
+    counts = push_keys(app, company, keys)  # a replay sends its drafts one by one
+
+    assert counts.pushed == len(keys) == 6
+    assert calls["find_invoices"] == 1  # one look-up for the six, not one an invoice
