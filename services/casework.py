@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -250,12 +250,20 @@ class StoreDesk:
         with self.app.store.unit_of_work() as uow:
             return uow.users.all()
 
-    def add_user(self, username: str, role: Role, password: str, *, actor: User) -> User:
+    def add_user(self, username: str, role: Role, password: str, *, actor: User,
+                 companies: Sequence[str] | None = None) -> User:
         if not actor.can_manage_users:
             raise PermissionError("only an admin manages users")
         from services.users import add_user
 
-        return add_user(self.app.store, username, role, password, actor=actor.username)
+        known = {company_id for company_id, _ in self.companies()}
+        unknown = [company for company in companies or () if company not in known]
+        if unknown:
+            raise UserError(f"no company {unknown[0]!r} in the config: choose among {', '.join(sorted(known))}")
+        return add_user(self.app.store, username, role, password, actor=actor.username, companies=companies)
+
+    def companies(self) -> list[tuple[str, str]]:
+        return [(company.id, company.name) for company in self.app.config.companies]
 
     def _queue(self, uow: UnitOfWork) -> CaseQueue:
         return CaseQueue(uow.cases, clock=uow.clock)
@@ -358,9 +366,9 @@ def take_decision(store: Store, case_id: int, decision: str, *, actor: User, fie
         if decision == "assign":
             fields = {**fields, "assignee": known_assignee(uow.users, _field(fields, "assignee") or actor.username,
                                                            case=case)}
-        if decision == "resolve":
-            if _field(fields, "outcome"):
-                raise DecisionError("an outcome is decided with the company config: StoreDesk.decide")
+        if decision == "resolve" and _field(fields, "outcome"):
+            raise DecisionError("an outcome is decided with the company config: StoreDesk.decide")
+        if decision in ("resolve", "ignore"):  # ignoring a blocked job's case would drop its invoice as silently
             refuse_plain_resolve(uow, CaseQueue(uow.cases, clock=uow.clock).get(case_id))
         try:
             case = DECISIONS[decision](CaseQueue(uow.cases, clock=uow.clock), case_id, actor.username, fields)

@@ -58,6 +58,16 @@ def test_a_plain_resolve_of_a_blocked_jobs_case_is_refused_naming_the_three_outc
     assert after.outcomes == OUTCOME_NAMES
 
 
+def test_ignoring_a_blocked_jobs_case_is_refused_like_a_plain_resolve(desk):
+    case = blocked_case(desk)
+
+    with pytest.raises(DecisionError) as refused:
+        desk.decide(case.id, "ignore", actor=DANA, fields={"note": "noise"})
+
+    assert all(name in str(refused.value) for name in OUTCOME_NAMES)
+    assert desk.context(case.id).case.is_open
+
+
 def test_an_outcome_needs_a_known_name_and_a_reason(desk):
     case = blocked_case(desk)
 
