@@ -4,8 +4,6 @@ reply (real SMTP out, real Dovecot in) gets the job invoiced and the case closed
 from __future__ import annotations
 
 import os
-import threading
-import time
 from email.message import EmailMessage
 from email.utils import format_datetime
 
@@ -27,10 +25,10 @@ from services.notify import send_due
 from services.prepare import prepare_batch
 from services.push.batch import push_batch
 from services.users import add_user
-from tests.notifications.conftest import SmtpServer, free_port
+from tests.notifications.conftest import SmtpServer
+from tests.served_ui import PASSWORD, serving, sign_in
 from workorders.push import PushStatus
 
-PASSWORD = "a long enough password"
 JOB = "1010"  # the demo's job completed without a signature: sign_off_required blocks it
 OFFICE = f"{USER}@localhost"
 
@@ -102,8 +100,6 @@ def customer_reply(request: EmailMessage, sender: str) -> bytes:
 @pytest.fixture
 def served(tmp_path, smtp, dovecot, folder, monkeypatch):
     """The demo after one run, northwind e-mailing and reading Dovecot too, two people, and the UI on a port."""
-    import uvicorn
-
     monkeypatch.setenv("CLOSEOUT_IMAP_PASSWORD_OFFICE_NORTHWIND", __import__("dovecot_server").PASSWORD)
     settings = Settings(home=tmp_path / "workspace", database_url=None, config=None)
     config = install_demo_config(settings.resolved_home())
@@ -112,19 +108,8 @@ def served(tmp_path, smtp, dovecot, folder, monkeypatch):
         run(app)
         add_user(app.store, "ada", Role.admin, PASSWORD, actor="test", email="ada@northwind.example")
         add_user(app.store, "dana", Role.coordinator, PASSWORD, actor="test", email="dana@northwind.example")
-        port = free_port()
-        server = uvicorn.Server(uvicorn.Config(build_ui(app), host="127.0.0.1", port=port, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            if not thread.is_alive():
-                raise RuntimeError("the UI server did not start")
-            time.sleep(0.02)
-        try:
-            yield {"url": f"http://127.0.0.1:{port}", "app": app}
-        finally:
-            server.should_exit = True
-            thread.join(timeout=10)
+        with serving(build_ui(app)) as url:
+            yield {"url": url, "app": app}
 
 
 def test_a_coordinator_requests_a_sign_off_the_customers_reply_arrives_and_the_case_closes_by_itself(
@@ -136,13 +121,7 @@ def test_a_coordinator_requests_a_sign_off_the_customers_reply_arrives_and_the_c
     customer = order.customer.email
     assert smtp.received == []
 
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.goto(url + "/")
-    page.fill("input[name=username]", "ada")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(url + "/")
+    context, page = sign_in(browser, url, "ada")
     page.goto(f"{url}/cases/{case.id}")
     assert page.inner_text("#case-status") == "open"
     page.select_option("select[name=assignee]", "dana")

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,9 +20,9 @@ from services.prepare import prepare_batch
 from services.push.batch import push_batch
 from services.reconcile import reconcile
 from services.users import add_user
+from tests.served_ui import PASSWORD, serving
+from tests.served_ui import sign_in as signed_in
 from workorders.push import PushStatus
-
-PASSWORD = "a long enough password"
 PHONE = {"width": 360, "height": 740}
 DESKTOP = {"width": 1280, "height": 800}
 
@@ -50,8 +47,6 @@ def served_demo(home: Path) -> Iterator[dict[str, Any]]:
 
     Yields ``url``, ``app`` and ``cases``: one open case id per page kind (``duplicate_job``, ``missing_mapping``,
     ``unmatched_email``, ``changed_after_invoiced``, ``line_items_priced``)."""
-    import uvicorn
-
     settings = Settings(home=home, database_url=None, config=None)
     config = install_demo_config(settings.resolved_home())
     copy_demo_jobs(settings.resolved_home(), config)
@@ -66,31 +61,13 @@ def served_demo(home: Path) -> Iterator[dict[str, Any]]:
         run_once(app)
         add_user(app.store, "dana", Role.coordinator, PASSWORD, actor="test")
         cases = _cases_by_page_kind(app)
-        port = _free_port()
-        server = uvicorn.Server(uvicorn.Config(build_ui(app), host="127.0.0.1", port=port, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            if not thread.is_alive():
-                raise RuntimeError("the UI server did not start")
-            time.sleep(0.02)
-        try:
-            yield {"url": f"http://127.0.0.1:{port}", "app": app, "cases": cases}
-        finally:
-            server.should_exit = True
-            thread.join(timeout=10)
+        with serving(build_ui(app)) as url:
+            yield {"url": url, "app": app, "cases": cases}
 
 
 def sign_in(browser: Any, url: str, viewport: dict[str, int], username: str = "dana") -> tuple[Any, Any]:
     """A new browser context of this size, signed in; (context, page)."""
-    context = browser.new_context(viewport=viewport)
-    page = context.new_page()
-    page.goto(url + "/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(url + "/")
-    return context, page
+    return signed_in(browser, url, username, viewport=viewport)
 
 
 def _cases_by_page_kind(app: Any) -> dict[str, int]:
@@ -106,9 +83,3 @@ def _cases_by_page_kind(app: Any) -> dict[str, int]:
             key = case.kind.value
         chosen.setdefault(key, case.id)
     return chosen
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-
 import httpx
 import pytest
 
@@ -21,9 +17,8 @@ from services.prepare import prepare_batch
 from services.push.batch import push_batch
 from services.reconcile import reconcile
 from services.users import add_user, create_token
+from tests.served_ui import PASSWORD, serving, sign_in
 from workorders.push import PushStatus
-
-PASSWORD = "a long enough password"
 
 
 def _run(app) -> None:
@@ -40,8 +35,6 @@ def _run(app) -> None:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     """The demo invoiced, then three of northwind's invoiced jobs changed at the source, and the UI on a port."""
-    import uvicorn
-
     settings = Settings(home=tmp_path_factory.mktemp("corrections-ui") / "workspace", database_url=None, config=None)
     home = settings.resolved_home()
     config = install_demo_config(home)
@@ -64,36 +57,12 @@ def served(tmp_path_factory):
         add_user(app.store, "dana", Role.coordinator, PASSWORD, actor="test")
         add_user(app.store, "vic", Role.viewer, PASSWORD, actor="test")
         token = create_token(app.store, "dana", label="test", actor="test")
-        port = _free_port()
-        server = uvicorn.Server(uvicorn.Config(build_ui(app), host="127.0.0.1", port=port, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            if not thread.is_alive():
-                raise RuntimeError("the UI server did not start")
-            time.sleep(0.02)
-        try:
-            yield {"url": f"http://127.0.0.1:{port}", "app": app, "token": token, "cases": cases, "records": changed}
-        finally:
-            server.should_exit = True
-            thread.join(timeout=10)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        with serving(build_ui(app)) as url:
+            yield {"url": url, "app": app, "token": token, "cases": cases, "records": changed}
 
 
 def _signed_in(browser, served, username):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.goto(served["url"] + "/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(served["url"] + "/")
-    return context, page
+    return sign_in(browser, served["url"], username)
 
 
 def _ledger(served, case):

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from pathlib import Path
 
 import httpx
@@ -22,18 +19,15 @@ from closeout.workspace import install_demo_config
 from exceptions_queue.cases import CaseKind, CaseStatus
 from exceptions_queue.service import CaseQueue
 from exceptions_queue.users import Role
-
+from tests.served_ui import PASSWORD, serving
 from workorders.anomalies import Anomaly
 
-PASSWORD = "a long enough password"
 SCRIPT_EMAIL = "<script>window.pwned = 1</script><b>Hi</b>, the unit at 12 Elm is fixed. <img src=x onerror=alert(1)>"
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     """The demo run through its steps, three users, an email case with a script in it, and the UI on a port."""
-    import uvicorn
-
     settings = Settings(home=tmp_path_factory.mktemp("ui") / "workspace", database_url=None, config=None)
     config = install_demo_config(settings.resolved_home())
     with open_app(settings=settings, config_path=config) as app:
@@ -56,19 +50,8 @@ def served(tmp_path_factory):
                 evidence={"email": {"from": "ops@example.com", "subject": "Re: <script>alert(2)</script>",
                                     "excerpt": SCRIPT_EMAIL}}))
             uow.commit()
-        port = _free_port()
-        server = uvicorn.Server(uvicorn.Config(build_ui(app), host="127.0.0.1", port=port, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            if not thread.is_alive():
-                raise RuntimeError("the UI server did not start")
-            time.sleep(0.02)
-        try:
-            yield {"url": f"http://127.0.0.1:{port}", "app": app, "token": token, "email_case": email_case.id}
-        finally:
-            server.should_exit = True
-            thread.join(timeout=10)
+        with serving(build_ui(app)) as url:
+            yield {"url": url, "app": app, "token": token, "email_case": email_case.id}
 
 
 def signed_in(browser, served, username):
@@ -212,12 +195,6 @@ def test_an_email_with_a_script_tag_shows_as_text_and_runs_nothing(browser, serv
     assert page.locator("main script, main img").count() == 0
     assert dialogs == []
     context.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_a_coordinator_tags_several_filtered_cases_in_one_bulk_decision(browser, served):

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -13,6 +10,7 @@ import pytest
 from markupsafe import escape
 
 from security_site import HOSTILE_FIELDS, hostile
+from tests.served_ui import PASSWORD, serving
 
 ACTIVE_TAGS = {"script", "img", "svg", "iframe", "object", "embed", "base", "meta"}
 PAGE_FIELDS = {
@@ -89,24 +87,8 @@ def test_json_answers_are_json_with_nosniff_so_a_browser_never_renders_them(site
 
 @pytest.fixture(scope="module")
 def served_site(site):
-    import uvicorn
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(site.web, host="127.0.0.1", port=port, log_config=None,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        if not thread.is_alive():
-            raise RuntimeError("the UI server did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serving(site.web) as url:
+        yield url
 
 
 def test_in_chromium_no_injected_script_runs_and_the_policy_blocks_one_added_to_the_page(chromium, served_site, site):
@@ -123,7 +105,7 @@ def test_in_chromium_no_injected_script_runs_and_the_policy_blocks_one_added_to_
                     if "Content Security Policy" in message.text else None)
             page.goto(served_site + "/login")
             page.fill("input[name=username]", "dana")
-            page.fill("input[name=password]", "a long enough password")
+            page.fill("input[name=password]", PASSWORD)
             page.click("button[type=submit]")
             page.wait_for_url(served_site + "/")
             for kind in PAGE_FIELDS:
