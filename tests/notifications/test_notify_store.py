@@ -2,54 +2,39 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
-from alembic import command
 
 from notifications import Channel, Notice, NoticeKind, NoticeStatus
 from storage import open_store
-from storage.database import alembic_config, create_store_engine, upgrade_schema
+from storage.database import create_store_engine, upgrade_schema
 from tests.fakes import Clock
-from tests.storage.conftest import postgres_server, private_schema  # noqa: F401 - the fixture, used by name
+from tests.storage.conftest import downgrade_to, table_columns
+from tests.storage.conftest import empty_database, postgres_server, store_url  # noqa: F401 - fixtures, used by name
 
 NOTICE = Notice(key="case_assigned:7:ann:3", kind=NoticeKind.case_assigned, company="acme",
                 recipient="ann@acme.test", channel=Channel.email, subject="Case #7\nBcc: evil@x.test",
                 body="hello", case_id=7)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store.db'}"
-        return
-    with private_schema(request.getfixturevalue("postgres_server")) as schema_url:
-        yield schema_url
-
-
-def _columns(engine, table: str) -> set[str]:
+def table_columns(engine, table: str) -> set[str]:
     return {column["name"] for column in sa.inspect(engine).get_columns(table)}
 
 
-def test_migration_0011_adds_the_notifications_table_and_user_emails_and_takes_them_away_again(url):
-    engine = create_store_engine(url)
+def test_migration_0011_adds_the_notifications_table_and_user_emails_and_takes_them_away_again(store_url):
+    engine = create_store_engine(store_url)
     try:
         upgrade_schema(engine)
         assert "notifications" in sa.inspect(engine).get_table_names()
-        assert "email" in _columns(engine, "users")
+        assert "email" in table_columns(engine, "users")
         with engine.begin() as connection:
             connection.execute(sa.text("INSERT INTO users (username, role, password_hash, created_at, email) "
                                        "VALUES ('ann', 'coordinator', 'x', CURRENT_TIMESTAMP, 'ann@acme.test')"))
-        config = alembic_config()
-        with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.downgrade(config, "0010_web_sessions")
+        downgrade_to(engine, "0010_web_sessions")
         engine.dispose()
         assert "notifications" not in sa.inspect(engine).get_table_names()
-        assert "email" not in _columns(engine, "users")
+        assert "email" not in table_columns(engine, "users")
         with engine.connect() as connection:  # the user stays, only the address goes
             assert connection.execute(sa.text("SELECT username FROM users")).scalars().all() == ["ann"]
         upgrade_schema(engine)
@@ -58,9 +43,9 @@ def test_migration_0011_adds_the_notifications_table_and_user_emails_and_takes_t
         engine.dispose()
 
 
-def test_a_notice_is_recorded_once_and_only_one_sender_claims_it(url):
+def test_a_notice_is_recorded_once_and_only_one_sender_claims_it(store_url):
     clock = Clock()
-    store = open_store(url, clock=clock)
+    store = open_store(store_url, clock=clock)
     try:
         with store.unit_of_work() as uow:
             first = uow.notifications.record([NOTICE])

@@ -95,6 +95,23 @@ def store_url(request: pytest.FixtureRequest, empty_database: Callable[[str], st
     return empty_database(request.param)
 
 
+def table_columns(engine: sa.Engine, table: str) -> set[str]:
+    """The column names the database itself reports for ``table``."""
+    return {column["name"] for column in sa.inspect(engine).get_columns(table)}
+
+
+def downgrade_to(engine: sa.Engine, revision: str) -> None:
+    """Run Alembic's downgrade to ``revision`` (``"base"``: nothing) on the engine's database, in one transaction."""
+    from alembic import command
+
+    from storage.database import alembic_config
+
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
 @pytest.fixture
 def clock() -> Clock:
     """Aware UTC time that moves a millisecond on every reading, and further when told to."""

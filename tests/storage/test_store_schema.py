@@ -6,7 +6,6 @@ import time
 from pathlib import Path
 
 import sqlalchemy as sa
-from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -14,6 +13,7 @@ from alembic.script import ScriptDirectory
 from storage import open_store
 from storage.database import alembic_config, create_store_engine, store_url as normalised_url, upgrade_schema
 from storage.tables import metadata
+from tests.storage.conftest import downgrade_to
 
 STORE_TABLES = {
     "raw_payloads",
@@ -65,10 +65,7 @@ def test_the_migration_downgrades_to_nothing_and_upgrades_again(store_url):
     engine = create_store_engine(store_url)
     try:
         upgrade_schema(engine)
-        config = alembic_config()
-        with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.downgrade(config, "base")
+        downgrade_to(engine, "base")
         assert not STORE_TABLES & set(sa.inspect(engine).get_table_names())
         upgrade_schema(engine)
         assert STORE_TABLES <= set(sa.inspect(engine).get_table_names())

@@ -2,60 +2,43 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 import sqlalchemy as sa
-from alembic import command
 
 from exceptions_queue.users import Role
 from storage import open_store
-from storage.database import alembic_config, create_store_engine, upgrade_schema
+from storage.database import create_store_engine, upgrade_schema
 from tests.fakes import Clock
-from tests.storage.conftest import postgres_server, private_schema  # noqa: F401 - the fixture, used by name
+from tests.storage.conftest import downgrade_to, table_columns
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store.db'}"
-        return
-    with private_schema(request.getfixturevalue("postgres_server")) as schema_url:
-        yield schema_url
-
-
-def _columns(engine, table: str) -> set[str]:
+def table_columns(engine, table: str) -> set[str]:
     return {column["name"] for column in sa.inspect(engine).get_columns(table)}
 
 
-def test_migration_0013_adds_user_companies_and_takes_them_away_keeping_the_users_and_their_tokens(url):
-    engine = create_store_engine(url)
+def test_migration_0013_adds_user_companies_and_takes_them_away_keeping_the_users_and_their_tokens(store_url):
+    engine = create_store_engine(store_url)
     try:
         upgrade_schema(engine)
-        assert "companies" in _columns(engine, "users")
+        assert "companies" in table_columns(engine, "users")
         with engine.begin() as connection:
             connection.execute(sa.text("INSERT INTO users (username, role, password_hash, created_at) "
                                        "VALUES ('ann', 'coordinator', 'x', CURRENT_TIMESTAMP)"))
             connection.execute(sa.text("INSERT INTO api_tokens (digest, username, label, created_at) "
                                        "VALUES ('d1', 'ann', 'script', CURRENT_TIMESTAMP)"))
-        config = alembic_config()
-        with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.downgrade(config, "0012_cutovers")
+        downgrade_to(engine, "0012_cutovers")
         engine.dispose()
-        assert "companies" not in _columns(engine, "users")
+        assert "companies" not in table_columns(engine, "users")
         with engine.connect() as connection:  # the user and its token stay, only the companies go
             assert connection.execute(sa.text("SELECT username FROM users")).scalars().all() == ["ann"]
             assert connection.execute(sa.text("SELECT digest FROM api_tokens")).scalars().all() == ["d1"]
         upgrade_schema(engine)
-        assert "companies" in _columns(engine, "users")
+        assert "companies" in table_columns(engine, "users")
     finally:
         engine.dispose()
 
 
-def test_a_user_written_before_0013_sees_every_company_and_a_reset_keeps_or_replaces_its_companies(url):
-    engine = create_store_engine(url)
+def test_a_user_written_before_0013_sees_every_company_and_a_reset_keeps_or_replaces_its_companies(store_url):
+    engine = create_store_engine(store_url)
     try:
         upgrade_schema(engine)
         with engine.begin() as connection:  # a row as 0012 left it: no companies at all
@@ -63,7 +46,7 @@ def test_a_user_written_before_0013_sees_every_company_and_a_reset_keeps_or_repl
                                        "VALUES ('old', 'viewer', 'x', CURRENT_TIMESTAMP)"))
     finally:
         engine.dispose()
-    store = open_store(url, clock=Clock())
+    store = open_store(store_url, clock=Clock())
     try:
         with store.unit_of_work() as uow:
             added = uow.users.add("ann", Role.coordinator, "h1", companies=("northwind", "harbour"))
