@@ -181,7 +181,12 @@ class QueueDesk(Protocol):
     def user(self, username: str) -> User | None: ...
     def user_for_token(self, token: str) -> User | None: ...
     def users(self) -> list[User]: ...
-    def add_user(self, username: str, role: Role, password: str, *, actor: User) -> User: ...
+    def add_user(self, username: str, role: Role, password: str, *, actor: User,
+                 companies: Sequence[str] | None = None) -> User:
+        """Add or reset a user; ``companies``: the ones they are limited to (``()``: every company; None: as it was,
+        and every company for a new user), each one of the config's (``UserError`` otherwise)."""
+    def companies(self) -> list[tuple[str, str]]:
+        """The config's companies as (id, name), in config order: the users form's choices."""
 
 
 def filter_cases(cases: Iterable[Case], filters: CaseFilters, *, now: datetime) -> list[Case]:
