@@ -10,98 +10,62 @@ refresh token that ends within ``refresh_warning_days`` opens ``ledger_token_exp
 
 from __future__ import annotations
 
-import fcntl
 import logging
-import os
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
 
-from services.config import CompanyConfig
 from closeout.credentials.blocks import LEDGER_BLOCKS, LEDGER_SECRET_PREFIX, block_document_name
 from closeout.credentials.lookup import read_secret
+from closeout.credentials.token_store import (REFRESH_MARGIN, SANDBOX_CLIENT_SECRET, RefreshingTokens,
+                                              refresh_lock, sandbox_grant, token_http_client)
 from closeout.credentials.vaults import BlockTokenVault, FileTokenVault, TokenVault
-from closeout.tls import ca_file_for
-from services.config import MissingSecretError
-from connectors.errors import AuthError, RetriableError
-from connectors.source_http import verify_for
+from connectors.errors import AuthError
 from connectors.oauth import (INTUIT_DISCOVERY_URL, XERO_REFRESH_LIFETIME, XERO_TOKEN_URL, LedgerTokenRefresher,
-                                     TokenPair)
+                              TokenPair)
 from exceptions_queue.service import CaseQueue
+from services.config import CompanyConfig, MissingSecretError
 from storage import SqlStore
-from storage.sql_locks import named_lock, supports_named_locks
 from workorders.anomalies import Anomaly, AnomalyCode
 
-REFRESH_MARGIN = timedelta(minutes=5)
-SANDBOX_CLIENT_SECRET = "closeout-sandbox-secret"
-"""The client secret of every sandbox ledger app (client id ``closeout-<company>``): the sandbox is local."""
+__all__ = ["REFRESH_MARGIN", "SANDBOX_CLIENT_SECRET", "LedgerAccess", "LedgerTokens", "ledger_access",
+           "ledger_token_provider", "refresh_lock", "token_client"]
+
 log = logging.getLogger(__name__)
 
 
-class LedgerTokens:
+class LedgerTokens(RefreshingTokens):
     """The token provider of one company's ledger (``provider(None)``, ``provider(refused)``); thread-safe."""
+
+    sandbox_name = "ledger sandbox"
 
     def __init__(self, *, company: str, ledger: str, vault: TokenVault, refresher: LedgerTokenRefresher,
                  lock: Callable[[], AbstractContextManager], store: SqlStore, warn_before: timedelta,
                  clock: Callable[[], datetime] | None = None) -> None:
-        self.company, self.ledger, self.vault, self.refresher = company, ledger, vault, refresher
-        self._lock, self._store, self._warn_before = lock, store, warn_before
-        self._clock = clock or (lambda: datetime.now(UTC))
-        self._pair: TokenPair | None = None
+        super().__init__(system=ledger, vault=vault, refresher=refresher, lock=lock, clock=clock)
+        self.company, self.ledger = company, ledger
+        self._store, self._warn_before = store, warn_before
         self._checked = ""  # the refresh token whose expiry was last looked at
-        self._mutex = threading.Lock()
 
     def __repr__(self) -> str:
         return f"LedgerTokens(company={self.company!r}, ledger={self.ledger!r}, vault={self.vault!r})"
 
-    def __call__(self, refused: str | None = None) -> str:
-        with self._mutex:
-            pair = self._pair
-            if pair is None or self._stale(pair, refused):
-                pair = self._pair = self._renewed(refused)
-            self._warn_if_expiring(pair)
-            return pair.access_token
+    def refused(self, exc: AuthError) -> AuthError:
+        """Opens ``ledger_refresh_failed``; pushing stops until the ledger is connected again."""
+        self._open(self._refresh_failed(exc))
+        return AuthError(f"{self.ledger} refused to renew the access of company {self.company!r} "
+                         f"({exc.code or 'refused'}): connect the ledger again; drafts stay ready",
+                         system=exc.system, operation=exc.operation, code=exc.code)
 
-    def _stale(self, pair: TokenPair, refused: str | None) -> bool:
-        return pair.expires_within(REFRESH_MARGIN, self._clock()) or (refused is not None
-                                                                      and pair.access_token == refused)
-
-    def _renewed(self, refused: str | None) -> TokenPair:
-        """The vault's pair, refreshed (and saved) under the company's lock if it is still stale there."""
-        pair = self._load()
-        if not self._stale(pair, refused):
-            return pair
-        with self._lock():
-            pair = self._load()  # another worker may have refreshed while we waited
-            if not self._stale(pair, refused):
-                return pair
-            try:
-                fresh = self.refresher.refresh(pair.refresh_token)
-            except AuthError as exc:
-                self._open(self._refresh_failed(exc))
-                raise AuthError(f"{self.ledger} refused to renew the access of company {self.company!r} "
-                                f"({exc.code or 'refused'}): connect the ledger again; drafts stay ready",
-                                system=exc.system, operation=exc.operation, code=exc.code) from None
-            self.vault.save(fresh)  # durable before anything uses the new access token
+    def renewed(self) -> None:
         log.info("refreshed the %s token of company %s", self.ledger, self.company)
-        return fresh
 
-    def _load(self) -> TokenPair:
-        """The vault's pair; a missing credential stops the push loudly (AuthError), an unreachable sandbox retries."""
-        try:
-            return self.vault.load()
-        except MissingSecretError as exc:
-            raise AuthError(str(exc), system=self.ledger, operation="load token") from None
-        except httpx.HTTPError as exc:  # the sandbox's first grant (``_sandbox_grant``)
-            raise RetriableError(f"the ledger sandbox did not grant a token: {type(exc).__name__}",
-                                 system=self.ledger, operation="load token") from None
-
-    def _warn_if_expiring(self, pair: TokenPair) -> None:
+    def checked(self, pair: TokenPair) -> None:
+        """Opens ``ledger_token_expiring`` once per refresh token that ends within ``warn_before``."""
         if pair.refresh_token == self._checked:
             return
         self._checked = pair.refresh_token
@@ -129,25 +93,6 @@ class LedgerTokens:
         with self._store.unit_of_work() as uow:
             CaseQueue(uow.cases).open_case(anomaly)
             uow.commit()
-
-
-@contextmanager
-def file_lock(path: Path) -> Iterator[None]:
-    """An exclusive ``flock`` on ``path`` (created 0600), held until the block ends; waits for other holders."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+b", opener=lambda name, flags: os.open(name, flags, 0o600)) as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
-def refresh_lock(store: SqlStore, home: Path, name: str) -> Callable[[], AbstractContextManager]:
-    """The company's refresh lock: an advisory lock on a PostgreSQL store, else a file lock in the workspace."""
-    if supports_named_locks(store.engine):
-        return lambda: named_lock(store.engine, f"ledger-token:{name}")
-    return lambda: file_lock(home / "tokens" / f"{name}.lock")
 
 
 @dataclass(frozen=True)
@@ -206,11 +151,8 @@ def ledger_access(company: CompanyConfig, *, home: Path, store: SqlStore, sandbo
 
 
 def token_client(company: CompanyConfig) -> httpx.Client:
-    """The client that talks to the ledger's authorization server: certificates verified against the ledger's
-    ``ca_file`` (``closeout.tls``), the environment's proxies ignored for the local sandbox."""
-    ledger = company.ledger
-    return httpx.Client(timeout=httpx.Timeout(30.0, connect=10.0), trust_env=not ledger.uses_sandbox,
-                        verify=verify_for(ca_file_for(ledger.ca_file)))
+    """The client that talks to the ledger's authorization server, trusting the ledger's ``ca_file``."""
+    return token_http_client(sandbox=company.ledger.uses_sandbox, ca_file=company.ledger.ca_file)
 
 
 def ledger_token_provider(company: CompanyConfig, *, home: Path, store: SqlStore, sandbox_url: str | None,
@@ -228,9 +170,6 @@ def ledger_token_provider(company: CompanyConfig, *, home: Path, store: SqlStore
 
 
 def _sandbox_grant(client: httpx.Client, sandbox_url: str, kind: str, client_id: str) -> str:
-    """A first refresh token from the sandbox's authorization server (what connecting the app gives for real)."""
+    """A first refresh token from the ledger sandbox (what connecting the app gives for real)."""
     system = "xero" if kind == "xero" else "qbo"
-    answer = client.post(f"{sandbox_url}/_sandbox/{system}/tokens",
-                         json={"client_id": client_id, "client_secret": SANDBOX_CLIENT_SECRET})
-    answer.raise_for_status()
-    return str(answer.json()["refresh_token"])
+    return sandbox_grant(client, f"{sandbox_url}/_sandbox/{system}/tokens", {"client_id": client_id})

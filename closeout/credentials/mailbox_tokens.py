@@ -1,4 +1,4 @@
-"""A mailbox's OAuth2 access tokens (Microsoft 365, Google): the ledgers' vault, lock and refresher, for IMAP.
+"""A mailbox's OAuth2 access tokens (Microsoft 365, Google): the ledgers' refreshing provider, for IMAP.
 
 ``MailboxTokens`` is the ``token_provider`` an ``auth = "oauth2"`` ImapInbox signs in with: a token good for
 ``REFRESH_MARGIN`` more, else the vault's pair refreshed under the mailbox's refresh lock (PostgreSQL advisory
@@ -24,23 +24,21 @@ ledger sandbox's, so a demo mailbox needs no ``closeout connect``.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
 
-from closeout.credentials.ledger_tokens import SANDBOX_CLIENT_SECRET, refresh_lock
 from closeout.credentials.lookup import read_secret
+from closeout.credentials.token_store import (REFRESH_MARGIN, SANDBOX_CLIENT_SECRET, RefreshingTokens,
+                                              refresh_lock, sandbox_grant, token_http_client)
 from closeout.credentials.vaults import FileTokenVault
-from closeout.tls import ca_file_for
-from connectors.errors import AuthError, RetriableError
-from connectors.oauth import LedgerTokenRefresher, TokenPair
-from connectors.source_http import verify_for
+from connectors.errors import AuthError
+from connectors.oauth import LedgerTokenRefresher
 from services.config import CompanyConfig, MissingSecretError
 from services.mailbox_config import MailboxConfig
 from storage import SqlStore
@@ -53,7 +51,8 @@ GOOGLE_SCOPE = "https://mail.google.com/"
 SANDBOX_SYSTEM = {"microsoft": "ms365", "google": "google"}
 """Provider → the sandbox's name for it (its admin routes: /_sandbox/ms365/…, /_sandbox/google/…)."""
 PROVIDER_NAME = {"microsoft": "Microsoft", "google": "Google"}
-REFRESH_MARGIN = timedelta(minutes=5)
+__all__ = ["GOOGLE_AUTHORIZE_URL", "MICROSOFT_LOGIN_URL", "PROVIDER_NAME", "REFRESH_MARGIN", "MailboxAccess",
+           "MailboxTokens", "mailbox_access", "mailbox_token_provider", "token_client"]
 log = logging.getLogger(__name__)
 
 
@@ -116,73 +115,40 @@ def _not_connected(company: CompanyConfig, mailbox: MailboxConfig) -> str:
 
 def _sandbox_grant(client: httpx.Client, sandbox_url: str, provider: str, client_id: str, username: str) -> str:
     """A first refresh token for the mailbox's user from the sandbox (what a person's consent gives for real)."""
-    answer = client.post(f"{sandbox_url}/_sandbox/{SANDBOX_SYSTEM[provider]}/accounts",
-                         json={"client_id": client_id, "client_secret": SANDBOX_CLIENT_SECRET, "username": username})
-    answer.raise_for_status()
-    return str(answer.json()["refresh_token"])
+    return sandbox_grant(client, f"{sandbox_url}/_sandbox/{SANDBOX_SYSTEM[provider]}/accounts",
+                         {"client_id": client_id, "username": username})
 
 
-class MailboxTokens:
+class MailboxTokens(RefreshingTokens):
     """The token provider of one mailbox (``provider(None)``, ``provider(refused)``); thread-safe."""
+
+    sandbox_name = "mail sign-in sandbox"
+    not_connected_code = "not_connected"  # never connected, or disconnected: stops loudly
 
     def __init__(self, *, company: str, mailbox: str, access: MailboxAccess, refresher: LedgerTokenRefresher,
                  clock: Callable[[], datetime] | None = None) -> None:
-        self.company, self.mailbox, self.access, self.refresher = company, mailbox, access, refresher
-        self.vault = access.vault
-        self._clock = clock or (lambda: datetime.now(UTC))
-        self._pair: TokenPair | None = None
-        self._mutex = threading.Lock()
+        super().__init__(system="imap", vault=access.vault, refresher=refresher, lock=access.lock, clock=clock)
+        self.company, self.mailbox, self.access = company, mailbox, access
 
     def __repr__(self) -> str:
         return f"MailboxTokens(company={self.company!r}, mailbox={self.mailbox!r}, vault={self.vault!r})"
 
-    def __call__(self, refused: str | None = None) -> str:
-        with self._mutex:
-            pair = self._pair
-            if pair is None or self._stale(pair, refused):
-                pair = self._pair = self._renewed(refused)
-            return pair.access_token
+    def refused(self, exc: AuthError) -> AuthError:
+        """Names the command that reconnects; the mail flow makes it a ``connection_failed`` case."""
+        return AuthError(
+            f"{PROVIDER_NAME[self.access.provider]} refused to renew Closeout's access to mailbox "
+            f"{self.mailbox!r} of {self.company!r} ({exc.code or 'refused'}): run `closeout connect mailbox "
+            f"--company {self.company} --mailbox {self.mailbox}`", system="imap", operation="refresh token",
+            code=exc.code or "refresh_refused")
 
-    def _stale(self, pair: TokenPair, refused: str | None) -> bool:
-        return pair.expires_within(REFRESH_MARGIN, self._clock()) or (refused is not None
-                                                                      and pair.access_token == refused)
-
-    def _renewed(self, refused: str | None) -> TokenPair:
-        pair = self._load()
-        if not self._stale(pair, refused):
-            return pair
-        with self.access.lock():
-            pair = self._load()  # another worker may have refreshed while we waited
-            if not self._stale(pair, refused):
-                return pair
-            try:
-                fresh = self.refresher.refresh(pair.refresh_token)
-            except AuthError as exc:
-                raise AuthError(
-                    f"{PROVIDER_NAME[self.access.provider]} refused to renew Closeout's access to mailbox "
-                    f"{self.mailbox!r} of {self.company!r} ({exc.code or 'refused'}): run `closeout connect mailbox "
-                    f"--company {self.company} --mailbox {self.mailbox}`", system="imap", operation="refresh token",
-                    code=exc.code or "refresh_refused") from None
-            self.vault.save(fresh)  # durable before anything uses the new access token
+    def renewed(self) -> None:
         log.info("refreshed the access token of mailbox %s of company %s", self.mailbox, self.company)
-        return fresh
-
-    def _load(self) -> TokenPair:
-        """The vault's pair; a mailbox never connected (or disconnected) stops loudly, an unreachable sandbox retries."""
-        try:
-            return self.vault.load()
-        except MissingSecretError as exc:
-            raise AuthError(str(exc), system="imap", operation="load token", code="not_connected") from None
-        except httpx.HTTPError as exc:  # the sandbox's first grant
-            raise RetriableError(f"the mail sign-in sandbox did not grant a token: {type(exc).__name__}",
-                                 system="imap", operation="load token") from None
 
 
 def token_client(mailbox: MailboxConfig) -> httpx.Client:
-    """The client that talks to the mail provider's authorization server: certificates verified (``closeout.tls``),
-    the environment's proxies ignored for the local sandbox."""
-    return httpx.Client(timeout=httpx.Timeout(30.0, connect=10.0), trust_env=mailbox.oauth_url != "sandbox",
-                        verify=verify_for(ca_file_for(None)))
+    """The client that talks to the mail provider's authorization server (the system's trust, or
+    ``$CLOSEOUT_CA_FILE``)."""
+    return token_http_client(sandbox=mailbox.oauth_url == "sandbox", ca_file=None)
 
 
 def mailbox_token_provider(company: CompanyConfig, mailbox: MailboxConfig, *, home: Path, store: SqlStore,
