@@ -31,6 +31,11 @@ class Link(BaseModel):
     case_id: int | None = None  # the open case that says it is refused
     connectable: bool = False  # the page may start the authorization-code flow for it (Connect / Reconnect)
 
+    @property
+    def disconnectable(self) -> bool:
+        """The page offers Disconnect: a connection it could connect that holds tokens (connected or refused)."""
+        return self.connectable and self.state in (LinkState.connected, LinkState.refused)
+
 
 class ConnectingError(Exception):
     """The flow could not start or finish (unknown connection, refused answer, failed exchange): nothing was
@@ -42,7 +47,8 @@ class Connections(Protocol):
 
     ``start`` answers an opaque request with ``url`` (the provider's authorize address) and ``state``; the
     page keeps it server-side, bound to the session, and hands it back with the callback's parameters to
-    ``finish``, which checks, trades, stores and proves, and answers the first call's one line."""
+    ``finish``, which checks, trades, stores and proves, and answers the first call's one line. ``disconnect`` is
+    ``closeout disconnect``: the tokens revoked at the provider where it can, removed from the vault, audited."""
 
     public_url: str | None
     """The UI's address as registered with the providers (behind a proxy); None: the address the browser used."""
@@ -53,6 +59,8 @@ class Connections(Protocol):
     def start(self, company: str, system: str, *, source: str | None, redirect_uri: str) -> Any: ...
     def finish(self, company: str, system: str, *, source: str | None, request: Any, answer: dict[str, str],
                actor: str) -> str: ...
+    def disconnect(self, company: str, system: str, *, source: str | None, actor: str) -> str:
+        """Revoke and forget the connection's tokens; one line for the person, or ``ConnectingError``."""
 
 
 __all__ = ["ConnectingError", "Connections", "Link", "LinkState"]

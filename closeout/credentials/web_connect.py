@@ -9,6 +9,8 @@ local mailbox, a password or an API key is *not needed*; an ``auth = "oauth2"`` 
 ledger (``closeout connect mailbox``'s target). The flow is ``closeout connect``'s own
 (``authorization_for`` and ``complete`` of ``closeout.credentials.connect``): only the callback differs, the web
 app's route instead of the one-shot listener. A proven connection closes the cases that said it was refused.
+Disconnect is ``closeout disconnect``'s own (``disconnect``, ``disconnect_mailbox``), recorded in the audit trail
+as ``connection_disconnected`` under ``<company>/<ledger|source|mailbox>:<name>``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from closeout.credentials.connect import TARGETS, Authorization, authorization_for, complete, resolve
+from closeout.credentials.connect import TARGETS, Authorization, authorization_for, complete, disconnect, resolve
 from closeout.credentials.ledger_tokens import ledger_access, token_client
 from closeout.credentials.mailbox_tokens import GOOGLE_AUTHORIZE_URL, MICROSOFT_LOGIN_URL
 from closeout.credentials.vaults import FileTokenVault
@@ -32,6 +34,8 @@ from exceptions_queue.service import CaseQueue
 from services.config import CompanyConfig, ConfigError, JobberSourceConfig, MissingSecretError
 
 MAILBOX = "mailbox"  # closeout.credentials.connect_mailbox's system: ``closeout connect mailbox``
+DISCONNECTED = "connection_disconnected"
+"""The audit action of a Disconnect from the Connections page."""
 MAIL_SIGN_IN = {"microsoft": MICROSOFT_LOGIN_URL, "google": GOOGLE_AUTHORIZE_URL}
 """Where an OAuth2 mailbox's consent page is, unless its ``oauth_url`` says otherwise."""
 FLOW_ERRORS = (ConnectorError, ConfigError, MissingSecretError, httpx.HTTPError)
@@ -96,9 +100,30 @@ class WorkspaceConnections:
                             else connected[0][0])  # several organisations: the config's (checked by complete)
         except FLOW_ERRORS as exc:
             raise ConnectingError(_line(exc)) from None
-        kind = {"jobber": "source", MAILBOX: "mailbox"}.get(system, "ledger")
-        self._close_refusals(target.company, kind, source or system if kind != "ledger" else system,
+        kind, name = _role(system, source)
+        self._close_refusals(target.company, kind, name,
                              note=f"connected again from the Connections page by {actor}: {line}")
+        return line
+
+    def disconnect(self, company: str, system: str, *, source: str | None, actor: str) -> str:
+        """``closeout disconnect``: revoke the tokens at the provider (a mailbox's are only forgotten), remove
+        them from the vault, and record who did it; a provider out of reach keeps them (ConnectingError)."""
+        try:
+            target = self._target(system, company, source)
+            with closing(target.app.client):
+                if system == MAILBOX:
+                    from closeout.credentials.connect_mailbox import disconnect_mailbox
+
+                    line = disconnect_mailbox(target)
+                else:
+                    line = disconnect(target)
+        except FLOW_ERRORS as exc:
+            raise ConnectingError(_line(exc)) from None
+        kind, name = _role(system, source)
+        with self.app.store.unit_of_work() as uow:
+            uow.audit.append(actor=actor, action=DISCONNECTED, subject=f"{target.company.id}/{kind}:{name}",
+                             note=line[:900])
+            uow.commit()
         return line
 
     # ---- states ------------------------------------------------------------------------------------------
@@ -195,6 +220,12 @@ class WorkspaceConnections:
                 if case is not None:
                     queue.close_if_cleared(case, note=note[:900])
             uow.commit()
+
+
+def _role(system: str, source: str | None) -> tuple[str, str]:
+    """The page's role of a connection (ledger, source, mailbox) and its name (a ledger's is its kind)."""
+    kind = {"jobber": "source", MAILBOX: "mailbox"}.get(system, "ledger")
+    return kind, (source or system) if kind != "ledger" else system
 
 
 def _refusal_subjects(company: CompanyConfig, kind: str, name: str) -> list[tuple[CaseKind, str]]:

@@ -4,7 +4,8 @@ Connect / Reconnect posts the page's form (CSRF-checked) and is answered with a 
 authorize address; the provider sends the browser back to ``/connections/callback/{system}`` with a code.
 The request in flight (its ``state``, PKCE verifier and redirect URI) stays on the server, one per signed-in
 session, for ``PENDING_SECONDS``, and is taken by the first callback whatever it carries: a replayed or
-forged redirect finds nothing to finish. Only admins reach these routes (403 for the other roles).
+forged redirect finds nothing to finish. Disconnect (``closeout disconnect``) posts the same way and is asked
+once more on the page before anything is revoked. Only admins reach these routes (403 for the other roles).
 """
 
 from __future__ import annotations
@@ -88,13 +89,17 @@ def _pending(request: Request) -> PendingConnections:
 def connections_page(request: Request, user: SignedInUser) -> HTMLResponse:
     """Every connection of every company with its state and, where the flow applies, Connect or Reconnect."""
     _admin(user)
-    port = _port(request)
+    return _page(request, user, _port(request))
+
+
+def _page(request: Request, user: User, port: Connections | None, *, confirm: Link | None = None) -> HTMLResponse:
+    """The page; ``confirm``: the connection whose Disconnect it asks the admin to confirm, at its top."""
     links = port.links() if port is not None else []
     companies: dict[str, list[Link]] = {}
     for link in links:
         companies.setdefault(link.company, []).append(link)
     page = render_page(request, "connections.html", user=user, companies=companies, words=STATE_WORDS,
-                       available=port is not None)
+                       available=port is not None, confirm=confirm)
     origins = " ".join(sorted(port.authorize_origins())) if port is not None else ""
     if origins:  # the form's answer redirects to the provider: the browser checks that against form-action
         page.headers["Content-Security-Policy"] = SECURITY_HEADERS["Content-Security-Policy"].replace(
@@ -122,6 +127,31 @@ def start_connection(request: Request, user: SignedInUser, form: CsrfForm) -> Re
     _pending(request).put(request.session["sid"], _Pending(company=company, system=system, source=source or None,
                                                            request=authorization, started=time.monotonic()))
     return RedirectResponse(authorization.url, status_code=303)
+
+
+@router.post("/connections/disconnect")
+def disconnect_connection(request: Request, user: SignedInUser, form: CsrfForm) -> Response:
+    """Disconnect the form's connection, as ``closeout disconnect``: the first post (a row's button) only asks,
+    the second (``confirm=yes``, the question's button) revokes, removes and audits; the outcome is flashed."""
+    _admin(user)
+    port = _port(request)
+    company, system, source = first(form, "company")[:100], first(form, "system")[:40], first(form, "source")[:100]
+    if port is None:
+        raise LookupError("connections are not available in this UI")
+    link = next((link for link in port.links() if link.company == company and link.system == system
+                 and link.name == (source or system)), None) if SYSTEM.match(system) else None
+    if link is None or not link.disconnectable:
+        flash(request, "error", "Choose a connected connection on this page to disconnect.")
+        return RedirectResponse("/connections", status_code=303)
+    if first(form, "confirm") != "yes":
+        return _page(request, user, port, confirm=link)
+    try:
+        line = port.disconnect(company, system, source=source or None, actor=user.username)
+    except ConnectingError as exc:
+        flash(request, "error", f"{company} {system}: {exc}")
+    else:
+        flash(request, "ok", line)
+    return RedirectResponse("/connections", status_code=303)
 
 
 @router.get("/connections/callback/{system}", name="connections_callback")

@@ -279,3 +279,72 @@ def test_a_ledger_reconnected_in_a_terminal_shows_connected_and_names_the_older_
             timeout=20, say=lambda line: None)  # what `closeout connect xero --company kiwi` runs
     assert row_state(client, "kiwi", "ledger", "xero") == "connected"
     assert "older than these tokens: resolve it" in client.get("/connections").text
+
+
+def disconnect(client: TestClient, kind: str, **more: str):
+    return client.post("/connections/disconnect", data={"csrf_token": _csrf(client), "company": COMPANY[kind],
+                                                        "system": kind, **more})
+
+
+def disconnections(app) -> list:
+    with app.store.unit_of_work() as uow:
+        return [entry for entry in uow.audit.recent(limit=100) if entry.action == "connection_disconnected"]
+
+
+def _refresh_answer(app, kind: str, refresh_token: str) -> int:
+    form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
+    return httpx.post(app.sandbox_url + TOKEN_PATH[kind], data=form, trust_env=False,
+                      auth=(f"closeout-{COMPANY[kind]}", SANDBOX_CLIENT_SECRET)).status_code
+
+
+@pytest.mark.parametrize("kind", ["quickbooks", "xero"])
+def test_an_admin_disconnects_a_ledger_after_confirming_and_its_token_is_revoked_removed_and_audited(app, web, kind):
+    client = signed_in(web, "ada")
+    client.get(approve(start(client, kind).headers["location"], CHOICE[kind]))
+    assert row_state(client, COMPANY[kind], "ledger", kind) == "connected"
+    assert 'action="/connections/disconnect"' in client.get("/connections").text
+    refresh_token = json.loads(token_file(app, kind).read_text())["refresh_token"]
+    asked = disconnect(client, kind)  # the row's button only asks
+    assert asked.status_code == 200 and 'id="confirm-disconnect"' in asked.text
+    assert 'name="confirm" value="yes"' in asked.text and "Keep it connected" in asked.text
+    assert json.loads(token_file(app, kind).read_text())["refresh_token"] == refresh_token
+    assert disconnections(app) == []
+    done = disconnect(client, kind, confirm="yes")
+    assert done.status_code == 303 and done.headers["location"] == "/connections"
+    [(level, text)] = flashes(client)
+    assert level == "ok" and text.startswith(f"disconnected {COMPANY[kind]}&#39;s {kind} connection: ")
+    assert "revoked the refresh token" in text
+    assert "disconnected_at" in json.loads(token_file(app, kind).read_text())
+    assert row_state(client, COMPANY[kind], "ledger", kind) == "not_connected"
+    assert _refresh_answer(app, kind, refresh_token) == 400  # the provider no longer honours it
+    [entry] = disconnections(app)
+    assert (entry.actor, entry.subject) == ("ada", f"{COMPANY[kind]}/ledger:{kind}")
+    assert entry.note.startswith(f"disconnected {COMPANY[kind]}'s {kind} connection") and refresh_token not in entry.note
+
+
+def test_a_connection_that_holds_no_tokens_offers_no_disconnect_and_a_forged_one_changes_nothing(app, web):
+    client = signed_in(web, "ada")
+    assert row_state(client, "acme", "ledger", "quickbooks") == "not_connected"
+    assert 'action="/connections/disconnect"' not in client.get("/connections").text
+    for form in ({"company": "acme", "system": "quickbooks", "confirm": "yes"},
+                 {"company": "nowhere", "system": "quickbooks", "confirm": "yes"},
+                 {"company": "acme", "system": "csv", "source": "csv-acme", "confirm": "yes"}):
+        answer = client.post("/connections/disconnect", data={"csrf_token": _csrf(client), **form})
+        assert answer.status_code == 303
+        [(level, text)] = flashes(client)
+        assert level == "error" and "Choose a connected connection" in text
+    assert disconnections(app) == []
+
+
+@pytest.mark.parametrize("username", ["dana", "vic", "fin"])
+def test_only_an_admin_with_the_forms_csrf_token_disconnects(app, web, username):
+    admin = signed_in(web, "ada")
+    admin.get(approve(start(admin, "xero").headers["location"], CHOICE["xero"]))
+    kept = token_file(app, "xero").read_text()
+    client = signed_in(web, username)
+    assert client.post("/connections/disconnect", data={"csrf_token": _csrf(client, "/"), "company": "kiwi",
+                                                        "system": "xero", "confirm": "yes"}).status_code == 403
+    refused = admin.post("/connections/disconnect", data={"company": "kiwi", "system": "xero", "confirm": "yes"})
+    assert refused.status_code == 403 and "location" not in refused.headers
+    assert token_file(app, "xero").read_text() == kept and disconnections(app) == []
+    assert row_state(admin, "kiwi", "ledger", "xero") == "connected"

@@ -35,6 +35,7 @@ GET  /users                        no         no      no           no       yes
 POST /users                        no         no      no           no       yes
 GET  /connections                  no         no      no           no       yes
 POST /connections/connect          no         no      no           no       yes
+POST /connections/disconnect       no         no      no           no       yes
 GET  /connections/callback/{system} no        no      no           no       yes
 GET  /api/cases                    no         yes     yes          yes      yes
 GET  /api/cases/{case_id}          no         yes     yes          yes      yes
@@ -107,6 +108,7 @@ def call(site, method: str, path: str, role: str):
         "/cases/{case_id}/correct": {"choice": "keep_invoice", "reason": "matrix"},
         "/users": {"username": "matrix-user", "role": "viewer", "password": PASSWORD},
         "/connections/connect": {"company": "northwind", "system": "quickbooks"},  # an admin: off to the consent page
+        "/connections/disconnect": {"company": "northwind", "system": "quickbooks"},  # an admin: asked to confirm
     }
     case_id = email if path != "/cases/{case_id}/price" else job
     return client.post(path.replace("{case_id}", str(case_id)), data=_form(site, client, **forms[path]))
