@@ -19,5 +19,5 @@ def cutover_for(cutovers: Cutovers, company: CompanyConfig) -> Cutover:
     """The Cutover the company's rules see: what ``closeout cutover`` stored, with each source's ``start``."""
     stored = cutovers.for_company(company.id)
     starts = {source.kind: start_of_day(source.start, company) for source in company.sources
-              if getattr(source, "start", None) is not None}
+              if source.start is not None}
     return stored.model_copy(update={"source_starts": starts}) if starts else stored

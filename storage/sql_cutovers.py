@@ -26,19 +26,8 @@ class SqlCutovers:
             recorded_at=self._clock()))
 
     def for_company(self, company: str) -> Cutover:
-        """Every cutover of the company as one: the latest date recorded (a later cutover corrects an earlier
-        one), every job ever listed, and who recorded the latest."""
+        """Every cutover of the company as one (``Cutover.merged``)."""
         rows = self._session.execute(
             sa.select(_c).where(_c.c.company == company).order_by(_c.c.id)).mappings().all()
-        return merge_cutovers([(r["invoiced_before"], r["jobs"], r["recorded_by"], r["recorded_at"]) for r in rows])
+        return Cutover.merged([(r["invoiced_before"], r["jobs"], r["recorded_by"], r["recorded_at"]) for r in rows])
 
-
-def merge_cutovers(rows: Sequence[tuple[datetime | None, Sequence[str], str, datetime]]) -> Cutover:
-    """The rows (oldest first) as the one Cutover the rules see; shared with the in-memory fake."""
-    if not rows:
-        return Cutover()
-    dated = [row for row in rows if row[0] is not None]
-    latest = rows[-1]
-    return Cutover(invoiced_before=dated[-1][0] if dated else None,
-                   jobs=frozenset(job for row in rows for job in row[1]),
-                   recorded_by=latest[2], recorded_at=latest[3])

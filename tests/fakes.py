@@ -30,6 +30,7 @@ from workorders.drafts import InvoiceDraft
 from workorders.money import round_money
 from workorders.ports import LandedPayload, RawJob, SavedWorkOrder
 from workorders.push import EMAIL, EvidenceItem, PushRecord, PushStatus
+from workorders.rules import Cutover
 from workorders.work_order import WorkOrder
 
 CLAIMABLE = (PushStatus.ready, PushStatus.uncertain)
@@ -434,9 +435,7 @@ class FakeCutovers(_Repository):
         self._t.cutovers.append((company, invoiced_before, sorted(set(jobs)), actor, self._uow.clock()))
 
     def for_company(self, company: str):
-        from storage.sql_cutovers import merge_cutovers
-
-        return merge_cutovers([row[1:] for row in self._t.cutovers if row[0] == company])
+        return Cutover.merged([row[1:] for row in self._t.cutovers if row[0] == company])
 
 
 @dataclass(frozen=True)

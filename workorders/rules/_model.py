@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 from datetime import datetime
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +59,19 @@ class Cutover(BaseModel):
     source_starts: dict[str, datetime] = {}
     recorded_by: str = ""
     recorded_at: datetime | None = None
+
+    @classmethod
+    def merged(cls, rows: Sequence[tuple[datetime | None, Sequence[str], str, datetime]]) -> Cutover:
+        """Every ``(invoiced_before, jobs, recorded_by, recorded_at)`` a company recorded (oldest first) as one:
+        the latest date recorded (a later cutover corrects an earlier one), every job ever listed, and who
+        recorded the latest."""
+        if not rows:
+            return cls()
+        dated = [row for row in rows if row[0] is not None]
+        latest = rows[-1]
+        return cls(invoiced_before=dated[-1][0] if dated else None,
+                   jobs=frozenset(job for row in rows for job in row[1]),
+                   recorded_by=latest[2], recorded_at=latest[3])
 
 
 class RuleContext(BaseModel):
