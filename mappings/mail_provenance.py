@@ -5,7 +5,8 @@ A sign-off or photo from mail counts only when its sender is entitled (the job's
 a technician on the job, or the company's staff as the mailbox lists them) and the message passes the receiving
 server's SPF/DKIM/DMARC verdict under the mailbox's policy. The verdict is read from ``Authentication-Results``
 (RFC 8601) headers, and only from those whose authserv-id the mailbox trusts: anyone can write the header into
-a message they send, so one from any other server is ignored, as the RFC says.
+a message they send, so one from any other server is ignored, as the RFC says. A mailbox that trusts no server
+still honours the topmost header's ``fail``: a forged fail gains a sender nothing, a believed one loses a forgery.
 """
 
 from __future__ import annotations
@@ -83,8 +84,8 @@ def read_verdict(values: Sequence[str], *, trusted: Sequence[str], from_domain: 
     no verdict; it never raises.
     """
     wanted = {t.lower() for t in trusted}
-    if not wanted:  # no server is trusted: every header is one anybody could have written
-        return AuthVerdict()
+    if not wanted:
+        return _untrusted_fail(values, from_domain.lower())
     for value in values:
         found = _AUTHSERV.match(value)
         if found is None or found.group(1).lower() not in wanted:
@@ -98,6 +99,28 @@ def read_verdict(values: Sequence[str], *, trusted: Sequence[str], from_domain: 
         except Exception:  # noqa: BLE001 - a broken header (SyntaxError, RecursionError...) is no verdict
             return AuthVerdict("none", authserv_id, "the header could not be read")
         return _judge(results, authserv_id, from_domain.lower())
+    return AuthVerdict()
+
+
+def _untrusted_fail(values: Sequence[str], from_domain: str) -> AuthVerdict:
+    """With no server trusted, the topmost header's ``fail`` still counts, and nothing else does.
+
+    Anybody can write the header, so a pass from an unknown server proves nothing; but a fail only withholds
+    evidence (kept and shown, a person may still confirm it), so a sender gains nothing by forging one, while
+    believing a From the receiving server itself failed would let a forged sign-off through (issue 19).
+    """
+    for value in values[:1]:
+        found = _AUTHSERV.match(value)
+        if found is None or len(value) > MAX_RESULTS_CHARS:
+            return AuthVerdict()
+        try:
+            header = authres.AuthenticationResultsHeader.parse_value(value)
+            results = [(str(r.method).lower(), str(r.result).lower(), _properties(r)) for r in header.results]
+        except Exception:  # noqa: BLE001 - a broken header is no verdict, as for a trusted one
+            return AuthVerdict()
+        verdict = _judge(results, found.group(1).lower(), from_domain)
+        if verdict.verdict == "fail":
+            return verdict
     return AuthVerdict()
 
 

@@ -224,6 +224,23 @@ def test_an_authentication_results_header_from_an_untrusted_server_is_ignored():
     assert approval.counts and approval.provenance.authentication == "none"
 
 
+def test_with_no_server_trusted_the_topmost_headers_fail_still_withholds_a_forged_sign_off_and_a_pass_proves_nothing():
+    order = work_order("1042", email="facilities@harbor.example")
+    plain = mail(13, "WO-1042", "We approve the work. Signed off.", sender="facilities@harbor.example")
+    default = ProvenancePolicy()  # a mailbox as configured out of the box: no trusted_authserv_ids
+
+    (forged,) = evidence(with_headers(plain, FORGED_FAIL), order, default).approvals
+    (claimed,) = evidence(with_headers(plain, "Authentication-Results: mx.anyone.example; dmarc=pass "
+                                              "header.from=harbor.example"), order, default).approvals
+    (buried,) = evidence(with_headers(plain, "Authentication-Results: mx.acme.example; dmarc=pass header.from=h.example",
+                                      FORGED_FAIL), order, default).approvals
+
+    assert not forged.counts and forged.provenance.standing is EvidenceStanding.authentication_failed
+    assert "spf=fail dkim=none dmarc=fail" in forged.provenance.why
+    assert claimed.counts and claimed.provenance.authentication == "none"
+    assert buried.counts  # only the topmost header is the receiving server's; a fail below it is anyone's
+
+
 def test_require_pass_counts_only_mail_the_trusted_server_passed_and_ignore_counts_all():
     order = work_order("1042", email="facilities@harbor.example")
     plain = mail(12, "WO-1042", "We approve the work.", sender="facilities@harbor.example")
