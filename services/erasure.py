@@ -13,7 +13,10 @@ sense: invoiced or decided, nothing open about it):
   billing and site addresses blanked, their own notes become ``[erased]``, and any other mention is replaced;
 - the mail from their address, about their work orders or naming them: the raw message and its attachments are
   deleted, the row's sender and subject rewritten, the evidence it gave its work order rewritten like the snapshot;
-- the summary and evidence of every closed case about these, or naming the person.
+- the summary and evidence of every closed case about these, or naming the person;
+- the notifications sent to them or naming them (a customer request asking them for a sign-off, an assignment or
+  digest quoting a case summary): recipient, subject, body and error rewritten like any text, the recipient that
+  is them becoming the placeholder. One still pending, or about an open case or an unfinished work order, is kept.
 
 What stays: the ledger's invoice (the books of record; erase there if the law asks), and in Closeout each push
 record's doc number, amount, status, ledger ids and customer reference, so ``closeout audit`` and ``reconcile``
@@ -37,7 +40,8 @@ from typing import Any, Protocol
 
 from exceptions_queue.cases import CaseStatus
 from services.mail.files import attachment_path, raw_message_path
-from services.retention import KeptAttachment, KeptMessage, RetentionFacts, facts_of, mail_subjects
+from notifications.messages import NoticeStatus
+from services.retention import KeptAttachment, KeptMessage, KeptNotice, RetentionFacts, facts_of, mail_subjects
 from services.runtime import Runtime
 from workorders.drafts import InvoiceDraft
 from workorders.work_order import Approval, Attachment, ChangeRequest, Note, WorkOrder
@@ -124,6 +128,9 @@ class ErasureFacts(RetentionFacts, Protocol):
     def rewrite_case(self, case_id: int, *, summary: str, evidence: dict[str, Any]) -> None: ...
 
     def history_of(self, case_ids: Iterable[int]) -> list[tuple[int, int, str, Any, Any]]: ...
+
+    def notices_to_or_naming(self, *, addresses: Sequence[str], needles: Sequence[str],
+                             company: str | None) -> Sequence[KeptNotice]: ...
 
 
 def erasure_digest(asked: str) -> str:
@@ -239,9 +246,12 @@ class ErasureReport:
     raw_messages: int = 0
     attachments: int = 0
     cases: int = 0
+    notifications: int = 0
     kept_work_orders: list[str] = field(default_factory=list)
     kept_messages: int = 0
     kept_cases: list[int] = field(default_factory=list)
+    kept_notifications: int = 0
+    """Notifications naming the person still to be sent, or about an open case or an unfinished work order."""
     kept_history_entries: int = 0
     """Entries of the rewritten cases' history naming the person: the history is append-only, so they stay."""
 
@@ -255,14 +265,15 @@ class ErasureReport:
 
     @property
     def nothing(self) -> bool:
-        return not self.changed and not self.kept_work_orders and not self.kept_messages and not self.kept_cases
+        return (not self.changed and not self.kept_work_orders and not self.kept_messages and not self.kept_cases
+                and not self.kept_notifications)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 _CHANGED = ("work_orders", "versions", "decisions", "drafts", "corrections", "evidence_targets", "payloads", "messages",
-            "match_evidence", "raw_messages", "attachments", "cases")
+            "match_evidence", "raw_messages", "attachments", "cases", "notifications")
 
 
 @dataclass
@@ -279,6 +290,7 @@ class _Plan:
     match_evidence: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     attachment_names: list[tuple[int, int, str]] = field(default_factory=list)
     cases: list[tuple[int, str, dict[str, Any]]] = field(default_factory=list)
+    notices: list[tuple[int, str, str, str, str]] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
 
 
@@ -301,6 +313,7 @@ def erase_customer(app: Runtime, who: str, *, company: str | None = None, apply:
         _plan_payloads(facts, scrub, erased, company, plan, report)
         mail = _plan_mail(app.home, facts, scrub, theirs, erased, company, plan, report)
         _plan_cases(facts, scrub, erased, mail, company, plan, report)
+        _plan_notices(facts, scrub, company, plan, report)
         report.payloads = len(plan.payloads)
         if apply and report.changed:
             _write(facts, plan)
@@ -324,7 +337,7 @@ def describe_erasure(report: ErasureReport) -> str:
     line = (f"{verb} customer {report.digest}: {report.work_orders} work order(s) ({report.versions} version(s), "
             f"{report.decisions} decision(s), {report.drafts} invoice draft(s), {report.corrections} correction(s)), "
             f"{report.payloads} raw payload(s), {report.messages} message(s) ({report.raw_messages} raw file(s), "
-            f"{report.attachments} attachment(s)), {report.cases} case(s)")
+            f"{report.attachments} attachment(s)), {report.cases} case(s), {report.notifications} notification(s)")
     waiting = []
     if report.kept_work_orders:
         waiting.append(f"{len(report.kept_work_orders)} unfinished work order(s): {', '.join(report.kept_work_orders)}")
@@ -332,6 +345,8 @@ def describe_erasure(report: ErasureReport) -> str:
         waiting.append(f"{report.kept_messages} message(s) on them or awaiting a decision")
     if report.kept_cases:
         waiting.append(f"{len(report.kept_cases)} open case(s): {', '.join(f'#{n}' for n in report.kept_cases)}")
+    if report.kept_notifications:
+        waiting.append(f"{report.kept_notifications} notification(s) still to be sent or about those")
     if waiting:
         line += "; kept until finished (erase again then): " + "; ".join(waiting)
     if report.kept_history_entries:
@@ -540,6 +555,26 @@ def _plan_cases(facts: ErasureFacts, scrub: Scrubber, erased: set[str], messages
     report.cases = len(plan.cases)
 
 
+def _plan_notices(facts: ErasureFacts, scrub: Scrubber, company: str | None, plan: _Plan,
+                  report: ErasureReport) -> None:
+    """The notifications to the person or naming them, rewritten once nothing will send them again and their case
+    is decided; a pending one, or one about an open case or a kept work order, is kept (and counted)."""
+    person, kept_orders, kept_cases = scrub.person, set(report.kept_work_orders), set(report.kept_cases)
+    for notice in facts.notices_to_or_naming(addresses=sorted(person.emails), needles=person.searched(),
+                                             company=company):
+        recipient = person.placeholder if person.is_them(notice.recipient) else scrub.text(notice.recipient)
+        words = (notice.recipient, notice.subject, notice.body, notice.last_error)
+        rewritten = (recipient, scrub.text(notice.subject), scrub.text(notice.body), scrub.text(notice.last_error))
+        if rewritten == words:
+            continue
+        if (notice.status == NoticeStatus.pending.value or notice.case_status in _OPEN or notice.case_id in kept_cases
+                or notice.case_work_order_id in kept_orders or notice.case_subject in kept_orders):
+            report.kept_notifications += 1
+            continue
+        plan.notices.append((notice.id, *rewritten))
+    report.notifications = len(plan.notices)
+
+
 def _write(facts: ErasureFacts, plan: _Plan) -> None:
     for work_order_id, version, snapshot, content_hash in plan.versions:
         facts.rewrite_version(work_order_id, version, snapshot=snapshot, content_hash=content_hash)
@@ -560,6 +595,8 @@ def _write(facts: ErasureFacts, plan: _Plan) -> None:
         facts.rewrite_attachment_name(pk, seq, name)
     for case_id, summary, evidence in plan.cases:
         facts.rewrite_case(case_id, summary=summary, evidence=evidence)
+    for notice_id, recipient, subject, body, last_error in plan.notices:
+        facts.rewrite_notice(notice_id, recipient=recipient, subject=subject, body=body, last_error=last_error)
 
 
 def _file_mentions(path: Path, needles: Sequence[str]) -> bool:

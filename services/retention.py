@@ -10,6 +10,11 @@ top-level one; unset everywhere: nothing ever goes):
   received, once the message is placed for good: attached to a finished work order, or in a case a person closed.
   A file shared with a message still kept (the same bytes in another mailbox or company) stays, and so does an
   attachment a push record still has to upload.
+- the words of notifications done with (``notifications``: sent, by when; failed for good, by when recorded):
+  recipient, subject, body and error are cleared, since they name people (a customer asked for a sign-off, the
+  case summaries of an assignment or a digest). Pending ones stay whatever their age: they are still to be sent.
+  Each row stays with its key, kind, status and times, so a notice is still sent once and its case still shows
+  that it went.
 
 What stays, always: work order versions, rule decisions, push records and their drafts, corrections, cases with
 their history, the audit trail, and each message's row (sender, subject, where it went) with the evidence it gave
@@ -61,8 +66,23 @@ class KeptAttachment(Protocol):
     skipped: str
 
 
+class KeptNotice(Protocol):
+    id: int
+    company: str
+    kind: str
+    status: str
+    recipient: str
+    subject: str
+    body: str
+    last_error: str
+    case_id: int | None
+    case_status: str | None
+    case_work_order_id: str | None
+    case_subject: str | None
+
+
 class RetentionFacts(Protocol):
-    """What retention reads from the store, and its one write (``storage.sql_retention.SqlRetention``)."""
+    """What retention reads from the store, and its writes (``storage.sql_retention.SqlRetention``)."""
 
     def finished_work_orders(self, work_order_ids: Iterable[str]) -> set[str]: ...
 
@@ -81,6 +101,10 @@ class RetentionFacts(Protocol):
     def messages_with_attachments(self, content_hashes: Iterable[str]) -> dict[str, set[int]]: ...
 
     def files_awaiting_upload(self, content_hashes: Iterable[str]) -> set[str]: ...
+
+    def notices_done_before(self, *, company: str, before: datetime) -> Sequence[KeptNotice]: ...
+
+    def rewrite_notice(self, notice_id: int, *, recipient: str, subject: str, body: str, last_error: str) -> None: ...
 
 
 def facts_of(uow: UnitOfWork) -> Any:
@@ -106,10 +130,13 @@ class RetentionReport:
     attachments: int = 0
     messages_kept_unplaced: int = 0
     files_kept_shared: int = 0
+    notifications: int = 0
+    """Notifications done with whose recipient, subject, body and error were (or would be) cleared."""
 
     @property
     def dropped(self) -> int:
-        return self.payloads_of_finished + self.payloads_superseded + self.raw_messages + self.attachments
+        return (self.payloads_of_finished + self.payloads_superseded + self.raw_messages + self.attachments
+                + self.notifications)
 
     def counts(self) -> dict[str, int]:
         return {name: value for name, value in asdict(self).items() if isinstance(value, int) and name != "applied"}
@@ -134,8 +161,11 @@ def apply_retention(app: Runtime, *, apply: bool = True, actor: str = "closeout"
         cutoffs = {company: moment - timedelta(days=days) for company, days in report.days.items() if days}
         payloads = _expired_payloads(facts, cutoffs, report)
         files = _expired_files(app.home, facts, cutoffs, report)
+        notices = _expired_notices(facts, cutoffs, report)
         if apply and report.dropped:
             facts.drop_payloads(payloads)
+            for notice_id in notices:
+                facts.rewrite_notice(notice_id, recipient="", subject="", body="", last_error="")
             uow.audit.append(actor=actor, action=RETENTION_APPLIED, subject="retention",
                              note=describe_retention(report), after={"days": report.days, **report.counts()})
             uow.commit()
@@ -150,7 +180,8 @@ def describe_retention(report: RetentionReport) -> str:
     verb = "dropped" if report.applied else "would drop"
     return (f"{verb} {report.payloads_of_finished} raw payload(s) of finished work orders, "
             f"{report.payloads_superseded} superseded payload(s) of unfinished ones, {report.raw_messages} raw "
-            f"message(s) and {report.attachments} attachment(s); kept {report.payloads_kept_unfinished} latest "
+            f"message(s), {report.attachments} attachment(s) and the text of {report.notifications} notification(s) "
+            f"sent or failed for good; kept {report.payloads_kept_unfinished} latest "
             f"payload(s) of unfinished work orders, {report.messages_kept_unplaced} message(s) not placed for good "
             f"and {report.files_kept_shared} file(s) still needed elsewhere")
 
@@ -170,6 +201,14 @@ def _expired_payloads(facts: RetentionFacts, cutoffs: dict[str, datetime], repor
                 continue
             dropped.append(row.id)
     return dropped
+
+
+def _expired_notices(facts: RetentionFacts, cutoffs: dict[str, datetime], report: RetentionReport) -> list[int]:
+    """The notifications whose words go: sent, or failed for good, before the company's cutoff."""
+    found = [notice.id for company, before in sorted(cutoffs.items())
+             for notice in facts.notices_done_before(company=company, before=before)]
+    report.notifications = len(found)
+    return found
 
 
 def _expired_files(home: Path, facts: RetentionFacts, cutoffs: dict[str, datetime],

@@ -12,9 +12,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from exceptions_queue.cases import CaseStatus
+from notifications.messages import NoticeStatus
 from storage.tables import (
-    case_history, cases, corrections, mail_attachments, mail_matches, mail_messages, push_evidence, push_records,
-    raw_payloads, rule_decisions, work_order_versions,
+    case_history, cases, corrections, mail_attachments, mail_matches, mail_messages, notifications, push_evidence,
+    push_records, raw_payloads, rule_decisions, work_order_versions,
 )
 from workorders.correction_steps import CorrectionStatus
 from workorders.decisions import Outcome
@@ -26,6 +27,7 @@ _CLOSED = (CaseStatus.resolved.value, CaseStatus.ignored.value)
 _PUSH_PENDING = (PushStatus.ready.value, PushStatus.pushing.value, PushStatus.uncertain.value)
 _CORRECTION_PENDING = (CorrectionStatus.planned.value, CorrectionStatus.sending.value, CorrectionStatus.uncertain.value)
 _r, _v, _m, _a, _x = raw_payloads, work_order_versions, mail_messages, mail_attachments, mail_matches
+_n = notifications
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,24 @@ class KeptAttachment:
     content_hash: str
     file_name: str
     skipped: str
+
+
+@dataclass(frozen=True)
+class KeptNotice:
+    """A notification row: its state, the text that may name a person, and the state of the case it is about."""
+
+    id: int
+    company: str
+    kind: str
+    status: str
+    recipient: str
+    subject: str
+    body: str
+    last_error: str
+    case_id: int | None
+    case_status: str | None
+    case_work_order_id: str | None
+    case_subject: str | None
 
 
 @dataclass(frozen=True)
@@ -103,8 +123,9 @@ class SqlRetention:
     """Reads for the retention and erasure use cases (``services.retention``, ``services.erasure``), and their writes.
 
     Nothing here decides what may go: the use cases do, from these facts. The writes only drop raw payload rows
-    and rewrite text (snapshots, drafts, evidence, summaries); an invoice's record, its amounts and statuses, a
-    case's status and history, and the audit trail are never touched.
+    and rewrite text (snapshots, drafts, evidence, summaries, notifications' words); an invoice's record, its
+    amounts and statuses, a case's status and history, a notification's key and status, and the audit trail are
+    never touched.
     """
 
     def __init__(self, session: Session, *, clock: Callable[[], datetime]) -> None:
@@ -334,6 +355,45 @@ class SqlRetention:
     def rewrite_attachment_name(self, message_pk: int, seq: int, file_name: str) -> None:
         self._session.execute(sa.update(_a).where((_a.c.message_pk == message_pk) & (_a.c.seq == seq))
                               .values(file_name=file_name[:255]))
+
+    # -- notifications ------------------------------------------------------------------------------------------
+
+    def _notices(self, condition: sa.ColumnElement[bool]) -> list[KeptNotice]:
+        k = cases.c
+        rows = self._session.execute(
+            sa.select(_n.c.id, _n.c.company, _n.c.kind, _n.c.status, _n.c.recipient, _n.c.subject, _n.c.body,
+                      _n.c.last_error, _n.c.case_id, k.status.label("case_status"),
+                      k.work_order_id.label("case_work_order_id"), k.subject.label("case_subject"))
+            .outerjoin(cases, k.id == _n.c.case_id).where(condition).order_by(_n.c.id))
+        return [KeptNotice(**row._mapping) for row in rows]
+
+    def notices_done_before(self, *, company: str, before: datetime) -> list[KeptNotice]:
+        """The company's notifications done with before ``before`` (sent then, or failed for good and recorded
+        then) whose text is not cleared yet: a cleared row has an empty recipient, subject, body and error."""
+        done = (((_n.c.status == NoticeStatus.sent.value) & (_n.c.sent_at < before))
+                | ((_n.c.status == NoticeStatus.failed.value) & (_n.c.created_at < before)))
+        uncleared = (_n.c.recipient != "") | (_n.c.subject != "") | (_n.c.body != "") | (_n.c.last_error != "")
+        return self._notices((_n.c.company == company) & done & uncleared)
+
+    def notices_to_or_naming(self, *, addresses: Sequence[str], needles: Sequence[str],
+                             company: str | None) -> list[KeptNotice]:
+        """Notifications sent to one of ``addresses`` (any case), or whose recipient, subject, body or error
+        contains a needle (any case); of every status."""
+        condition = sa.false()
+        if addresses:
+            condition = condition | sa.func.lower(_n.c.recipient).in_([a.lower() for a in addresses])
+        if needles:
+            wanted = _needles(needles)
+            condition = condition | sa.or_(*(_contains_any(column, wanted) for column in (
+                _n.c.recipient, _n.c.subject, _n.c.body, _n.c.last_error)))
+        if company is not None:
+            condition = condition & (_n.c.company == company)
+        return self._notices(condition)
+
+    def rewrite_notice(self, notice_id: int, *, recipient: str, subject: str, body: str, last_error: str) -> None:
+        """The notification's words only: its key (what keeps it sent once), kind, status and times stay."""
+        self._session.execute(sa.update(_n).where(_n.c.id == notice_id).values(
+            recipient=recipient[:2048], subject=subject[:255], body=body, last_error=last_error[:512]))
 
     # -- work orders, decisions, invoices' copies ---------------------------------------------------------------
 

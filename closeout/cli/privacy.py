@@ -18,7 +18,8 @@ ApplyOption = Annotated[bool, typer.Option("--apply", help="do it (without: only
 @app.command()
 def retention(config: ConfigOption = None, apply: ApplyOption = False, as_json: JsonOption = False) -> None:
     """Drop raw payloads, raw mail and attachments older than retention_days that finished work orders no longer
-    need; invoices, decisions, cases and the audit trail are kept. Counts only, unless --apply."""
+    need, and clear the text of notifications sent or failed for good; invoices, decisions, cases and the audit
+    trail are kept. Counts only, unless --apply."""
     from closeout.wiring import open_app
     from services.retention import apply_retention, describe_retention
 
@@ -42,8 +43,9 @@ def erase(
     apply: ApplyOption = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Erase a person's data from raw payloads, mail, work orders and cases of finished work orders; the ledger's
-    invoice and Closeout's record of it are kept, and the erasure is audited. Counts only, unless --apply."""
+    """Erase a person's data from raw payloads, mail, work orders, cases and notifications of finished work orders;
+    the ledger's invoice and Closeout's record of it are kept, and the erasure is audited. Counts only, unless
+    --apply."""
     from closeout.wiring import open_app
     from services.erasure import ErasureError, describe_erasure, erase_customer
 

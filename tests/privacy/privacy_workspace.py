@@ -179,6 +179,12 @@ class Workspace:
             text = f"retention_days = {everywhere}\n" + text
         (self.home / "closeout.toml").write_text(text, encoding="utf-8")
 
+    def send_notices(self) -> None:
+        """Give the company e-mail notifications (``[companies.notify]``, added to the config as it stands)."""
+        with (self.home / "closeout.toml").open("a", encoding="utf-8") as handle:
+            handle.write('[companies.notify]\nsmtp_host = "127.0.0.1"\nsmtp_security = "plain"\n'
+                         'sender = "desk@acme.example"\nreply_to = "field@acme.example"\n')
+
     def age(self, days: int) -> None:
         """Make every payload and message look received ``days`` earlier (what waiting that long would do)."""
         for table, columns in ((raw_payloads, ("received_at", "last_received_at")), (mail_messages, ("received_at",))):
