@@ -13,8 +13,10 @@ and lost responses; the workers' database connections are terminated; Dovecot is
 mail is being fetched; a worker is SIGKILLed at random moments and started again; the PostgreSQL cluster is
 stopped (fast, then immediate) and started again; the Prefect server is restarted and its workers SIGKILLed
 with their flow runs; CSV files grow while read, end in a cut row, and are renamed (``reliability.csv_faults``);
-hostile and oversized mail arrives among the field mail (``reliability.hostile_inputs``). Then the faults stop, the
-workers finish, and ``closeout audit --json`` judges the invariants. Exit 0 only when the audit passes and
+hostile and oversized mail arrives among the field mail, with forged evidence (a stranger's signature.png, a
+sign-off whose server says spf=fail; dmarc=fail) for jobs ``sign_off_required`` blocks (``reliability.hostile_inputs``).
+Then the faults stop, the workers finish, ``closeout audit --json`` judges the invariants, and each forged message
+must be kept and placed with its job still blocked and not invoiced. Exit 0 only when the audit passes and
 every generated job and message is in the store.
 """
 
@@ -40,7 +42,8 @@ from sqlalchemy.pool import NullPool
 
 from reliability import services
 from reliability.csv_faults import CsvFaults
-from reliability.hostile_inputs import MAX_ATTACHMENT_BYTES, MAX_MESSAGE_BYTES, hostile_messages
+from reliability.hostile_inputs import (FORGED, MAX_ATTACHMENT_BYTES, MAX_MESSAGE_BYTES, ForgedOutcome,
+                                       audit_forged_evidence, forged_targets, hostile_messages)
 from reliability.pg_cluster import private_cluster
 from reliability.prefect_fleet import PrefectFleet
 from reliability.later_changes import change_invoiced_jobs, invoiced_jobs, qbo_payer
@@ -72,6 +75,8 @@ class Result:
     seconds: float = 0.0
     prefect_runs: dict[str, int] = field(default_factory=dict)
     """The campaign's ``closeout-pipeline`` flow runs in Prefect, by final state."""
+    forged: list[ForgedOutcome] = field(default_factory=list)
+    """What became of each forged-evidence message and its blocked job (``hostile_inputs.audit_forged_evidence``)."""
 
     @property
     def ok(self) -> bool:
@@ -143,13 +148,14 @@ def _campaign(workload, kills, home, rng, dovecot, fake, jobber_port, db_url, le
     maildir = dovecot.dir / "mail" / USER / "Maildir"
     write_maildir(maildir, workload.messages, jobs=workload.csv_jobs, seed=workload.seed, uid=dovecot.uid,
                   gid=dovecot.gid)
-    hostile = hostile_messages(workload.csv_jobs) if harder.hostile_mail else {}
+    hostile = hostile_messages(workload.csv_jobs, seed=workload.seed) if harder.hostile_mail else {}
     for n, raw in enumerate(hostile.values()):
         path = maildir / "new" / f"{1_800_000_000 + n}.M{n}P2.hostile"
         path.write_bytes(raw)
         os.chown(path, dovecot.uid, dovecot.gid)
     result.injected.update({"hostile_mail_messages": len(hostile),
-                            "hostile_mail_oversized": sum(1 for name in hostile if "_over_max_" in name)})
+                            "hostile_mail_oversized": sum(1 for name in hostile if "_over_max_" in name),
+                            "hostile_mail_forged_evidence": sum(1 for name in hostile if name in FORGED)})
     config = write_config(home, jobber_url=f"http://127.0.0.1:{jobber_port}", imap_port=dovecot.imaps_port,
                           ca_file=dovecot.ca_file, username=USER, ledger_timeout=LEDGER_TIMEOUT,
                           max_message_bytes=MAX_MESSAGE_BYTES, max_attachment_bytes=MAX_ATTACHMENT_BYTES)
@@ -300,6 +306,9 @@ def _campaign(workload, kills, home, rng, dovecot, fake, jobber_port, db_url, le
     if seen[1] != expected[1]:
         result.missing.append(f"{expected[1]} messages delivered, {seen[1]} in the store")
     result.cases = services.case_kinds(watcher)
+    if harder.hostile_mail:
+        result.forged = audit_forged_evidence(watcher, forged_targets(workload.csv_jobs, seed=workload.seed))
+        result.defects += [problem for outcome in result.forged for problem in outcome.problems()]
     result.corrections = {**{f"changed: {kind}": n for kind, n in later.done.items()},
                           **services.correction_steps(watcher)}
     refused = {name: n for name, n in result.corrections.items() if name.endswith("/rejected")}
@@ -466,6 +475,13 @@ def print_result(result: Result, say=print) -> None:
         for item in audit.get(name, [])[:5]:  # what failed, to start from
             say(f"      {json.dumps(item, default=str)[:300]}")
     say(f"  {'failed invariants':<44} {', '.join(audit.get('failures', [])) or 'none'}")
+    if result.forged:
+        say("\nForged evidence (kept and placed; its job still blocked by sign_off_required, not invoiced):")
+        for outcome in result.forged:
+            verdict = "released its job" if outcome.released else "not counted"
+            say(f"  {outcome.name:<44} job {outcome.job}: {verdict}; kept {outcome.stored}x on "
+                f"{outcome.placed_on or 'no job'} ({', '.join(outcome.standings) or 'no evidence'}), "
+                f"invoiced {'yes' if outcome.invoiced else 'no'}, case open {'yes' if outcome.open_case else 'no'}")
     if result.prefect_runs:
         say("\nPrefect closeout-pipeline runs (process workers, by final state):")
         for state, n in sorted(result.prefect_runs.items()):

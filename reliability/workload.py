@@ -65,6 +65,7 @@ connect_timeout = 3
 read_timeout = 10
 max_message_bytes = {max_message_bytes}  # the hostile mail holds a message over it, and an attachment over the next
 max_attachment_bytes = {max_attachment_bytes}
+trusted_authserv_ids = ["mx.q.example"]  # the receiving server whose verdict the forged hostile mail carries
 [companies.corrections]
 apply = "all"  # the later corrections of the campaign are applied by the workers, under every fault
 [companies.mappings]

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from reliability.campaign import Harder, print_result, run_campaign
-from reliability.hostile_inputs import hostile_messages
+from reliability.hostile_inputs import FORGED, hostile_messages
 from reliability.workload import Workload
 from sandbox.dovecot_server import DOVECOT
 
@@ -39,7 +39,7 @@ def postgres_server_url() -> str:
 def test_a_tiny_campaign_with_faults_in_every_dependency_and_a_kill_ends_with_the_audit_passing(
         postgres_server_url, tmp_path, capsys):
     workload = Workload(csv_jobs=100, jobber_jobs=100, messages=100, seed=11)
-    hostile = len(hostile_messages(workload.csv_jobs))
+    hostile = len(hostile_messages(workload.csv_jobs, seed=workload.seed))
 
     result = run_campaign(workload, kills=1, pg_url=postgres_server_url, home=tmp_path / "campaign", time_limit=240,
                           harder=Harder(csv_fault_jobs=12, hostile_mail=True))
@@ -56,5 +56,13 @@ def test_a_tiny_campaign_with_faults_in_every_dependency_and_a_kill_ends_with_th
     assert result.audit["jobs_seen"] == 200 + 12 and result.audit["mail"]["messages_seen"] == 100 + hostile
     assert result.injected["csv_last_row_truncated"] == 1 and result.injected["csv_file_renamed_mid_read"] >= 2
     assert result.injected["hostile_mail_oversized"] == 2
+    # a stranger's signature.png and a sign-off the receiving server failed: kept, placed, and releasing nothing
+    assert result.injected["hostile_mail_forged_evidence"] == 2
+    assert sorted(outcome.name for outcome in result.forged) == sorted(FORGED)
+    assert all(not outcome.released and outcome.accounted for outcome in result.forged), result.forged
+    assert {outcome.name: set(outcome.standings) for outcome in result.forged} == {
+        "forged_stranger_signature_photo": {"sender_not_entitled"},
+        "forged_sender_failing_authentication": {"authentication_failed"}}, result.forged
+    assert "Forged evidence" in report and "released its job" not in report
     assert result.audit["duplicates_in_ledger"] == [] and result.audit["failures"] == []
     assert "Campaign PASSED" in report
