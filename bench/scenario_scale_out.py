@@ -231,7 +231,7 @@ def _when(stamp: str) -> datetime:
 
 def paced_seconds(kind: str, calls: int, time_scale: float) -> float:
     """Real seconds until the last of ``calls`` may start under the token buckets the Prefect global limits use
-    (``services.push.pacing.token_bucket``: each window at most 80 % full), batch calls for QBO."""
+    (``services.push.pacing.token_bucket``: no window more than 95 % full, arrival jitter counted), batch calls for QBO."""
     limits = LIMITS[kind]
     buckets = [token_bucket(limits.windows, time_scale)]
     if limits.batch_windows:
@@ -257,7 +257,7 @@ def measures(work: ScaleOut, kind: str, facts: dict[str, Any], refused: list[dic
                 f"ideal for {calls} calls of {batch} at the sandbox's limits, time scale {scale:g}",
                 round(ideal / seconds, 3) if seconds else None, ">= 0.85", bool(seconds) and ideal / seconds >= 0.85),
         Measure(name, "push time vs the shared limits' pace", round(seconds, 2), "s", round(paced, 2),
-                f"the Prefect global limits' token buckets (80 % of each window) for the {made} calls made",
+                f"the Prefect global limits' token buckets (95 % of each window, arrival jitter counted) for the {made} calls made",
                 round(paced / seconds, 3) if seconds else None, "", None),
         Measure(name, "ledger calls per invoice", round(made / pushed, 4) if pushed else 0.0, "calls/invoice",
                 round(1 / batch, 4), f"1/{batch}: full batches ({made} calls counted by the sandbox)",

@@ -10,7 +10,7 @@ from services.config import CompanyConfig
 from services.counts import StepCounts
 from services.push.dry_run import hold_back
 from services.push.evidence import push_evidence
-from services.push.together import push_together
+from services.push.together import BATCH_SIZES, push_together
 from services.push.pusher import (
     DUPLICATE_CODES, Pusher, PushOutcome, give_up, invoice_payload, save_outcome,
 )
@@ -21,9 +21,10 @@ from workorders.push import STALE_AFTER, PushRecord, PushStatus
 __all__ = ["DUPLICATE_CODES", "PushOutcome", "Pusher", "invoice_payload", "push_batch", "push_claimed"]
 
 
-def push_batch(app: Runtime, company: CompanyConfig, *, limit: int = 30, stale_after: timedelta = STALE_AFTER,
-               sleep: Callable[[float], None] = time.sleep) -> StepCounts:
-    """Claim up to ``limit`` drafts of one company and push them; a retriable failure re-raises after saving state.
+def push_batch(app: Runtime, company: CompanyConfig, *, limit: int | None = None,
+               stale_after: timedelta = STALE_AFTER, sleep: Callable[[float], None] = time.sleep) -> StepCounts:
+    """Claim up to ``limit`` drafts of one company (by default one ledger request's worth: 30 for QuickBooks, 50
+    for Xero) and push them; a retriable failure re-raises after saving state.
 
     First, records a dead worker left in ``pushing`` for over ``stale_after`` become ``uncertain``, so they
     are claimed again and looked up in the ledger before anything is resent. A throttled call (429) waits
@@ -34,7 +35,8 @@ def push_batch(app: Runtime, company: CompanyConfig, *, limit: int = 30, stale_a
     counts = StepCounts()
     with app.store.unit_of_work() as uow:
         uow.push_records.release_stale(stale_after, ledger=company.ledger.kind)
-        records = uow.push_records.claim(ledger=company.ledger.kind, company=company.id, limit=limit)
+        records = uow.push_records.claim(ledger=company.ledger.kind, company=company.id,
+                                         limit=BATCH_SIZES.get(company.ledger.kind, 30) if limit is None else limit)
         uow.commit()
     pusher = Pusher(app, company, sleep=sleep, customers=app.customer_refs.setdefault(company.id, {}))
     if len(records) > 1 and pusher.ledger.max_batch > 1:

@@ -121,8 +121,11 @@ def pacer_for(kind: str, *, time_scale: float = 1.0) -> LedgerPacer:
     return LedgerPacer(LIMITS[kind].scaled(time_scale))
 
 
-HEADROOM = 0.8
-"""Plan for this share of each published quota: the ledger counts arrivals, which jitter against our clock."""
+HEADROOM = 0.95
+"""Plan for this share of each published quota, beyond the arrival jitter below: a margin for the ledger's clock."""
+ARRIVAL_JITTER = 0.5
+"""Real seconds a call may reach the ledger later than the token taken for it, by more than its neighbours do
+(a busy worker, a slow connection). Not scaled with the ledger's windows: the network does not speed up."""
 SLOTS_PER_CALL = 100
 """A call takes this many slots of a rate limit (sized to match). Prefect's server decays whole slots since a
 limit's last update, and every acquire (even a refused one) is an update: with one slot a call a busy limit
@@ -135,14 +138,19 @@ day would crawl; the in-process pacer still keeps them."""
 
 
 def token_bucket(windows: tuple[Window, ...], scale: float = 1.0) -> tuple[int, float]:
-    """(burst, refill per second) such that no window (seconds/scale, calls) gets more than HEADROOM of its calls.
+    """(burst, refill per real second) such that no window (seconds/scale, calls) of the ledger's, which counts
+    arrivals, ever sees more than HEADROOM of its calls.
 
-    A bucket of ``burst`` slots refilled at ``rate`` admits at most ``burst + rate * window`` calls in any window.
+    A bucket of ``burst`` slots refilled at ``rate`` admits at most ``burst + rate * T`` calls in any T seconds
+    of taking tokens; each call arrives up to ARRIVAL_JITTER after its token, so the ledger may see at most
+    ``burst + rate * (T + ARRIVAL_JITTER)`` in its window of T. The burst is one call: a backlog (what the
+    shared limits are for) then runs at the highest steady pace, where a larger burst would cost a backlog
+    its refill rate for good to win a few calls at the start.
     """
     kept = [w for w in windows if w.seconds <= BUCKET_WINDOW_LIMIT]
-    burst = max(1, min(w.calls for w in kept) // 5)
-    rate = min((w.calls * HEADROOM - burst) / w.seconds for w in kept)
-    return burst, rate * scale
+    burst = 1
+    rate = min((w.calls * HEADROOM - burst) / (w.seconds / scale + ARRIVAL_JITTER) for w in kept)
+    return burst, rate
 
 
 def requests_made(kind: str, call: str, args: tuple, kwargs: dict) -> int:

@@ -6,6 +6,7 @@ import pytest
 
 from bench.measure import REFUSALS, mark_refusals
 from bench.scenario_scale_out import NAMES, SIZES, ScaleOut, measures, paced_seconds, run_scale_out
+from services.push.pacing import LIMITS, token_bucket
 
 pytestmark = [pytest.mark.postgres]
 
@@ -54,9 +55,9 @@ def test_a_refusal_on_one_ledger_marks_only_that_ledgers_targets_not_met():
 
 
 def test_the_shared_limits_pace_is_the_token_buckets_of_the_prefect_global_limits():
-    # QBO: 2 calls at once then 6 a ledger second, and 8 batch calls at once then 0.4 a ledger second;
-    # Xero: 12 at once, then 0.6 a ledger second
-    assert paced_seconds("quickbooks", 2, 1.0) == 0.0
-    assert paced_seconds("quickbooks", 8, 1.0) == pytest.approx(1.0)  # the per-second bucket binds first
-    assert paced_seconds("quickbooks", 48, 1.0) == pytest.approx(100.0)
-    assert paced_seconds("xero", 72, 3.0) == pytest.approx(100.0 / 3)
+    # one call at once, then each bucket's refill: QBO's batch bucket binds batch calls, Xero's per-minute one
+    (_, qbo_batch), (_, xero) = token_bucket(LIMITS["quickbooks"].batch_windows, 3.0), token_bucket(LIMITS["xero"].windows, 3.0)
+    assert paced_seconds("quickbooks", 1, 3.0) == 0.0
+    assert paced_seconds("quickbooks", 81, 3.0) == pytest.approx(80 / qbo_batch)
+    assert paced_seconds("xero", 61, 3.0) == pytest.approx(60 / xero)
+    assert 400 / paced_seconds("quickbooks", 401, 3.0) > 0.9 * 40 / 20  # a long backlog: over 0.9 of 40 a ledger minute

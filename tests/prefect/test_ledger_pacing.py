@@ -10,7 +10,7 @@ import pytest
 
 from services.config import LedgerConfig
 from closeout.orchestration.pacing import CompanyPacer
-from services.push.pacing import LIMITS, ThrottledLedger, token_bucket
+from services.push.pacing import ARRIVAL_JITTER, LIMITS, ThrottledLedger, token_bucket
 from connectors.xero import XeroLedger
 from sandbox.server import running_sandbox
 
@@ -23,9 +23,19 @@ def test_the_token_buckets_never_admit_more_than_the_ledgers_windows_allow():
         for windows in (limits.windows, limits.batch_windows):
             if not windows:
                 continue
-            burst, rate = token_bucket(windows)
-            assert burst >= 1 and rate > 0
-            assert all(burst + rate * w.seconds <= w.calls for w in windows if w.seconds <= 3600)
+            for scale in (1.0, 3.0, 60.0):
+                burst, rate = token_bucket(windows, scale)
+                assert burst >= 1 and rate > 0
+                assert all(burst + rate * (w.seconds / scale + ARRIVAL_JITTER) <= w.calls
+                           for w in windows if w.seconds <= 3600)
+
+
+def test_a_long_backlog_runs_at_over_nine_tenths_of_the_binding_window_under_the_shared_limits():
+    (qbo_burst, qbo_rate), (xero_burst, xero_rate) = (token_bucket(LIMITS["quickbooks"].batch_windows),
+                                                      token_bucket(LIMITS["xero"].windows))
+    assert qbo_rate * 60 > 0.9 * 40  # of QBO's 40 batch calls a minute
+    assert xero_rate * 60 > 0.9 * 60  # of Xero's 60 calls a minute
+    assert qbo_burst == xero_burst == 1
 
 
 # With Prefect, concurrency is held per push task (a tag limit), not per call: the Prefect case stays under
