@@ -9,6 +9,7 @@ Counts are in ``mail_counts``, mailbox health (stalled mailboxes) in ``mail_heal
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,9 +21,10 @@ from services.mail.files import FileKeeper, attachment_path, raw_message_path
 from services.mail.health import check_mailbox_health, mailbox_subject, record_failure
 from mappings.mail_index import OrderIndex
 from services.mail.parsing import BatchParser
-from services.runtime import Emit, Inbox, Runtime, UnitOfWork
+from services.runtime import Cases, Emit, Inbox, Runtime, UnitOfWork
 from connectors.errors import ConnectorError
 from connectors.imap_inbox import MailCursor
+from exceptions_queue.cases import Case
 from exceptions_queue.service import CaseQueue
 from mappings.mail_evidence import MailEvidence, attachment_kind, evidence_from, with_evidence
 from mappings.mail_match import MailMatch, ThreadHit, match_message, sender_role
@@ -67,8 +69,9 @@ def _ingest_folder(app: Runtime, company: CompanyConfig, mailbox: MailboxConfig,
                    counts: MailCounts) -> None:
     """Each batch commits with its cursor; the company's work orders are read once, when mail first arrives.
 
-    The next batch is fetched and its parsing started (in worker processes) before this one is stored, so
-    reading, parsing and storing overlap. A read that fails still stores the batch before it, as it would have.
+    The next batch is fetched and its parsing started (in worker processes) before this one is stored, and the
+    one after is read (on a thread: the wait is the server's) while this one is stored, so reading, parsing and
+    storing overlap; at most three batches are held. A read that fails still stores the batches before it.
     """
     stream = f"mail/{company.id}/{mailbox.name}/{folder}"
     keeps_cursor = mailbox.kind == "imap"
@@ -90,11 +93,14 @@ def _ingest_folder(app: Runtime, company: CompanyConfig, mailbox: MailboxConfig,
         if mailbox.move_processed_to and batch.messages:
             inbox.move_processed(folder, [uid for uid, _ in batch.messages], mailbox.move_processed_to)
 
-    with FileKeeper() as files, BatchParser(mailbox.max_attachment_bytes, app.home) as parser:
+    moves = bool(mailbox.move_processed_to)  # a move uses the connection: the next read then waits for it
+    with FileKeeper() as files, BatchParser(mailbox.max_attachment_bytes, app.home) as parser, \
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="closeout-mail-read") as reader:
         batches, pending = iter(inbox.fetch_new(folder, cursor)), None
+        reading = reader.submit(next, batches, None)
         while True:
             try:
-                batch = next(batches, None)
+                batch = reading.result()
             except ConnectorError:
                 if pending is not None:
                     store(*pending)
@@ -102,9 +108,12 @@ def _ingest_folder(app: Runtime, company: CompanyConfig, mailbox: MailboxConfig,
             if batch is None:
                 break
             ahead = (batch, parser.start([raw for _, raw in batch.messages]))
+            reading = None if moves else reader.submit(next, batches, None)  # read while the batch before is stored
             if pending is not None:
                 store(*pending)
             pending = ahead
+            if reading is None:
+                reading = reader.submit(next, batches, None)
         if pending is not None:
             store(*pending)
 
@@ -112,22 +121,22 @@ def _ingest_folder(app: Runtime, company: CompanyConfig, mailbox: MailboxConfig,
 def _ingest_batch(app: Runtime, uow: UnitOfWork, company: CompanyConfig, mailbox: MailboxConfig, batch, messages: list[ParsedMessage],
                   index: OrderIndex | None, files: FileKeeper | None, counts: MailCounts) -> None:
     """Parsed once, checked for duplicates in one read, its work order versions written together."""
-    queue = CaseQueue(uow.cases)
     parsed = [(uid, raw, message) for (uid, raw), message in zip(batch.messages, messages, strict=True)]
     hashes: dict[str, set[str]] = {}
     for message_id, content_hash in uow.messages.stored_pairs(company=company.id,
                                                               message_ids=[m.message_id for _, _, m in parsed]):
         hashes.setdefault(message_id, set()).add(content_hash)
     over_cap = dict(batch.over_cap)
-    state = _BatchState(hashes=hashes, files=files,
+    state = _BatchState(hashes=hashes, files=files, raw_folder=raw_message_path(app.home, "-").parent,
                         threads=uow.messages.thread_hits(company=company.id, message_ids=sorted(
                             {mid for _, _, m in parsed if m.parsed for mid in m.thread_ids})))
     for uid, raw, message in parsed:
         counts.fetched += 1
         if uid in over_cap:
             message = _over_cap(message, over_cap[uid], mailbox.max_message_bytes)
-        _ingest_one(app, queue, company, mailbox, (batch.folder, batch.cursor.uid_validity, uid), raw, message,
+        _ingest_one(app, company, mailbox, (batch.folder, batch.cursor.uid_validity, uid), raw, message,
                     index, state, counts, too_large=over_cap.get(uid))
+    _open_cases(uow, state.anomalies, counts)
     pks = uow.messages.add_many(state.rows)  # the batch's rows in three statements, not three per message
     uow.messages.add_attachments_many([(pks[n], rows) for n, rows in state.attachments])
     uow.messages.add_matches([(pks[n], row) for n, row in state.matches])
@@ -141,10 +150,50 @@ class _BatchState:
     hashes: dict[str, set[str]]  # Message-ID -> content hashes of the messages stored under it, this batch's too
     files: FileKeeper | None  # None when the parsing workers kept the batch's files
     threads: dict[str, tuple[str, str]]  # Message-ID -> (work order id, job number) of matched mail, this batch's too
+    raw_folder: Path = Path()  # where raw messages are kept (``raw_message_path``'s folder)
     versions: list[WorkOrder] = field(default_factory=list)  # matched orders to save, in arrival order
     rows: list[dict] = field(default_factory=list)  # messages to store, in arrival order
     attachments: list[tuple[int, list[dict]]] = field(default_factory=list)  # (position in rows, attachment rows)
     matches: list[tuple[int, dict]] = field(default_factory=list)  # (position in rows, match row)
+    anomalies: list[Anomaly] = field(default_factory=list)  # cases to open at the batch's end, in arrival order
+
+
+def _open_cases(uow: UnitOfWork, anomalies: list[Anomaly], counts: MailCounts) -> None:
+    """Open the batch's cases, each through ``CaseQueue.open_case`` (its rules, its first history entry) in the
+    order met, so ids are as one at a time; one read per kind says which subjects already have an open case, and
+    one write stores the new ones (not a read and two writes per case). Nothing in the batch's loop reads cases."""
+    if not anomalies:
+        return
+    standing = {kind: uow.cases.open_subjects(kind=kind, subjects=[a.subject for a in anomalies if a.code is kind])
+                for kind in {anomaly.code for anomaly in anomalies}}
+    collected = _CollectedCases(uow.cases, standing)
+    queue = CaseQueue(collected)
+    for anomaly in anomalies:
+        _, opened = queue.open_case(anomaly)
+        counts.cases_opened[anomaly.code.value] += opened
+    uow.cases.add_many(collected.new)
+
+
+class _CollectedCases:
+    """The case repository ``CaseQueue.open_case`` sees at a batch's end: ``find_open`` answers from the read per
+    kind (and from the cases just opened), ``add`` keeps the new case for ``add_many``."""
+
+    def __init__(self, cases: Cases, standing: dict[AnomalyCode, set[str]]) -> None:
+        self._cases, self._standing = cases, standing
+        self._opened: dict[tuple[AnomalyCode, str], Case] = {}
+        self.new: list[Case] = []
+
+    def find_open(self, *, kind: AnomalyCode, subject: str) -> Case | None:
+        if (kind, subject) in self._opened:
+            return self._opened[(kind, subject)]
+        if subject in self._standing.get(kind, ()):
+            return self._cases.find_open(kind=kind, subject=subject)
+        return None
+
+    def add(self, case: Case) -> Case:
+        self._opened[(case.kind, case.subject)] = case
+        self.new.append(case)
+        return case
 
 
 def _over_cap(message: ParsedMessage, size: int, cap: int) -> ParsedMessage:
@@ -154,7 +203,7 @@ def _over_cap(message: ParsedMessage, size: int, cap: int) -> ParsedMessage:
         *message.problems))
 
 
-def _ingest_one(app: Runtime, queue: CaseQueue, company: CompanyConfig, mailbox: MailboxConfig,
+def _ingest_one(app: Runtime, company: CompanyConfig, mailbox: MailboxConfig,
                 where: tuple[str, int, int], raw: bytes, message: ParsedMessage, index: OrderIndex,
                 state: _BatchState, counts: MailCounts, *, too_large: int | None = None) -> None:
     """Keep one message and place it; a matched one appends its work order's next version to the batch's.
@@ -169,7 +218,7 @@ def _ingest_one(app: Runtime, queue: CaseQueue, company: CompanyConfig, mailbox:
         return
     shares_id = bool(known)
     known.add(message.content_hash)
-    raw_path = raw_message_path(app.home, message.content_hash)
+    raw_path = state.raw_folder / f"{message.content_hash}.eml"  # raw_message_path, without rebuilding the folder
     if state.files is not None:
         state.files.keep(raw_path.parent, raw_path.name, raw)
     orders = index.orders
@@ -211,8 +260,7 @@ def _ingest_one(app: Runtime, queue: CaseQueue, company: CompanyConfig, mailbox:
             counts.unparseable += not message.parsed
             counts.unmatched += message.parsed
             anomaly = _queue_anomaly(company, mailbox, message, match, raw_path, orders, shares_id=shares_id)
-        _, opened = queue.open_case(anomaly)
-        counts.cases_opened[anomaly.code.value] += opened
+        state.anomalies.append(anomaly)  # opened with the batch's others, in this order
         return
     row, order = _match_row(message, match, orders[match.work_order_id], mailbox.provenance_policy())
     state.matches.append((pk, row))
