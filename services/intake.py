@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC
 
+from services.collector import collector_paused
 from services.config import CompanyConfig, SourceConfig
 from services.counts import StepCounts
 from services.cutover_context import start_of_day
@@ -24,7 +25,7 @@ from exceptions_queue.service import CaseQueue
 from mappings.mail_evidence import MailEvidence, with_evidence
 from workorders.anomalies import Anomaly, AnomalyCode
 from workorders.deletions import SourceDeletion
-from workorders.ports import RawJob
+from workorders.ports import RawJob, SourcePage
 from workorders.work_order import WorkOrderStatus
 
 log = logging.getLogger("closeout.intake")
@@ -43,19 +44,32 @@ def pull_source(app: Runtime, company: CompanyConfig, source: SourceConfig) -> S
     stream = cursor_name(company, source)
     with app.store.unit_of_work() as uow:
         cursor = uow.cursors.get(stream) or first_cursor(company, source)
-    for page in app.source_for(source, company).fetch_pages(cursor=cursor):
-        with app.store.unit_of_work() as uow:
-            take_jobs(app, uow, company, source, page.jobs, counts)
-            if page.next_cursor is not None:
-                uow.cursors.set(stream, page.next_cursor)
-            uow.commit()
-    return counts
+    pages = iter(app.source_for(source, company).fetch_pages(cursor=cursor))
+    while True:
+        with collector_paused():  # a page at a time: its objects are not rescanned while it is taken
+            if not _take_page(app, company, source, stream, pages, counts):
+                return counts
+
+
+def _take_page(app: Runtime, company: CompanyConfig, source: SourceConfig, stream: str, pages: Iterator[SourcePage],
+               counts: StepCounts) -> bool:
+    """Fetch the next page and take it with its cursor in one transaction; False when there is none. Its objects
+    are gone when this returns, before the collector runs again."""
+    page = next(pages, None)
+    if page is None:
+        return False
+    with app.store.unit_of_work() as uow:
+        take_jobs(app, uow, company, source, page.jobs, counts)
+        if page.next_cursor is not None:
+            uow.cursors.set(stream, page.next_cursor)
+        uow.commit()
+    return True
 
 
 def first_cursor(company: CompanyConfig, source: SourceConfig) -> str | None:
     """Where an API source's first pull starts: its ``start`` as the watermark (changes from that day on), else
     None (the whole history). A CSV drop has no watermark; ``invoiced_elsewhere`` keeps its older jobs out."""
-    start = getattr(source, "start", None)
+    start = source.start  # every kind of source config has one (None: the whole history)
     if start is None or source.kind == "csv":
         return None
     return json.dumps({"watermark": start_of_day(start, company).astimezone(UTC).isoformat().replace("+00:00", "Z")})

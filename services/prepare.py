@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from services.collector import collector_paused
 from services.config import CompanyConfig
 from services.line_prices import apply_line_prices
 from services.mapping_overrides import effective_tables
@@ -35,6 +36,11 @@ _FLUSH_DECISIONS = 5000
 
 def prepare_batch(app: Runtime, *, run_id: str, limit: int = PREPARE_BATCH) -> StepCounts:
     """Evaluate up to ``limit`` work order versions that have no decisions yet, in one transaction."""
+    with collector_paused():  # the batch's objects are not rescanned meanwhile, and are gone when it ends
+        return _prepare_batch(app, run_id=run_id, limit=limit)
+
+
+def _prepare_batch(app: Runtime, *, run_id: str, limit: int) -> StepCounts:
     counts = StepCounts()
     with app.store.unit_of_work() as uow:
         queue = CaseQueue(uow.cases)

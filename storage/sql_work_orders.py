@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from storage.stored_json import TEXT, stored_json
 from storage.tables import rule_decisions, work_order_versions
 from workorders.ports import SavedWorkOrder
-from workorders.work_order import WorkOrder, WorkOrderStatus, snapshot
+from workorders.work_order import WorkOrder, WorkOrderStatus, content_hash_of, snapshot
 
 LATEST_PAGE = 500
 IN_CHUNK = 500  # ids per ``IN (...)``: well under SQLite's bound-parameter limit
@@ -115,16 +115,18 @@ class SqlWorkOrders:
         now, rows, saved = self._clock(), [], []
         as_text = self._session.connection().dialect.name == "sqlite"  # snapshots bound as their JSON text there
         for order in orders:
-            content_hash = order.content_hash()
+            document = snapshot(order)  # one dump for the hash and the stored snapshot
+            content_hash = content_hash_of(document)
             current = latest.get(order.id)
             if current is not None and current[1] == content_hash:
                 saved.append(SavedWorkOrder(order=order.with_version(current[0]), changed=False))
                 continue
             stored = order.with_version(current[0] + 1 if current is not None else 1)
+            document["version"] = stored.version  # what ``snapshot(stored)`` gives: only the version differs
             latest[order.id] = (stored.version, content_hash)
             rows.append({"work_order_id": stored.id, "version": stored.version, "company": stored.company,
                          "job_number": stored.job_number, "status": stored.status.value,
-                         "content_hash": content_hash, "snapshot": _stored(snapshot(stored), as_text),
+                         "content_hash": content_hash, "snapshot": _stored(document, as_text),
                          "stored_at": now})
             saved.append(SavedWorkOrder(order=stored, changed=True))
         if rows:

@@ -286,26 +286,42 @@ class WorkOrder(_Record):
 
     def content_hash(self) -> str:
         """A hash of what the job says, not of when we saw it: equal content, equal hash."""
-        body = self.model_dump(mode="json", exclude={"version"})
-        # Fields added after orders were first stored leave the hash alone at their default, so an upgrade
-        # never turns every stored job into a spurious new version.
-        if body.get("billing") == Billing.billable.value:
-            del body["billing"]
-        if body.get("source_tax") is None:
-            body.pop("source_tax", None)
-        for line in body.get("line_items", ()):
-            if line.get("tax_rate") is None:
-                line.pop("tax_rate", None)
-        for record in (*body.get("attachments", ()), *body.get("approvals", ())):
-            if record.get("provenance") is None:
-                record.pop("provenance", None)
-        if not body.get("customer", {}).get("contact_emails"):
-            body.get("customer", {}).pop("contact_emails", None)
-        text = json.dumps(body, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()
+        return content_hash_of(self.model_dump(mode="json", exclude={"version"}))
 
     def with_version(self, version: int) -> "WorkOrder":
         return self.model_copy(update={"version": version})
+
+
+def content_hash_of(document: dict[str, Any]) -> str:
+    """``WorkOrder.content_hash`` of the order whose JSON form (``snapshot``) this is; its ``version`` is left out.
+
+    So a store can hash and keep one ``model_dump``. The document is not changed: what the hash leaves out is
+    left out of copies.
+    """
+    body = {key: value for key, value in document.items() if key != "version"}
+    # Fields added after orders were first stored leave the hash alone at their default, so an upgrade
+    # never turns every stored job into a spurious new version.
+    if body.get("billing") == Billing.billable.value:
+        del body["billing"]
+    if body.get("source_tax") is None:
+        body.pop("source_tax", None)
+    if "line_items" in body:
+        body["line_items"] = [_without_none(line, "tax_rate") for line in body["line_items"]]
+    for name in ("attachments", "approvals"):
+        if name in body:
+            body[name] = [_without_none(record, "provenance") for record in body[name]]
+    customer = body.get("customer", {})
+    if not customer.get("contact_emails") and "contact_emails" in customer:
+        body["customer"] = {key: value for key, value in customer.items() if key != "contact_emails"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _without_none(record: dict[str, Any], key: str) -> dict[str, Any]:
+    """``record`` without ``key`` when that is None (a copy then), else ``record`` itself."""
+    if key in record and record[key] is None:
+        return {name: value for name, value in record.items() if name != key}
+    return record
 
 
 def snapshot(order: WorkOrder) -> dict[str, Any]:

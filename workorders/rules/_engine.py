@@ -62,25 +62,25 @@ def evaluate(
     the blocking decisions, plus one anomaly per rule with a case kind of its own.
     """
     decisions: list[RuleDecision] = []
-    skipped: list[str] = []
-    by_id = {r.id: r for r in rules}
+    plan = _plan(rules, settings)
+    by_id, skipped = plan.by_id, list(plan.skipped)
     current = order
-    for item in rules:
-        if not item.enabled_for(settings):
-            skipped.append(item.id)
-            continue
-        if not item.applies_to(current, settings):
+    order_id, order_version = order.id, order.version
+    # A decision of exact types is made without pydantic's validation (19 a version): the engine made every field
+    fast = type(run_id) is str and (decided_at is None or type(decided_at) is datetime)
+    for item, job_types in plan.enabled:
+        if job_types and current.job_type not in job_types:
             continue
         found = run_check(item, current, settings, context)
         if found.outcome is Outcome.transform and found.result is not None:
             current = found.result
-        decisions.append(
-            RuleDecision(
-                rule_id=item.id, rule_version=item.version, work_order_id=order.id,
-                work_order_version=order.version, outcome=found.outcome, reason=found.reason,
-                evidence=dict(found.evidence), run_id=run_id, decided_at=decided_at,
-            )
-        )
+        fields = {"rule_id": item.id, "rule_version": item.version, "work_order_id": order_id,
+                  "work_order_version": order_version, "outcome": found.outcome, "reason": found.reason,
+                  "evidence": dict(found.evidence), "run_id": run_id, "decided_at": decided_at}
+        if fast and type(found.reason) is str and type(item.id) is str and type(item.version) is int:
+            decisions.append(_constructed(fields))
+        else:
+            decisions.append(RuleDecision(**fields))
     blocking = [d for d in decisions if d.outcome is Outcome.block]
     overriding = [d for d in blocking if by_id[d.rule_id].beats_no_invoice]
     if overriding:
@@ -95,6 +95,60 @@ def evaluate(
         work_order_id=order.id, work_order_version=order.version, verdict=verdict,
         decisions=tuple(decisions), order=current, anomalies=anomalies, skipped=tuple(skipped),
     )
+
+
+_DECISION_FIELDS = ("rule_id", "rule_version", "work_order_id", "work_order_version", "outcome", "reason", "evidence",
+                    "run_id", "decided_at")
+_PLAIN_DECISION = (tuple(RuleDecision.model_fields) == _DECISION_FIELDS and not RuleDecision.__private_attributes__
+                   and not RuleDecision.__pydantic_post_init__ and RuleDecision.model_config.get("extra") != "allow"
+                   and all(f.alias is None and f.validation_alias is None for f in RuleDecision.model_fields.values()))
+
+
+def _constructed(fields: dict) -> RuleDecision:
+    """``RuleDecision.model_construct(**fields)`` for every field given in field order, as it sets an instance up,
+    without its per-field alias and default lookups (a model with none: checked once, at import, else it is used)."""
+    if not _PLAIN_DECISION:
+        return RuleDecision.model_construct(**fields)
+    decision = RuleDecision.__new__(RuleDecision)
+    object.__setattr__(decision, "__dict__", fields)
+    object.__setattr__(decision, "__pydantic_fields_set__", set(_DECISION_FIELDS))
+    object.__setattr__(decision, "__pydantic_extra__", None)
+    object.__setattr__(decision, "__pydantic_private__", None)
+    return decision
+
+
+class _Plan:
+    """Which rules run for a company's settings, worked out once per (rules, settings) instead of per version."""
+
+    __slots__ = ("rules", "settings", "enabled", "skipped", "by_id")
+
+    def __init__(self, rules: Sequence[Rule], settings: RuleSettings) -> None:
+        self.rules, self.settings = rules, settings
+        self.by_id = {r.id: r for r in rules}
+        self.skipped = tuple(r.id for r in rules if not r.enabled_for(settings))
+        # the job types as ``Rule.applies_to`` reads them: the company's for the rule if set, else the rule's own
+        self.enabled = tuple((r, _job_types(r, settings)) for r in rules if r.enabled_for(settings))
+
+
+def _job_types(item: Rule, settings: RuleSettings) -> frozenset:
+    configured = settings.section(item.id).job_types
+    return frozenset(configured) if configured is not None else item.job_types
+
+
+_PLANS: dict[tuple[int, int], _Plan] = {}
+
+
+def _plan(rules: Sequence[Rule], settings: RuleSettings) -> _Plan:
+    """The cached plan when ``rules`` is a tuple (it cannot change) and ``settings`` the very same object."""
+    if type(rules) is not tuple:
+        return _Plan(rules, settings)
+    key = (id(rules), id(settings))
+    found = _PLANS.get(key)
+    if found is None or found.rules is not rules or found.settings is not settings:
+        if len(_PLANS) >= 64:
+            _PLANS.clear()
+        found = _PLANS[key] = _Plan(rules, settings)
+    return found
 
 
 def run_check(item: Rule, order: WorkOrder, settings: RuleSettings, context: RuleContext = NO_CONTEXT) -> Check:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Callable
 from datetime import date
 from functools import lru_cache
@@ -128,41 +129,62 @@ def check_duplicate(order: WorkOrder, settings: RuleSettings, context: RuleConte
     """
     if order.status is not WorkOrderStatus.completed:
         return passed(f"only completed jobs are compared (status {order.status.value})")
-    same_job = _same_job_as(order)
+    subtotal = order.subtotal  # a sum over the lines: once, not once per use
+    same_job = _same_job_as(order, subtotal)
     alike = sorted((c for c in context.possible_duplicates if same_job(c)), key=lambda c: (c.updated_at, c.id))
     earlier = [c for c in alike if (c.updated_at, c.id) < (order.updated_at, order.id)]
-    evidence = {"day": work_day(order).isoformat(), "subtotal": str(order.subtotal),
+    evidence = {"day": work_day(order).isoformat(), "subtotal": str(subtotal),
                 "look_alikes": [{"work_order": c.id, "job_number": c.job_number, "source": c.source,
                                  "version": c.version} for c in alike]}
     if earlier:
         first = earlier[0]
         reason = (f"looks like job {first.job_number} ({first.id}): same customer, site, day "
-                  f"{evidence['day']} and amount {order.subtotal}")
+                  f"{evidence['day']} and amount {subtotal}")
         return blocked(reason, **evidence)
     if alike:
         return passed(f"the first of {len(alike) + 1} look-alike jobs; the later ones wait", **evidence)
     return passed("no other job of this customer, site, day and amount", **evidence)
 
 
-def _same_job_as(order: WorkOrder) -> Callable[[WorkOrder], bool]:
+def _same_job_as(order: WorkOrder, subtotal: Decimal) -> Callable[[WorkOrder], bool]:
     """Whether another order is a look-alike of ``order``, with the order's side worked out once (the net holds up
     to 50 others per order): same company, not gone, same customer (name or billing email), site, day and amount."""
     order_id, company = order.id, order.company
     name = _norm(order.customer.name)
     email = _norm(order.customer.email) if order.customer.email else None
     site = (_norm(order.site.name), _norm(order.site.address.line1))
-    day, subtotal = work_day(order), order.subtotal
+    day = work_day(order)
 
     def same_job(other: WorkOrder) -> bool:  # cheapest tests first; the order itself is never its own look-alike
-        if other.company != company or other.status in GONE:
+        other_company, gone, other_name, other_email, other_site = _look_of(other)
+        if other_company != company or gone:
             return False
-        if name != _norm(other.customer.name) and (email is None or email != _norm(other.customer.email)):
+        if name != other_name and (email is None or email != other_email):
             return False
-        if site != (_norm(other.site.name), _norm(other.site.address.line1)) or other.id == order_id:
+        if site != other_site or other.id == order_id:
             return False
         return day == work_day(other) and subtotal == other.subtotal
 
     return same_job
+
+
+_LOOKS: dict[int, tuple[weakref.ref, tuple]] = {}
+"""``_look_of`` per live work order (by identity: a batch's look-alikes are the same objects for each of its orders,
+so each is normalised once, not once per order it is compared with). An entry leaves when its order is freed."""
+
+
+def _look_of(order: WorkOrder) -> tuple[str, bool, str, str, tuple[str, str]]:
+    """What the duplicate net compares first: company, gone, customer name and email, and site, normalised."""
+    key = id(order)
+    found = _LOOKS.get(key)
+    if found is not None and found[0]() is order:
+        return found[1]
+    look = (order.company, order.status in GONE, _norm(order.customer.name), _norm(order.customer.email),
+            (_norm(order.site.name), _norm(order.site.address.line1)))
+    if len(_LOOKS) >= 100_000:
+        _LOOKS.clear()
+    _LOOKS[key] = (weakref.ref(order, lambda _, key=key: _LOOKS.pop(key, None)), look)
+    return look
 
 
 @rule("billing_email_present", actions=("fix_at_source", "approve_override"))
