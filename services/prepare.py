@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 from services.collector import collector_paused
 from services.config import CompanyConfig
 from services.line_prices import apply_line_prices
 from services.mapping_overrides import effective_tables
+from services.cases_in_bulk import open_in_bulk
 from services.counts import StepCounts
 from services.cutover_context import cutover_for
-from services.runtime import Cases, Runtime, UnitOfWork
-from exceptions_queue.cases import Case, CaseStatus
+from services.runtime import Runtime, UnitOfWork
+from exceptions_queue.cases import CaseStatus
 from exceptions_queue.service import CaseQueue
 from mappings.company_tables import MappingTables
 from mappings.drafts import build_draft
@@ -48,7 +49,7 @@ def _prepare_batch(app: Runtime, *, run_id: str, limit: int) -> StepCounts:
         # an older version's draft that never reached the ledger is withdrawn, not pushed and then corrected
         counts.drafts_superseded += len(uow.push_records.supersede_unsent([(o.id, o.version) for o in orders]))
         batch = _BatchContext(uow, orders)
-        new_cases = _NewCases()
+        new_cases: list[Anomaly] = []  # opened when the loop ends, in bulk: the loop reads no case it opens
         decisions: list = []
         drafts: list[InvoiceDraft] = []
         for order in orders:
@@ -77,64 +78,12 @@ def _prepare_batch(app: Runtime, *, run_id: str, limit: int) -> StepCounts:
                 continue
             drafts.append(draft)
             counts.drafts += 1
-        new_cases.open(uow, counts)
+        for anomaly, opened in zip(new_cases, open_in_bulk(uow.cases, new_cases), strict=True):
+            counts.cases_opened[anomaly.code.value] += opened
         uow.decisions.add(decisions)
         uow.push_records.add_ready_many(drafts)
         uow.commit()
     return counts
-
-
-class _NewCases:
-    """The batch's anomalies, opened when its loop ends: each through ``CaseQueue.open_case`` (its rules, its first
-    history entry), with one read per kind saying which subjects already have an open case, and one write for all.
-
-    Opened in the order they were met, so cases get the ids they would have got one at a time. Deferring them
-    changes nothing the loop sees: it opens no case itself, and the older cases it closes are read back here.
-    """
-
-    def __init__(self) -> None:
-        self._anomalies: list[Anomaly] = []
-
-    def append(self, anomaly: Anomaly) -> None:
-        self._anomalies.append(anomaly)
-
-    def extend(self, anomalies: Iterable[Anomaly]) -> None:
-        self._anomalies.extend(anomalies)
-
-    def open(self, uow: UnitOfWork, counts: StepCounts) -> None:
-        if not self._anomalies:
-            return
-        standing = {kind: uow.cases.open_subjects(kind=kind, subjects=[a.subject for a in self._anomalies
-                                                                          if a.code is kind])
-                    for kind in {anomaly.code for anomaly in self._anomalies}}
-        collected = _CollectedCases(uow.cases, standing)
-        queue = CaseQueue(collected)
-        for anomaly in self._anomalies:
-            _open(queue, anomaly, counts)
-        uow.cases.add_many(collected.new)
-        self._anomalies = []
-
-
-class _CollectedCases:
-    """The case repository ``CaseQueue.open_case`` sees at the end of a batch: ``find_open`` answers from the one
-    read per kind (and from the cases just opened), ``add`` keeps the new case for ``add_many``."""
-
-    def __init__(self, cases: Cases, standing: dict[AnomalyCode, set[str]]) -> None:
-        self._cases, self._standing = cases, standing
-        self._opened: dict[tuple[AnomalyCode, str], Case] = {}
-        self.new: list[Case] = []
-
-    def find_open(self, *, kind: AnomalyCode, subject: str) -> Case | None:
-        if (kind, subject) in self._opened:
-            return self._opened[(kind, subject)]
-        if subject in self._standing.get(kind, ()):
-            return self._cases.find_open(kind=kind, subject=subject)
-        return None
-
-    def add(self, case: Case) -> Case:
-        self._opened[(case.kind, case.subject)] = case
-        self.new.append(case)
-        return case
 
 
 class _BatchContext:
@@ -252,11 +201,6 @@ def _evaluate(company: CompanyConfig, order: WorkOrder, context: RuleContext, *,
 def draft_for(uow: UnitOfWork, company: CompanyConfig, evaluation: Evaluation) -> InvoiceDraft | Anomaly:
     """The draft of a ready evaluation, built from the order as the rules left it, through today's mappings."""
     return build_draft(evaluation.order, tables=effective_tables(uow, company), ledger=company.ledger.kind)
-
-
-def _open(queue: CaseQueue, anomaly: Anomaly, counts: StepCounts) -> None:
-    _, opened = queue.open_case(anomaly)
-    counts.cases_opened[anomaly.code.value] += opened
 
 
 def _clear_older_cases(queue: CaseQueue, uow: UnitOfWork, order: WorkOrder) -> int:
