@@ -22,6 +22,7 @@ from services.mail.health import check_mailbox_health, mailbox_subject, record_f
 from mappings.mail_index import OrderIndex
 from services.mail.parsing import BatchParser
 from services.cases_in_bulk import open_in_bulk
+from services.collector import collector_paused
 from services.runtime import Emit, Inbox, Runtime, UnitOfWork
 from connectors.errors import ConnectorError
 from connectors.imap_inbox import MailCursor
@@ -80,7 +81,7 @@ def _ingest_folder(app: Runtime, company: CompanyConfig, mailbox: MailboxConfig,
     index: list[OrderIndex] = []  # loaded only when there is mail to match
 
     def store(batch, parsing) -> None:
-        with app.store.unit_of_work() as uow:
+        with collector_paused(), app.store.unit_of_work() as uow:  # the batch's objects are not rescanned
             if not index and batch.messages:
                 index.append(OrderIndex(uow.work_orders.latest(company=company.id)))
             messages = parsing.result()  # with its files written when the workers parsed it

@@ -13,6 +13,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
+from services.collector import collector_paused
 from services.mail.files import keep_message_files
 from mappings.mail_parse import ParsedMessage, parse_message
 
@@ -22,10 +23,11 @@ WORKERS = 2
 
 def parse_batch(raws: Sequence[bytes], max_attachment_bytes: int, home: Path | None = None) -> list[ParsedMessage]:
     """Parse each message; with ``home``, keep its files too (a worker then creates them, not the main process)."""
-    messages = [parse_message(raw, max_attachment_bytes=max_attachment_bytes) for raw in raws]
-    if home is not None:
-        for raw, message in zip(raws, messages):
-            keep_message_files(home, message, raw)
+    with collector_paused():  # a batch's parsed messages are not rescanned by full collections as they pile up
+        messages = [parse_message(raw, max_attachment_bytes=max_attachment_bytes) for raw in raws]
+        if home is not None:
+            for raw, message in zip(raws, messages):
+                keep_message_files(home, message, raw)
     return messages
 
 
