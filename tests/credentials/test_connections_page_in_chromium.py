@@ -4,10 +4,6 @@ now says connected; the case that said refused is closed."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-
 import pytest
 
 from closeout.settings import Settings
@@ -18,9 +14,9 @@ from exceptions_queue.cases import CaseKind, CaseStatus
 from exceptions_queue.service import CaseQueue
 from exceptions_queue.users import Role
 from services.users import add_user
+from tests.served_ui import PASSWORD, serving, sign_in
 from workorders.anomalies import Anomaly
 
-PASSWORD = "a long enough password"
 DEMO_REALM = "9130355221"
 ROW = "#link-northwind-ledger-quickbooks"
 
@@ -28,8 +24,6 @@ ROW = "#link-northwind-ledger-quickbooks"
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     """The demo's UI on a free port, an admin and a coordinator, and the QuickBooks ledger refused."""
-    import uvicorn
-
     settings = Settings(home=tmp_path_factory.mktemp("connections") / "workspace", database_url=None, config=None)
     config = install_demo_config(settings.resolved_home())
     with open_app(settings=settings, config_path=config) as app:
@@ -42,32 +36,12 @@ def served(tmp_path_factory):
                         "has stopped", evidence={"ledger": "quickbooks", "error": "invalid_grant"},
                 suggested_actions=("reconnect_ledger", "resolve")))
             uow.commit()
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        server = uvicorn.Server(uvicorn.Config(build_ui(app), host="127.0.0.1", port=port, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            if not thread.is_alive():
-                raise RuntimeError("the UI server did not start")
-            time.sleep(0.02)
-        try:
-            yield {"url": f"http://127.0.0.1:{port}", "app": app, "refused": refused.id}
-        finally:
-            server.should_exit = True
-            thread.join(timeout=10)
+        with serving(build_ui(app)) as url:
+            yield {"url": url, "app": app, "refused": refused.id}
 
 
 def signed_in(browser, served, username):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.goto(served["url"] + "/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(served["url"] + "/")
-    return context, page
+    return sign_in(browser, served["url"], username)
 
 
 def test_an_admin_clicks_reconnect_approves_at_the_consent_page_and_sees_connected(browser, served):
