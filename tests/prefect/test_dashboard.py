@@ -16,13 +16,20 @@ import pytest
 from closeout.orchestration.prefect_server import free_port, server_answers
 
 CLOSEOUT = str(Path(sys.executable).with_name("closeout"))
+# A command typed in a terminal gets Ctrl-C. A test run started in the background of a script inherits SIGINT
+# ignored (POSIX shells ignore it for asynchronous commands), the command would too and never hear the Ctrl-C:
+# start it as a terminal would, with SIGINT at its default, then exec the real command.
+AS_FROM_A_TERMINAL = [sys.executable, "-c",
+                      "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+                      "os.execv(sys.argv[1], sys.argv[1:])"]
 
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_closeout_dashboard_serves_a_prefect_api_and_its_ui_on_any_port_until_ctrl_c_or_sigterm(tmp_path, stop):
     port, home = free_port(), tmp_path / "workspace"
     env = {key: value for key, value in os.environ.items() if key != "PREFECT_API_URL"}
-    dashboard = subprocess.Popen([CLOSEOUT, "dashboard", "--port", str(port)], env={**env, "CLOSEOUT_HOME": str(home)},
+    dashboard = subprocess.Popen([*AS_FROM_A_TERMINAL, CLOSEOUT, "dashboard", "--port", str(port)],
+                                 env={**env, "CLOSEOUT_HOME": str(home)},
                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     said = []
     try:
