@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 
 import httpx
@@ -132,6 +132,12 @@ def queue_drafts(app: App, kind: str, company: str, count: int, customers: int) 
     """
     orders = backlog_orders(company, count, customers, currency="NZD" if kind == "xero" else "USD")  # home currencies
     drafts = ready_drafts(orders, ledger=kind, doc_prefix=f"{company[:1].upper()}-")
+    insert_ready(app, orders, drafts)
+    return drafts
+
+
+def insert_ready(app: App, orders: Sequence[WorkOrder], drafts: Sequence[InvoiceDraft]) -> None:
+    """The orders' versions and their drafts as ``ready`` push records, in two bulk inserts."""
     with app.store.engine.begin() as connection:
         stamp = datetime.now(UTC)
         connection.execute(sa.insert(work_order_versions), [dict(
@@ -142,7 +148,6 @@ def queue_drafts(app: App, kind: str, company: str, count: int, customers: int) 
             work_order_version=d.work_order_version, doc_number=d.doc_number, amount=d.total,
             status=PushStatus.ready.value, draft=d.model_dump(mode="json"), ledger_id=None, attempts=0, last_error="",
             created_at=stamp, updated_at=stamp) for d in drafts])
-    return drafts
 
 
 def sandbox_stats(app: App, kind: str, ident: str) -> dict[str, Any]:

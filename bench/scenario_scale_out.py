@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +31,8 @@ import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
 from bench.generate import TABLES, customer, ready_drafts, xero_tables
-from bench.ledger_bench import (backlog_orders, config_text, ideal_seconds, limit_counts, sandbox_stats,
-                                seed_customers, set_limits)
+from bench.ledger_bench import (backlog_orders, config_text, ideal_seconds, insert_ready, limit_counts,
+                                sandbox_stats, seed_customers, set_limits)
 from bench.measure import Measure, refusals_measure
 from bench.scale_out_fleet import PushFleet
 from closeout.settings import Settings
@@ -42,9 +42,6 @@ from sandbox.server import running_sandbox
 from services.push.pacing import LIMITS, token_bucket
 from services.push.together import BATCH_SIZES
 from storage.database import store_url
-from storage.tables import push_records, work_order_versions
-from workorders.push import PushStatus
-from workorders.work_order import snapshot
 
 __all__ = ["SIZES", "ScaleOut", "run", "run_scale_out"]
 
@@ -167,16 +164,7 @@ def _queue_mapped_drafts(app: App, kind: str, count: int, customers: int) -> Non
     drafts = ready_drafts(orders, ledger=kind, tables=tables, doc_prefix=f"{prefix}-")
     if any(draft.customer_ref is None for draft in drafts):
         raise RuntimeError("a generated draft's customer is not in the mapping table")
-    stamp = datetime.now(UTC)
-    with app.store.engine.begin() as connection:
-        connection.execute(sa.insert(work_order_versions), [dict(
-            work_order_id=o.id, version=o.version, company=o.company, job_number=o.job_number, status=o.status.value,
-            content_hash=o.content_hash(), snapshot=snapshot(o), stored_at=stamp) for o in orders])
-        connection.execute(sa.insert(push_records), [dict(
-            idempotency_key=d.idempotency_key, company=d.company, ledger=d.ledger, work_order_id=d.work_order_id,
-            work_order_version=d.work_order_version, doc_number=d.doc_number, amount=d.total,
-            status=PushStatus.ready.value, draft=d.model_dump(mode="json"), ledger_id=None, attempts=0, last_error="",
-            created_at=stamp, updated_at=stamp) for d in drafts])
+    insert_ready(app, orders, drafts)
 
 
 def _ledger_facts(app: App, kind: str, ident: str, before: dict[str, Any], runs: list[dict],
