@@ -71,10 +71,10 @@ class PushFleet(PrefectFleet):
                 raise RuntimeError(f"Prefect workers not online after {timeout:.0f} s: {sorted(wanted - online)}")
             time.sleep(0.5)
 
-    def submit_push(self, company: str) -> str:
-        """One ``push-invoices`` run for ``company``; its id."""
+    def submit_push(self, company: str, *, in_flight: int = 1) -> str:
+        """One ``push-invoices`` run for ``company``, keeping ``in_flight`` batches going; its id."""
         run = self._api("POST", f"/deployments/{self.deployment_id}/create_flow_run",
-                        json={"parameters": {"target": {"company": company}}}).json()
+                        json={"parameters": {"target": {"company": company, "in_flight": in_flight}}}).json()
         self.submitted.append(run["id"])
         return run["id"]
 

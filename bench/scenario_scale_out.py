@@ -60,17 +60,19 @@ class ScaleOut:
     time_scale: float
     runs_per_company: int  # push-invoices flow runs per company
     runs_per_worker: int  # each worker's --limit
+    in_flight: dict[str, int]  # ledger kind → batches each run keeps going (runs × in_flight ≤ its concurrency)
     timeout: float = 600.0  # for the runs to finish (real seconds)
 
 
 SIZES = {
     # QBO: 81 batch calls of 30 (the 81st may start at 120 ledger s, 40 s at time scale 3); Xero: 61 calls of 50
-    # (the 61st at 60 ledger s, 20 s). Three runs per company, three per worker.
-    "full": ScaleOut(drafts={"quickbooks": 2_430, "xero": 3_050}, customers=600, time_scale=3, runs_per_company=3,
-                     runs_per_worker=3),
+    # (the 61st at 60 ledger s, 20 s). Two runs per company, two per worker; batches in flight within each
+    # ledger's concurrency (QBO 10: 2 × 4; Xero 5: 2 × 2).
+    "full": ScaleOut(drafts={"quickbooks": 2_430, "xero": 3_050}, customers=600, time_scale=3, runs_per_company=2,
+                     runs_per_worker=2, in_flight={"quickbooks": 4, "xero": 2}),
     # still two real process workers, each taking one run of each company
     "tiny": ScaleOut(drafts={"quickbooks": 60, "xero": 60}, customers=20, time_scale=60, runs_per_company=2,
-                     runs_per_worker=2),
+                     runs_per_worker=2, in_flight={"quickbooks": 2, "xero": 2}),
 }
 
 
@@ -107,7 +109,7 @@ def run_scale_out(work: ScaleOut) -> tuple[list[Measure], dict[str, Any]]:
                     company_of = {}  # alternately, so each worker takes runs of both companies
                     for _ in range(work.runs_per_company):
                         for kind, (company, _ident) in COMPANIES.items():
-                            company_of[fleet.submit_push(company)] = kind
+                            company_of[fleet.submit_push(company, in_flight=work.in_flight[kind])] = kind
                     runs = fleet.wait_for_runs(work.timeout)
                     wall = time.perf_counter() - started
                     refused = limit_counts(app)["refused"]  # before the limits go off: that clears the tally

@@ -43,8 +43,13 @@ class MailboxTarget(CompanyTarget):
 
 
 class PushTarget(CompanyTarget):
-    max_batches: int | None = Field(default=None, ge=1, description="stop after this many batches (of 30); "
-                                                                   "empty pushes until nothing is ready")
+    max_batches: int | None = Field(default=None, ge=1, description="stop after this many batches (a ledger "
+                                                                   "request's worth each); empty pushes until "
+                                                                   "nothing is ready")
+    in_flight: int = Field(default=1, ge=1, le=10, description="batches this run keeps going at once, each its own "
+                                                               "task under the ledger's shared limits; with several "
+                                                               "runs side by side, keep runs × in_flight within the "
+                                                               "ledger's concurrency (QuickBooks 10, Xero 5)")
 
 
 def run_name(verb: str, *fields: str) -> Callable[[], str]:
@@ -123,16 +128,26 @@ def push_ledger(target: PushTarget = PushTarget(), config_path: str | None = Non
     with open_config(config_path) as app:
         counts = StepCounts()
         for company in select_companies(app, target):
-            batch, pacer = 0, CompanyPacer(company.ledger)
-            while target.max_batches is None or batch < target.max_batches:
-                with pacer.holding_a_slot():  # at most the ledger's concurrent calls, counted over every worker
-                    step = push_batch_task(app, company, batch)
-                counts += step
-                batch += 1
-                if not step.pushed + step.rejected + step.uncertain:
-                    break
+            with CompanyPacer(company.ledger).holding_a_slot():  # the ledger's concurrent calls, over every worker
+                counts += push_batches(app, company, in_flight=target.in_flight, max_batches=target.max_batches)
         publish_summary_task(counts)
         return counts
+
+
+def push_batches(app: App, company: CompanyConfig, *, in_flight: int, max_batches: int | None) -> StepCounts:
+    """``push_batch_task`` runs, ``in_flight`` at once, until one claims nothing (or ``max_batches`` ran): each
+    batch claims its own drafts in the store, so batches side by side never send one draft twice."""
+    counts, started, drained = StepCounts(), 0, False
+    running: list = []
+    while True:
+        while not drained and len(running) < in_flight and (max_batches is None or started < max_batches):
+            running.append(push_batch_task.submit(app, company, started))
+            started += 1
+        if not running:
+            return counts
+        step = running.pop(0).result()
+        counts += step
+        drained = drained or not step.pushed + step.rejected + step.uncertain
 
 
 @flow(name="reconcile-ledgers", flow_run_name=run_name("reconcile"), log_prints=True)

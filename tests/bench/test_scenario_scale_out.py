@@ -37,7 +37,7 @@ def test_two_process_workers_push_each_tiny_backlog_once_and_each_ledger_gets_it
 
 def test_a_refusal_on_one_ledger_marks_only_that_ledgers_targets_not_met():
     work = ScaleOut(drafts={"quickbooks": 3_630, "xero": 6_050}, customers=1, time_scale=3, runs_per_company=1,
-                    runs_per_worker=1)
+                    runs_per_worker=1, in_flight={"quickbooks": 1, "xero": 1})
     facts = {"drafts": 0, "statuses": {"pushed": 0}, "pushed_once": 0, "duplicates": 0, "unknown": 0,
              "ledger_calls": 0, "push_seconds": 80.0, "runs": {}, "workers": {}}
     refused = [{"system": "xero", "company": "org", "problem": "minute", "calls": 3}]

@@ -8,8 +8,10 @@ from closeout.config import load_config
 
 from services.config import ConfigError
 from closeout.settings import Settings
+from closeout.wiring import open_app
 from closeout.workspace import install_demo_config
 from flows.operations import PushTarget, SourceTarget, prepare_drafts, pull_sources, push_ledger, reconcile_ledgers
+from workorders.push import PushStatus
 
 pytestmark = pytest.mark.e2e
 
@@ -43,3 +45,20 @@ def test_a_run_for_a_company_or_source_not_in_the_config_fails_saying_which(pref
     company = load_config(install_demo_config(Settings().resolved_home())).companies[0].id
     with pytest.raises(ConfigError, match="has no source 'fax'"):
         pull_sources(target=SourceTarget(company=company, source="fax"), config_path=config)
+
+
+def test_a_push_run_keeping_several_batches_in_flight_invoices_every_draft_once(prefect_api, workspace):
+    config = install_demo_config(Settings().resolved_home())
+    company = load_config(config).companies[0].id
+    pull_sources(config_path=str(config))
+    prepare_drafts(config_path=str(config))
+    with open_app(config_path=config) as app, app.store.unit_of_work() as uow:
+        ready = sorted(r.doc_number for r in uow.push_records.all(status=PushStatus.ready) if r.company == company)
+
+    pushed = push_ledger(target=PushTarget(company=company, in_flight=3), config_path=str(config))
+    again = push_ledger(target=PushTarget(company=company, in_flight=3), config_path=str(config))
+
+    with open_app(config_path=config) as app, app.store.unit_of_work() as uow:
+        records = [r for r in uow.push_records.all() if r.company == company]
+    assert pushed.pushed == len(ready) > 0 and again.pushed == 0
+    assert sorted(r.doc_number for r in records if r.status is PushStatus.pushed) == ready  # each once
