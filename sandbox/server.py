@@ -75,8 +75,12 @@ def running_sandbox(state_dir: Path, *, port: int = 0) -> Iterator[str]:
     """
     # proto must say TCP, or asyncio skips TCP_NODELAY on accepted connections and Nagle adds ~40 ms a call
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if port:  # a fixed port may still be in TIME_WAIT from the last run; a free one (0) needs no reuse
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
+    # listen at once: a port bound but not listening can be bound again by another process's SO_REUSEADDR
+    # socket, and whichever listens first wins (a side-by-side test run lost it: EADDRINUSE in uvicorn)
+    sock.listen(2048)
     base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     # log_config=None: an embedded server must not reconfigure the host's logging. uvicorn's dictConfig
     # flushes and closes every existing handler, which deadlocks against Prefect's API log handler.
