@@ -90,16 +90,20 @@ def read_verdict(values: Sequence[str], *, trusted: Sequence[str], from_domain: 
         found = _AUTHSERV.match(value)
         if found is None or found.group(1).lower() not in wanted:
             continue
-        authserv_id = found.group(1).lower()
-        if len(value) > MAX_RESULTS_CHARS:
-            return AuthVerdict("none", authserv_id, "the header is too long to be a server's verdict")
-        try:
-            header = authres.AuthenticationResultsHeader.parse_value(value)
-            results = [(str(r.method).lower(), str(r.result).lower(), _properties(r)) for r in header.results]
-        except Exception:  # noqa: BLE001 - a broken header (SyntaxError, RecursionError...) is no verdict
-            return AuthVerdict("none", authserv_id, "the header could not be read")
-        return _judge(results, authserv_id, from_domain.lower())
+        return _header_verdict(value, found.group(1).lower(), from_domain.lower())
     return AuthVerdict()
+
+
+def _header_verdict(value: str, authserv_id: str, from_domain: str) -> AuthVerdict:
+    """One header's verdict; too long or unreadable is no verdict (saying why), never an error."""
+    if len(value) > MAX_RESULTS_CHARS:
+        return AuthVerdict("none", authserv_id, "the header is too long to be a server's verdict")
+    try:
+        header = authres.AuthenticationResultsHeader.parse_value(value)
+        results = [(str(r.method).lower(), str(r.result).lower(), _properties(r)) for r in header.results]
+    except Exception:  # noqa: BLE001 - a broken header (SyntaxError, RecursionError...) is no verdict
+        return AuthVerdict("none", authserv_id, "the header could not be read")
+    return _judge(results, authserv_id, from_domain)
 
 
 def _untrusted_fail(values: Sequence[str], from_domain: str) -> AuthVerdict:
@@ -109,19 +113,11 @@ def _untrusted_fail(values: Sequence[str], from_domain: str) -> AuthVerdict:
     evidence (kept and shown, a person may still confirm it), so a sender gains nothing by forging one, while
     believing a From the receiving server itself failed would let a forged sign-off through (issue 19).
     """
-    for value in values[:1]:
-        found = _AUTHSERV.match(value)
-        if found is None or len(value) > MAX_RESULTS_CHARS:
-            return AuthVerdict()
-        try:
-            header = authres.AuthenticationResultsHeader.parse_value(value)
-            results = [(str(r.method).lower(), str(r.result).lower(), _properties(r)) for r in header.results]
-        except Exception:  # noqa: BLE001 - a broken header is no verdict, as for a trusted one
-            return AuthVerdict()
-        verdict = _judge(results, found.group(1).lower(), from_domain)
-        if verdict.verdict == "fail":
-            return verdict
-    return AuthVerdict()
+    found = _AUTHSERV.match(values[0]) if values else None
+    if found is None:
+        return AuthVerdict()
+    verdict = _header_verdict(values[0], found.group(1).lower(), from_domain)
+    return verdict if verdict.verdict == "fail" else AuthVerdict()
 
 
 def _properties(result) -> dict[str, str]:
